@@ -1,0 +1,278 @@
+"""content-moderation: the Chalice adapter. Routes and handlers only parse, call chalicelib, and shape replies."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+from chalice import AuthResponse, Chalice, Response
+
+from chalicelib import pages, service
+from chalicelib.auth import is_admin
+from chalicelib.clock import system_clock
+from chalicelib.config import get_settings
+from chalicelib.connections import Connection
+from chalicelib.errors import BadRequestError, ConfigurationError, ServiceError
+from chalicelib.links import verify
+from chalicelib.log import configure_logging, log_event
+
+app = Chalice(app_name="content-moderation")
+app.experimental_feature_flags.update(["WEBSOCKETS"])
+configure_logging()
+logger = logging.getLogger("chalicelib.app")
+
+
+# --- error mapping -----------------------------------------------------------------------
+
+
+def _error_response(status_code: int, code: str, message: str) -> Response:
+    return Response(body={"error": {"code": code, "message": message}}, status_code=status_code)
+
+
+def json_errors(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn service errors into the SPEC's error body; anything else is logged once and is a 500."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except ServiceError as error:
+            return _error_response(error.status_code, error.code, error.message)
+        except ConfigurationError as error:
+            log_event(logger, "configuration.error", level=logging.ERROR, error=str(error))
+            return _error_response(500, "InternalError", "the service is misconfigured")
+        except Exception:
+            logger.exception("unhandled error in %s", view.__name__)
+            return _error_response(500, "InternalError", "an internal error occurred")
+
+    return wrapper
+
+
+def _json_body() -> Any:
+    raw = app.current_request.raw_body
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequestError("the request body is not valid JSON") from None
+
+
+def _base_url() -> str:
+    """Where links point: PUBLIC_BASE_URL, else the API Gateway stage this request came through."""
+    configured = get_settings().public_base_url
+    if configured:
+        return configured
+    context = app.current_request.context
+    return f"https://{context.get('domainName', '')}/{context.get('stage', '')}"
+
+
+# --- admin authentication ----------------------------------------------------------------
+
+
+@app.authorizer()
+def admin_auth(auth_request: Any) -> AuthResponse:
+    """Bearer-token check for the admin routes (401 on AWS and locally when it fails)."""
+    try:
+        allowed = is_admin(auth_request.token, service.admin_token())
+    except ConfigurationError as error:
+        log_event(logger, "configuration.error", level=logging.ERROR, error=str(error))
+        allowed = False
+    if allowed:
+        return AuthResponse(routes=["*"], principal_id="admin")
+    return AuthResponse(routes=[], principal_id="anonymous")
+
+
+# --- REST API ----------------------------------------------------------------------------
+
+
+@app.route("/health", methods=["GET"])
+def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@app.route("/submissions", methods=["POST"])
+@json_errors
+def submit() -> Response:
+    request = app.current_request
+    submission = service.moderation_service().submit(
+        _json_body(), idempotency_key=request.headers.get("idempotency-key")
+    )
+    body = {
+        "submissionId": submission.submission_id,
+        "status": submission.status,
+        "websocketUrl": service.websocket_url(),
+    }
+    return Response(body=body, status_code=202)
+
+
+@app.route("/submissions/{submission_id}", methods=["GET"])
+@json_errors
+def get_submission(submission_id: str) -> dict[str, Any]:
+    return service.moderation_service().get_submission(submission_id).to_public()
+
+
+@app.route("/reviews", methods=["GET"], authorizer=admin_auth)
+@json_errors
+def list_reviews() -> dict[str, Any]:
+    params = app.current_request.query_params or {}
+    if params.get("status", "pending").lower() != "pending":
+        raise BadRequestError("only status=pending can be listed")
+    reviews, next_token = service.moderation_service().list_pending_reviews(
+        limit=params.get("limit"), next_token=params.get("nextToken"), order=params.get("order")
+    )
+    base_url = _base_url()
+    page: dict[str, Any] = {"items": [review.to_public(base_url) for review in reviews]}
+    if next_token:
+        page["nextToken"] = next_token
+    return page
+
+
+@app.route("/reviews/{review_id}", methods=["GET"], authorizer=admin_auth)
+@json_errors
+def get_review(review_id: str) -> dict[str, Any]:
+    return service.moderation_service().get_review(review_id).to_public(_base_url())
+
+
+@app.route("/reviews/{review_id}/approve", methods=["POST"], authorizer=admin_auth)
+@json_errors
+def approve(review_id: str) -> dict[str, Any]:
+    return _decide(review_id, "approve")
+
+
+@app.route("/reviews/{review_id}/reject", methods=["POST"], authorizer=admin_auth)
+@json_errors
+def reject(review_id: str) -> dict[str, Any]:
+    return _decide(review_id, "reject")
+
+
+def _decide(review_id: str, action: str) -> dict[str, Any]:
+    payload = _json_body()
+    if payload is None:
+        payload = {}
+    if not isinstance(payload, dict) or set(payload) - {"reason"}:
+        raise BadRequestError("the body may only be {\"reason\": string}")
+    principal = app.current_request.context.get("authorizer", {}).get("principalId", "admin")
+    review = service.moderation_service().decide(
+        review_id, action=action, reason=payload.get("reason"), decided_by=principal
+    )
+    return {"reviewId": review.review_id, "decision": review.decision}
+
+
+# --- signed links ------------------------------------------------------------------------
+
+
+@app.route("/reviews/{review_id}/decide", methods=["GET"])
+def confirm_decision_page(review_id: str) -> Response:
+    """Show what a signed link would do; a GET never changes anything."""
+    return _html_errors(lambda: _confirmation(review_id))
+
+
+@app.route(
+    "/reviews/{review_id}/decide",
+    methods=["POST"],
+    content_types=["application/x-www-form-urlencoded", "application/json", "text/plain", "multipart/form-data"],
+)
+def decide_by_link(review_id: str) -> Response:
+    return _html_errors(lambda: _decide_by_link(review_id))
+
+
+def _verified_link(review_id: str) -> str:
+    params = app.current_request.query_params or {}
+    return verify(
+        service.link_signing_secret(),
+        review_id=review_id,
+        action=params.get("action"),
+        expires=params.get("expires"),
+        signature=params.get("signature"),
+        now=system_clock(),
+    )
+
+
+def _confirmation(review_id: str) -> Response:
+    action = _verified_link(review_id)
+    review = service.moderation_service().get_review(review_id)
+    params = app.current_request.query_params or {}
+    query = urlencode({key: params[key] for key in ("action", "expires", "signature")})
+    html = pages.confirmation_page(action=action, title=review.title, status=review.status, form_query=query)
+    return _html(html, 200)
+
+
+def _decide_by_link(review_id: str) -> Response:
+    action = _verified_link(review_id)
+    review = service.moderation_service().decide(review_id, action=action, decided_by="signed-link")
+    return _html(pages.message_page("Done", f"The submission was {review.decision}."), 200)
+
+
+def _html(html: str, status_code: int) -> Response:
+    return Response(
+        body=html,
+        status_code=status_code,
+        headers={"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+    )
+
+
+def _html_errors(render: Callable[[], Response]) -> Response:
+    try:
+        return render()
+    except ServiceError as error:
+        return _html(pages.message_page(error.code, error.message), error.status_code)
+    except Exception:
+        logger.exception("unhandled error on a decision link")
+        return _html(pages.message_page("Error", "an internal error occurred"), 500)
+
+
+# --- WebSocket API -----------------------------------------------------------------------
+
+
+def _connection(event: Any) -> Connection:
+    context = event.to_dict()["requestContext"]
+    return Connection(
+        connection_id=event.connection_id,
+        api_id=context.get("apiId", ""),
+        stage=context.get("stage", ""),
+        domain_name=context.get("domainName", ""),
+    )
+
+
+@app.on_ws_connect()
+def websocket_connect(event: Any) -> Response | None:
+    query = event.to_dict().get("queryStringParameters") or {}
+    try:
+        service.websocket_sessions().connect(_connection(event), submission_id=query.get("submissionId"))
+    except BadRequestError as error:
+        return Response(body={"error": {"code": error.code, "message": error.message}}, status_code=400)
+    return None
+
+
+@app.on_ws_message()
+def websocket_message(event: Any) -> None:
+    service.websocket_sessions().receive(_connection(event), event.body)
+
+
+@app.on_ws_disconnect()
+def websocket_disconnect(event: Any) -> None:
+    service.websocket_sessions().disconnect(event.connection_id)
+
+
+# --- Step Functions tasks ----------------------------------------------------------------
+
+
+@app.lambda_function(name="check_content")
+def check_content(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return service.moderation_service().check_content(event)
+
+
+@app.lambda_function(name="request_approval")
+def request_approval(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return service.moderation_service().request_approval(event)
+
+
+@app.lambda_function(name="record_outcome")
+def record_outcome(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return service.moderation_service().record_outcome(event)
+

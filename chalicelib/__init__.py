@@ -1,0 +1,1 @@
+"""Domain logic of the content-moderation service (shipped to Lambda; never imports chalice)."""

@@ -1,0 +1,62 @@
+"""AWS clients: created on first use and cached, so `import app` stays cheap on a cold start."""
+
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
+
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=None)
+def _session() -> Any:
+    import boto3  # deferred: boto3 costs ~100 ms of import on a cold start
+
+    return boto3.session.Session()
+
+
+def client(service: str, *, endpoint_url: str | None = None, region: str | None = None) -> BaseClient:
+    """A cached low-level client for ``service`` (endpoint overrides come from AWS_ENDPOINT_URL_*)."""
+    return _cached_client(service, endpoint_url, region)
+
+
+@lru_cache(maxsize=64)
+def _cached_client(service: str, endpoint_url: str | None, region: str | None) -> BaseClient:
+    from botocore.config import Config
+
+    # boto3 sessions are not thread-safe while creating clients; the local runtime is threaded.
+    with _lock:
+        return _session().client(
+            service,
+            endpoint_url=endpoint_url,
+            region_name=region,
+            config=Config(retries={"mode": "standard", "max_attempts": 3}, max_pool_connections=64),
+        )
+
+
+def table(name: str) -> Any:
+    """A cached DynamoDB Table resource."""
+    return _cached_table(name)
+
+
+@lru_cache(maxsize=16)
+def _cached_table(name: str) -> Any:
+    return _dynamodb_resource().Table(name)
+
+
+@lru_cache(maxsize=1)
+def _dynamodb_resource() -> Any:
+    with _lock:
+        return _session().resource("dynamodb")
+
+
+def reset_clients() -> None:
+    """Drop every cached client (tests switch moto backends between cases)."""
+    _cached_table.cache_clear()
+    _dynamodb_resource.cache_clear()
+    _cached_client.cache_clear()
+    _session.cache_clear()

@@ -1,0 +1,21 @@
+"""Time helpers: one injectable clock and one timestamp format, so tests never sleep."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+Clock = Callable[[], float]
+system_clock: Clock = time.time
+
+
+def iso(epoch_seconds: float) -> str:
+    """UTC ISO-8601 with milliseconds; fixed width, so strings sort in time order."""
+    moment = datetime.fromtimestamp(epoch_seconds, tz=timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_iso(text: str) -> float:
+    """Epoch seconds of an ISO-8601 timestamp such as Step Functions' ``$$.State.EnteredTime``."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()

@@ -1,0 +1,43 @@
+"""Signed approve/reject links: HMAC-SHA256 over the review, the action and the expiry."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from urllib.parse import urlencode
+
+from chalicelib.errors import ForbiddenError
+
+ACTIONS = ("approve", "reject")
+
+
+def sign(secret: str, *, review_id: str, action: str, expires: int) -> str:
+    """The signature binding one review, one action and one expiry (epoch seconds)."""
+    message = f"{review_id}\n{action}\n{expires}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def signed_path(secret: str, *, review_id: str, action: str, expires: int) -> str:
+    """The path and query of a decision link (made absolute by whoever shows it)."""
+    query = urlencode(
+        {"action": action, "expires": expires, "signature": sign(secret, review_id=review_id, action=action, expires=expires)}
+    )
+    return f"/reviews/{review_id}/decide?{query}"
+
+
+def verify(secret: str, *, review_id: str, action: str | None, expires: str | None, signature: str | None, now: float) -> str:
+    """Check a link's query parameters and return its action.
+
+    Raises ForbiddenError for a tampered, action-swapped or expired link; the message never
+    says which check failed, so a forger learns nothing.
+    """
+    if action not in ACTIONS or not expires or not signature:
+        raise ForbiddenError("invalid or expired link")
+    try:
+        expires_at = int(expires)
+    except ValueError:
+        raise ForbiddenError("invalid or expired link") from None
+    expected = sign(secret, review_id=review_id, action=action, expires=expires_at)
+    if not hmac.compare_digest(expected, signature) or now > expires_at:
+        raise ForbiddenError("invalid or expired link")
+    return action

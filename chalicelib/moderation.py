@@ -1,0 +1,305 @@
+"""The moderation use cases: submit, check, request approval, decide, record the outcome."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import cached_property
+from typing import Any
+
+from chalicelib import content_check
+from chalicelib.clock import Clock, iso, parse_iso
+from chalicelib.errors import (
+    BadRequestError,
+    ConflictError,
+    ExpiredError,
+    IdempotencyKeyReusedError,
+    NotFoundError,
+    UnavailableError,
+)
+from chalicelib.links import signed_path
+from chalicelib.log import log_event
+from chalicelib.notifications import Notifier
+from chalicelib.reviews import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    Decision,
+    Review,
+    ReviewStatus,
+    ReviewStore,
+    review_id_for,
+)
+from chalicelib.submissions import (
+    Submission,
+    SubmissionStatus,
+    SubmissionStore,
+    parse_article_request,
+    submission_id_for,
+    validate_submission_id,
+)
+from chalicelib.workflow import TaskTokenGoneError, Workflow
+
+logger = logging.getLogger(__name__)
+
+REASON_MAX_CHARACTERS = 1000
+SUBMISSION_STATUS_BY_DECISION = {
+    Decision.APPROVED: SubmissionStatus.APPROVED,
+    Decision.REJECTED: SubmissionStatus.REJECTED,
+    Decision.EXPIRED: SubmissionStatus.EXPIRED,
+    Decision.FAILED: SubmissionStatus.FAILED,
+}
+
+
+class ModerationService:
+    """Everything the REST API and the workflow's Lambda functions do, over injected stores."""
+
+    def __init__(
+        self,
+        *,
+        submissions: SubmissionStore,
+        reviews: ReviewStore,
+        workflow: Workflow,
+        notifier: Notifier,
+        word_list_source: Callable[[], list[str]],
+        link_secret: Callable[[], str],
+        review_timeout_seconds: int,
+        clock: Clock,
+    ) -> None:
+        self._submissions = submissions
+        self._reviews = reviews
+        self._workflow = workflow
+        self._notifier = notifier
+        self._word_list_source = word_list_source
+        self._link_secret = link_secret
+        self._review_timeout_seconds = review_timeout_seconds
+        self._clock = clock
+
+    @cached_property
+    def word_list(self) -> content_check.WordList:
+        """The compiled word list: normalised once per cold start, not per call."""
+        return content_check.compile_word_list(self._word_list_source())
+
+    # --- submissions -------------------------------------------------------------------
+
+    def submit(self, payload: Any, *, idempotency_key: str | None) -> Submission:
+        """Store a submission and start its execution; the same Idempotency-Key returns the same one.
+
+        Raises BadRequestError / PayloadTooLargeError for bad input (nothing stored),
+        IdempotencyKeyReusedError when a key comes back with a different article, and
+        UnavailableError when the workflow cannot be started (nothing left behind).
+        """
+        request = parse_article_request(payload)
+        submission_id = submission_id_for(idempotency_key)
+        submission = Submission(
+            submission_id=submission_id,
+            title=request.title,
+            body=request.body,
+            status=SubmissionStatus.CHECKING,
+            created_at=iso(self._clock()),
+            request_fingerprint=request.fingerprint(),
+        )
+        if not self._submissions.create(submission):
+            existing = self._submissions.get(submission_id)
+            if existing is None:  # deleted by a concurrent rollback: treat as new
+                raise UnavailableError("a concurrent request with this Idempotency-Key failed; retry")
+            if existing.request_fingerprint != submission.request_fingerprint:
+                raise IdempotencyKeyReusedError("this Idempotency-Key was used for a different article")
+            if existing.execution_arn:
+                return existing
+            submission = existing  # a retry after a start that failed half-way: start it now
+        self._start(submission)
+        return submission
+
+    def _start(self, submission: Submission) -> None:
+        try:
+            execution_arn = self._workflow.start(
+                name=submission.submission_id,
+                payload={
+                    "submissionId": submission.submission_id,
+                    "reviewTimeoutSeconds": self._review_timeout_seconds,
+                },
+            )
+        except UnavailableError:
+            self._submissions.delete(submission.submission_id)  # no execution, so no submission
+            raise
+        self._submissions.set_execution(submission.submission_id, execution_arn)
+        submission.execution_arn = execution_arn
+        log_event(logger, "submission.accepted", submissionId=submission.submission_id, executionArn=execution_arn)
+
+    def get_submission(self, submission_id: str) -> Submission:
+        """Raises BadRequestError for a malformed id, NotFoundError for an unknown one."""
+        submission = self._submissions.get(validate_submission_id(submission_id))
+        if submission is None:
+            raise NotFoundError(f"no submission {submission_id}")
+        return submission
+
+    # --- workflow tasks ----------------------------------------------------------------
+
+    def check_content(self, event: dict[str, Any]) -> dict[str, Any]:
+        """The content-check task: which configured words the title and body contain."""
+        submission = self.get_submission(event["submissionId"])
+        matches = []
+        for field_name, text in (("title", submission.title), ("body", submission.body)):
+            for match in content_check.find_matches(text, self.word_list):
+                matches.append({"field": field_name, **match.to_dict()})
+        log_event(logger, "content.checked", submissionId=submission.submission_id,
+                  executionArn=event.get("executionArn"), flagged=bool(matches), matchCount=len(matches))
+        return {"flagged": bool(matches), "matches": matches}
+
+    def request_approval(self, event: dict[str, Any]) -> dict[str, Any]:
+        """The wait-for-callback task: store the review with its token; the execution then waits."""
+        submission_id = event["submissionId"]
+        execution_arn = event["executionArn"]
+        review_id = review_id_for(execution_arn)
+        entered = parse_iso(event["enteredTime"]) if event.get("enteredTime") else self._clock()
+        deadline = int(entered + int(event.get("timeoutSeconds") or self._review_timeout_seconds))
+        secret = self._link_secret()
+        review = Review(
+            review_id=review_id,
+            submission_id=submission_id,
+            execution_arn=execution_arn,
+            title=event.get("title") or self.get_submission(submission_id).title,
+            matches=event.get("matches") or [],
+            status=ReviewStatus.PENDING,
+            created_at=iso(entered),
+            deadline=deadline,
+            deadline_at=iso(deadline),
+            approve_path=signed_path(secret, review_id=review_id, action="approve", expires=deadline),
+            reject_path=signed_path(secret, review_id=review_id, action="reject", expires=deadline),
+            task_token=event["taskToken"],
+        )
+        stored = self._reviews.put_pending(review)
+        self._submissions.mark_in_review(submission_id)
+        log_event(logger, "review.requested", submissionId=submission_id, executionArn=execution_arn,
+                  reviewId=review_id, deadline=review.deadline_at, stored=stored)
+        return {"reviewId": review_id}
+
+    def record_outcome(self, event: dict[str, Any]) -> dict[str, Any]:
+        """The final task: record the outcome on the submission and review, then notify subscribers."""
+        outcome = event["outcome"]
+        decision = outcome["decision"]
+        submission = self._submissions.record_outcome(
+            event["submissionId"],
+            status=SUBMISSION_STATUS_BY_DECISION[decision],
+            decision=decision,
+            reason=outcome.get("reason"),
+            decided_by=outcome.get("decidedBy", "workflow"),
+            decided_at=outcome.get("decidedAt") or iso(self._clock()),
+        )
+        # A no-op for clean content: the write is conditional on the review existing.
+        self._reviews.record_final(
+            review_id_for(event["executionArn"]),
+            decision=decision,
+            reason=submission.reason,
+            decided_by=submission.decided_by or "workflow",
+            decided_at=submission.decided_at or iso(self._clock()),
+        )
+        log_event(logger, "outcome.recorded", submissionId=submission.submission_id,
+                  executionArn=event.get("executionArn"), decision=decision)
+        delivered = self._notifier.publish_decision(submission)
+        return {"submissionId": submission.submission_id, "decision": decision, "delivered": delivered}
+
+    # --- reviews -------------------------------------------------------------------------
+
+    def list_pending_reviews(
+        self, *, limit: str | None, next_token: str | None, order: str | None
+    ) -> tuple[list[Review], str | None]:
+        """Raises BadRequestError for a bad limit, order or nextToken."""
+        page_size = _page_size(limit)
+        if order not in (None, "oldest", "newest"):
+            raise BadRequestError("order must be 'oldest' or 'newest'")
+        return self._reviews.list_pending(limit=page_size, page_token=next_token, oldest_first=order != "newest")
+
+    def get_review(self, review_id: str) -> Review:
+        """Raises BadRequestError for a malformed id, NotFoundError for an unknown one."""
+        validate_submission_id(review_id)  # review ids are UUIDs too
+        review = self._reviews.get(review_id)
+        if review is None:
+            raise NotFoundError(f"no review {review_id}")
+        return review
+
+    def decide(self, review_id: str, *, action: str, reason: Any = None, decided_by: str) -> Review:
+        """Apply one decision: a conditional write picks the single winner, then the execution resumes.
+
+        Raises NotFoundError, ConflictError (already decided), ExpiredError (deadline passed or
+        the execution no longer waits), BadRequestError (bad reason) and UnavailableError (the
+        callback failed transiently; the claim was rolled back, so the request can be retried).
+        """
+        decision = Decision.BY_ACTION[action]
+        reason = _validated_reason(reason)
+        review = self.get_review(review_id)
+        now = self._clock()
+        if review.status != ReviewStatus.PENDING:
+            if review.callback_pending and review.decision == decision:
+                return self._resume(review)  # a retry of a claim whose callback never finished
+            raise _already_decided(review)
+        if now >= review.deadline:
+            raise ExpiredError("the review deadline has passed")
+        decided_at = iso(now)
+        claimed = self._reviews.claim_decision(
+            review_id, decision=decision, reason=reason, decided_by=decided_by, decided_at=decided_at, now=int(now)
+        )
+        if not claimed:
+            current = self.get_review(review_id)
+            if current.status == ReviewStatus.PENDING:
+                raise ExpiredError("the review deadline has passed")
+            raise _already_decided(current)
+        review.status = ReviewStatus.APPROVED if decision == Decision.APPROVED else ReviewStatus.REJECTED
+        review.decision, review.reason, review.decided_by, review.decided_at = decision, reason, decided_by, decided_at
+        log_event(logger, "review.decided", submissionId=review.submission_id, executionArn=review.execution_arn,
+                  reviewId=review_id, decision=decision, decidedBy=decided_by)
+        return self._resume(review)
+
+    def _resume(self, review: Review) -> Review:
+        output = {
+            "decision": review.decision,
+            "reason": review.reason,
+            "decidedBy": review.decided_by,
+            "decidedAt": review.decided_at,
+        }
+        try:
+            self._workflow.send_decision(review.task_token, output)
+        except TaskTokenGoneError as error:
+            self._reviews.record_final(
+                review.review_id, decision=Decision.EXPIRED, reason=None, decided_by="deadline",
+                decided_at=iso(self._clock()),
+            )
+            log_event(logger, "review.expired_on_decision", submissionId=review.submission_id,
+                      executionArn=review.execution_arn, reviewId=review.review_id, error=str(error))
+            raise ExpiredError("the review expired before the decision reached the workflow") from error
+        except UnavailableError:
+            self._reviews.release_decision(review.review_id, decided_at=review.decided_at or "")
+            log_event(logger, "review.decision_rolled_back", level=logging.WARNING,
+                      submissionId=review.submission_id, executionArn=review.execution_arn, reviewId=review.review_id)
+            raise
+        self._reviews.finish_decision(review.review_id)
+        review.callback_pending = False
+        return review
+
+
+def _already_decided(review: Review) -> Exception:
+    if review.status == ReviewStatus.EXPIRED:
+        return ExpiredError("the review has expired")
+    return ConflictError(f"the review was already {review.decision or review.status.lower()}")
+
+
+def _validated_reason(reason: Any) -> str | None:
+    if reason is None:
+        return None
+    if not isinstance(reason, str):
+        raise BadRequestError("'reason' must be a string")
+    if len(reason) > REASON_MAX_CHARACTERS:
+        raise BadRequestError(f"'reason' must be at most {REASON_MAX_CHARACTERS} characters")
+    return reason.strip() or None
+
+
+def _page_size(limit: str | None) -> int:
+    if limit is None:
+        return DEFAULT_PAGE_SIZE
+    try:
+        size = int(limit)
+    except ValueError:
+        raise BadRequestError("limit must be an integer") from None
+    if not 1 <= size <= MAX_PAGE_SIZE:
+        raise BadRequestError(f"limit must be between 1 and {MAX_PAGE_SIZE}")
+    return size

@@ -1,0 +1,325 @@
+"""Reviews: a flagged submission waiting for a human, with its task token kept server-side."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from chalicelib.errors import BadRequestError
+
+PENDING_INDEX = "pending-by-created"
+# The sparse index key: present only while a review is pending, so the index holds nothing else.
+PENDING_PARTITION = "PENDING"
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 50
+_REVIEW_NAMESPACE = uuid.UUID("0b4f5c4e-8d7e-4f43-a1b9-6a7f4b6e2c11")
+
+
+class ReviewStatus:
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+
+
+class Decision:
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    FAILED = "failed"
+
+    BY_ACTION = {"approve": APPROVED, "reject": REJECTED}
+
+
+REVIEW_STATUS_BY_DECISION = {
+    Decision.APPROVED: ReviewStatus.APPROVED,
+    Decision.REJECTED: ReviewStatus.REJECTED,
+    Decision.EXPIRED: ReviewStatus.EXPIRED,
+}
+
+
+def review_id_for(execution_arn: str) -> str:
+    """One review per execution: a retried request-approval task rewrites the same review."""
+    return str(uuid.uuid5(_REVIEW_NAMESPACE, execution_arn))
+
+
+@dataclass
+class Review:
+    review_id: str
+    submission_id: str
+    execution_arn: str
+    title: str
+    matches: list[dict[str, Any]]
+    status: str
+    created_at: str
+    deadline: int
+    deadline_at: str
+    approve_path: str
+    reject_path: str
+    task_token: str = field(repr=False)
+    decision: str | None = None
+    reason: str | None = None
+    decided_by: str | None = None
+    decided_at: str | None = None
+    callback_pending: bool = False
+
+    def to_public(self, base_url: str) -> dict[str, Any]:
+        """The review as admins see it; the task token is deliberately absent."""
+        public: dict[str, Any] = {
+            "reviewId": self.review_id,
+            "submissionId": self.submission_id,
+            "title": self.title,
+            "matches": self.matches,
+            "status": self.status,
+            "createdAt": self.created_at,
+            "deadline": self.deadline_at,
+            "approveUrl": base_url + self.approve_path,
+            "rejectUrl": base_url + self.reject_path,
+        }
+        for key, value in (
+            ("decision", self.decision),
+            ("reason", self.reason),
+            ("decidedBy", self.decided_by),
+            ("decidedAt", self.decided_at),
+        ):
+            if value is not None:
+                public[key] = value
+        return public
+
+    def to_item(self) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "reviewId": self.review_id,
+            "submissionId": self.submission_id,
+            "executionArn": self.execution_arn,
+            "title": self.title,
+            "matches": self.matches,
+            "status": self.status,
+            "createdAt": self.created_at,
+            "deadline": self.deadline,
+            "deadlineAt": self.deadline_at,
+            "approvePath": self.approve_path,
+            "rejectPath": self.reject_path,
+            "taskToken": self.task_token,
+            "decision": self.decision,
+            "reason": self.reason,
+            "decidedBy": self.decided_by,
+            "decidedAt": self.decided_at,
+        }
+        if self.status == ReviewStatus.PENDING:
+            item["pendingPartition"] = PENDING_PARTITION
+        if self.callback_pending:
+            item["callbackPending"] = True
+        return {key: value for key, value in item.items() if value is not None}
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> Review:
+        return cls(
+            review_id=item["reviewId"],
+            submission_id=item["submissionId"],
+            execution_arn=item["executionArn"],
+            title=item.get("title", ""),
+            matches=_plain(item.get("matches", [])),
+            status=item["status"],
+            created_at=item["createdAt"],
+            deadline=int(item["deadline"]),
+            deadline_at=item["deadlineAt"],
+            approve_path=item["approvePath"],
+            reject_path=item["rejectPath"],
+            task_token=item["taskToken"],
+            decision=item.get("decision"),
+            reason=item.get("reason"),
+            decided_by=item.get("decidedBy"),
+            decided_at=item.get("decidedAt"),
+            callback_pending=bool(item.get("callbackPending", False)),
+        )
+
+
+def encode_page_token(last_evaluated_key: dict[str, Any] | None) -> str | None:
+    if not last_evaluated_key:
+        return None
+    raw = json.dumps(_plain(last_evaluated_key), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_page_token(token: str | None) -> dict[str, Any] | None:
+    """Raise BadRequestError for a token we did not issue."""
+    if not token:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        key = json.loads(raw)
+    except (binascii.Error, ValueError):
+        raise BadRequestError("nextToken is not valid") from None
+    expected = {"reviewId", "pendingPartition", "createdAt"}
+    if not isinstance(key, dict) or set(key) != expected or not all(isinstance(v, str) for v in key.values()):
+        raise BadRequestError("nextToken is not valid")
+    return key
+
+
+class ReviewStore:
+    """Reviews in DynamoDB, keyed by ``reviewId``; pending ones also in a sparse index."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def put_pending(self, review: Review) -> bool:
+        """Store a pending review; a retry of the same task rewrites it unless it was decided.
+
+        Returns False when the review exists and is no longer pending.
+        """
+        from botocore.exceptions import ClientError
+
+        try:
+            self._table.put_item(
+                Item=review.to_item(),
+                ConditionExpression="attribute_not_exists(reviewId) OR #status = :pending",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":pending": ReviewStatus.PENDING},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def get(self, review_id: str) -> Review | None:
+        item = self._table.get_item(Key={"reviewId": review_id}, ConsistentRead=True).get("Item")
+        return Review.from_item(item) if item else None
+
+    def list_pending(
+        self, *, limit: int, page_token: str | None, oldest_first: bool
+    ) -> tuple[list[Review], str | None]:
+        """One page of pending reviews: a Query on the sparse index, never a Scan."""
+        query: dict[str, Any] = {
+            "IndexName": PENDING_INDEX,
+            "KeyConditionExpression": "pendingPartition = :pending",
+            "ExpressionAttributeValues": {":pending": PENDING_PARTITION},
+            "ScanIndexForward": oldest_first,
+            "Limit": limit,
+        }
+        start_key = decode_page_token(page_token)
+        if start_key:
+            query["ExclusiveStartKey"] = start_key
+        response = self._table.query(**query)
+        reviews = [Review.from_item(item) for item in response.get("Items", [])]
+        return reviews, encode_page_token(response.get("LastEvaluatedKey"))
+
+    def claim_decision(
+        self, review_id: str, *, decision: str, reason: str | None, decided_by: str, decided_at: str, now: int
+    ) -> bool:
+        """Atomically move a pending, unexpired review to ``decision``; False if another write won.
+
+        The item keeps ``callbackPending`` until the execution has been told, so a crash
+        in between leaves a review that a retry can finish or that is rolled back.
+        """
+        from botocore.exceptions import ClientError
+
+        values: dict[str, Any] = {
+            ":pending": ReviewStatus.PENDING,
+            ":status": REVIEW_STATUS_BY_DECISION[decision],
+            ":decision": decision,
+            ":decided_by": decided_by,
+            ":decided_at": decided_at,
+            ":now": now,
+            ":true": True,
+        }
+        update = (
+            "SET #status = :status, decision = :decision, decidedBy = :decided_by,"
+            " decidedAt = :decided_at, callbackPending = :true"
+        )
+        if reason:
+            update += ", #reason = :reason"
+            values[":reason"] = reason
+        update += " REMOVE pendingPartition"
+        try:
+            self._table.update_item(
+                Key={"reviewId": review_id},
+                UpdateExpression=update,
+                ConditionExpression="#status = :pending AND deadline > :now",
+                ExpressionAttributeNames=_names(reason),
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def finish_decision(self, review_id: str) -> None:
+        """The execution accepted the decision: nothing is left to retry."""
+        self._table.update_item(Key={"reviewId": review_id}, UpdateExpression="REMOVE callbackPending")
+
+    def release_decision(self, review_id: str, *, decided_at: str) -> None:
+        """Roll our own claim back to PENDING after a callback that failed transiently."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self._table.update_item(
+                Key={"reviewId": review_id},
+                UpdateExpression=(
+                    "SET #status = :pending, pendingPartition = :partition"
+                    " REMOVE decision, #reason, decidedBy, decidedAt, callbackPending"
+                ),
+                ConditionExpression="decidedAt = :decided_at AND callbackPending = :true",
+                ExpressionAttributeNames={"#status": "status", "#reason": "reason"},
+                ExpressionAttributeValues={
+                    ":pending": ReviewStatus.PENDING,
+                    ":partition": PENDING_PARTITION,
+                    ":decided_at": decided_at,
+                    ":true": True,
+                },
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    def record_final(
+        self, review_id: str, *, decision: str, reason: str | None, decided_by: str, decided_at: str
+    ) -> None:
+        """Write the execution's final outcome onto the review (the execution is the source of truth)."""
+        from botocore.exceptions import ClientError
+
+        status = REVIEW_STATUS_BY_DECISION.get(decision, ReviewStatus.EXPIRED)
+        values: dict[str, Any] = {
+            ":status": status,
+            ":decision": decision,
+            ":decided_by": decided_by,
+            ":decided_at": decided_at,
+        }
+        update = "SET #status = :status, decision = :decision, decidedBy = :decided_by, decidedAt = :decided_at"
+        if reason:
+            update += ", #reason = :reason"
+            values[":reason"] = reason
+        update += " REMOVE pendingPartition, callbackPending"
+        try:
+            self._table.update_item(
+                Key={"reviewId": review_id},
+                UpdateExpression=update,
+                ConditionExpression="attribute_exists(reviewId)",
+                ExpressionAttributeNames=_names(reason),
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+
+def _names(reason: str | None) -> dict[str, str]:
+    """Expression names; DynamoDB rejects a name the expression does not use."""
+    return {"#status": "status", "#reason": "reason"} if reason else {"#status": "status"}
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal; JSON wants int or float."""
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value

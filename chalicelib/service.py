@@ -1,0 +1,104 @@
+"""The composition root: builds the services from settings and AWS clients, once per process."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from chalicelib import aws, content_check
+from chalicelib.clock import system_clock
+from chalicelib.config import Settings, get_settings, reset_settings
+from chalicelib.connections import ConnectionStore
+from chalicelib.moderation import ModerationService
+from chalicelib.notifications import Notifier
+from chalicelib.reviews import ReviewStore
+from chalicelib.secrets_store import clear_secret_cache, resolve_secret
+from chalicelib.submissions import SubmissionStore
+from chalicelib.websocket_sessions import WebsocketSessions
+from chalicelib.workflow import Workflow
+
+
+@lru_cache(maxsize=1)
+def moderation_service() -> ModerationService:
+    settings = get_settings()
+    return ModerationService(
+        submissions=SubmissionStore(aws.table(settings.submissions_table)),
+        reviews=ReviewStore(aws.table(settings.reviews_table)),
+        workflow=Workflow(aws.client("stepfunctions"), settings.state_machine_arn),
+        notifier=_notifier(settings),
+        word_list_source=lambda: configured_words(settings),
+        link_secret=link_signing_secret,
+        review_timeout_seconds=settings.review_timeout_seconds,
+        clock=system_clock,
+    )
+
+
+@lru_cache(maxsize=1)
+def websocket_sessions() -> WebsocketSessions:
+    settings = get_settings()
+    return WebsocketSessions(
+        connections=_connection_store(settings),
+        submissions=SubmissionStore(aws.table(settings.submissions_table)),
+        notifier=_notifier(settings),
+        clock=system_clock,
+    )
+
+
+def admin_token() -> str:
+    settings = get_settings()
+    return resolve_secret(value=settings.admin_token, parameter=settings.admin_token_parameter, setting="ADMIN_TOKEN")
+
+
+def link_signing_secret() -> str:
+    settings = get_settings()
+    return resolve_secret(
+        value=settings.link_signing_secret,
+        parameter=settings.link_signing_secret_parameter,
+        setting="LINK_SIGNING_SECRET",
+    )
+
+
+def websocket_url() -> str | None:
+    """The WebSocket URL submitters connect to (a plain setting, or an SSM parameter written at deploy)."""
+    settings = get_settings()
+    if not (settings.websocket_url or settings.websocket_url_parameter):
+        return None
+    return resolve_secret(
+        value=settings.websocket_url, parameter=settings.websocket_url_parameter, setting="WEBSOCKET_URL"
+    )
+
+
+def configured_words(settings: Settings) -> list[str]:
+    """MODERATION_WORDS plus, when set, the words in MODERATION_WORDS_FILE."""
+    words = content_check.parse_words(settings.moderation_words)
+    if settings.moderation_words_file:
+        words += content_check.parse_words(Path(settings.moderation_words_file).read_text(encoding="utf-8"))
+    return words
+
+
+def reset() -> None:
+    """Forget every cached service, client, secret and setting (tests and the local runtime)."""
+    moderation_service.cache_clear()
+    websocket_sessions.cache_clear()
+    clear_secret_cache()
+    aws.reset_clients()
+    reset_settings()
+
+
+def _connection_store(settings: Settings) -> ConnectionStore:
+    return ConnectionStore(aws.table(settings.connections_table), ttl_seconds=settings.connection_ttl_seconds)
+
+
+def management_client(endpoint: str) -> Any:
+    """The API Gateway management client for one WebSocket API endpoint."""
+    return aws.client("apigatewaymanagementapi", endpoint_url=endpoint, region=get_settings().region)
+
+
+def _notifier(settings: Settings) -> Notifier:
+    return Notifier(
+        _connection_store(settings),
+        lambda endpoint: management_client(endpoint),  # looked up per call, so tests can swap it
+        region=settings.region,
+        endpoint_override=settings.management_endpoint,
+    )

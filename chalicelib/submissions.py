@@ -1,0 +1,234 @@
+"""Submissions: the article a submitter sent, its status, and how it is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.errors import BadRequestError, PayloadTooLargeError
+
+TITLE_MAX_CHARACTERS = 300
+BODY_MAX_BYTES = 100 * 1024
+IDEMPOTENCY_KEY_MAX_CHARACTERS = 128
+_SUBMISSION_FIELDS = frozenset({"title", "body"})
+# Ids derived from an Idempotency-Key live in their own namespace.
+_IDEMPOTENCY_NAMESPACE = uuid.UUID("6f0c9d0e-3c1b-4c55-9d4e-2b8f3f1f5a10")
+
+
+class SubmissionStatus:
+    CHECKING = "CHECKING"
+    IN_REVIEW = "IN_REVIEW"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+    FAILED = "FAILED"
+
+    FINAL = frozenset({APPROVED, REJECTED, EXPIRED, FAILED})
+
+
+@dataclass(frozen=True)
+class ArticleRequest:
+    """A validated ``POST /submissions`` body."""
+
+    title: str
+    body: str
+
+    def fingerprint(self) -> str:
+        """Hash of the request, to tell a retry from a different request reusing a key."""
+        canonical = json.dumps({"title": self.title, "body": self.body}, sort_keys=True)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass
+class Submission:
+    submission_id: str
+    title: str
+    body: str
+    status: str
+    created_at: str
+    request_fingerprint: str
+    execution_arn: str | None = None
+    decision: str | None = None
+    reason: str | None = None
+    decided_by: str | None = None
+    decided_at: str | None = None
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in SubmissionStatus.FINAL
+
+    def to_public(self) -> dict[str, Any]:
+        """The submission as ``GET /submissions/{id}`` shows it (no body, no internals)."""
+        public: dict[str, Any] = {
+            "submissionId": self.submission_id,
+            "title": self.title,
+            "status": self.status,
+            "createdAt": self.created_at,
+        }
+        for key, value in (("decision", self.decision), ("reason", self.reason), ("decidedAt", self.decided_at)):
+            if value is not None:
+                public[key] = value
+        return public
+
+    def to_item(self) -> dict[str, Any]:
+        item = {
+            "submissionId": self.submission_id,
+            "title": self.title,
+            "body": self.body,
+            "status": self.status,
+            "createdAt": self.created_at,
+            "requestFingerprint": self.request_fingerprint,
+            "executionArn": self.execution_arn,
+            "decision": self.decision,
+            "reason": self.reason,
+            "decidedBy": self.decided_by,
+            "decidedAt": self.decided_at,
+        }
+        return {key: value for key, value in item.items() if value is not None}
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> Submission:
+        return cls(
+            submission_id=item["submissionId"],
+            title=item["title"],
+            body=item.get("body", ""),
+            status=item["status"],
+            created_at=item["createdAt"],
+            request_fingerprint=item.get("requestFingerprint", ""),
+            execution_arn=item.get("executionArn"),
+            decision=item.get("decision"),
+            reason=item.get("reason"),
+            decided_by=item.get("decidedBy"),
+            decided_at=item.get("decidedAt"),
+        )
+
+
+def parse_article_request(payload: Any) -> ArticleRequest:
+    """Validate a submission body.
+
+    Raises BadRequestError (wrong shape, types, unknown fields, empty or over-long title)
+    or PayloadTooLargeError (body over 100 KB).
+    """
+    if not isinstance(payload, dict):
+        raise BadRequestError("the request body must be a JSON object")
+    unknown = sorted(set(payload) - _SUBMISSION_FIELDS)
+    if unknown:
+        raise BadRequestError(f"unknown field(s): {', '.join(unknown)}")
+    title = payload.get("title")
+    if not isinstance(title, str):
+        raise BadRequestError("'title' is required and must be a string")
+    if not title.strip():
+        raise BadRequestError("'title' must not be empty")
+    if len(title) > TITLE_MAX_CHARACTERS:
+        raise BadRequestError(f"'title' must be at most {TITLE_MAX_CHARACTERS} characters")
+    body = payload.get("body", "")
+    if not isinstance(body, str):
+        raise BadRequestError("'body' must be a string")
+    if len(body.encode("utf-8")) > BODY_MAX_BYTES:
+        raise PayloadTooLargeError(f"'body' must be at most {BODY_MAX_BYTES} bytes")
+    return ArticleRequest(title=title.strip(), body=body)
+
+
+def submission_id_for(idempotency_key: str | None) -> str:
+    """A fresh id, or the id a given Idempotency-Key always maps to.
+
+    Raises BadRequestError for an empty or over-long key.
+    """
+    if idempotency_key is None:
+        return str(uuid.uuid4())
+    key = idempotency_key.strip()
+    if not key or len(key) > IDEMPOTENCY_KEY_MAX_CHARACTERS:
+        raise BadRequestError(f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX_CHARACTERS} characters")
+    return str(uuid.uuid5(_IDEMPOTENCY_NAMESPACE, key))
+
+
+def validate_submission_id(submission_id: str) -> str:
+    """Raise BadRequestError unless ``submission_id`` looks like one of ours (a UUID)."""
+    try:
+        return str(uuid.UUID(submission_id))
+    except (ValueError, TypeError, AttributeError):
+        raise BadRequestError("submissionId must be a UUID") from None
+
+
+class SubmissionStore:
+    """Submissions in DynamoDB, keyed by ``submissionId``."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def create(self, submission: Submission) -> bool:
+        """Store a new submission; False when one with that id already exists."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self._table.put_item(
+                Item=submission.to_item(), ConditionExpression="attribute_not_exists(submissionId)"
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def get(self, submission_id: str) -> Submission | None:
+        item = self._table.get_item(Key={"submissionId": submission_id}, ConsistentRead=True).get("Item")
+        return Submission.from_item(item) if item else None
+
+    def delete(self, submission_id: str) -> None:
+        self._table.delete_item(Key={"submissionId": submission_id})
+
+    def set_execution(self, submission_id: str, execution_arn: str) -> None:
+        self._table.update_item(
+            Key={"submissionId": submission_id},
+            UpdateExpression="SET executionArn = :arn",
+            ExpressionAttributeValues={":arn": execution_arn},
+        )
+
+    def mark_in_review(self, submission_id: str) -> None:
+        """Move CHECKING to IN_REVIEW; a final status is never overwritten."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self._table.update_item(
+                Key={"submissionId": submission_id},
+                UpdateExpression="SET #status = :in_review",
+                ConditionExpression="#status = :checking",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":in_review": SubmissionStatus.IN_REVIEW,
+                    ":checking": SubmissionStatus.CHECKING,
+                },
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    def record_outcome(
+        self, submission_id: str, *, status: str, decision: str, reason: str | None, decided_by: str, decided_at: str
+    ) -> Submission:
+        """Write the final outcome (idempotent: a retried final state writes the same values)."""
+        names = {"#status": "status", "#reason": "reason"}
+        values: dict[str, Any] = {
+            ":status": status,
+            ":decision": decision,
+            ":decided_by": decided_by,
+            ":decided_at": decided_at,
+        }
+        update = "SET #status = :status, decision = :decision, decidedBy = :decided_by, decidedAt = :decided_at"
+        if reason:
+            update += ", #reason = :reason"
+            values[":reason"] = reason
+        else:
+            update += " REMOVE #reason"
+        response = self._table.update_item(
+            Key={"submissionId": submission_id},
+            UpdateExpression=update,
+            ConditionExpression="attribute_exists(submissionId)",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ReturnValues="ALL_NEW",
+        )
+        return Submission.from_item(response["Attributes"])

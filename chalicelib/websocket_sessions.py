@@ -1,0 +1,93 @@
+"""WebSocket sessions: connect, subscribe, ping and disconnect, as SPEC §3 describes."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from chalicelib.clock import Clock
+from chalicelib.connections import Connection, ConnectionStore
+from chalicelib.errors import BadRequestError
+from chalicelib.log import log_event
+from chalicelib.notifications import Notifier, decision_message, status_message
+from chalicelib.submissions import SubmissionStore, validate_submission_id
+
+logger = logging.getLogger(__name__)
+
+MAX_MESSAGE_BYTES = 4096
+
+
+class WebsocketSessions:
+    """What the $connect, $default and $disconnect handlers do."""
+
+    def __init__(
+        self, *, connections: ConnectionStore, submissions: SubmissionStore, notifier: Notifier, clock: Clock
+    ) -> None:
+        self._connections = connections
+        self._submissions = submissions
+        self._notifier = notifier
+        self._clock = clock
+
+    def connect(self, connection: Connection, *, submission_id: str | None) -> None:
+        """Record the connection, subscribed at once when the URL names a submission.
+
+        API Gateway cannot deliver messages during $connect, so the current status is sent
+        in reply to the client's first ``subscribe`` (or ``ping``) instead.
+        Raises BadRequestError for a malformed ``submissionId`` (the connection is refused).
+        """
+        now = self._clock()
+        self._connections.add(connection, now=now)
+        if submission_id is not None:
+            self._connections.subscribe(connection, validate_submission_id(submission_id), now=now)
+        log_event(logger, "connection.opened", connectionId=connection.connection_id, submissionId=submission_id)
+
+    def receive(self, connection: Connection, body: str | None) -> None:
+        """Handle one client message; every reply goes back over the same connection."""
+        for reply in self._replies(connection, body):
+            self._notifier.send(connection, reply)
+
+    def _replies(self, connection: Connection, body: str | None) -> list[dict[str, Any]]:
+        if body is None or len(body.encode("utf-8", "replace")) > MAX_MESSAGE_BYTES:
+            return [_error(f"messages must be JSON objects of at most {MAX_MESSAGE_BYTES} bytes")]
+        try:
+            message = json.loads(body)
+        except ValueError:
+            return [_error("malformed JSON")]
+        if not isinstance(message, dict):
+            return [_error("a message must be a JSON object with an 'action'")]
+        action = message.get("action")
+        if action == "ping":
+            return [{"type": "pong"}]
+        if action == "subscribe":
+            return self._subscribe(connection, message.get("submissionId"))
+        return [_error(f"unknown action {action!r}; use 'subscribe' or 'ping'")]
+
+    def _subscribe(self, connection: Connection, submission_id: Any) -> list[dict[str, Any]]:
+        if not isinstance(submission_id, str):
+            return [_error("'submissionId' must be a string")]
+        try:
+            submission_id = validate_submission_id(submission_id)
+        except BadRequestError as error:
+            return [_error(error.message)]
+        submission = self._submissions.get(submission_id)
+        if submission is None:
+            return [_error(f"no submission {submission_id}")]
+        # Subscribe before reading the status: a decision recorded in between is then
+        # either seen here or pushed to this connection, never lost.
+        self._connections.subscribe(connection, submission_id, now=self._clock())
+        submission = self._submissions.get(submission_id) or submission
+        replies = [status_message(submission)]
+        if submission.is_final:
+            replies.append(decision_message(submission))
+        log_event(logger, "connection.subscribed", connectionId=connection.connection_id,
+                  submissionId=submission_id, status=submission.status)
+        return replies
+
+    def disconnect(self, connection_id: str) -> None:
+        removed = self._connections.remove(connection_id)
+        log_event(logger, "connection.closed", connectionId=connection_id, itemsRemoved=removed)
+
+
+def _error(message: str) -> dict[str, Any]:
+    return {"type": "error", "message": message}

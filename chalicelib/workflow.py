@@ -1,0 +1,71 @@
+"""The Step Functions side: start one execution per submission, resume a paused one."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from chalicelib.errors import UnavailableError
+from chalicelib.log import log_event
+
+logger = logging.getLogger(__name__)
+
+# Errors that mean the execution no longer waits for this token: it timed out, ended, or never was.
+_TOKEN_GONE_ERRORS = frozenset({"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"})
+
+
+class TaskTokenGoneError(Exception):
+    """The execution is not waiting for this token any more (usually: its deadline passed)."""
+
+
+class Workflow:
+    """Starts and resumes executions of the moderation state machine."""
+
+    def __init__(self, client: Any, state_machine_arn: str) -> None:
+        self._client = client
+        self._state_machine_arn = state_machine_arn
+
+    def execution_arn_for(self, name: str) -> str:
+        prefix, _, machine_name = self._state_machine_arn.rpartition(":stateMachine:")
+        return f"{prefix}:execution:{machine_name}:{name}"
+
+    def start(self, *, name: str, payload: dict[str, Any]) -> str:
+        """Start the execution named ``name`` (idempotent: a retry with the same input reuses it).
+
+        Raises UnavailableError when Step Functions refuses for a transient reason.
+        """
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            response = self._client.start_execution(
+                stateMachineArn=self._state_machine_arn, name=name, input=json.dumps(payload)
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ExecutionAlreadyExists":
+                return self.execution_arn_for(name)
+            log_event(logger, "execution.start_failed", level=logging.ERROR, submissionId=name,
+                      error=error.response["Error"]["Code"])
+            raise UnavailableError("could not start the moderation workflow; retry the request") from error
+        except BotoCoreError as error:
+            log_event(logger, "execution.start_failed", level=logging.ERROR, submissionId=name, error=str(error))
+            raise UnavailableError("could not start the moderation workflow; retry the request") from error
+        return response["executionArn"]
+
+    def send_decision(self, task_token: str, output: dict[str, Any]) -> None:
+        """Resume the execution waiting on ``task_token`` with ``output``.
+
+        Raises TaskTokenGoneError when the execution is no longer waiting, and
+        UnavailableError for a transient failure (the caller may retry).
+        """
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self._client.send_task_success(taskToken=task_token, output=json.dumps(output))
+        except ClientError as error:
+            code = error.response["Error"]["Code"]
+            if code in _TOKEN_GONE_ERRORS:
+                raise TaskTokenGoneError(code) from error
+            raise UnavailableError("could not resume the workflow; retry the decision") from error
+        except BotoCoreError as error:
+            raise UnavailableError("could not resume the workflow; retry the decision") from error

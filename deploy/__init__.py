@@ -1,0 +1,1 @@
+"""Deployment tooling: the stateful CloudFormation stack and the state machine definition."""

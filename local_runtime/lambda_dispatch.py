@@ -1,0 +1,119 @@
+"""Route moto's Lambda invocations to the Chalice app's own ``@app.lambda_function`` handlers.
+
+moto's Step Functions interpreter invokes Lambda through its simple (no-Docker) backend, which
+normally echoes the payload. :func:`install` swaps that backend's ``invoke`` for one that calls
+the real handler in-process, so tests and ``make run`` execute the real application code.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import traceback
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+class LocalLambdaContext:
+    """The parts of Lambda's context object our handlers may read."""
+
+    def __init__(self, function_name: str, timeout_seconds: int = 60) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.aws_request_id = str(uuid.uuid4())
+        self.memory_limit_in_mb = 128
+        self.invoked_function_arn = function_name
+        self._timeout_ms = timeout_seconds * 1000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self._timeout_ms
+
+
+class LambdaDispatcher:
+    """Maps a function name or ARN to a handler and runs it like Lambda would."""
+
+    def __init__(self, handlers: dict[str, Handler]) -> None:
+        self._handlers = handlers
+        self.invocations: list[str] = []
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_chalice_app(cls, chalice_app: Any) -> LambdaDispatcher:
+        """Every pure Lambda function of the app, under its Chalice name (e.g. ``check_content``)."""
+        return cls({function.name: function for function in chalice_app.pure_lambda_functions})
+
+    def resolve(self, function_name: str) -> Handler | None:
+        """Accept a bare name, ``content-moderation-{stage}-{name}``, or a full ARN (with qualifier)."""
+        name = function_name.split(":function:")[-1].split(":")[0]
+        if name in self._handlers:
+            return self._handlers[name]
+        for known, handler in self._handlers.items():
+            if name.endswith("-" + known):
+                return handler
+        return None
+
+    def invoke(self, function_name: str, body: Any, response_headers: dict[str, str]) -> bytes | None:
+        handler = self.resolve(function_name)
+        if handler is None:
+            return None  # moto answers 404 ResourceNotFound, as Lambda would
+        with self._lock:
+            self.invocations.append(function_name)
+        event = json.loads(body) if body else {}
+        try:
+            result = handler(event, LocalLambdaContext(function_name))
+        except Exception as error:  # Lambda reports a handler error as an "Unhandled" function error
+            logger.warning("lambda %s raised %s", function_name, error)
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps(
+                {
+                    "errorType": type(error).__name__,
+                    "errorMessage": str(error),
+                    "stackTrace": traceback.format_exception(error)[-3:],
+                }
+            ).encode()
+        return json.dumps(result).encode()
+
+
+_installed: LambdaDispatcher | None = None
+_original_invoke: Any = None
+
+
+def install(dispatcher: LambdaDispatcher) -> None:
+    """Patch moto's simple Lambda backend so every invoke reaches ``dispatcher``."""
+    global _installed, _original_invoke
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    if _original_invoke is None:
+        _original_invoke = LambdaSimpleBackend.invoke
+
+    def invoke(
+        backend: Any, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any
+    ) -> bytes | None:
+        active = _installed
+        if active is None:
+            return _original_invoke(backend, function_name, qualifier, body, headers, response_headers)
+        return active.invoke(function_name, body, response_headers)
+
+    LambdaSimpleBackend.invoke = invoke
+    _installed = dispatcher
+
+
+def uninstall() -> None:
+    global _installed
+    _installed = None
+
+
+@contextmanager
+def dispatching(dispatcher: LambdaDispatcher) -> Iterator[LambdaDispatcher]:
+    install(dispatcher)
+    try:
+        yield dispatcher
+    finally:
+        uninstall()

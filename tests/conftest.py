@@ -1,0 +1,151 @@
+"""Fixtures, chained: credentials -> moto -> the stateful stack -> the app's Lambda dispatcher -> HTTP client."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+ACCOUNT_ID = "123456789012"
+REGION = "us-east-1"
+STAGE = "test"
+ADMIN_TOKEN = "test-admin-token"
+MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+BASE_URL = "http://testserver"
+
+
+@pytest.fixture
+def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fake credentials and the app's settings; never a real AWS account."""
+    from chalicelib import service
+
+    for name in list(__import__("os").environ):
+        if name.startswith("AWS_ENDPOINT_URL") or name in ("AWS_PROFILE", "MOTO_PORT"):
+            monkeypatch.delenv(name, raising=False)
+    settings = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "STAGE": STAGE,
+        "ADMIN_TOKEN": ADMIN_TOKEN,
+        "LINK_SIGNING_SECRET": "test-link-secret",
+        "PUBLIC_BASE_URL": BASE_URL,
+        "WEBSOCKET_URL": "ws://testserver/ws",
+        "MODERATION_WORDS": "forbidden",
+        "REVIEW_TIMEOUT_SECONDS": "3600",
+    }
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    service.reset()
+    yield
+    service.reset()
+
+
+@pytest.fixture
+def aws(environment: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """moto with the Step Functions interpreter, and our CloudFormation stack deployed into it."""
+    import boto3
+    from moto import mock_aws
+
+    from chalicelib import service
+    from deploy.stack import deploy_stack
+    from local_runtime.moto_hooks import route_cloudformation_state_machines_to_interpreter
+
+    with mock_aws(config=MOTO_CONFIG):
+        route_cloudformation_state_machines_to_interpreter()
+        outputs = deploy_stack(
+            boto3.client("cloudformation", region_name=REGION), stage=STAGE, region=REGION, account_id=ACCOUNT_ID
+        )
+        monkeypatch.setenv("SUBMISSIONS_TABLE", outputs["SubmissionsTableName"])
+        monkeypatch.setenv("REVIEWS_TABLE", outputs["ReviewsTableName"])
+        monkeypatch.setenv("CONNECTIONS_TABLE", outputs["ConnectionsTableName"])
+        monkeypatch.setenv("STATE_MACHINE_ARN", outputs["StateMachineArn"])
+        service.reset()
+        yield outputs
+        service.reset()
+
+
+@pytest.fixture
+def chalice_app(aws: dict[str, str]) -> Any:
+    import app
+
+    return app.app
+
+
+@pytest.fixture
+def dispatcher(chalice_app: Any) -> Iterator[Any]:
+    """moto's Lambda invocations go to the app's own functions."""
+    from local_runtime.lambda_dispatch import LambdaDispatcher, dispatching
+
+    with dispatching(LambdaDispatcher.for_chalice_app(chalice_app)) as active:
+        yield active
+
+
+@pytest.fixture
+def client(dispatcher: Any, chalice_app: Any) -> Iterator[Any]:
+    from chalice.test import Client
+
+    # A stage absent from .chalice/config.json, so only the test environment applies.
+    with Client(chalice_app, stage_name="pytest") as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def admin_headers() -> dict[str, str]:
+    return {"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/json"}
+
+
+def json_headers(**extra: str) -> dict[str, str]:
+    return {"Content-Type": "application/json", **extra}
+
+
+def wait_for(predicate: Callable[[], Any], *, timeout: float = 15.0, interval: float = 0.05) -> Any:
+    """Poll until ``predicate`` returns something truthy (executions run on moto's threads)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(interval)
+
+
+def submit(client: Any, title: str, body: str | None = None, **headers: str) -> dict[str, Any]:
+    payload: dict[str, Any] = {"title": title}
+    if body is not None:
+        payload["body"] = body
+    response = client.http.post("/submissions", headers=json_headers(**headers), body=json.dumps(payload))
+    assert response.status_code == 202, response.body
+    return response.json_body
+
+
+def submission_status(client: Any, submission_id: str) -> str:
+    return client.http.get(f"/submissions/{submission_id}").json_body["status"]
+
+
+def wait_for_status(client: Any, submission_id: str, *statuses: str) -> dict[str, Any]:
+    def current() -> dict[str, Any] | None:
+        body = client.http.get(f"/submissions/{submission_id}").json_body
+        return body if body["status"] in statuses else None
+
+    return wait_for(current)
+
+
+def pending_review_for(client: Any, admin_headers: dict[str, str], submission_id: str) -> dict[str, Any]:
+    def find() -> dict[str, Any] | None:
+        items = client.http.get("/reviews?status=pending&limit=100", headers=admin_headers).json_body["items"]
+        return next((item for item in items if item["submissionId"] == submission_id), None)
+
+    return wait_for(find)
