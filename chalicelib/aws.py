@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 _lock = threading.Lock()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _session() -> Any:
     import boto3  # deferred: boto3 costs ~100 ms of import on a cold start
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 Clock = Callable[[], float]
 system_clock: Clock = time.time
@@ -12,7 +12,7 @@ system_clock: Clock = time.time
 
 def iso(epoch_seconds: float) -> str:
     """UTC ISO-8601 with milliseconds; fixed width, so strings sort in time order."""
-    moment = datetime.fromtimestamp(epoch_seconds, tz=timezone.utc)
+    moment = datetime.fromtimestamp(epoch_seconds, tz=UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
