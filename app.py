@@ -16,7 +16,7 @@ from chalicelib.auth import is_admin
 from chalicelib.clock import system_clock
 from chalicelib.config import get_settings
 from chalicelib.connections import Connection
-from chalicelib.errors import BadRequestError, ConfigurationError, ServiceError
+from chalicelib.errors import BadRequestError, ConfigurationError, ServiceError, UnauthorizedError
 from chalicelib.links import verify
 from chalicelib.log import configure_logging, log_event
 
@@ -24,6 +24,7 @@ app = Chalice(app_name="content-moderation")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
 configure_logging()
 logger = logging.getLogger("chalicelib.app")
+ADMIN_PRINCIPAL = "admin"
 
 
 # --- error mapping -----------------------------------------------------------------------
@@ -76,15 +77,33 @@ def _base_url() -> str:
 
 @app.authorizer()
 def admin_auth(auth_request: Any) -> AuthResponse:
-    """Bearer-token check for the admin routes (401 on AWS and locally when it fails)."""
+    """Identify the caller of an admin route from its Bearer token.
+
+    A wrong token is let through as ``anonymous`` and refused by :func:`admin_only` with a 401
+    and the SPEC's error body: a Deny policy would make API Gateway answer 403 instead.
+    """
     try:
         allowed = is_admin(auth_request.token, service.admin_token())
     except ConfigurationError as error:
         log_event(logger, "configuration.error", level=logging.ERROR, error=str(error))
         allowed = False
-    if allowed:
-        return AuthResponse(routes=["*"], principal_id="admin")
-    return AuthResponse(routes=[], principal_id="anonymous")
+    return AuthResponse(routes=["*"], principal_id=ADMIN_PRINCIPAL if allowed else "anonymous")
+
+
+def admin_only(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Refuse (401, nothing changed) any caller the authorizer did not identify as admin."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if _principal() != ADMIN_PRINCIPAL:
+            raise UnauthorizedError("a valid admin Bearer token is required")
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def _principal() -> str | None:
+    return (app.current_request.context.get("authorizer") or {}).get("principalId")
 
 
 # --- REST API ----------------------------------------------------------------------------
@@ -118,6 +137,7 @@ def get_submission(submission_id: str) -> dict[str, Any]:
 
 @app.route("/reviews", methods=["GET"], authorizer=admin_auth)
 @json_errors
+@admin_only
 def list_reviews() -> dict[str, Any]:
     params = app.current_request.query_params or {}
     if params.get("status", "pending").lower() != "pending":
@@ -134,18 +154,21 @@ def list_reviews() -> dict[str, Any]:
 
 @app.route("/reviews/{review_id}", methods=["GET"], authorizer=admin_auth)
 @json_errors
+@admin_only
 def get_review(review_id: str) -> dict[str, Any]:
     return service.moderation_service().get_review(review_id).to_public(_base_url())
 
 
 @app.route("/reviews/{review_id}/approve", methods=["POST"], authorizer=admin_auth)
 @json_errors
+@admin_only
 def approve(review_id: str) -> dict[str, Any]:
     return _decide(review_id, "approve")
 
 
 @app.route("/reviews/{review_id}/reject", methods=["POST"], authorizer=admin_auth)
 @json_errors
+@admin_only
 def reject(review_id: str) -> dict[str, Any]:
     return _decide(review_id, "reject")
 
@@ -156,9 +179,8 @@ def _decide(review_id: str, action: str) -> dict[str, Any]:
         payload = {}
     if not isinstance(payload, dict) or set(payload) - {"reason"}:
         raise BadRequestError("the body may only be {\"reason\": string}")
-    principal = app.current_request.context.get("authorizer", {}).get("principalId", "admin")
     review = service.moderation_service().decide(
-        review_id, action=action, reason=payload.get("reason"), decided_by=principal
+        review_id, action=action, reason=payload.get("reason"), decided_by=ADMIN_PRINCIPAL
     )
     return {"reviewId": review.review_id, "decision": review.decision}
 

@@ -60,10 +60,12 @@ def aws(environment: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str
 
     from chalicelib import service
     from deploy.stack import deploy_stack
+    from local_runtime.dynamodb_atomicity import serialize_dynamodb_writes
     from local_runtime.moto_hooks import route_cloudformation_state_machines_to_interpreter
 
     with mock_aws(config=MOTO_CONFIG):
         route_cloudformation_state_machines_to_interpreter()
+        serialize_dynamodb_writes()
         outputs = deploy_stack(
             boto3.client("cloudformation", region_name=REGION), stage=STAGE, region=REGION, account_id=ACCOUNT_ID
         )
@@ -73,7 +75,18 @@ def aws(environment: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str
         monkeypatch.setenv("STATE_MACHINE_ARN", outputs["StateMachineArn"])
         service.reset()
         yield outputs
+        _stop_running_executions(outputs["StateMachineArn"])
         service.reset()
+
+
+def _stop_running_executions(state_machine_arn: str) -> None:
+    """Executions run on moto's threads: stop them before the mock goes, so none outlives its test."""
+    import boto3
+
+    client = boto3.client("stepfunctions", region_name=REGION)
+    running = client.list_executions(stateMachineArn=state_machine_arn, statusFilter="RUNNING")["executions"]
+    for execution in running:
+        client.stop_execution(executionArn=execution["executionArn"])
 
 
 @pytest.fixture
@@ -149,3 +162,64 @@ def pending_review_for(client: Any, admin_headers: dict[str, str], submission_id
         return next((item for item in items if item["submissionId"] == submission_id), None)
 
     return wait_for(find)
+
+
+EVENTS = Path(__file__).resolve().parent / "events"
+
+
+def load_event(name: str, **request_context: Any) -> dict[str, Any]:
+    event = json.loads((EVENTS / f"{name}.json").read_text())
+    event["requestContext"].update(request_context)
+    return event
+
+
+def _lambda_entry_point(handler_string: str) -> Callable[[dict[str, Any], Any], Any]:
+    """What Lambda calls for a handler string such as ``app.websocket_connect``."""
+    import importlib
+
+    module_name, _, attribute = handler_string.rpartition(".")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+class WebsocketClients:
+    """Drives the app's WebSocket handlers with API Gateway's events; moto's management API records what is sent."""
+
+    def __init__(self, chalice_app: Any) -> None:
+        self._handlers = {route: _lambda_entry_point(config.handler_string)
+                          for route, config in chalice_app.websocket_handlers.items()}
+
+    def connect(self, connection_id: str, *, submission_id: str | None = None) -> dict[str, Any]:
+        event = load_event("websocket_connect", connectionId=connection_id)
+        if submission_id is not None:
+            event["queryStringParameters"] = {"submissionId": submission_id}
+        return self._handlers["$connect"](event, None)
+
+    def send(self, connection_id: str, body: str | dict[str, Any]) -> dict[str, Any]:
+        event = load_event("websocket_message", connectionId=connection_id)
+        event["body"] = body if isinstance(body, str) else json.dumps(body)
+        return self._handlers["$default"](event, None)
+
+    def disconnect(self, connection_id: str) -> dict[str, Any]:
+        event = load_event("websocket_disconnect", connectionId=connection_id)
+        return self._handlers["$disconnect"](event, None)
+
+    @staticmethod
+    def received(connection_id: str) -> list[dict[str, Any]]:
+        """Every message posted to ``connection_id`` through moto's management API, in order."""
+        from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
+
+        backend = apigatewaymanagementapi_backends[ACCOUNT_ID][REGION]
+        data = backend.connections[connection_id].data.decode() if connection_id in backend.connections else ""
+        decoder, messages, position = json.JSONDecoder(), [], 0
+        while position < len(data):
+            message, position = decoder.raw_decode(data, position)
+            messages.append(message)
+        return messages
+
+    def decisions(self, connection_id: str) -> list[dict[str, Any]]:
+        return [message for message in self.received(connection_id) if message.get("type") == "decision"]
+
+
+@pytest.fixture
+def websockets_clients(chalice_app: Any, dispatcher: Any) -> WebsocketClients:
+    return WebsocketClients(chalice_app)

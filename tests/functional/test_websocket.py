@@ -1,0 +1,145 @@
+"""WebSocket handlers of SPEC §3: subscribe, ping, errors, decisions pushed, stale connections pruned."""
+
+from __future__ import annotations
+
+import boto3
+from botocore.stub import ANY, Stubber
+
+from chalicelib import service
+from tests.conftest import REGION, pending_review_for, submit, wait_for, wait_for_status
+
+
+def _connection_items(table_name: str, connection_id: str) -> list[dict]:
+    table = boto3.resource("dynamodb", region_name=REGION).Table(table_name)
+    return table.query(
+        KeyConditionExpression="connectionId = :id", ExpressionAttributeValues={":id": connection_id}
+    )["Items"]
+
+
+def test_subscriber_receives_the_approval_as_it_happens(client, admin_headers, websockets_clients):
+    created = submit(client, "forbidden news")
+    websockets_clients.connect("alice", submission_id=created["submissionId"])
+    review = pending_review_for(client, admin_headers, created["submissionId"])
+
+    client.http.post(f"/reviews/{review['reviewId']}/approve", headers=admin_headers)
+
+    decision = wait_for(lambda: websockets_clients.decisions("alice"))[0]
+    assert decision["type"] == "decision"
+    assert decision["submissionId"] == created["submissionId"]
+    assert decision["decision"] == "approved"
+    assert "decidedAt" in decision
+
+
+def test_every_subscriber_receives_a_rejection_with_its_reason(client, admin_headers, websockets_clients):
+    created = submit(client, "forbidden opinions")
+    websockets_clients.connect("bob", submission_id=created["submissionId"])
+    websockets_clients.connect("carol")
+    websockets_clients.send("carol", {"action": "subscribe", "submissionId": created["submissionId"]})
+    review = pending_review_for(client, admin_headers, created["submissionId"])
+
+    client.http.post(f"/reviews/{review['reviewId']}/reject", headers=admin_headers, body='{"reason": "spam"}')
+
+    for connection_id in ("bob", "carol"):
+        decision = wait_for(lambda connection_id=connection_id: websockets_clients.decisions(connection_id))[0]
+        assert decision["decision"] == "rejected"
+        assert decision["reason"] == "spam"
+
+
+def test_subscribe_replies_with_the_current_status_at_once(client, websockets_clients):
+    created = submit(client, "forbidden, still checking")
+    websockets_clients.connect("dave")
+
+    websockets_clients.send("dave", {"action": "subscribe", "submissionId": created["submissionId"]})
+
+    status = websockets_clients.received("dave")[0]
+    assert status["type"] == "status"
+    assert status["submissionId"] == created["submissionId"]
+    assert status["status"] in ("CHECKING", "IN_REVIEW")
+
+
+def test_late_subscriber_gets_the_decision_at_once(client, websockets_clients):
+    created = submit(client, "A clean headline")
+    wait_for_status(client, created["submissionId"], "APPROVED")
+    websockets_clients.connect("erin")
+
+    websockets_clients.send("erin", {"action": "subscribe", "submissionId": created["submissionId"]})
+
+    messages = websockets_clients.received("erin")
+    assert [message["type"] for message in messages] == ["status", "decision"]
+    assert messages[0]["status"] == "APPROVED"
+    assert messages[1]["decision"] == "approved"
+
+
+def test_ping_gets_pong(websockets_clients):
+    websockets_clients.connect("frank")
+    websockets_clients.send("frank", {"action": "ping"})
+    assert websockets_clients.received("frank") == [{"type": "pong"}]
+
+
+def test_malformed_json_and_unknown_actions_get_errors_and_the_connection_stays(websockets_clients, aws):
+    websockets_clients.connect("grace")
+
+    websockets_clients.send("grace", "{not json")
+    websockets_clients.send("grace", {"action": "dance"})
+    websockets_clients.send("grace", ["not", "an", "object"])
+    websockets_clients.send("grace", {"action": "subscribe", "submissionId": "not-a-uuid"})
+    websockets_clients.send("grace", {"action": "subscribe", "submissionId": "8c1a3a55-8f4f-4a0d-9a55-111111111111"})
+    websockets_clients.send("grace", {"action": "ping"})
+
+    messages = websockets_clients.received("grace")
+    assert [message["type"] for message in messages] == ["error"] * 5 + ["pong"]
+    assert all(message["message"] for message in messages[:5])
+    assert _connection_items(aws["ConnectionsTableName"], "grace")
+
+
+def test_connect_with_a_malformed_submission_id_is_refused(websockets_clients, aws):
+    response = websockets_clients.connect("heidi", submission_id="../../etc/passwd")
+    assert response["statusCode"] == 400
+
+
+def test_disconnect_removes_the_connection_and_its_subscriptions(client, websockets_clients, aws):
+    created = submit(client, "A clean headline")
+    websockets_clients.connect("ivan", submission_id=created["submissionId"])
+    assert len(_connection_items(aws["ConnectionsTableName"], "ivan")) == 2
+
+    websockets_clients.disconnect("ivan")
+
+    assert _connection_items(aws["ConnectionsTableName"], "ivan") == []
+
+
+def test_connections_are_stored_with_a_ttl(websockets_clients, aws):
+    websockets_clients.connect("judy")
+    (item,) = _connection_items(aws["ConnectionsTableName"], "judy")
+    assert int(item["expiresAt"]) > 0
+    assert item["apiId"] == "abc123" and item["stage"] == "ws"
+
+
+def test_a_gone_connection_is_pruned_while_the_others_still_get_the_decision(
+    client, admin_headers, websockets_clients, aws, monkeypatch
+):
+    created = submit(client, "forbidden to all")
+    for connection_id in ("a-live", "b-gone", "c-live"):
+        websockets_clients.connect(connection_id, submission_id=created["submissionId"])
+    review = pending_review_for(client, admin_headers, created["submissionId"])
+
+    # moto never answers GoneException: stub API Gateway's answers, in the index's connectionId order.
+    management = boto3.client(
+        "apigatewaymanagementapi", region_name=REGION, endpoint_url="https://abc123.execute-api.us-east-1.amazonaws.com/ws"
+    )
+    stubber = Stubber(management)
+    stubber.add_response("post_to_connection", {}, {"ConnectionId": "a-live", "Data": ANY})
+    stubber.add_client_error(
+        "post_to_connection", service_error_code="GoneException", http_status_code=410,
+        expected_params={"ConnectionId": "b-gone", "Data": ANY},
+    )
+    stubber.add_response("post_to_connection", {}, {"ConnectionId": "c-live", "Data": ANY})
+    stubber.activate()
+    monkeypatch.setattr(service, "management_client", lambda endpoint: management)
+
+    client.http.post(f"/reviews/{review['reviewId']}/approve", headers=admin_headers)
+    wait_for_status(client, created["submissionId"], "APPROVED")
+
+    wait_for(lambda: not _connection_items(aws["ConnectionsTableName"], "b-gone"))
+    stubber.assert_no_pending_responses()
+    assert _connection_items(aws["ConnectionsTableName"], "a-live")
+    assert _connection_items(aws["ConnectionsTableName"], "c-live")
