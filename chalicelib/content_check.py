@@ -443,10 +443,12 @@ def _glue(tokens: list[list[tuple[_Item, int]]], gaps: list[tuple[int, bool]]) -
         if end > index:
             for member in range(index + 1, end + 1):
                 joins_previous[member] = True
-            if index > 0 and _tight(gaps[index - 1]):
-                joins_previous[index] = True
-            if end + 1 < count and _tight(gaps[end]):
-                joins_previous[end + 1] = True
+            # Only a run that spells with letters takes in its neighbours: "+ 1)*ts" is arithmetic.
+            if _letter_count(tokens[index : end + 1]) >= 2:
+                if index > 0 and _tight(gaps[index - 1]):
+                    joins_previous[index] = True
+                if end + 1 < count and _tight(gaps[end]):
+                    joins_previous[end + 1] = True
         index = end + 1
     glued: list[list[tuple[_Item, int]]] = []
     for token, joins in zip(tokens, joins_previous, strict=True):
@@ -455,6 +457,10 @@ def _glue(tokens: list[list[tuple[_Item, int]]], gaps: list[tuple[int, bool]]) -
         else:
             glued.append(list(token))
     return glued
+
+
+def _letter_count(tokens: list[list[tuple[_Item, int]]]) -> int:
+    return sum(item[0] in (_LATIN, _CONFUSABLE) for token in tokens for item, _ in token)
 
 
 def _tight(gap: tuple[int, bool]) -> bool:
@@ -505,8 +511,8 @@ def _patterns_for(word: str) -> list[tuple[str, ...]]:
 
     A multi-word entry gets a spaced form ("bad word") and a glued one ("badword", also what
     "b.a.d w.o.r.d" glues into). Runs of a letter are capped at two on both sides of the match,
-    so "forrrbiddden" meets "forbidden" while "to" does not meet "too". A short word is framed
-    by word breaks, with its plural forms (see EMBED_MIN_LETTERS).
+    so "forrrbiddden" meets "forbidden" while "to" does not meet "too". A short word and the
+    spaced form of a phrase are framed by word breaks, with plural forms (see EMBED_MIN_LETTERS).
     """
     candidates, _skippable, _origins = _normalise(word)
     tokens: list[list[str]] = [[]]
@@ -524,14 +530,18 @@ def _patterns_for(word: str) -> list[tuple[str, ...]]:
         if spaced:
             spaced.append(BREAK)
         spaced.extend(token)
-    variants = [glued, spaced] if len(words) > 1 else [glued]
+    patterns: dict[tuple[str, ...], None] = {}
     if len(glued) >= EMBED_MIN_LETTERS:
-        return [tuple(variant) for variant in variants]
-    whole_tokens: dict[tuple[str, ...], None] = {}
-    for variant in variants:
+        patterns[tuple(glued)] = None
+        whole_token_variants = [spaced] if len(words) > 1 else []
+    else:
+        whole_token_variants = [glued, spaced] if len(words) > 1 else [glued]
+    # The spaced form of a phrase always needs whole words at its ends: "Sinbad wordsmith" is
+    # not "bad word".
+    for variant in whole_token_variants:
         for suffix in _WHOLE_TOKEN_SUFFIXES:
-            whole_tokens[(BREAK, *_cap_runs([*variant, *suffix]), BREAK)] = None
-    return list(whole_tokens)
+            patterns[(BREAK, *_cap_runs([*variant, *suffix]), BREAK)] = None
+    return list(patterns)
 
 
 def _cap_runs(letters: list[str]) -> list[str]:

@@ -119,3 +119,22 @@ def test_failing_content_check_ends_failed_and_still_notifies(client, admin_head
 
     assert done["status"] == "FAILED"
     assert wait_for(lambda: websockets_clients.decisions("watcher"))[0]["decision"] == "failed"
+
+
+def test_an_evasive_title_goes_to_review_with_the_original_text_as_the_match(client, admin_headers):
+    created = submit(client, "Totally f.0.r.b.i.d.d.3.n advice")
+
+    review = pending_review_for(client, admin_headers, created["submissionId"])
+
+    (match,) = review["matches"]
+    assert match["word"] == "forbidden"
+    assert match["text"] == "f.0.r.b.i.d.d.3.n"
+    assert "Totally f.0.r.b.i.d.d.3.n advice"[match["start"]:match["end"]] == match["text"]
+
+
+def test_an_evasion_in_the_body_is_caught_too(client, admin_headers):
+    created = submit(client, "An innocent title", body="Read on: ＦＯＲＢＩＤＤＥＮ things inside.")
+
+    review = pending_review_for(client, admin_headers, created["submissionId"])
+
+    assert [match["field"] for match in review["matches"]] == ["body"]
