@@ -15,7 +15,6 @@ from chalicelib import pages, service
 from chalicelib.auth import is_admin
 from chalicelib.clock import system_clock
 from chalicelib.config import get_settings
-from chalicelib.connections import Connection
 from chalicelib.errors import BadRequestError, ConfigurationError, ServiceError, UnauthorizedError
 from chalicelib.links import verify
 from chalicelib.log import configure_logging, log_event
@@ -251,7 +250,9 @@ def _html_errors(render: Callable[[], Response]) -> Response:
 # --- WebSocket API -----------------------------------------------------------------------
 
 
-def _connection(event: Any) -> Connection:
+def _connection(event: Any) -> Any:
+    from chalicelib.connections import Connection
+
     context = event.to_dict()["requestContext"]
     return Connection(
         connection_id=event.connection_id,

@@ -4,23 +4,30 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib import aws, content_check
+from chalicelib import aws
 from chalicelib.clock import system_clock
 from chalicelib.config import Settings, get_settings, reset_settings
-from chalicelib.connections import ConnectionStore
-from chalicelib.moderation import ModerationService
-from chalicelib.notifications import Notifier
-from chalicelib.reviews import ReviewStore
 from chalicelib.secrets_store import clear_secret_cache, resolve_secret
-from chalicelib.submissions import SubmissionStore
-from chalicelib.websocket_sessions import WebsocketSessions
-from chalicelib.workflow import Workflow
+
+if TYPE_CHECKING:
+    from chalicelib.connections import ConnectionStore
+    from chalicelib.moderation import ModerationService
+    from chalicelib.notifications import Notifier
+    from chalicelib.websocket_sessions import WebsocketSessions
+
+# The domain modules are imported inside the builders: each Lambda function (the REST API,
+# the WebSocket handlers, the three workflow tasks) then loads only what it uses on a cold start.
 
 
 @lru_cache(maxsize=1)
 def moderation_service() -> ModerationService:
+    from chalicelib.moderation import ModerationService
+    from chalicelib.reviews import ReviewStore
+    from chalicelib.submissions import SubmissionStore
+    from chalicelib.workflow import Workflow
+
     settings = get_settings()
     return ModerationService(
         submissions=SubmissionStore(aws.table(settings.submissions_table)),
@@ -36,6 +43,9 @@ def moderation_service() -> ModerationService:
 
 @lru_cache(maxsize=1)
 def websocket_sessions() -> WebsocketSessions:
+    from chalicelib.submissions import SubmissionStore
+    from chalicelib.websocket_sessions import WebsocketSessions
+
     settings = get_settings()
     return WebsocketSessions(
         connections=_connection_store(settings),
@@ -71,6 +81,8 @@ def websocket_url() -> str | None:
 
 def configured_words(settings: Settings) -> list[str]:
     """MODERATION_WORDS plus, when set, the words in MODERATION_WORDS_FILE."""
+    from chalicelib import content_check
+
     words = content_check.parse_words(settings.moderation_words)
     if settings.moderation_words_file:
         words += content_check.parse_words(Path(settings.moderation_words_file).read_text(encoding="utf-8"))
@@ -87,6 +99,8 @@ def reset() -> None:
 
 
 def _connection_store(settings: Settings) -> ConnectionStore:
+    from chalicelib.connections import ConnectionStore
+
     return ConnectionStore(aws.table(settings.connections_table), ttl_seconds=settings.connection_ttl_seconds)
 
 
@@ -96,6 +110,8 @@ def management_client(endpoint: str) -> Any:
 
 
 def _notifier(settings: Settings) -> Notifier:
+    from chalicelib.notifications import Notifier
+
     return Notifier(
         _connection_store(settings),
         lambda endpoint: management_client(endpoint),  # looked up per call, so tests can swap it
