@@ -168,8 +168,9 @@ class ModerationService:
             reject_path=signed_path(secret, review_id=review_id, action="reject", expires=deadline),
             task_token=event["taskToken"],
         )
-        stored = self._reviews.put_pending(review)
+        # Status first: once the review is listed, the submission already reads IN_REVIEW.
         self._submissions.mark_in_review(submission_id)
+        stored = self._reviews.put_pending(review)
         log_event(logger, "review.requested", submissionId=submission_id, executionArn=execution_arn,
                   reviewId=review_id, deadline=review.deadline_at, stored=stored)
         return {"reviewId": review_id}
