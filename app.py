@@ -108,6 +108,18 @@ def _principal() -> str | None:
 # --- REST API ----------------------------------------------------------------------------
 
 
+@app.route("/", methods=["GET"])
+def submit_page() -> Response:
+    """The submit form; it then follows the submission live over the WebSocket."""
+    return _html(pages.static_page("submit.html"), 200)
+
+
+@app.route("/admin", methods=["GET"])
+def admin_page() -> Response:
+    """The dashboard; it holds no data itself and calls the admin API with the token the admin enters."""
+    return _html(pages.static_page("admin.html"), 200)
+
+
 @app.route("/health", methods=["GET"])
 def health() -> dict[str, str]:
     return {"status": "ok"}
@@ -233,7 +245,13 @@ def _html(html: str, status_code: int) -> Response:
     return Response(
         body=html,
         status_code=status_code,
-        headers={"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+        headers={
+            "Content-Type": "text/html; charset=utf-8",
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+            "Content-Security-Policy": pages.CONTENT_SECURITY_POLICY,
+            "X-Content-Type-Options": "nosniff",
+        },
     )
 
 

@@ -1,8 +1,23 @@
-"""Server-rendered HTML: the signed-link confirmation page and its result."""
+"""The HTML pages: the submit page, the admin dashboard, and the signed-link confirmation."""
 
 from __future__ import annotations
 
+from functools import cache
 from html import escape
+from pathlib import Path
+
+_STATIC = Path(__file__).resolve().parent / "static"
+# Inline scripts and styles only; data is rendered with textContent, never as HTML.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+    "connect-src 'self' ws: wss:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+
+
+@cache
+def static_page(name: str) -> str:
+    """A page shipped in ``chalicelib/static`` (read once per cold start)."""
+    return (_STATIC / name).read_text(encoding="utf-8")
 
 _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;color:#222}"
