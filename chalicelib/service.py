@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,8 @@ if TYPE_CHECKING:
     from chalicelib.moderation import ModerationService
     from chalicelib.notifications import Notifier
     from chalicelib.websocket_sessions import WebsocketSessions
+
+logger = logging.getLogger(__name__)
 
 # The domain modules are imported inside the builders: each Lambda function (the REST API,
 # the WebSocket handlers, the three workflow tasks) then loads only what it uses on a cold start.
@@ -74,9 +77,13 @@ def websocket_url() -> str | None:
     settings = get_settings()
     if not (settings.websocket_url or settings.websocket_url_parameter):
         return None
-    return resolve_secret(
-        value=settings.websocket_url, parameter=settings.websocket_url_parameter, setting="WEBSOCKET_URL"
-    )
+    try:
+        return resolve_secret(
+            value=settings.websocket_url, parameter=settings.websocket_url_parameter, setting="WEBSOCKET_URL"
+        )
+    except Exception:  # not written yet (first deploy) or SSM unreachable: a submission must not fail for it
+        logger.warning("websocket URL parameter %s is unavailable", settings.websocket_url_parameter, exc_info=True)
+        return None
 
 
 def configured_words(settings: Settings) -> list[str]:

@@ -38,7 +38,15 @@ def deploy_stack(
         "Capabilities": ["CAPABILITY_IAM"],
         "Tags": [{"Key": "app", "Value": "content-moderation"}, {"Key": "stage", "Value": stage}],
     }
-    if _stack_exists(cloudformation, name):
+    existing = _existing_stack(cloudformation, name)
+    if existing is not None and _is_unchanged(cloudformation, existing, template, arguments):
+        logger.info("stack %s is up to date", name)
+    elif existing is not None:
+        if existing["StackStatus"] == "ROLLBACK_COMPLETE":
+            raise RuntimeError(
+                f"stack {name} failed to create and is in ROLLBACK_COMPLETE: delete it "
+                f"(aws cloudformation delete-stack --stack-name {name}) and run again"
+            )
         try:
             cloudformation.update_stack(**arguments)
         except ClientError as error:
@@ -46,10 +54,10 @@ def deploy_stack(
                 raise
             logger.info("stack %s is up to date", name)
         else:
-            cloudformation.get_waiter("stack_update_complete").wait(StackName=name, WaiterConfig={"Delay": 5})
+            _wait(cloudformation, "stack_update_complete", name)
     else:
         cloudformation.create_stack(**arguments)
-        cloudformation.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig={"Delay": 5})
+        _wait(cloudformation, "stack_create_complete", name)
     return stack_outputs(cloudformation, name)
 
 
@@ -58,13 +66,56 @@ def stack_outputs(cloudformation: Any, name: str) -> dict[str, str]:
     return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
 
 
-def _stack_exists(cloudformation: Any, name: str) -> bool:
+def _wait(cloudformation: Any, waiter: str, name: str) -> None:
+    """Wait for the stack; on failure raise with the reasons CloudFormation gave, not just the status."""
+    from botocore.exceptions import WaiterError
+
+    try:
+        cloudformation.get_waiter(waiter).wait(StackName=name, WaiterConfig={"Delay": 5, "MaxAttempts": 360})
+    except WaiterError as error:
+        events = cloudformation.describe_stack_events(StackName=name).get("StackEvents", [])
+        reasons = [
+            f"{event['LogicalResourceId']}: {event.get('ResourceStatusReason', '')}"
+            for event in events
+            if event.get("ResourceStatus", "").endswith("FAILED")
+        ]
+        raise RuntimeError(f"stack {name}: {error}; " + ("; ".join(reasons[:5]) or "no failure reason recorded")) from error
+
+
+def stack_exists(cloudformation: Any, name: str) -> bool:
+    return _existing_stack(cloudformation, name) is not None
+
+
+def _existing_stack(cloudformation: Any, name: str) -> dict[str, Any] | None:
     from botocore.exceptions import ClientError
 
     try:
         stacks = cloudformation.describe_stacks(StackName=name)["Stacks"]
     except ClientError as error:
         if "does not exist" in str(error):
-            return False
+            return None
         raise
-    return any(stack["StackStatus"] != "DELETE_COMPLETE" for stack in stacks)
+    return next((stack for stack in stacks if stack["StackStatus"] != "DELETE_COMPLETE"), None)
+
+
+def _is_unchanged(
+    cloudformation: Any, stack: dict[str, Any], template: dict[str, Any], arguments: dict[str, Any]
+) -> bool:
+    """Same template, parameters and tags as deployed: skip the update (a second run is a no-op).
+
+    AWS would answer "No updates are to be performed"; checking first also keeps moto, which
+    re-applies any update, from touching the resources.
+    """
+    if not stack["StackStatus"].endswith("_COMPLETE") or "ROLLBACK" in stack["StackStatus"]:
+        return False
+    body = cloudformation.get_template(StackName=stack["StackName"], TemplateStage="Original")["TemplateBody"]
+    deployed_template = json.loads(body) if isinstance(body, str) else body  # boto3 decodes JSON bodies
+    deployed_parameters = {item["ParameterKey"]: item["ParameterValue"] for item in stack.get("Parameters", [])}
+    wanted_parameters = {item["ParameterKey"]: item["ParameterValue"] for item in arguments["Parameters"]}
+    deployed_tags = {item["Key"]: item["Value"] for item in stack.get("Tags", [])}
+    wanted_tags = {item["Key"]: item["Value"] for item in arguments["Tags"]}
+    return (
+        json.loads(json.dumps(deployed_template)) == template
+        and all(deployed_parameters.get(key) == value for key, value in wanted_parameters.items())
+        and deployed_tags == wanted_tags
+    )

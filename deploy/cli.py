@@ -1,0 +1,71 @@
+"""Command line for the deploy commands: builds the boto3 session and hands its clients to deploy.commands."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from deploy.commands import ClientFactory, DeployError, deploy, destroy
+
+
+def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m deploy", description="Deploy content-moderation to AWS (see docs/deploy.md)."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (
+        ("deploy", "create or update the stateful stack and the SSM parameters, then run `chalice deploy`"),
+        ("destroy", "run `chalice delete`; with --delete-data also delete the stack, its tables and parameters"),
+    ):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("--stage", default="dev", help="Chalice stage (default: dev)")
+        command.add_argument("--profile", help="AWS profile (default: the usual credential chain)")
+        command.add_argument("--region", help="AWS region (default: AWS_REGION / AWS_DEFAULT_REGION / profile)")
+        if name == "destroy":
+            command.add_argument(
+                "--delete-data",
+                action="store_true",
+                help="also delete the tables (turning deletion protection off), the state machine and the secrets",
+            )
+    return parser.parse_args(argv)
+
+
+def session_clients(profile: str | None, region: str | None) -> ClientFactory:
+    """Clients from one boto3 session, so every call uses the same credentials and region."""
+    import boto3
+
+    session = boto3.session.Session(profile_name=profile, region_name=region)
+    cache: dict[str, Any] = {}
+
+    def client(service: str) -> Any:
+        if service not in cache:
+            cache[service] = session.client(service)
+        return cache[service]
+
+    return client
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
+
+    arguments = parse_arguments(argv)
+    # chalice runs as a subprocess: hand it the same profile (the region is passed by deploy.commands).
+    environment = {**os.environ, "AWS_PROFILE": arguments.profile} if arguments.profile else None
+    try:
+        clients = session_clients(arguments.profile, arguments.region)
+        if arguments.command == "deploy":
+            deploy(arguments.stage, clients=clients, environment=environment)
+        else:
+            destroy(arguments.stage, clients=clients, delete_data=arguments.delete_data, environment=environment)
+    except NoRegionError:
+        print(
+            "error: no AWS region configured: set AWS_REGION (or AWS_DEFAULT_REGION), or pass --region", file=sys.stderr
+        )
+        return 1
+    except (DeployError, RuntimeError, BotoCoreError, ClientError) as error:  # one line for the user, not a traceback
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,354 @@
+"""`python -m deploy deploy|destroy` end to end against moto's server, with chalice replaced by a recording fake."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chalicelib.connections import SUBMISSION_INDEX
+from chalicelib.reviews import PENDING_INDEX
+from deploy.chalice_project import load_config
+from deploy.commands import DeployError, DeployResult, deploy, destroy
+from deploy.definition import function_arns, render_definition
+from deploy.names import Target, all_parameter_names, parameter_name, secret_parameter_names, table_name
+from deploy.policy import policy_text, render_policy
+from deploy.template import stack_name
+from tests.conftest import ACCOUNT_ID, REGION, ROOT
+from tests.deploy.conftest import FAKE_REST_URL, FAKE_WEBSOCKET_URL, FakeChalice, function_names
+
+STAGE = "dev"
+MANAGED_VARIABLES = {
+    "STAGE",
+    "SUBMISSIONS_TABLE",
+    "REVIEWS_TABLE",
+    "CONNECTIONS_TABLE",
+    "STATE_MACHINE_ARN",
+    "ADMIN_TOKEN_PARAMETER",
+    "LINK_SIGNING_SECRET_PARAMETER",
+    "WEBSOCKET_URL_PARAMETER",
+}
+
+
+def run_deploy(clients: Any, project: Path, fake_chalice: FakeChalice, stage: str = STAGE) -> tuple[DeployResult, str]:
+    printed: list[str] = []
+    result = deploy(
+        stage, clients=clients, project_dir=project, run_command=fake_chalice, chalice="chalice", echo=printed.append
+    )
+    return result, "\n".join(printed)
+
+
+def run_destroy(clients: Any, project: Path, fake_chalice: FakeChalice, *, delete_data: bool) -> str:
+    printed: list[str] = []
+    destroy(
+        STAGE,
+        clients=clients,
+        project_dir=project,
+        run_command=fake_chalice,
+        chalice="chalice",
+        echo=printed.append,
+        delete_data=delete_data,
+    )
+    return "\n".join(printed)
+
+
+def parameter_versions(clients: Any, stage: str = STAGE) -> dict[str, int]:
+    response = clients("ssm").get_parameters(Names=all_parameter_names(stage))
+    return {parameter["Name"]: parameter["Version"] for parameter in response["Parameters"]}
+
+
+def test_deploy_creates_the_stack_and_secrets_then_runs_chalice_deploy(
+    clients: Any, project: Path, fake_chalice: FakeChalice
+) -> None:
+    result, printed = run_deploy(clients, project, fake_chalice)
+
+    stack = clients("cloudformation").describe_stacks(StackName=stack_name(STAGE))["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    assert {item["ParameterKey"]: item["ParameterValue"] for item in stack["Parameters"]}[
+        "DeletionProtection"
+    ] == "true"
+    assert result.target == Target(stage=STAGE, region=REGION, account_id=ACCOUNT_ID, partition="aws")
+    # The stack is up before chalice runs, and chalice deploys into the same region.
+    assert fake_chalice.commands() == [["deploy", "--stage", STAGE]]
+    assert fake_chalice.calls[0]["cwd"] == project
+    assert fake_chalice.calls[0]["env"]["AWS_DEFAULT_REGION"] == REGION
+    assert sorted(result.created_parameters) == sorted(secret_parameter_names(STAGE))
+
+
+def test_deploy_stores_secrets_as_securestring_and_never_prints_them(
+    clients: Any, project: Path, fake_chalice: FakeChalice
+) -> None:
+    _, printed = run_deploy(clients, project, fake_chalice)
+
+    ssm = clients("ssm")
+    described = ssm.describe_parameters(
+        ParameterFilters=[{"Key": "Name", "Option": "BeginsWith", "Values": [f"/content-moderation/{STAGE}/"]}]
+    )["Parameters"]
+    types = {parameter["Name"]: parameter["Type"] for parameter in described}
+    assert types == {
+        parameter_name(STAGE, "admin-token"): "SecureString",
+        parameter_name(STAGE, "link-signing-secret"): "SecureString",
+        parameter_name(STAGE, "websocket-url"): "String",
+    }
+    for name in secret_parameter_names(STAGE):
+        value = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+        assert len(value) >= 43  # secrets.token_urlsafe(32)
+        assert value not in printed
+    assert ssm.get_parameter(Name=parameter_name(STAGE, "websocket-url"))["Parameter"]["Value"] == FAKE_WEBSOCKET_URL
+
+
+def test_deploy_prints_both_urls_and_the_admin_token_command(
+    clients: Any, project: Path, fake_chalice: FakeChalice
+) -> None:
+    _, printed = run_deploy(clients, project, fake_chalice)
+
+    assert f"REST API:      {FAKE_REST_URL}" in printed
+    assert f"WebSocket API: {FAKE_WEBSOCKET_URL}" in printed
+    assert (
+        f"aws ssm get-parameter --region {REGION} --name /content-moderation/{STAGE}/admin-token "
+        "--with-decryption --query Parameter.Value --output text"
+    ) in printed
+
+
+def test_deploy_writes_the_stack_outputs_into_a_copy_of_config_json_and_keeps_the_rest(
+    clients: Any, project: Path, fake_chalice: FakeChalice
+) -> None:
+    repository_config = (ROOT / ".chalice" / "config.json").read_bytes()
+    before = load_config(project)
+
+    result, _ = run_deploy(clients, project, fake_chalice)
+
+    after = load_config(project)
+    variables = after["stages"][STAGE]["environment_variables"]
+    assert variables["STATE_MACHINE_ARN"] == result.outputs["StateMachineArn"]
+    assert variables["SUBMISSIONS_TABLE"] == result.outputs["SubmissionsTableName"]
+    assert variables["REVIEWS_TABLE"] == result.outputs["ReviewsTableName"]
+    assert variables["CONNECTIONS_TABLE"] == result.outputs["ConnectionsTableName"]
+    assert variables["ADMIN_TOKEN_PARAMETER"] == parameter_name(STAGE, "admin-token")
+    # Everything the deploy command does not own is as it was.
+    for name, value in before["stages"][STAGE]["environment_variables"].items():
+        if name not in MANAGED_VARIABLES:
+            assert variables[name] == value
+    assert {key: value for key, value in after.items() if key != "stages"} == {
+        key: value for key, value in before.items() if key != "stages"
+    }
+    # The policy names this account; the repository's own files are untouched.
+    target = Target(stage=STAGE, region=REGION, account_id=ACCOUNT_ID)
+    assert (project / ".chalice" / "policy-dev.json").read_text() == policy_text(
+        render_policy(target, websocket_stage="api")
+    )
+    assert (ROOT / ".chalice" / "config.json").read_bytes() == repository_config
+
+
+def test_deploy_is_idempotent_on_second_run(clients: Any, project: Path, fake_chalice: FakeChalice) -> None:
+    first, _ = run_deploy(clients, project, fake_chalice)
+    config_after_first = (project / ".chalice" / "config.json").read_text()
+    versions_after_first = parameter_versions(clients)
+    secrets_after_first = {
+        name: clients("ssm").get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+        for name in secret_parameter_names(STAGE)
+    }
+
+    second, _ = run_deploy(clients, project, fake_chalice)
+
+    assert second.outputs == first.outputs
+    assert second.created_parameters == []
+    assert not second.config_changed and not second.policy_changed and not second.websocket_url_changed
+    stack = clients("cloudformation").describe_stacks(StackName=stack_name(STAGE))["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"  # no update was started
+    assert (project / ".chalice" / "config.json").read_text() == config_after_first
+    assert parameter_versions(clients) == versions_after_first
+    assert {
+        name: clients("ssm").get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+        for name in secret_parameter_names(STAGE)
+    } == secrets_after_first
+    # chalice deploy runs every time: it is how code changes ship, and it is idempotent itself.
+    assert fake_chalice.commands() == [["deploy", "--stage", STAGE]] * 2
+
+
+def test_deploy_updates_the_stack_when_the_template_changes(
+    clients: Any, project: Path, fake_chalice: FakeChalice, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import deploy.stack
+
+    first, _ = run_deploy(clients, project, fake_chalice)
+    original = deploy.stack.build_template
+
+    def with_longer_log_retention(**kwargs: Any) -> dict[str, Any]:
+        template = original(**kwargs)
+        template["Parameters"]["LogRetentionDays"]["Default"] = 90
+        return template
+
+    monkeypatch.setattr(deploy.stack, "build_template", with_longer_log_retention)
+    second, _ = run_deploy(clients, project, fake_chalice)
+
+    stack = clients("cloudformation").describe_stacks(StackName=stack_name(STAGE))["Stacks"][0]
+    assert stack["StackStatus"] == "UPDATE_COMPLETE"
+    assert second.outputs == first.outputs
+
+
+def test_stack_tables_have_the_keys_and_indexes_the_app_uses(
+    clients: Any, project: Path, fake_chalice: FakeChalice
+) -> None:
+    result, _ = run_deploy(clients, project, fake_chalice)
+    dynamodb = clients("dynamodb")
+
+    def describe(output: str) -> dict[str, Any]:
+        return dynamodb.describe_table(TableName=result.outputs[output])["Table"]
+
+    def keys(schema: list[dict[str, str]]) -> list[tuple[str, str]]:
+        return [(key["AttributeName"], key["KeyType"]) for key in schema]
+
+    def indexes(table: dict[str, Any]) -> dict[str, tuple[list[tuple[str, str]], str]]:
+        return {
+            index["IndexName"]: (keys(index["KeySchema"]), index["Projection"]["ProjectionType"])
+            for index in table.get("GlobalSecondaryIndexes", [])
+        }
+
+    submissions, reviews, connections = (
+        describe("SubmissionsTableName"),
+        describe("ReviewsTableName"),
+        describe("ConnectionsTableName"),
+    )
+    # The keys chalicelib reads and writes with (Key={...} in submissions.py, reviews.py, connections.py).
+    assert keys(submissions["KeySchema"]) == [("submissionId", "HASH")]
+    assert keys(reviews["KeySchema"]) == [("reviewId", "HASH")]
+    assert keys(connections["KeySchema"]) == [("connectionId", "HASH"), ("subscription", "RANGE")]
+    assert indexes(submissions) == {}
+    assert indexes(reviews) == {PENDING_INDEX: ([("pendingPartition", "HASH"), ("createdAt", "RANGE")], "ALL")}
+    assert indexes(connections) == {SUBMISSION_INDEX: ([("submissionId", "HASH"), ("connectionId", "RANGE")], "ALL")}
+    for table in (submissions, reviews, connections):
+        assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert submissions["DeletionProtectionEnabled"] and reviews["DeletionProtectionEnabled"]
+    assert [table["TableName"] for table in (submissions, reviews, connections)] == [
+        table_name(STAGE, name) for name in ("submissions", "reviews", "connections")
+    ]
+
+
+def test_stack_state_machine_runs_the_rendered_definition_as_a_role_that_invokes_only_its_functions(
+    clients: Any, project: Path, fake_chalice: FakeChalice
+) -> None:
+    result, _ = run_deploy(clients, project, fake_chalice)
+
+    machine = clients("stepfunctions").describe_state_machine(stateMachineArn=result.outputs["StateMachineArn"])
+
+    expected = render_definition(function_arns(STAGE, region=REGION, account_id=ACCOUNT_ID))
+    assert machine["definition"] == expected
+    assert json.loads(machine["definition"]) == json.loads(expected)
+    assert machine["name"] == f"content-moderation-{STAGE}"
+    # moto's CloudFormation drops StateMachineType and LoggingConfiguration: test_static_checks.py
+    # checks them in the template instead.
+    # The role the machine runs as may invoke exactly the three functions it names.
+    iam = clients("iam")
+    role_name = machine["roleArn"].rsplit("/", 1)[-1]
+    policies = {
+        name: _policy_document(iam.get_role_policy(RoleName=role_name, PolicyName=name)["PolicyDocument"])
+        for name in iam.list_role_policies(RoleName=role_name)["PolicyNames"]
+    }
+    invoke = [
+        statement
+        for document in policies.values()
+        for statement in document["Statement"]
+        if "lambda:InvokeFunction" in _as_list(statement["Action"])
+    ]
+    assert len(invoke) == 1
+    assert sorted(invoke[0]["Resource"]) == sorted(function_arns(STAGE, region=REGION, account_id=ACCOUNT_ID).values())
+
+
+def test_destroy_without_delete_data_keeps_the_tables_and_parameters(
+    clients: Any, project: Path, fake_chalice: FakeChalice
+) -> None:
+    result, _ = run_deploy(clients, project, fake_chalice)
+
+    printed = run_destroy(clients, project, fake_chalice, delete_data=False)
+
+    assert fake_chalice.commands()[-1] == ["delete", "--stage", STAGE]
+    assert "Kept the data" in printed
+    stack = clients("cloudformation").describe_stacks(StackName=stack_name(STAGE))["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    tables = clients("dynamodb").list_tables()["TableNames"]
+    for output in ("SubmissionsTableName", "ReviewsTableName", "ConnectionsTableName"):
+        assert result.outputs[output] in tables
+    assert set(parameter_versions(clients)) == set(all_parameter_names(STAGE))
+
+
+def test_destroy_with_delete_data_removes_the_stack_tables_parameters_and_logs(
+    clients: Any, project: Path, fake_chalice: FakeChalice
+) -> None:
+    run_deploy(clients, project, fake_chalice)
+    logs = clients("logs")
+    for function in function_names(STAGE):  # what the functions would have logged
+        logs.create_log_group(logGroupName=f"/aws/lambda/{function}")
+    logs.create_log_group(logGroupName="/aws/lambda/someone-elses-function")
+
+    run_destroy(clients, project, fake_chalice, delete_data=True)
+
+    assert fake_chalice.commands()[-1] == ["delete", "--stage", STAGE]
+    stacks = clients("cloudformation").list_stacks()["StackSummaries"]
+    assert all(
+        summary["StackStatus"] == "DELETE_COMPLETE" for summary in stacks if summary["StackName"] == stack_name(STAGE)
+    )
+    # Submissions and reviews have DeletionPolicy Retain: destroy deletes them itself.
+    assert clients("dynamodb").list_tables()["TableNames"] == []
+    assert parameter_versions(clients) == {}
+    remaining = [group["logGroupName"] for group in logs.describe_log_groups()["logGroups"]]
+    assert remaining == ["/aws/lambda/someone-elses-function"]
+
+
+def test_deploy_after_destroy_with_delete_data_starts_fresh(
+    clients: Any, project: Path, fake_chalice: FakeChalice
+) -> None:
+    run_deploy(clients, project, fake_chalice)
+    run_destroy(clients, project, fake_chalice, delete_data=True)
+
+    result, _ = run_deploy(clients, project, fake_chalice)
+
+    assert sorted(result.created_parameters) == sorted(secret_parameter_names(STAGE))
+    assert len(clients("dynamodb").list_tables()["TableNames"]) == 3
+
+
+def test_deploy_refuses_a_plain_text_secret_in_config_json(
+    clients: Any, project: Path, fake_chalice: FakeChalice
+) -> None:
+    config = load_config(project)
+    config["stages"][STAGE]["environment_variables"]["ADMIN_TOKEN"] = "oops"
+    (project / ".chalice" / "config.json").write_text(json.dumps(config))
+
+    with pytest.raises(DeployError, match="ADMIN_TOKEN in plain text"):
+        run_deploy(clients, project, fake_chalice)
+    # Refused before anything was created.
+    assert fake_chalice.calls == []
+    assert clients("cloudformation").list_stacks()["StackSummaries"] == []
+    assert clients("ssm").describe_parameters()["Parameters"] == []
+
+
+def test_deploy_of_a_new_stage_adds_it_to_config_json_with_its_own_policy(
+    clients: Any, project: Path, fake_chalice: FakeChalice
+) -> None:
+    result, _ = run_deploy(clients, project, fake_chalice, stage="prod")
+
+    config = load_config(project)
+    prod = config["stages"]["prod"]
+    assert prod["iam_policy_file"] == "policy-prod.json"
+    assert prod["api_gateway_stage"] == config["stages"][STAGE]["api_gateway_stage"]
+    assert prod["environment_variables"]["STATE_MACHINE_ARN"] == result.outputs["StateMachineArn"]
+    assert prod["environment_variables"]["ADMIN_TOKEN_PARAMETER"] == "/content-moderation/prod/admin-token"
+    assert config["stages"][STAGE] == load_config(ROOT)["stages"][STAGE]
+    policy = json.loads((project / ".chalice" / "policy-prod.json").read_text())
+    assert "content-moderation-prod-submissions" in json.dumps(policy)
+    assert "content-moderation-dev" not in json.dumps(policy)
+
+
+def _as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value
+
+
+def _policy_document(document: str | dict[str, Any]) -> dict[str, Any]:
+    """boto3 decodes IAM's JSON; moto 5.2.5 stores a CloudFormation role's inline policy as a Python repr."""
+    if isinstance(document, dict):
+        return document
+    import ast
+
+    return ast.literal_eval(document)

@@ -1,0 +1,191 @@
+"""Offline checks of what is deployed: statelint, cfn-lint, and the hand-written IAM policy against the app's calls."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from deploy.chalice_project import PLAIN_SECRETS, load_config, policy_file_name, websocket_stage
+from deploy.definition import function_arns, render_definition
+from deploy.names import INDEXES, TABLES, Target, all_parameter_names, state_machine_arn, table_name
+from deploy.policy import POLICY_TEMPLATE_PATH, policy_text, render_policy
+from deploy.template import build_template
+from tests.conftest import ACCOUNT_ID, REGION, ROOT
+from tests.deploy.conftest import tool
+
+# boto3 call -> the IAM action it needs. A call the app makes that is missing here fails
+# test_policy_allows_every_aws_call_the_app_makes, so it cannot ship without a permission.
+IAM_ACTION_FOR_CALL = {
+    "get_item": "dynamodb:GetItem",
+    "put_item": "dynamodb:PutItem",
+    "update_item": "dynamodb:UpdateItem",
+    "delete_item": "dynamodb:DeleteItem",
+    "query": "dynamodb:Query",
+    "scan": "dynamodb:Scan",
+    "batch_writer": "dynamodb:BatchWriteItem",
+    "batch_write_item": "dynamodb:BatchWriteItem",
+    "batch_get_item": "dynamodb:BatchGetItem",
+    "transact_write_items": "dynamodb:TransactWriteItems",
+    "transact_get_items": "dynamodb:TransactGetItems",
+    "start_execution": "states:StartExecution",
+    "stop_execution": "states:StopExecution",
+    "describe_execution": "states:DescribeExecution",
+    "send_task_success": "states:SendTaskSuccess",
+    "send_task_failure": "states:SendTaskFailure",
+    "send_task_heartbeat": "states:SendTaskHeartbeat",
+    "post_to_connection": "execute-api:ManageConnections",
+    "delete_connection": "execute-api:ManageConnections",
+    "get_connection": "execute-api:ManageConnections",
+    "get_parameter": "ssm:GetParameter",
+    "get_parameters": "ssm:GetParameters",
+    "get_secret_value": "secretsmanager:GetSecretValue",
+}
+_CALL = re.compile(r"\.(" + "|".join(IAM_ACTION_FOR_CALL) + r")\(")
+
+
+def dev_target() -> Target:
+    """The account and region the committed dev files describe (until `make deploy` rewrites them)."""
+    arn = load_config(ROOT)["stages"]["dev"]["environment_variables"]["STATE_MACHINE_ARN"]
+    _, partition, _, region, account_id, *_ = arn.split(":")
+    return Target(stage="dev", region=region, account_id=account_id, partition=partition)
+
+
+def actions(statement: dict[str, Any]) -> list[str]:
+    value = statement["Action"]
+    return [value] if isinstance(value, str) else value
+
+
+def resources(statement: dict[str, Any]) -> list[str]:
+    value = statement["Resource"]
+    return [value] if isinstance(value, str) else value
+
+
+def granted(policy: dict[str, Any], action: str) -> list[str]:
+    """Every resource the policy allows ``action`` on."""
+    return sorted(
+        resource
+        for statement in policy["Statement"]
+        if statement["Effect"] == "Allow" and action in actions(statement)
+        for resource in resources(statement)
+    )
+
+
+def test_statemachine_json_passes_statelint(tmp_path: Path) -> None:
+    definition = render_definition(function_arns("dev", region=REGION, account_id=ACCOUNT_ID))
+    path = tmp_path / "statemachine.json"
+    path.write_text(definition)
+    completed = subprocess.run([tool("statelint"), str(path)], capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+def test_stateful_template_passes_cfn_lint(tmp_path: Path) -> None:
+    template = build_template(stage="dev", region=REGION, account_id=ACCOUNT_ID)
+    path = tmp_path / "stateful-stack.json"
+    path.write_text(json.dumps(template, indent=2))
+    definition = json.loads(template["Resources"]["StateMachine"]["Properties"]["DefinitionString"])
+    assert "${" not in json.dumps(definition)  # every ${Name} was substituted
+    completed = subprocess.run(
+        [tool("cfn-lint"), "--regions", REGION, "--", str(path)], capture_output=True, text=True, timeout=120
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+def test_template_declares_what_moto_ignores_ttl_pitr_protection_and_logging() -> None:
+    resources_ = build_template(stage="dev", region=REGION, account_id=ACCOUNT_ID)["Resources"]
+    for name in ("SubmissionsTable", "ReviewsTable"):
+        properties = resources_[name]["Properties"]
+        assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert properties["DeletionProtectionEnabled"] == {"Fn::If": ["ProtectData", True, False]}
+        assert resources_[name]["DeletionPolicy"] == "Retain"
+    assert resources_["ConnectionsTable"]["Properties"]["TimeToLiveSpecification"] == {
+        "AttributeName": "expiresAt",
+        "Enabled": True,
+    }
+    machine = resources_["StateMachine"]["Properties"]
+    assert machine["StateMachineType"] == "STANDARD"
+    assert machine["LoggingConfiguration"]["Level"] == "ERROR"
+    assert machine["LoggingConfiguration"]["IncludeExecutionData"] is False
+
+
+def test_committed_dev_policy_is_the_policy_template_rendered_for_the_dev_stage() -> None:
+    config = load_config(ROOT)
+    path = ROOT / ".chalice" / config["stages"]["dev"]["iam_policy_file"]
+    expected = policy_text(render_policy(dev_target(), websocket_stage=websocket_stage(config, "dev")))
+    assert path.read_text() == expected, (
+        f"edit {POLICY_TEMPLATE_PATH.relative_to(ROOT)} (the hand-written policy), then render it into {path.name}"
+    )
+
+
+def test_policy_names_exactly_the_stage_tables_indexes_state_machine_and_parameters() -> None:
+    target = Target(stage="dev", region=REGION, account_id=ACCOUNT_ID)
+    policy = render_policy(target, websocket_stage="api")
+    prefix = f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/"
+    tables = sorted(prefix + table_name("dev", table) for table in TABLES)
+    indexes = sorted(f"{prefix}{table_name('dev', table)}/index/{index}" for index, table in INDEXES.items())
+
+    for action in ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"):
+        assert granted(policy, f"dynamodb:{action}") == tables
+    assert granted(policy, "dynamodb:Query") == sorted(tables + indexes)
+    assert granted(policy, "states:StartExecution") == [state_machine_arn(target)]
+    assert granted(policy, "states:SendTaskSuccess") == ["*"]  # the task-token actions take only "*"
+    assert granted(policy, "states:SendTaskFailure") == ["*"]
+    assert granted(policy, "execute-api:ManageConnections") == [
+        f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:*/api/POST/@connections/*"
+    ]
+    assert granted(policy, "ssm:GetParameter") == sorted(
+        f"arn:aws:ssm:{REGION}:{ACCOUNT_ID}:parameter{name}" for name in all_parameter_names("dev")
+    )
+    (decrypt,) = [statement for statement in policy["Statement"] if "kms:Decrypt" in actions(statement)]
+    assert decrypt["Condition"]["StringEquals"] == {"kms:ViaService": f"ssm.{REGION}.amazonaws.com"}
+    log_groups = granted(policy, "logs:PutLogEvents")
+    assert log_groups and all(":log-group:/aws/lambda/content-moderation-dev" in group for group in log_groups)
+    # No action wildcards, and "*" as a whole resource only for the task-token actions.
+    for statement in policy["Statement"]:
+        assert all("*" not in action for action in actions(statement))
+        if resources(statement) == ["*"]:
+            assert set(actions(statement)) == {"states:SendTaskSuccess", "states:SendTaskFailure"}
+
+
+def test_policy_allows_every_aws_call_the_app_makes() -> None:
+    """A static scan of app.py and chalicelib/ for boto3 calls; each needs its action in the policy."""
+    policy = render_policy(Target(stage="dev", region=REGION, account_id=ACCOUNT_ID), websocket_stage="api")
+    allowed = {action for statement in policy["Statement"] for action in actions(statement)}
+    sources = [ROOT / "app.py", *sorted((ROOT / "chalicelib").glob("*.py"))]
+    calls = {(path.relative_to(ROOT).as_posix(), call) for path in sources for call in _CALL.findall(path.read_text())}
+    assert calls, "the scan found no AWS calls at all: the pattern is stale"
+    missing = sorted(
+        (path, call, IAM_ACTION_FOR_CALL[call]) for path, call in calls if IAM_ACTION_FOR_CALL[call] not in allowed
+    )
+    assert missing == [], f"calls without a permission in deploy/lambda-policy.json: {missing}"
+
+
+def test_chalice_config_keeps_the_policy_hand_written_and_secrets_in_ssm() -> None:
+    config = load_config(ROOT)
+    dev = config["stages"]["dev"]
+    assert config["autogen_policy"] is False and dev.get("autogen_policy", False) is False
+    assert dev["iam_policy_file"] == policy_file_name("dev")
+    assert "WEBSOCKETS" in (ROOT / "app.py").read_text()  # chalice needs the feature flag to package the ws API
+    variables = {**config.get("environment_variables", {}), **dev["environment_variables"]}
+    assert not set(PLAIN_SECRETS) & set(variables)
+    assert variables["ADMIN_TOKEN_PARAMETER"] == "/content-moderation/dev/admin-token"
+    assert variables["LINK_SIGNING_SECRET_PARAMETER"] == "/content-moderation/dev/link-signing-secret"
+    assert variables["WEBSOCKET_URL_PARAMETER"] == "/content-moderation/dev/websocket-url"
+    target = dev_target()
+    assert variables["STATE_MACHINE_ARN"] == state_machine_arn(target)
+    for table in TABLES:
+        assert variables[f"{table.upper()}_TABLE"] == table_name("dev", table)
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_policy_template_fixes_no_account_region_or_stage(stage: str) -> None:
+    target = Target(stage=stage, region="eu-west-1", account_id="210987654321")
+    text = json.dumps(render_policy(target, websocket_stage="api"))
+    assert "${" not in text
+    for fixed in (ACCOUNT_ID, "000000000000", "us-east-1", "content-moderation-dev" if stage != "dev" else "prod"):
+        assert fixed not in text
+
