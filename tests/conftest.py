@@ -84,9 +84,16 @@ def _stop_running_executions(state_machine_arn: str) -> None:
     import boto3
 
     client = boto3.client("stepfunctions", region_name=REGION)
-    running = client.list_executions(stateMachineArn=state_machine_arn, statusFilter="RUNNING")["executions"]
-    for execution in running:
-        client.stop_execution(executionArn=execution["executionArn"])
+    for _attempt in range(20):
+        running = client.list_executions(stateMachineArn=state_machine_arn, statusFilter="RUNNING")["executions"]
+        if not running:
+            return
+        for execution in running:
+            try:
+                client.stop_execution(executionArn=execution["executionArn"])
+            except Exception:  # moto cannot stop an execution whose worker is still starting: try again
+                pass
+        time.sleep(0.05)
 
 
 @pytest.fixture
