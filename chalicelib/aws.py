@@ -26,16 +26,9 @@ def client(service: str, *, endpoint_url: str | None = None, region: str | None 
 
 @lru_cache(maxsize=64)
 def _cached_client(service: str, endpoint_url: str | None, region: str | None) -> BaseClient:
-    from botocore.config import Config
-
     # boto3 sessions are not thread-safe while creating clients; the local runtime is threaded.
     with _lock:
-        return _session().client(
-            service,
-            endpoint_url=endpoint_url,
-            region_name=region,
-            config=Config(retries={"mode": "standard", "max_attempts": 3}, max_pool_connections=64),
-        )
+        return _session().client(service, endpoint_url=endpoint_url, region_name=region, config=_config())
 
 
 def table(name: str) -> Any:
@@ -51,7 +44,14 @@ def _cached_table(name: str) -> Any:
 @lru_cache(maxsize=1)
 def _dynamodb_resource() -> Any:
     with _lock:
-        return _session().resource("dynamodb")
+        return _session().resource("dynamodb", config=_config())
+
+
+def _config() -> Any:
+    from botocore.config import Config
+
+    # A pool as large as the threads that may share a client (the local runtime runs 16+).
+    return Config(retries={"mode": "standard", "max_attempts": 3}, max_pool_connections=64)
 
 
 def reset_clients() -> None:

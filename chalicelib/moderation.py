@@ -185,7 +185,8 @@ class ModerationService:
             decision=decision,
             reason=outcome.get("reason"),
             decided_by=outcome.get("decidedBy", "workflow"),
-            decided_at=outcome.get("decidedAt") or iso(self._clock()),
+            # Pass states stamp $$.State.EnteredTime, whose format varies: store our one format.
+            decided_at=iso(parse_iso(outcome["decidedAt"])) if outcome.get("decidedAt") else iso(self._clock()),
         )
         # A no-op for clean content: the write is conditional on the review existing.
         self._reviews.record_final(

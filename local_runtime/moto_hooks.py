@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import threading
+from typing import Any
+
+_DYNAMODB_WRITE_METHODS = ("put_item", "update_item", "delete_item", "transact_write_items")
+_dynamodb_write_lock = threading.RLock()
+_dynamodb_writes_serialized = False
+
 
 def route_cloudformation_state_machines_to_interpreter() -> None:
     """Make CloudFormation-created state machines executable.
@@ -15,3 +23,42 @@ def route_cloudformation_state_machines_to_interpreter() -> None:
     from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
     plain_models.stepfunctions_backends = stepfunctions_parser_backends
+
+
+def quiet_moto_server_logs() -> None:
+    """Keep moto's server from printing a werkzeug access line for every internal AWS call.
+
+    One submission makes dozens of calls (DynamoDB, Step Functions, the interpreter's
+    Lambda invokes); logged at INFO they would bury the app's own output. Warnings and
+    errors still show.
+    """
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
+def serialize_dynamodb_writes() -> None:
+    """Give moto's DynamoDB the guarantee our decisions rely on: a conditional write is atomic.
+
+    moto checks a ``ConditionExpression`` and applies the write in two unlocked steps, so two
+    threads can both pass the check, which real DynamoDB never allows. The local runtime and
+    the tests are threaded, so without this an approve racing a reject could both "win".
+    Idempotent.
+    """
+    global _dynamodb_writes_serialized
+    if _dynamodb_writes_serialized:
+        return
+    from moto.dynamodb.models import DynamoDBBackend
+
+    for name in _DYNAMODB_WRITE_METHODS:
+        setattr(DynamoDBBackend, name, _under_write_lock(getattr(DynamoDBBackend, name)))
+    _dynamodb_writes_serialized = True
+
+
+def _under_write_lock(method: Any) -> Any:
+    @functools.wraps(method)
+    def locked(*args: Any, **kwargs: Any) -> Any:
+        with _dynamodb_write_lock:
+            return method(*args, **kwargs)
+
+    return locked

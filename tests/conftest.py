@@ -60,8 +60,7 @@ def aws(environment: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str
 
     from chalicelib import service
     from deploy.stack import deploy_stack
-    from local_runtime.dynamodb_atomicity import serialize_dynamodb_writes
-    from local_runtime.moto_hooks import route_cloudformation_state_machines_to_interpreter
+    from local_runtime.moto_hooks import route_cloudformation_state_machines_to_interpreter, serialize_dynamodb_writes
 
     with mock_aws(config=MOTO_CONFIG):
         route_cloudformation_state_machines_to_interpreter()

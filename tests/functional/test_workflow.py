@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import boto3
 
@@ -28,7 +29,7 @@ def test_clean_submission_is_published_without_review(client, admin_headers, dis
 
     assert done["status"] == "APPROVED"
     assert done["decision"] == "approved"
-    assert "decidedAt" in done
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", done["decidedAt"]), done["decidedAt"]
     reviews = client.http.get("/reviews", headers=admin_headers).json_body["items"]
     assert all(review["submissionId"] != created["submissionId"] for review in reviews)
     assert not any(name.endswith("request_approval") for name in dispatcher.invocations)

@@ -1,0 +1,78 @@
+"""``python -m local_runtime`` (what ``make run`` runs): start everything, print how to use it, stop on Ctrl-C."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+from types import FrameType
+
+from local_runtime.runtime import LocalRuntime
+from local_runtime.settings import SettingsError
+
+READY_LINE = "ready"
+
+
+def configure_logging() -> None:
+    """Warnings from everything; the app's JSON events and the runtime's own lines at INFO.
+
+    Set before the app is imported, so its ``configure_logging`` finds a handler and adds none.
+    """
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(message)s")
+    for name in ("chalicelib", "local_runtime"):
+        logging.getLogger(name).setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
+
+
+def raise_open_file_limit(wanted: int = 65536) -> None:
+    """Lift the soft limit on open files toward the hard one.
+
+    Every WebSocket client holds a file descriptor, and a soft limit of 1,024 (common
+    on Linux and macOS) would make the gateway refuse connections long before 1,000 clients.
+    """
+    try:
+        import resource
+    except ImportError:  # not on this platform
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):
+            pass
+
+
+def main() -> int:
+    configure_logging()
+    raise_open_file_limit()
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():  # a second Ctrl-C: the user does not want to wait
+            os._exit(130)
+        stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+
+    runtime = LocalRuntime()
+    try:
+        runtime.start()
+    except SettingsError as error:  # a bad value or a port in use: say which, no traceback
+        print(f"local runtime: {error}", file=sys.stderr, flush=True)
+        return 2
+
+    print(runtime.banner(), flush=True)
+    print(READY_LINE, flush=True)
+    while not stop.wait(0.5):
+        pass
+    print("stopping...", flush=True)
+    runtime.stop()
+    print("stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,217 @@
+"""Wires the pieces together: moto (AWS), Chalice's local server (REST), the WebSocket gateway and its management API."""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+from collections.abc import Callable, MutableMapping
+from typing import Any, TypeVar
+
+from local_runtime.settings import LOOPBACK, PortInUseError, RuntimeSettings, url_host
+
+T = TypeVar("T")
+
+logger = logging.getLogger(__name__)
+
+# Settings the app reads from SSM on AWS; locally the plain values are set instead.
+_AWS_ONLY_VARIABLES = ("ADMIN_TOKEN_PARAMETER", "LINK_SIGNING_SECRET_PARAMETER", "WEBSOCKET_URL_PARAMETER")
+
+
+class LocalRuntime:
+    """The whole system in one process; :meth:`start` brings it up, :meth:`stop` takes it down.
+
+    Order matters: every server is bound first (a port in use fails at once, and the real
+    ports go into the app's settings); moto must be up (and MOTO_PORT set) before the
+    stack is deployed and any execution runs; nothing is served before the settings are final.
+    """
+
+    def __init__(self, environ: MutableMapping[str, str] | None = None) -> None:
+        self._environ = environ if environ is not None else os.environ
+        self.settings: RuntimeSettings | None = None
+        self.aws: Any = None
+        self.gateway: Any = None
+        self.management: Any = None
+        self.rest: Any = None
+
+    # --- URLs, valid once started ---------------------------------------------------------
+
+    @property
+    def rest_url(self) -> str:
+        return f"http://{url_host(self._settings.host)}:{self.rest.port}"
+
+    @property
+    def websocket_url(self) -> str:
+        return f"ws://{url_host(self._settings.host)}:{self.gateway.port}"
+
+    @property
+    def management_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.management.port}"
+
+    @property
+    def moto_url(self) -> str:
+        return str(self.aws.endpoint_url)
+
+    @property
+    def admin_token(self) -> str:
+        return self._settings.admin_token
+
+    @property
+    def _settings(self) -> RuntimeSettings:
+        if self.settings is None:
+            raise RuntimeError("the runtime is not started")
+        return self.settings
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Bring everything up; on any failure, take down what was started and re-raise."""
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
+        from local_runtime.aws_server import AwsServer, isolate_from_real_aws
+        from local_runtime.management_api import ManagementAPI
+        from local_runtime.rest_server import RestServer, load_stage_config
+        from local_runtime.settings import LOCAL_STAGE
+        from local_runtime.websocket_gateway import WebSocketGateway, app_websocket_handlers
+
+        environ = self._environ
+        isolate_from_real_aws(environ)
+        # The stage's environment_variables (none unless someone adds a "local" stage to
+        # .chalice/config.json) fill gaps only: the user's shell and the runtime's own values win.
+        stage_variables: dict[str, str] = {}
+        config, chalice_app = load_stage_config(LOCAL_STAGE, stage_variables)
+        for name, value in stage_variables.items():
+            environ.setdefault(name, value)
+        settings = self.settings = RuntimeSettings.from_environ(environ)
+
+        handlers = app_websocket_handlers(chalice_app)
+        self.gateway = _bind(
+            "WS_PORT",
+            settings.ws_port,
+            lambda: WebSocketGateway(
+                handlers,
+                host=settings.host,
+                port=settings.ws_port,
+                stage=settings.stage,
+                function_prefix=f"content-moderation-{settings.stage}",
+            ),
+        )
+        self.management = _bind(
+            "WS_MANAGEMENT_PORT",
+            settings.ws_management_port,
+            lambda: ManagementAPI(self.gateway, host=LOOPBACK, port=settings.ws_management_port),
+        )
+        self.rest = _bind(
+            "PORT", settings.port, lambda: RestServer(chalice_app, config, host=settings.host, port=settings.port)
+        )
+
+        self.aws = AwsServer(chalice_app, stage=settings.stage)
+        outputs = self.aws.start()
+
+        for name in _AWS_ONLY_VARIABLES:
+            environ.pop(name, None)
+        environ.update(
+            {
+                "STAGE": settings.stage,
+                "SUBMISSIONS_TABLE": outputs.submissions_table,
+                "REVIEWS_TABLE": outputs.reviews_table,
+                "CONNECTIONS_TABLE": outputs.connections_table,
+                "STATE_MACHINE_ARN": outputs.state_machine_arn,
+                "ADMIN_TOKEN": settings.admin_token,
+                "LINK_SIGNING_SECRET": settings.link_signing_secret,
+                "MODERATION_WORDS": settings.moderation_words,
+                "REVIEW_TIMEOUT_SECONDS": str(settings.review_timeout_seconds),
+                "PUBLIC_BASE_URL": self.rest_url,
+                "WEBSOCKET_URL": self.websocket_url,
+                "AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI": self.management_url,
+            }
+        )
+        from chalicelib import service
+
+        service.reset()  # the app re-reads its settings (and builds its clients) on next use
+
+        self.gateway.start()
+        self.management.start()
+        self.rest.start()
+        logger.info("local runtime started: %s %s", self.rest_url, self.websocket_url)
+
+    def stop(self) -> None:
+        """Stop what was started; safe to call twice or after a failed start.
+
+        Front doors first (no new work), then the gateway (closes the sockets), then the
+        @connections API and moto last, so handlers still running can finish their calls.
+        """
+        for name in ("rest", "gateway", "management", "aws"):
+            server = getattr(self, name)
+            if server is None:
+                continue
+            setattr(self, name, None)
+            try:
+                server.stop()
+            except Exception:
+                logger.exception("error while stopping the %s server", name)
+
+    # --- what the user sees ----------------------------------------------------------------------
+
+    def banner(self) -> str:
+        """The URLs, the admin token and commands that work as pasted."""
+        settings = self._settings
+        rest, ws, token = self.rest_url, self.websocket_url, settings.admin_token
+        token_note = "generated; set ADMIN_TOKEN to choose your own" if settings.admin_token_generated else "from ADMIN_TOKEN"
+        return "\n".join(
+            [
+                "content-moderation is running locally (no AWS account, no Docker).",
+                "",
+                f"  REST API and pages   {rest}   (submit page {rest}/ , admin dashboard {rest}/admin)",
+                f"  WebSocket            {ws}/?submissionId=<id>",
+                f"  admin token          {token}   ({token_note})",
+                f"  moderation words     {settings.moderation_words}   (MODERATION_WORDS)",
+                f"  review timeout       {settings.review_timeout_seconds} s   (REVIEW_TIMEOUT_SECONDS)",
+                f"  internal             AWS (moto) {self.moto_url}, @connections API {self.management_url}",
+                "",
+                "State lives in memory and is lost when this process stops.",
+                "",
+                "Try it (in another terminal):",
+                "  # 1. submit a title that trips the check (note the submissionId)",
+                f"  curl -s -X POST {rest}/submissions -H 'Content-Type: application/json' "
+                "-d '{\"title\": \"This is forbidden\"}'",
+                "  # 2. watch it live: connect, then type the subscribe message",
+                f"  {_python_command()} -m websockets '{ws}/?submissionId=<submissionId>'",
+                '  {"action": "subscribe", "submissionId": "<submissionId>"}',
+                "  # 3. find its review (note the reviewId)",
+                f"  curl -s '{rest}/reviews?status=pending' -H 'Authorization: Bearer {token}'",
+                "  # 4. approve it (or .../reject with -d '{\"reason\": \"...\"}'); the decision arrives on the socket",
+                f"  curl -s -X POST {rest}/reviews/<reviewId>/approve -H 'Authorization: Bearer {token}'",
+                "",
+                "Press Ctrl-C to stop.",
+            ]
+        )
+
+
+def _python_command() -> str:
+    """How to run this interpreter from the project folder (``.venv/bin/python`` has ``websockets``)."""
+    import sys
+    from pathlib import Path
+
+    from local_runtime.rest_server import PROJECT_DIR
+
+    executable = Path(sys.executable)
+    try:
+        return str(executable.relative_to(PROJECT_DIR))
+    except ValueError:
+        return "python"
+
+
+def _bind(setting: str, port: int, create: Callable[[], T]) -> T:
+    """Create a server, turning "address in use" into an error that names the setting to change."""
+    try:
+        return create()
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            raise PortInUseError(setting, port) from None
+        raise

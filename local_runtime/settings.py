@@ -1,0 +1,109 @@
+"""The local runtime's settings, read once from environment variables with SPEC §6 defaults."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+DEFAULT_WS_PORT = 8001
+DEFAULT_WS_MANAGEMENT_PORT = 8002
+DEFAULT_MODERATION_WORDS = "forbidden"
+DEFAULT_REVIEW_TIMEOUT_SECONDS = 7 * 24 * 3600
+# The runtime deploys the stack and names the functions for this stage; the app's
+# .chalice/config.json has no such stage, so none of its AWS-only variables apply.
+LOCAL_STAGE = "local"
+# Internal endpoints (moto and the @connections API) are reached only by this process.
+LOOPBACK = "127.0.0.1"
+
+
+class SettingsError(ValueError):
+    """A setting has a value the runtime cannot use; the message names the variable."""
+
+
+class PortInUseError(SettingsError):
+    """A port setting names a port another process holds; the message says which and what to do."""
+
+    def __init__(self, setting: str, port: int) -> None:
+        super().__init__(
+            f"{setting}={port} is already in use: stop the other process, or set {setting} "
+            "to another port (0 picks any free port)"
+        )
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    """Everything ``python -m local_runtime`` can be told through the environment.
+
+    Ports of 0 mean "any free port": tests use that, and the real ports are printed.
+    The two secrets are generated when unset, and ``*_generated`` says so, so the banner
+    can tell the user which token to use.
+    """
+
+    host: str
+    port: int
+    ws_port: int
+    ws_management_port: int
+    admin_token: str
+    admin_token_generated: bool
+    link_signing_secret: str
+    link_signing_secret_generated: bool
+    moderation_words: str
+    review_timeout_seconds: int
+    stage: str = LOCAL_STAGE
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> RuntimeSettings:
+        admin_token = environ.get("ADMIN_TOKEN") or ""
+        link_secret = environ.get("LINK_SIGNING_SECRET") or ""
+        return cls(
+            host=environ.get("HOST") or DEFAULT_HOST,
+            port=_port(environ, "PORT", DEFAULT_PORT),
+            ws_port=_port(environ, "WS_PORT", DEFAULT_WS_PORT),
+            ws_management_port=_port(environ, "WS_MANAGEMENT_PORT", DEFAULT_WS_MANAGEMENT_PORT),
+            admin_token=admin_token or secrets.token_urlsafe(24),
+            admin_token_generated=not admin_token,
+            link_signing_secret=link_secret or secrets.token_urlsafe(32),
+            link_signing_secret_generated=not link_secret,
+            moderation_words=environ.get("MODERATION_WORDS") or DEFAULT_MODERATION_WORDS,
+            review_timeout_seconds=_positive_int(environ, "REVIEW_TIMEOUT_SECONDS", DEFAULT_REVIEW_TIMEOUT_SECONDS),
+        )
+
+
+def display_host(host: str) -> str:
+    """The host to put in printed URLs: a wildcard bind address is not something to browse to."""
+    return LOOPBACK if host in ("", "0.0.0.0", "::") else host
+
+
+def url_host(host: str) -> str:
+    """``host`` as it goes in a URL (IPv6 literals need brackets)."""
+    shown = display_host(host)
+    return f"[{shown}]" if ":" in shown else shown
+
+
+def _port(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a port number (0 for any free port), got {raw!r}") from None
+    if not 0 <= value <= 65535:
+        raise SettingsError(f"{name} must be between 0 and 65535, got {value}")
+    return value
+
+
+def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number of seconds, got {raw!r}") from None
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive, got {value}")
+    return value

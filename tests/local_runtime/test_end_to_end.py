@@ -1,0 +1,129 @@
+"""The README's story, over real sockets: submit, review, decide, and see the decisions arrive live."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+
+from tests.local_runtime.conftest import RunningRuntime, http, start_runtime, submit, wait_for
+
+MESSAGE_TIMEOUT = 30.0
+
+
+async def next_message(socket: ClientConnection, message_type: str) -> dict[str, Any]:
+    """The next message of ``message_type`` (others, like the subscribe's status reply, are skipped)."""
+    async with asyncio.timeout(MESSAGE_TIMEOUT):
+        while True:
+            message = json.loads(await socket.recv())
+            if message.get("type") == message_type:
+                return message
+
+
+def pending_reviews(runtime: RunningRuntime, *submission_ids: str) -> dict[str, dict[str, Any]]:
+    """The pending reviews of these submissions, once all of them are listed."""
+
+    def find() -> dict[str, dict[str, Any]] | None:
+        result = http("GET", f"{runtime.rest_url}/reviews?status=pending&limit=100", headers=runtime.admin_headers)
+        assert result.status == 200, result
+        found = {item["submissionId"]: item for item in result.body["items"] if item["submissionId"] in submission_ids}
+        return found if len(found) == len(submission_ids) else None
+
+    return wait_for(find)
+
+
+async def moderate_live(runtime: RunningRuntime) -> None:
+    clean = submit(runtime, "A lovely day at the beach")
+    flagged_approved = submit(runtime, "This is forbidden")
+    flagged_rejected = submit(runtime, "Totally FORBIDDEN content")
+
+    # One socket subscribed through the URL, two through a subscribe message.
+    async with (
+        connect(f"{runtime.ws_url}/?submissionId={flagged_approved}") as by_url,
+        connect(runtime.ws_url) as by_message,
+        connect(runtime.ws_url) as clean_socket,
+    ):
+        await by_message.send(json.dumps({"action": "subscribe", "submissionId": flagged_rejected}))
+        status = await next_message(by_message, "status")
+        assert status["submissionId"] == flagged_rejected
+        assert status["status"] in ("CHECKING", "IN_REVIEW")
+
+        await clean_socket.send(json.dumps({"action": "subscribe", "submissionId": clean}))
+        # Clean content is published at once: either the subscribe reply carries the
+        # decision (already decided) or it is pushed a moment later.
+        clean_decision = await next_message(clean_socket, "decision")
+        assert clean_decision["submissionId"] == clean
+        assert clean_decision["decision"] == "approved"
+
+        reviews = await asyncio.to_thread(pending_reviews, runtime, flagged_approved, flagged_rejected)
+        assert clean not in reviews
+        assert "taskToken" not in json.dumps(reviews)
+
+        approve = await asyncio.to_thread(
+            http,
+            "POST",
+            f"{runtime.rest_url}/reviews/{reviews[flagged_approved]['reviewId']}/approve",
+            None,
+            runtime.admin_headers,
+        )
+        assert approve.status == 200, approve
+        assert approve.body["decision"] == "approved"
+        reject = await asyncio.to_thread(
+            http,
+            "POST",
+            f"{runtime.rest_url}/reviews/{reviews[flagged_rejected]['reviewId']}/reject",
+            {"reason": "off-topic"},
+            runtime.admin_headers,
+        )
+        assert reject.status == 200, reject
+        assert reject.body["decision"] == "rejected"
+
+        approved = await next_message(by_url, "decision")
+        assert approved["submissionId"] == flagged_approved
+        assert approved["decision"] == "approved"
+        assert approved["decidedAt"]
+
+        rejected = await next_message(by_message, "decision")
+        assert rejected["submissionId"] == flagged_rejected
+        assert rejected["decision"] == "rejected"
+        assert rejected["reason"] == "off-topic"
+
+    final = http("GET", f"{runtime.rest_url}/submissions/{flagged_rejected}")
+    assert final.body["status"] == "REJECTED"
+
+
+def test_submit_review_decide_and_receive_live_then_ctrl_c(tmp_path: Path) -> None:
+    runtime = start_runtime(tmp_path)
+    try:
+        asyncio.run(moderate_live(runtime))
+    except BaseException:
+        runtime.stop(signal.SIGKILL, timeout=5)
+        raise
+    exit_status = runtime.stop(signal.SIGINT, timeout=10)
+    assert exit_status == 0, runtime.output()[-3000:]
+    assert "stopped" in runtime.stdout_path.read_text()
+
+
+def test_an_undecided_review_expires_at_its_deadline_then_sigterm(tmp_path: Path) -> None:
+    """The interpreter runs the definition's timeout for real: the Catch turns it into EXPIRED."""
+    runtime = start_runtime(tmp_path, REVIEW_TIMEOUT_SECONDS="2")
+
+    async def scenario() -> None:
+        submission_id = submit(runtime, "Nobody will review this forbidden title")
+        async with connect(runtime.ws_url) as socket:
+            # Subscribing by message gets the decision whether it is already made or not.
+            await socket.send(json.dumps({"action": "subscribe", "submissionId": submission_id}))
+            expired = await next_message(socket, "decision")
+        assert expired["submissionId"] == submission_id
+        assert expired["decision"] == "expired"
+
+    try:
+        asyncio.run(scenario())
+    except BaseException:
+        runtime.stop(signal.SIGKILL, timeout=5)
+        raise
+    assert runtime.stop(signal.SIGTERM, timeout=10) == 0, runtime.output()[-3000:]

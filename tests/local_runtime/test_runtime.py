@@ -1,0 +1,166 @@
+"""The running system's gateway and REST server under misuse and load, with the app's real handlers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from http.client import HTTPConnection
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from boto3.dynamodb.conditions import Key
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import InvalidStatus
+
+from tests.local_runtime.conftest import RunningRuntime, http, submit, wait_for
+
+RECEIVE_TIMEOUT = 15.0
+CONCURRENT_CONNECTIONS = 1000
+CONCURRENT_REQUESTS = 64
+
+
+async def receive_json(socket: ClientConnection) -> dict[str, Any]:
+    async with asyncio.timeout(RECEIVE_TIMEOUT):
+        return json.loads(await socket.recv())
+
+
+async def app_ping(socket: ClientConnection) -> None:
+    """The app's own ping: $default handler -> @connections POST -> this socket."""
+    await socket.send(json.dumps({"action": "ping"}))
+    assert await receive_json(socket) == {"type": "pong"}
+
+
+def stored_connection_ids(runtime: RunningRuntime, submission_id: str) -> set[str]:
+    items = runtime.connections_table().query(
+        IndexName="by-submission", KeyConditionExpression=Key("submissionId").eq(submission_id)
+    )["Items"]
+    return {item["connectionId"] for item in items}
+
+
+def stored_items(runtime: RunningRuntime, connection_id: str) -> list[dict[str, Any]]:
+    return runtime.connections_table().query(KeyConditionExpression=Key("connectionId").eq(connection_id))["Items"]
+
+
+def test_malformed_messages_get_an_error_reply_and_the_connection_stays(runtime: RunningRuntime) -> None:
+    async def scenario() -> None:
+        async with connect(runtime.ws_url) as ws:
+            for bad in ("{not json", "[1, 2]", json.dumps({"action": "dance"}), json.dumps({"action": "subscribe"})):
+                await ws.send(bad)
+                reply = await receive_json(ws)
+                assert reply["type"] == "error" and reply["message"], (bad, reply)
+            await ws.send(b"\x00binary")
+            assert (await receive_json(ws))["type"] == "error"
+            await app_ping(ws)
+            pong = await ws.ping()
+            async with asyncio.timeout(RECEIVE_TIMEOUT):
+                await pong
+
+    asyncio.run(scenario())
+
+
+def test_a_malformed_submission_id_is_refused_at_connect(runtime: RunningRuntime) -> None:
+    async def scenario() -> None:
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(f"{runtime.ws_url}/?submissionId=not%20an%20id%3Cscript%3E"):
+                pass
+        assert refused.value.response.status_code == 400
+        async with connect(runtime.ws_url) as ws:
+            await app_ping(ws)
+
+    asyncio.run(scenario())
+
+
+def test_disconnect_removes_the_stored_connection(runtime: RunningRuntime) -> None:
+    submission_id = submit(runtime, "A forbidden title, so it waits for review")
+
+    async def connect_then_leave() -> str:
+        async with connect(f"{runtime.ws_url}/?submissionId={submission_id}") as ws:
+            await app_ping(ws)  # $connect has stored it by now
+            (connection_id,) = await asyncio.to_thread(stored_connection_ids, runtime, submission_id)
+            assert len(await asyncio.to_thread(stored_items, runtime, connection_id)) == 2  # itself + subscription
+            return connection_id
+
+    connection_id = asyncio.run(connect_then_leave())
+    wait_for(lambda: not stored_items(runtime, connection_id), timeout=RECEIVE_TIMEOUT)
+    assert not stored_connection_ids(runtime, submission_id)
+
+
+def test_the_apps_send_path_reaches_the_socket_and_gone_connections_get_410(runtime: RunningRuntime) -> None:
+    from botocore.exceptions import ClientError
+
+    submission_id = submit(runtime, "Another forbidden title")
+    management = runtime.boto3_client("apigatewaymanagementapi", endpoint_url=f"{runtime.management_url}/local")
+
+    async def scenario() -> None:
+        async with connect(f"{runtime.ws_url}/?submissionId={submission_id}") as ws:
+            await app_ping(ws)
+            (connection_id,) = await asyncio.to_thread(stored_connection_ids, runtime, submission_id)
+            await asyncio.to_thread(management.post_to_connection, ConnectionId=connection_id, Data=b'{"n": 1}')
+            assert await receive_json(ws) == {"n": 1}
+            info = await asyncio.to_thread(management.get_connection, ConnectionId=connection_id)
+            assert info["Identity"]["SourceIp"] == "127.0.0.1"
+            await asyncio.to_thread(management.delete_connection, ConnectionId=connection_id)
+            await asyncio.wait_for(ws.wait_closed(), RECEIVE_TIMEOUT)
+            with pytest.raises(ClientError) as gone:
+                await asyncio.to_thread(management.get_connection, ConnectionId=connection_id)
+            assert gone.value.response["Error"]["Code"] == "GoneException"
+
+    asyncio.run(scenario())
+    result = http("POST", f"{runtime.management_url}/@connections/AAAAAAAAAAAAAAAAAAAA", {"x": 1})
+    assert result.status == 410 and result.headers["x-amzn-ErrorType"] == "GoneException"
+
+
+def test_a_thousand_concurrent_connections_do_not_take_the_gateway_down(runtime: RunningRuntime) -> None:
+    async def scenario() -> None:
+        async def open_one() -> ClientConnection:
+            return await connect(runtime.ws_url, open_timeout=60, ping_interval=None)
+
+        sockets = await asyncio.gather(*(open_one() for _ in range(CONCURRENT_CONNECTIONS)), return_exceptions=True)
+        opened = [socket for socket in sockets if not isinstance(socket, BaseException)]
+        failures = [socket for socket in sockets if isinstance(socket, BaseException)]
+        try:
+            assert not failures, f"{len(failures)} connections failed, e.g. {failures[0]!r}"
+            # Every one of them is live: a sample answers the app's ping.
+            await asyncio.gather(*(app_ping(socket) for socket in opened[::100]))
+        finally:
+            # Half leave politely, half just drop.
+            for index, socket in enumerate(opened):
+                if index % 2:
+                    socket.transport.abort()
+            await asyncio.gather(*(socket.close() for socket in opened[::2]), return_exceptions=True)
+
+        async with connect(runtime.ws_url) as ws:
+            await app_ping(ws)
+
+    asyncio.run(scenario())
+    assert http("GET", f"{runtime.rest_url}/health").status == 200
+
+
+def test_the_rest_server_takes_a_burst_of_64_concurrent_requests(runtime: RunningRuntime) -> None:
+    address = urlsplit(runtime.rest_url)
+    start = threading.Barrier(CONCURRENT_REQUESTS)
+
+    def one(index: int) -> tuple[int, dict[str, Any]]:
+        connection = HTTPConnection(address.hostname, address.port, timeout=60)
+        try:
+            connection.connect()
+            start.wait(timeout=30)  # all 64 connected, then all send at once
+            if index % 2:
+                connection.request("GET", "/health")
+            else:
+                body = json.dumps({"title": f"burst {index}"})
+                connection.request("POST", "/submissions", body=body, headers={"Content-Type": "application/json"})
+            response = connection.getresponse()
+            return response.status, json.loads(response.read())
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=CONCURRENT_REQUESTS) as pool:
+        results = list(pool.map(one, range(CONCURRENT_REQUESTS)))
+
+    assert [status for status, _ in results] == [202 if index % 2 == 0 else 200 for index in range(CONCURRENT_REQUESTS)]
+    submission_ids = [body["submissionId"] for status, body in results if status == 202]
+    assert len(set(submission_ids)) == CONCURRENT_REQUESTS // 2
