@@ -233,7 +233,7 @@ class ModerationService:
         now = self._clock()
         if review.status != ReviewStatus.PENDING:
             if review.callback_pending and review.decision == decision:
-                return self._resume(review)  # a retry of a claim whose callback never finished
+                return self._resume(review, retry=True)  # a claim whose callback may not have finished
             raise _already_decided(review)
         if now >= review.deadline:
             raise ExpiredError("the review deadline has passed")
@@ -252,7 +252,7 @@ class ModerationService:
                   reviewId=review_id, decision=decision, decidedBy=decided_by)
         return self._resume(review)
 
-    def _resume(self, review: Review) -> Review:
+    def _resume(self, review: Review, *, retry: bool = False) -> Review:
         output = {
             "decision": review.decision,
             "reason": review.reason,
@@ -262,6 +262,9 @@ class ModerationService:
         try:
             self._workflow.send_decision(review.task_token, output)
         except TaskTokenGoneError as error:
+            if retry and self._clock() < review.deadline:
+                # The first caller's callback went through after all: the decision stands.
+                raise ConflictError(f"the review was already {review.decision}") from error
             self._reviews.record_final(
                 review.review_id, decision=Decision.EXPIRED, reason=None, decided_by="deadline",
                 decided_at=iso(self._clock()),

@@ -55,3 +55,31 @@ def test_a_claim_left_half_done_is_finished_by_retrying_the_same_decision(client
     assert retry.status_code == 200
     assert other.status_code == 409
     assert wait_for_status(client, created["submissionId"], "REJECTED")["status"] == "REJECTED"
+
+
+
+def test_a_second_identical_decision_while_the_first_is_finishing_gets_409(client, admin_headers, aws, monkeypatch):
+    created = submit(client, "forbidden twice")
+    review = pending_review_for(client, admin_headers, created["submissionId"])
+    moderation = service.moderation_service()
+    # The first request has claimed the review and resumed the execution, but not yet cleared
+    # callbackPending when a second, identical request arrives.
+    assert moderation._reviews.claim_decision(
+        review["reviewId"], decision="approved", reason=None, decided_by="admin",
+        decided_at="2026-11-24T00:00:00.000Z", now=0,
+    )
+    token = moderation._reviews.get(review["reviewId"]).task_token
+    moderation._workflow.send_decision(token, {"decision": "approved", "decidedBy": "admin",
+                                               "decidedAt": "2026-11-24T00:00:00.000Z"})
+    # AWS answers a consumed token with TaskDoesNotExist; moto accepts it again, so stub it.
+    consumed = boto3.client("stepfunctions", region_name=REGION)
+    stubber = Stubber(consumed)
+    stubber.add_client_error("send_task_success", service_error_code="TaskDoesNotExist", http_status_code=400)
+    stubber.activate()
+    monkeypatch.setattr(moderation, "_workflow", Workflow(consumed, aws["StateMachineArn"]))
+
+    second = client.http.post(f"/reviews/{review['reviewId']}/approve", headers=admin_headers)
+
+    assert second.status_code == 409
+    assert wait_for_status(client, created["submissionId"], "APPROVED")["status"] == "APPROVED"
+    assert client.http.get(f"/reviews/{review['reviewId']}", headers=admin_headers).json_body["status"] == "APPROVED"
