@@ -6,7 +6,7 @@ import functools
 import json
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from chalice import AuthResponse, Chalice, Response
@@ -19,9 +19,13 @@ from chalicelib.errors import BadRequestError, ConfigurationError, ServiceError,
 from chalicelib.links import verify
 from chalicelib.log import configure_logging, log_event
 
+if TYPE_CHECKING:
+    from chalicelib.connections import Connection
+
 app = Chalice(app_name="content-moderation")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
 configure_logging()
+# Under "chalicelib" so configure_logging's level applies (the module itself is just "app").
 logger = logging.getLogger("chalicelib.app")
 ADMIN_PRINCIPAL = "admin"
 
@@ -58,7 +62,7 @@ def _json_body() -> Any:
         return None
     try:
         return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
         raise BadRequestError("the request body is not valid JSON") from None
 
 
@@ -268,7 +272,7 @@ def _html_errors(render: Callable[[], Response]) -> Response:
 # --- WebSocket API -----------------------------------------------------------------------
 
 
-def _connection(event: Any) -> Any:
+def _connection(event: Any) -> Connection:
     from chalicelib.connections import Connection
 
     context = event.to_dict()["requestContext"]
@@ -286,7 +290,7 @@ def websocket_connect(event: Any) -> Response | None:
     try:
         service.websocket_sessions().connect(_connection(event), submission_id=query.get("submissionId"))
     except BadRequestError as error:
-        return Response(body={"error": {"code": error.code, "message": error.message}}, status_code=400)
+        return _error_response(error.status_code, error.code, error.message)  # refuses the connection
     return None
 
 

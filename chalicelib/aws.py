@@ -28,7 +28,7 @@ def client(service: str, *, endpoint_url: str | None = None, region: str | None 
 def _cached_client(service: str, endpoint_url: str | None, region: str | None) -> BaseClient:
     # boto3 sessions are not thread-safe while creating clients; the local runtime is threaded.
     with _lock:
-        return _session().client(service, endpoint_url=endpoint_url, region_name=region, config=_config())
+        return _session().client(service, endpoint_url=endpoint_url, region_name=region, config=_config(service))
 
 
 def table(name: str) -> Any:
@@ -44,14 +44,21 @@ def _cached_table(name: str) -> Any:
 @lru_cache(maxsize=1)
 def _dynamodb_resource() -> Any:
     with _lock:
-        return _session().resource("dynamodb", config=_config())
+        return _session().resource("dynamodb", config=_config("dynamodb"))
 
 
-def _config() -> Any:
+def _config(service: str) -> Any:
     from botocore.config import Config
 
-    # A pool as large as the threads that may share a client (the local runtime runs 16+).
-    return Config(retries={"mode": "standard", "max_attempts": 3}, max_pool_connections=64)
+    # Short timeouts: botocore's defaults (60 s, 3 attempts) outlast a 30 s Lambda, which would
+    # then die between a decision's write and its callback instead of reporting the failure.
+    # Step Functions calls get one retry only for the same reason.
+    return Config(
+        connect_timeout=3,
+        read_timeout=8,
+        retries={"mode": "standard", "max_attempts": 2 if service == "stepfunctions" else 3},
+        max_pool_connections=64,  # as many as the threads that may share a client locally
+    )
 
 
 def reset_clients() -> None:

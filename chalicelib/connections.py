@@ -1,13 +1,15 @@
-"""WebSocket connections and their subscriptions to submissions, stored with a TTL."""
+"""WebSocket connections and the submissions each one follows, stored with a TTL."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-SUBMISSION_INDEX = "by-submission"
 # The item that records the connection itself; subscription items use the submission id.
 CONNECTION_ITEM = "#connection"
+# BatchGetItem reads at most 100 keys per call.
+_BATCH_GET_LIMIT = 100
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,12 @@ class Connection:
 
 
 class ConnectionStore:
-    """Connections keyed by (``connectionId``, ``subscription``); subscribers found through a sparse index."""
+    """Connections keyed by (``connectionId``, ``subscription``).
+
+    Who follows a submission is kept on the submission item itself (see
+    ``SubmissionStore.add_subscriber``), where DynamoDB orders it against the decision; the
+    subscription items here only let a disconnect find what to clean up.
+    """
 
     def __init__(self, table: Any, *, ttl_seconds: int) -> None:
         self._table = table
@@ -48,48 +55,39 @@ class ConnectionStore:
         item = connection.to_item() | {"subscription": CONNECTION_ITEM, "expiresAt": int(now) + self._ttl_seconds}
         self._table.put_item(Item=item)
 
-    def subscribe(self, connection: Connection, submission_id: str, *, now: float) -> None:
-        item = connection.to_item() | {
-            "subscription": submission_id,
-            "submissionId": submission_id,
-            "expiresAt": int(now) + self._ttl_seconds,
-        }
+    def record_subscription(self, connection: Connection, submission_id: str, *, now: float) -> None:
+        item = connection.to_item() | {"subscription": submission_id, "expiresAt": int(now) + self._ttl_seconds}
         self._table.put_item(Item=item)
 
-    def subscribers(self, submission_id: str) -> list[Connection]:
-        """Every live connection subscribed to ``submission_id`` (paginates through the index)."""
-        connections: list[Connection] = []
-        query: dict[str, Any] = {
-            "IndexName": SUBMISSION_INDEX,
-            "KeyConditionExpression": "submissionId = :submission_id",
-            "ExpressionAttributeValues": {":submission_id": submission_id},
-        }
-        while True:
-            response = self._table.query(**query)
-            connections.extend(Connection.from_item(item) for item in response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                return connections
-            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    def get_many(self, connection_ids: Iterable[str]) -> list[Connection]:
+        """The stored connections among ``connection_ids`` (strongly consistent; unknown ids are skipped)."""
+        ids = sorted(set(connection_ids))
+        found: list[Connection] = []
+        for start in range(0, len(ids), _BATCH_GET_LIMIT):
+            keys = [{"connectionId": cid, "subscription": CONNECTION_ITEM} for cid in ids[start : start + _BATCH_GET_LIMIT]]
+            request: dict[str, Any] = {self._table.name: {"Keys": keys, "ConsistentRead": True}}
+            while request:
+                response = self._table.meta.client.batch_get_item(RequestItems=request)
+                found.extend(Connection.from_item(item) for item in response["Responses"].get(self._table.name, []))
+                request = response.get("UnprocessedKeys") or {}
+        return sorted(found, key=lambda connection: connection.connection_id)
 
-    def remove(self, connection_id: str) -> int:
-        """Delete a connection and all its subscriptions; returns how many items went."""
-        keys: list[dict[str, Any]] = []
+    def remove(self, connection_id: str) -> list[str]:
+        """Delete a connection and its subscription items; returns the submissions it followed."""
+        items: list[dict[str, Any]] = []
         query: dict[str, Any] = {
             "KeyConditionExpression": "connectionId = :connection_id",
             "ExpressionAttributeValues": {":connection_id": connection_id},
             "ProjectionExpression": "connectionId, subscription",
+            "ConsistentRead": True,
         }
         while True:
             response = self._table.query(**query)
-            keys.extend(response.get("Items", []))
+            items.extend(response.get("Items", []))
             if "LastEvaluatedKey" not in response:
                 break
             query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
         with self._table.batch_writer() as batch:
-            for key in keys:
-                batch.delete_item(Key={"connectionId": key["connectionId"], "subscription": key["subscription"]})
-        return len(keys)
-
-    def exists(self, connection_id: str) -> bool:
-        key = {"connectionId": connection_id, "subscription": CONNECTION_ITEM}
-        return "Item" in self._table.get_item(Key=key, ConsistentRead=True)
+            for item in items:
+                batch.delete_item(Key={"connectionId": item["connectionId"], "subscription": item["subscription"]})
+        return [item["subscription"] for item in items if item["subscription"] != CONNECTION_ITEM]

@@ -38,6 +38,7 @@ def verify(secret: str, *, review_id: str, action: str | None, expires: str | No
     except ValueError:
         raise ForbiddenError("invalid or expired link") from None
     expected = sign(secret, review_id=review_id, action=action, expires=expires_at)
-    if not hmac.compare_digest(expected, signature) or now > expires_at:
+    # Bytes, not str: compare_digest refuses non-ASCII str, and a forged link must get 403, not 500.
+    if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")) or now > expires_at:
         raise ForbiddenError("invalid or expired link")
     return action

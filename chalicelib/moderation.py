@@ -36,12 +36,15 @@ from chalicelib.submissions import (
     parse_article_request,
     submission_id_for,
     validate_submission_id,
+    validate_uuid,
 )
-from chalicelib.workflow import TaskTokenGoneError, Workflow
+from chalicelib.workflow import OutcomeUnknownError, TaskTokenGoneError, Workflow
 
 logger = logging.getLogger(__name__)
 
 REASON_MAX_CHARACTERS = 1000
+MAX_REPORTED_MATCHES = 25
+MAX_QUOTED_CHARACTERS = 100
 SUBMISSION_STATUS_BY_DECISION = {
     Decision.APPROVED: SubmissionStatus.APPROVED,
     Decision.REJECTED: SubmissionStatus.REJECTED,
@@ -100,7 +103,7 @@ class ModerationService:
         )
         if not self._submissions.create(submission):
             existing = self._submissions.get(submission_id)
-            if existing is None:  # deleted by a concurrent rollback: treat as new
+            if existing is None:  # a concurrent request with this key failed and rolled back
                 raise UnavailableError("a concurrent request with this Idempotency-Key failed; retry")
             if existing.request_fingerprint != submission.request_fingerprint:
                 raise IdempotencyKeyReusedError("this Idempotency-Key was used for a different article")
@@ -119,6 +122,12 @@ class ModerationService:
                     "reviewTimeoutSeconds": self._review_timeout_seconds,
                 },
             )
+        except OutcomeUnknownError:
+            # The start may have gone through: keep the submission if its execution exists.
+            execution_arn = self._workflow.execution_arn_for(submission.submission_id)
+            if self._workflow.execution_status(execution_arn) is None:
+                self._submissions.delete(submission.submission_id)
+                raise
         except UnavailableError:
             self._submissions.delete(submission.submission_id)  # no execution, so no submission
             raise
@@ -136,15 +145,23 @@ class ModerationService:
     # --- workflow tasks ----------------------------------------------------------------
 
     def check_content(self, event: dict[str, Any]) -> dict[str, Any]:
-        """The content-check task: which configured words the title and body contain."""
+        """The content-check task: which configured words the title and body contain.
+
+        At most MAX_REPORTED_MATCHES are passed on, each quoting at most MAX_QUOTED_CHARACTERS:
+        a body stuffed with banned words must not blow Step Functions' 256 KB payload, a
+        DynamoDB item or a page of the pending list.
+        """
         submission = self.get_submission(event["submissionId"])
         matches = []
         for field_name, text in (("title", submission.title), ("body", submission.body)):
             for match in content_check.find_matches(text, self.word_list):
                 matches.append({"field": field_name, **match.to_dict()})
+        reported = [
+            {**match, "text": match["text"][:MAX_QUOTED_CHARACTERS]} for match in matches[:MAX_REPORTED_MATCHES]
+        ]
         log_event(logger, "content.checked", submissionId=submission.submission_id,
                   executionArn=event.get("executionArn"), flagged=bool(matches), matchCount=len(matches))
-        return {"flagged": bool(matches), "matches": matches}
+        return {"flagged": bool(matches), "matches": reported, "matchCount": len(matches)}
 
     def request_approval(self, event: dict[str, Any]) -> dict[str, Any]:
         """The wait-for-callback task: store the review with its token; the execution then waits."""
@@ -173,7 +190,22 @@ class ModerationService:
         stored = self._reviews.put_pending(review)
         log_event(logger, "review.requested", submissionId=submission_id, executionArn=execution_arn,
                   reviewId=review_id, deadline=review.deadline_at, stored=stored)
+        if not stored:
+            self._replay_decision(review_id, task_token=event["taskToken"])
         return {"reviewId": review_id}
+
+    def _replay_decision(self, review_id: str, *, task_token: str) -> None:
+        """A retried task found its review already decided: hand that decision to the new token.
+
+        Step Functions gives each attempt a new token, and the decision went to the old one;
+        without this the execution would wait for the deadline and expire a decided review.
+        """
+        review = self._reviews.get(review_id)
+        if review is None or review.decision not in (Decision.APPROVED, Decision.REJECTED):
+            return
+        self._workflow.send_decision(task_token, _callback_output(review))
+        log_event(logger, "review.decision_replayed", submissionId=review.submission_id,
+                  executionArn=review.execution_arn, reviewId=review_id, decision=review.decision)
 
     def record_outcome(self, event: dict[str, Any]) -> dict[str, Any]:
         """The final task: record the outcome on the submission and review, then notify subscribers."""
@@ -188,6 +220,10 @@ class ModerationService:
             # Pass states stamp $$.State.EnteredTime, whose format varies: store our one format.
             decided_at=iso(parse_iso(outcome["decidedAt"])) if outcome.get("decidedAt") else iso(self._clock()),
         )
+        if submission is None:  # nothing to record (it was rolled back): retrying cannot help
+            log_event(logger, "outcome.no_submission", level=logging.ERROR, submissionId=event["submissionId"],
+                      executionArn=event.get("executionArn"), decision=decision)
+            return {"submissionId": event["submissionId"], "decision": decision, "delivered": 0}
         # A no-op for clean content: the write is conditional on the review existing.
         self._reviews.record_final(
             review_id_for(event["executionArn"]),
@@ -214,7 +250,7 @@ class ModerationService:
 
     def get_review(self, review_id: str) -> Review:
         """Raises BadRequestError for a malformed id, NotFoundError for an unknown one."""
-        validate_submission_id(review_id)  # review ids are UUIDs too
+        validate_uuid(review_id, field="reviewId")
         review = self._reviews.get(review_id)
         if review is None:
             raise NotFoundError(f"no review {review_id}")
@@ -225,7 +261,8 @@ class ModerationService:
 
         Raises NotFoundError, ConflictError (already decided), ExpiredError (deadline passed or
         the execution no longer waits), BadRequestError (bad reason) and UnavailableError (the
-        callback failed transiently; the claim was rolled back, so the request can be retried).
+        callback failed; a refused callback rolls the claim back, an uncertain one keeps it so
+        that retrying the same decision finishes it).
         """
         decision = Decision.BY_ACTION[action]
         reason = _validated_reason(reason)
@@ -237,41 +274,39 @@ class ModerationService:
             raise _already_decided(review)
         if now >= review.deadline:
             raise ExpiredError("the review deadline has passed")
-        decided_at = iso(now)
         claimed = self._reviews.claim_decision(
-            review_id, decision=decision, reason=reason, decided_by=decided_by, decided_at=decided_at, now=int(now)
+            review_id, decision=decision, reason=reason, decided_by=decided_by, decided_at=iso(now), now=int(now)
         )
-        if not claimed:
+        if claimed is None:
             current = self.get_review(review_id)
             if current.status == ReviewStatus.PENDING:
                 raise ExpiredError("the review deadline has passed")
             raise _already_decided(current)
-        review.status = ReviewStatus.APPROVED if decision == Decision.APPROVED else ReviewStatus.REJECTED
-        review.decision, review.reason, review.decided_by, review.decided_at = decision, reason, decided_by, decided_at
-        log_event(logger, "review.decided", submissionId=review.submission_id, executionArn=review.execution_arn,
+        log_event(logger, "review.decided", submissionId=claimed.submission_id, executionArn=claimed.execution_arn,
                   reviewId=review_id, decision=decision, decidedBy=decided_by)
-        return self._resume(review)
+        return self._resume(claimed)
 
     def _resume(self, review: Review, *, retry: bool = False) -> Review:
-        output = {
-            "decision": review.decision,
-            "reason": review.reason,
-            "decidedBy": review.decided_by,
-            "decidedAt": review.decided_at,
-        }
+        """Tell the execution about a claimed decision (``retry``: a claim made by an earlier request)."""
         try:
-            self._workflow.send_decision(review.task_token, output)
+            self._workflow.send_decision(review.task_token, _callback_output(review))
         except TaskTokenGoneError as error:
-            if retry and self._clock() < review.deadline:
-                # The first caller's callback went through after all: the decision stands.
-                raise ConflictError(f"the review was already {review.decision}") from error
-            self._reviews.record_final(
-                review.review_id, decision=Decision.EXPIRED, reason=None, decided_by="deadline",
-                decided_at=iso(self._clock()),
-            )
-            log_event(logger, "review.expired_on_decision", submissionId=review.submission_id,
-                      executionArn=review.execution_arn, reviewId=review.review_id, error=str(error))
-            raise ExpiredError("the review expired before the decision reached the workflow") from error
+            # AWS answers alike for a used token and a timed-out task: ask the execution.
+            if self._clock() < review.deadline and self._workflow.execution_status(review.execution_arn) in (
+                "RUNNING", "SUCCEEDED"
+            ):
+                log_event(logger, "review.decision_already_delivered", submissionId=review.submission_id,
+                          executionArn=review.execution_arn, reviewId=review.review_id)
+                if retry:  # the earlier request's callback went through: this one is a duplicate
+                    raise ConflictError(f"the review was already {review.decision}") from error
+            else:
+                log_event(logger, "review.expired_on_decision", submissionId=review.submission_id,
+                          executionArn=review.execution_arn, reviewId=review.review_id, error=str(error))
+                raise ExpiredError("the review expired before the decision reached the workflow") from error
+        except OutcomeUnknownError:
+            log_event(logger, "review.decision_uncertain", level=logging.WARNING, submissionId=review.submission_id,
+                      executionArn=review.execution_arn, reviewId=review.review_id)
+            raise
         except UnavailableError:
             self._reviews.release_decision(review.review_id, decided_at=review.decided_at or "")
             log_event(logger, "review.decision_rolled_back", level=logging.WARNING,
@@ -282,9 +317,21 @@ class ModerationService:
         return review
 
 
+def _callback_output(review: Review) -> dict[str, Any]:
+    """What SendTaskSuccess hands the execution (it becomes ``$.outcome``)."""
+    return {
+        "decision": review.decision,
+        "reason": review.reason,
+        "decidedBy": review.decided_by,
+        "decidedAt": review.decided_at,
+    }
+
+
 def _already_decided(review: Review) -> Exception:
     if review.status == ReviewStatus.EXPIRED:
         return ExpiredError("the review has expired")
+    if review.status == ReviewStatus.FAILED:
+        return ConflictError("the moderation workflow of this review failed")
     return ConflictError(f"the review was already {review.decision or review.status.lower()}")
 
 

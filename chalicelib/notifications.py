@@ -78,8 +78,9 @@ class Notifier:
         except ClientError as error:
             code = error.response["Error"]["Code"]
             if code == "GoneException":
-                removed = self._connections.remove(connection.connection_id)
-                log_event(logger, "connection.gone", connectionId=connection.connection_id, itemsRemoved=removed)
+                # The submissions' subscriber sets may keep the id: a missing connection is skipped.
+                followed = self._connections.remove(connection.connection_id)
+                log_event(logger, "connection.gone", connectionId=connection.connection_id, followed=len(followed))
             else:
                 log_event(logger, "connection.send_failed", level=logging.WARNING,
                           connectionId=connection.connection_id, error=code)
@@ -93,7 +94,8 @@ class Notifier:
     def publish_decision(self, submission: Submission) -> int:
         """Send the decision to every subscriber; returns how many received it."""
         message = decision_message(submission)
-        delivered = sum(self.send(connection, message) for connection in self._connections.subscribers(submission.submission_id))
+        subscribers = self._connections.get_many(submission.subscribers)
+        delivered = sum(self.send(connection, message) for connection in subscribers)
         log_event(logger, "decision.published", submissionId=submission.submission_id,
                   executionArn=submission.execution_arn, decision=submission.decision, delivered=delivered)
         return delivered

@@ -25,6 +25,7 @@ class ReviewStatus:
     APPROVED = "APPROVED"
     REJECTED = "REJECTED"
     EXPIRED = "EXPIRED"
+    FAILED = "FAILED"
 
 
 class Decision:
@@ -40,6 +41,7 @@ REVIEW_STATUS_BY_DECISION = {
     Decision.APPROVED: ReviewStatus.APPROVED,
     Decision.REJECTED: ReviewStatus.REJECTED,
     Decision.EXPIRED: ReviewStatus.EXPIRED,
+    Decision.FAILED: ReviewStatus.FAILED,
 }
 
 
@@ -211,11 +213,12 @@ class ReviewStore:
 
     def claim_decision(
         self, review_id: str, *, decision: str, reason: str | None, decided_by: str, decided_at: str, now: int
-    ) -> bool:
-        """Atomically move a pending, unexpired review to ``decision``; False if another write won.
+    ) -> Review | None:
+        """Atomically move a pending, unexpired review to ``decision``; None if another write won.
 
-        The item keeps ``callbackPending`` until the execution has been told, so a crash
-        in between leaves a review that a retry can finish or that is rolled back.
+        Returns the review as claimed, with the task token current at that moment. The item
+        keeps ``callbackPending`` until the execution has been told, so a retry of the same
+        decision can finish a claim whose callback never completed.
         """
         from botocore.exceptions import ClientError
 
@@ -237,18 +240,19 @@ class ReviewStore:
             values[":reason"] = reason
         update += " REMOVE pendingPartition"
         try:
-            self._table.update_item(
+            response = self._table.update_item(
                 Key={"reviewId": review_id},
                 UpdateExpression=update,
                 ConditionExpression="#status = :pending AND deadline > :now",
                 ExpressionAttributeNames=_names(reason),
                 ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
             )
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
+                return None
             raise
-        return True
+        return Review.from_item(response["Attributes"])
 
     def finish_decision(self, review_id: str) -> None:
         """The execution accepted the decision: nothing is left to retry."""
@@ -281,10 +285,10 @@ class ReviewStore:
     def record_final(
         self, review_id: str, *, decision: str, reason: str | None, decided_by: str, decided_at: str
     ) -> None:
-        """Write the execution's final outcome onto the review (the execution is the source of truth)."""
+        """Write an execution's final outcome onto its review, if it had one (only the final task calls this)."""
         from botocore.exceptions import ClientError
 
-        status = REVIEW_STATUS_BY_DECISION.get(decision, ReviewStatus.EXPIRED)
+        status = REVIEW_STATUS_BY_DECISION[decision]
         values: dict[str, Any] = {
             ":status": status,
             ":decision": decision,

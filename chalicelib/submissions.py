@@ -55,6 +55,8 @@ class Submission:
     reason: str | None = None
     decided_by: str | None = None
     decided_at: str | None = None
+    # Connection ids following this submission; private, never shown.
+    subscribers: frozenset[str] = frozenset()
 
     @property
     def is_final(self) -> bool:
@@ -103,6 +105,7 @@ class Submission:
             reason=item.get("reason"),
             decided_by=item.get("decidedBy"),
             decided_at=item.get("decidedAt"),
+            subscribers=frozenset(item.get("subscribers", ())),
         )
 
 
@@ -145,12 +148,16 @@ def submission_id_for(idempotency_key: str | None) -> str:
     return str(uuid.uuid5(_IDEMPOTENCY_NAMESPACE, key))
 
 
-def validate_submission_id(submission_id: str) -> str:
-    """Raise BadRequestError unless ``submission_id`` looks like one of ours (a UUID)."""
+def validate_uuid(value: str, *, field: str) -> str:
+    """Raise BadRequestError (naming ``field``) unless ``value`` is a UUID, as all our ids are."""
     try:
-        return str(uuid.UUID(submission_id))
+        return str(uuid.UUID(value))
     except (ValueError, TypeError, AttributeError):
-        raise BadRequestError("submissionId must be a UUID") from None
+        raise BadRequestError(f"{field} must be a UUID") from None
+
+
+def validate_submission_id(submission_id: str) -> str:
+    return validate_uuid(submission_id, field="submissionId")
 
 
 class SubmissionStore:
@@ -184,7 +191,38 @@ class SubmissionStore:
         self._table.update_item(
             Key={"submissionId": submission_id},
             UpdateExpression="SET executionArn = :arn",
+            ConditionExpression="attribute_exists(submissionId)",  # never recreate a rolled-back item
             ExpressionAttributeValues={":arn": execution_arn},
+        )
+
+    def add_subscriber(self, submission_id: str, connection_id: str) -> Submission | None:
+        """Follow a submission; returns it as of this write, or None if it does not exist.
+
+        The subscriber set lives on the submission item, so DynamoDB orders this write against
+        the decision: either the decision's write returns this subscriber, or this write
+        returns the decision. No decision can slip between the two.
+        """
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self._table.update_item(
+                Key={"submissionId": submission_id},
+                UpdateExpression="ADD subscribers :connection",
+                ConditionExpression="attribute_exists(submissionId)",
+                ExpressionAttributeValues={":connection": {connection_id}},
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return None
+            raise
+        return Submission.from_item(response["Attributes"])
+
+    def remove_subscriber(self, submission_id: str, connection_id: str) -> None:
+        self._table.update_item(
+            Key={"submissionId": submission_id},
+            UpdateExpression="DELETE subscribers :connection",
+            ExpressionAttributeValues={":connection": {connection_id}},
         )
 
     def mark_in_review(self, submission_id: str) -> None:
@@ -208,8 +246,13 @@ class SubmissionStore:
 
     def record_outcome(
         self, submission_id: str, *, status: str, decision: str, reason: str | None, decided_by: str, decided_at: str
-    ) -> Submission:
-        """Write the final outcome (idempotent: a retried final state writes the same values)."""
+    ) -> Submission | None:
+        """Write the final outcome and return the submission with its subscribers as of that write.
+
+        Idempotent (a retried final state writes the same values); None if the submission is gone.
+        """
+        from botocore.exceptions import ClientError
+
         names = {"#status": "status", "#reason": "reason"}
         values: dict[str, Any] = {
             ":status": status,
@@ -223,12 +266,17 @@ class SubmissionStore:
             values[":reason"] = reason
         else:
             update += " REMOVE #reason"
-        response = self._table.update_item(
-            Key={"submissionId": submission_id},
-            UpdateExpression=update,
-            ConditionExpression="attribute_exists(submissionId)",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-            ReturnValues="ALL_NEW",
-        )
+        try:
+            response = self._table.update_item(
+                Key={"submissionId": submission_id},
+                UpdateExpression=update,
+                ConditionExpression="attribute_exists(submissionId)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return None
+            raise
         return Submission.from_item(response["Attributes"])

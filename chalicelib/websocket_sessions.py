@@ -11,7 +11,7 @@ from chalicelib.connections import Connection, ConnectionStore
 from chalicelib.errors import BadRequestError
 from chalicelib.log import log_event
 from chalicelib.notifications import Notifier, decision_message, status_message
-from chalicelib.submissions import SubmissionStore, validate_submission_id
+from chalicelib.submissions import Submission, SubmissionStore, validate_submission_id
 
 logger = logging.getLogger(__name__)
 
@@ -30,16 +30,21 @@ class WebsocketSessions:
         self._clock = clock
 
     def connect(self, connection: Connection, *, submission_id: str | None) -> None:
-        """Record the connection, subscribed at once when the URL names a submission.
+        """Record the connection, following a submission at once when the URL names one.
 
         API Gateway cannot deliver messages during $connect, so the current status is sent
-        in reply to the client's first ``subscribe`` (or ``ping``) instead.
-        Raises BadRequestError for a malformed ``submissionId`` (the connection is refused).
+        in reply to the client's first ``subscribe`` instead.
+        Raises BadRequestError for a malformed or unknown ``submissionId`` (the connection
+        is refused and nothing is stored).
         """
+        if submission_id is not None:
+            submission_id = validate_submission_id(submission_id)
+            if self._submissions.get(submission_id) is None:
+                raise BadRequestError(f"no submission {submission_id}")
         now = self._clock()
         self._connections.add(connection, now=now)
         if submission_id is not None:
-            self._connections.subscribe(connection, validate_submission_id(submission_id), now=now)
+            self._follow(connection, submission_id)
         log_event(logger, "connection.opened", connectionId=connection.connection_id, submissionId=submission_id)
 
     def receive(self, connection: Connection, body: str | None) -> None:
@@ -70,13 +75,9 @@ class WebsocketSessions:
             submission_id = validate_submission_id(submission_id)
         except BadRequestError as error:
             return [_error(error.message)]
-        submission = self._submissions.get(submission_id)
+        submission = self._follow(connection, submission_id)
         if submission is None:
             return [_error(f"no submission {submission_id}")]
-        # Subscribe before reading the status: a decision recorded in between is then
-        # either seen here or pushed to this connection, never lost.
-        self._connections.subscribe(connection, submission_id, now=self._clock())
-        submission = self._submissions.get(submission_id) or submission
         replies = [status_message(submission)]
         if submission.is_final:
             replies.append(decision_message(submission))
@@ -84,9 +85,18 @@ class WebsocketSessions:
                   submissionId=submission_id, status=submission.status)
         return replies
 
+    def _follow(self, connection: Connection, submission_id: str) -> Submission | None:
+        """Add the connection to the submission's subscribers; the submission as of that write."""
+        submission = self._submissions.add_subscriber(submission_id, connection.connection_id)
+        if submission is not None:
+            self._connections.record_subscription(connection, submission_id, now=self._clock())
+        return submission
+
     def disconnect(self, connection_id: str) -> None:
-        removed = self._connections.remove(connection_id)
-        log_event(logger, "connection.closed", connectionId=connection_id, itemsRemoved=removed)
+        followed = self._connections.remove(connection_id)
+        for submission_id in followed:
+            self._submissions.remove_subscriber(submission_id, connection_id)
+        log_event(logger, "connection.closed", connectionId=connection_id, followed=len(followed))
 
 
 def _error(message: str) -> dict[str, Any]:

@@ -16,7 +16,12 @@ _TOKEN_GONE_ERRORS = frozenset({"TaskTimedOut", "TaskDoesNotExist", "InvalidToke
 
 
 class TaskTokenGoneError(Exception):
-    """The execution is not waiting for this token any more (usually: its deadline passed)."""
+    """Step Functions no longer accepts this token: the task timed out, the execution ended,
+    or the token was already used (AWS answers all three alike)."""
+
+
+class OutcomeUnknownError(UnavailableError):
+    """The request may or may not have reached Step Functions (a timeout or a dropped connection)."""
 
 
 class Workflow:
@@ -31,9 +36,10 @@ class Workflow:
         return f"{prefix}:execution:{machine_name}:{name}"
 
     def start(self, *, name: str, payload: dict[str, Any]) -> str:
-        """Start the execution named ``name`` (idempotent: a retry with the same input reuses it).
+        """Start the execution named ``name``; when one by that name exists, return its ARN.
 
-        Raises UnavailableError when Step Functions refuses for a transient reason.
+        Raises UnavailableError when Step Functions refused, and OutcomeUnknownError when the
+        request may have started the execution anyway.
         """
         from botocore.exceptions import BotoCoreError, ClientError
 
@@ -48,15 +54,27 @@ class Workflow:
                       error=error.response["Error"]["Code"])
             raise UnavailableError("could not start the moderation workflow; retry the request") from error
         except BotoCoreError as error:
-            log_event(logger, "execution.start_failed", level=logging.ERROR, submissionId=name, error=str(error))
-            raise UnavailableError("could not start the moderation workflow; retry the request") from error
+            log_event(logger, "execution.start_uncertain", level=logging.ERROR, submissionId=name, error=str(error))
+            raise OutcomeUnknownError("could not start the moderation workflow; retry the request") from error
         return response["executionArn"]
+
+    def execution_status(self, execution_arn: str) -> str | None:
+        """RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED; None if there is no such execution."""
+        from botocore.exceptions import ClientError
+
+        try:
+            return self._client.describe_execution(executionArn=execution_arn)["status"]
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ExecutionDoesNotExist":
+                return None
+            raise
 
     def send_decision(self, task_token: str, output: dict[str, Any]) -> None:
         """Resume the execution waiting on ``task_token`` with ``output``.
 
-        Raises TaskTokenGoneError when the execution is no longer waiting, and
-        UnavailableError for a transient failure (the caller may retry).
+        Raises TaskTokenGoneError when Step Functions no longer accepts the token,
+        UnavailableError when it refused for a transient reason (nothing happened), and
+        OutcomeUnknownError when the request may have gone through.
         """
         from botocore.exceptions import BotoCoreError, ClientError
 
@@ -68,4 +86,4 @@ class Workflow:
                 raise TaskTokenGoneError(code) from error
             raise UnavailableError("could not resume the workflow; retry the decision") from error
         except BotoCoreError as error:
-            raise UnavailableError("could not resume the workflow; retry the decision") from error
+            raise OutcomeUnknownError("the workflow may not have received the decision; retry it") from error

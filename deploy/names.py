@@ -8,7 +8,7 @@ from deploy.definition import APP_NAME
 
 TABLES = ("submissions", "reviews", "connections")
 # Index name -> the table it belongs to (the app queries both).
-INDEXES = {"pending-by-created": "reviews", "by-submission": "connections"}
+INDEXES = {"pending-by-created": "reviews"}
 SECRET_PARAMETERS = ("admin-token", "link-signing-secret")
 WEBSOCKET_URL_PARAMETER = "websocket-url"
 

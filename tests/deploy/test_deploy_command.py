@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from chalicelib.connections import SUBMISSION_INDEX
 from chalicelib.reviews import PENDING_INDEX
 from deploy.chalice_project import load_config
 from deploy.commands import DeployError, DeployResult, deploy, destroy
@@ -218,7 +217,7 @@ def test_stack_tables_have_the_keys_and_indexes_the_app_uses(
     assert keys(connections["KeySchema"]) == [("connectionId", "HASH"), ("subscription", "RANGE")]
     assert indexes(submissions) == {}
     assert indexes(reviews) == {PENDING_INDEX: ([("pendingPartition", "HASH"), ("createdAt", "RANGE")], "ALL")}
-    assert indexes(connections) == {SUBMISSION_INDEX: ([("submissionId", "HASH"), ("connectionId", "RANGE")], "ALL")}
+    assert indexes(connections) == {}  # subscribers live on the submission item, read consistently
     for table in (submissions, reviews, connections):
         assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert submissions["DeletionProtectionEnabled"] and reviews["DeletionProtectionEnabled"]

@@ -69,12 +69,16 @@ def _tampered(review: dict, how: str) -> str:
         query["expires"] = str(int(query["expires"]) + 3600)
     elif how == "signature-missing":
         del query["signature"]
+    elif how == "non-ascii":
+        query["signature"] = "%C3%A9" + query["signature"][1:]
     elif how == "other-review":
         return f"/reviews/8c1a3a55-8f4f-4a0d-9a55-000000000000/decide?{url.query}"
     return url.path + "?" + "&".join(f"{key}={value}" for key, value in query.items())
 
 
-@pytest.mark.parametrize("how", ["action-swapped", "signature-changed", "expiry-extended", "signature-missing", "other-review"])
+@pytest.mark.parametrize(
+    "how", ["action-swapped", "signature-changed", "expiry-extended", "signature-missing", "other-review", "non-ascii"]
+)
 def test_tampered_link_gets_403_and_changes_nothing(client, admin_headers, how):
     review = _flagged_review(client, admin_headers)
     path = _tampered(review, how)

@@ -51,6 +51,7 @@ def test_get_submission_shows_title_status_and_created_at(client):
         pytest.param(json.dumps({"title": "ok", "body": "x" * (100 * 1024 + 1)}), 413, id="body-over-100kb"),
         pytest.param(json.dumps({"title": "ok", "author": "me"}), 400, id="unknown-field"),
         pytest.param("", 400, id="empty-body"),
+        pytest.param("[" * 100_000 + "]" * 100_000, 400, id="absurdly-deep-nesting"),
     ],
 )
 def test_bad_submission_is_refused_and_nothing_is_stored(client, aws, body, status):

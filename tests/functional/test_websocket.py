@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import boto3
 from botocore.stub import ANY, Stubber
 
@@ -97,14 +99,47 @@ def test_connect_with_a_malformed_submission_id_is_refused(websockets_clients, a
     assert response["statusCode"] == 400
 
 
+def _subscribers(table_name: str, submission_id: str) -> set[str]:
+    table = boto3.resource("dynamodb", region_name=REGION).Table(table_name)
+    return set(table.get_item(Key={"submissionId": submission_id})["Item"].get("subscribers", ()))
+
+
 def test_disconnect_removes_the_connection_and_its_subscriptions(client, websockets_clients, aws):
     created = submit(client, "A clean headline")
     websockets_clients.connect("ivan", submission_id=created["submissionId"])
     assert len(_connection_items(aws["ConnectionsTableName"], "ivan")) == 2
+    assert _subscribers(aws["SubmissionsTableName"], created["submissionId"]) == {"ivan"}
 
     websockets_clients.disconnect("ivan")
 
     assert _connection_items(aws["ConnectionsTableName"], "ivan") == []
+    assert _subscribers(aws["SubmissionsTableName"], created["submissionId"]) == set()
+
+
+def test_connect_with_an_unknown_submission_is_refused_and_stores_nothing(websockets_clients, aws):
+    response = websockets_clients.connect("walter", submission_id="8c1a3a55-8f4f-4a0d-9a55-000000000000")
+
+    assert response["statusCode"] == 400
+    assert _connection_items(aws["ConnectionsTableName"], "walter") == []
+
+
+def test_a_subscription_racing_the_decision_is_never_missed(client, admin_headers, websockets_clients):
+    created = [submit(client, f"forbidden race {index}") for index in range(3)]
+    reviews = [pending_review_for(client, admin_headers, item["submissionId"]) for item in created]
+
+    for index, (item, review) in enumerate(zip(created, reviews, strict=True)):
+        connection_id = f"racer-{index}"
+        websockets_clients.connect(connection_id)
+        thread = threading.Thread(
+            target=websockets_clients.send,
+            args=(connection_id, {"action": "subscribe", "submissionId": item["submissionId"]}),
+        )
+        thread.start()
+        client.http.post(f"/reviews/{review['reviewId']}/approve", headers=admin_headers)
+        thread.join()
+        wait_for_status(client, item["submissionId"], "APPROVED")
+        # Either the subscribe saw the decision, or the decision saw the subscriber: one message at least.
+        assert wait_for(lambda connection_id=connection_id: websockets_clients.decisions(connection_id))
 
 
 def test_connections_are_stored_with_a_ttl(websockets_clients, aws):

@@ -139,3 +139,12 @@ def test_an_evasion_in_the_body_is_caught_too(client, admin_headers):
     review = pending_review_for(client, admin_headers, created["submissionId"])
 
     assert [match["field"] for match in review["matches"]] == ["body"]
+
+
+def test_a_body_stuffed_with_banned_words_still_reaches_review_with_a_bounded_match_list(client, admin_headers):
+    created = submit(client, "Spam", body="forbidden " * 5000)
+
+    review = pending_review_for(client, admin_headers, created["submissionId"])
+
+    assert len(review["matches"]) == 25
+    assert len(json.dumps(review)) < 10_000

@@ -114,6 +114,12 @@ class RunningRuntime:
         )
 
     def connections_table(self) -> Any:
+        return self._table("ConnectionsTableName")
+
+    def submissions_table(self) -> Any:
+        return self._table("SubmissionsTableName")
+
+    def _table(self, output: str) -> Any:
         import boto3
 
         from deploy.stack import stack_outputs
@@ -128,7 +134,7 @@ class RunningRuntime:
             aws_secret_access_key="testing",
             aws_session_token="testing",
         )
-        return resource.Table(outputs["ConnectionsTableName"])
+        return resource.Table(outputs[output])
 
     def stop(self, sig: int = signal.SIGINT, timeout: float = 15.0) -> int:
         """Send ``sig`` and return the exit status (killing it only if it hangs)."""

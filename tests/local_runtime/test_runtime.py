@@ -34,10 +34,9 @@ async def app_ping(socket: ClientConnection) -> None:
 
 
 def stored_connection_ids(runtime: RunningRuntime, submission_id: str) -> set[str]:
-    items = runtime.connections_table().query(
-        IndexName="by-submission", KeyConditionExpression=Key("submissionId").eq(submission_id)
-    )["Items"]
-    return {item["connectionId"] for item in items}
+    """The connections recorded as following ``submission_id`` (kept on the submission item)."""
+    item = runtime.submissions_table().get_item(Key={"submissionId": submission_id}, ConsistentRead=True)["Item"]
+    return set(item.get("subscribers", ()))
 
 
 def stored_items(runtime: RunningRuntime, connection_id: str) -> list[dict[str, Any]]:
