@@ -186,8 +186,10 @@ class ModerationService:
             task_token=event["taskToken"],
         )
         # Status first: once the review is listed, the submission already reads IN_REVIEW.
-        self._submissions.mark_in_review(submission_id)
+        in_review = self._submissions.mark_in_review(submission_id)
         stored = self._reviews.put_pending(review)
+        if in_review is not None:
+            self._notifier.publish_status(in_review)
         log_event(logger, "review.requested", submissionId=submission_id, executionArn=execution_arn,
                   reviewId=review_id, deadline=review.deadline_at, stored=stored)
         if not stored:

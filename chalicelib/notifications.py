@@ -91,6 +91,11 @@ class Notifier:
             return False
         return True
 
+    def publish_status(self, submission: Submission) -> int:
+        """Tell every subscriber that the status changed (IN_REVIEW); returns how many received it."""
+        message = status_message(submission)
+        return sum(self.send(connection, message) for connection in self._connections.get_many(submission.subscribers))
+
     def publish_decision(self, submission: Submission) -> int:
         """Send the decision to every subscriber; returns how many received it."""
         message = decision_message(submission)

@@ -225,12 +225,15 @@ class SubmissionStore:
             ExpressionAttributeValues={":connection": {connection_id}},
         )
 
-    def mark_in_review(self, submission_id: str) -> None:
-        """Move CHECKING to IN_REVIEW; a final status is never overwritten."""
+    def mark_in_review(self, submission_id: str) -> Submission | None:
+        """Move CHECKING to IN_REVIEW and return the submission; None if it was not CHECKING.
+
+        A final status is never overwritten, and a retried task does not report twice.
+        """
         from botocore.exceptions import ClientError
 
         try:
-            self._table.update_item(
+            response = self._table.update_item(
                 Key={"submissionId": submission_id},
                 UpdateExpression="SET #status = :in_review",
                 ConditionExpression="#status = :checking",
@@ -239,10 +242,13 @@ class SubmissionStore:
                     ":in_review": SubmissionStatus.IN_REVIEW,
                     ":checking": SubmissionStatus.CHECKING,
                 },
+                ReturnValues="ALL_NEW",
             )
         except ClientError as error:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
+            return None
+        return Submission.from_item(response["Attributes"])
 
     def record_outcome(
         self, submission_id: str, *, status: str, decision: str, reason: str | None, decided_by: str, decided_at: str

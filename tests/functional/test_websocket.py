@@ -178,3 +178,27 @@ def test_a_gone_connection_is_pruned_while_the_others_still_get_the_decision(
     stubber.assert_no_pending_responses()
     assert _connection_items(aws["ConnectionsTableName"], "a-live")
     assert _connection_items(aws["ConnectionsTableName"], "c-live")
+
+
+
+def test_subscribers_hear_when_the_submission_goes_to_review(client, admin_headers, websockets_clients, monkeypatch):
+    from chalicelib.moderation import ModerationService
+
+    subscribed = threading.Event()
+    original_check = ModerationService.check_content
+
+    def check_after_the_subscription(self, event):
+        subscribed.wait(timeout=10)
+        return original_check(self, event)
+
+    monkeypatch.setattr(ModerationService, "check_content", check_after_the_subscription)
+    flagged = submit(client, "forbidden, wait for me")
+    websockets_clients.connect("kate", submission_id=flagged["submissionId"])
+    subscribed.set()
+
+    pending_review_for(client, admin_headers, flagged["submissionId"])
+
+    (pushed,) = wait_for(lambda: websockets_clients.received("kate"))
+    assert pushed["type"] == "status"
+    assert pushed["status"] == "IN_REVIEW"
+    assert pushed["submissionId"] == flagged["submissionId"]
