@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from chalicelib.decision_writes import decision_update
 from chalicelib.errors import BadRequestError
 
 PENDING_INDEX = "pending-by-created"
@@ -222,30 +223,17 @@ class ReviewStore:
         """
         from botocore.exceptions import ClientError
 
-        values: dict[str, Any] = {
-            ":pending": ReviewStatus.PENDING,
-            ":status": REVIEW_STATUS_BY_DECISION[decision],
-            ":decision": decision,
-            ":decided_by": decided_by,
-            ":decided_at": decided_at,
-            ":now": now,
-            ":true": True,
-        }
-        update = (
-            "SET #status = :status, decision = :decision, decidedBy = :decided_by,"
-            " decidedAt = :decided_at, callbackPending = :true"
+        update = decision_update(
+            status=REVIEW_STATUS_BY_DECISION[decision], decision=decision, reason=reason, decided_by=decided_by,
+            decided_at=decided_at, also_set={"callbackPending": True}, remove=("pendingPartition",),
         )
-        if reason:
-            update += ", #reason = :reason"
-            values[":reason"] = reason
-        update += " REMOVE pendingPartition"
         try:
             response = self._table.update_item(
                 Key={"reviewId": review_id},
-                UpdateExpression=update,
+                UpdateExpression=update.expression,
                 ConditionExpression="#status = :pending AND deadline > :now",
-                ExpressionAttributeNames=_names(reason),
-                ExpressionAttributeValues=values,
+                ExpressionAttributeNames=update.names,
+                ExpressionAttributeValues=update.values | {":pending": ReviewStatus.PENDING, ":now": now},
                 ReturnValues="ALL_NEW",
             )
         except ClientError as error:
@@ -288,34 +276,21 @@ class ReviewStore:
         """Write an execution's final outcome onto its review, if it had one (only the final task calls this)."""
         from botocore.exceptions import ClientError
 
-        status = REVIEW_STATUS_BY_DECISION[decision]
-        values: dict[str, Any] = {
-            ":status": status,
-            ":decision": decision,
-            ":decided_by": decided_by,
-            ":decided_at": decided_at,
-        }
-        update = "SET #status = :status, decision = :decision, decidedBy = :decided_by, decidedAt = :decided_at"
-        if reason:
-            update += ", #reason = :reason"
-            values[":reason"] = reason
-        update += " REMOVE pendingPartition, callbackPending"
+        update = decision_update(
+            status=REVIEW_STATUS_BY_DECISION[decision], decision=decision, reason=reason, decided_by=decided_by,
+            decided_at=decided_at, remove=("pendingPartition", "callbackPending"),
+        )
         try:
             self._table.update_item(
                 Key={"reviewId": review_id},
-                UpdateExpression=update,
+                UpdateExpression=update.expression,
                 ConditionExpression="attribute_exists(reviewId)",
-                ExpressionAttributeNames=_names(reason),
-                ExpressionAttributeValues=values,
+                ExpressionAttributeNames=update.names,
+                ExpressionAttributeValues=update.values,
             )
         except ClientError as error:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
-
-
-def _names(reason: str | None) -> dict[str, str]:
-    """Expression names; DynamoDB rejects a name the expression does not use."""
-    return {"#status": "status", "#reason": "reason"} if reason else {"#status": "status"}
 
 
 def _plain(value: Any) -> Any:

@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.decision_writes import decision_update
 from chalicelib.errors import BadRequestError, PayloadTooLargeError
 
 TITLE_MAX_CHARACTERS = 300
@@ -259,26 +260,17 @@ class SubmissionStore:
         """
         from botocore.exceptions import ClientError
 
-        names = {"#status": "status", "#reason": "reason"}
-        values: dict[str, Any] = {
-            ":status": status,
-            ":decision": decision,
-            ":decided_by": decided_by,
-            ":decided_at": decided_at,
-        }
-        update = "SET #status = :status, decision = :decision, decidedBy = :decided_by, decidedAt = :decided_at"
-        if reason:
-            update += ", #reason = :reason"
-            values[":reason"] = reason
-        else:
-            update += " REMOVE #reason"
+        update = decision_update(
+            status=status, decision=decision, reason=reason, decided_by=decided_by, decided_at=decided_at,
+            clear_missing_reason=True,
+        )
         try:
             response = self._table.update_item(
                 Key={"submissionId": submission_id},
-                UpdateExpression=update,
+                UpdateExpression=update.expression,
                 ConditionExpression="attribute_exists(submissionId)",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
+                ExpressionAttributeNames=update.names,
+                ExpressionAttributeValues=update.values,
                 ReturnValues="ALL_NEW",
             )
         except ClientError as error:

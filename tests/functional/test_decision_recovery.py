@@ -14,6 +14,15 @@ from chalicelib.workflow import Workflow
 from tests.conftest import REGION, pending_review_for, submit, wait_for_status
 
 
+def _answer_execution_running(stubber: Stubber, execution_arn: str, state_machine_arn: str) -> None:
+    stubber.add_response(
+        "describe_execution",
+        {"executionArn": execution_arn, "stateMachineArn": state_machine_arn, "status": "RUNNING",
+         "startDate": datetime.now(tz=UTC)},
+        {"executionArn": execution_arn},
+    )
+
+
 def test_callback_failure_rolls_the_claim_back_so_a_retry_succeeds(client, admin_headers, aws, monkeypatch):
     created = submit(client, "forbidden retry")
     review = pending_review_for(client, admin_headers, created["submissionId"])
@@ -78,12 +87,7 @@ def test_a_second_identical_decision_while_the_first_is_finishing_gets_409(clien
     stubber = Stubber(consumed)
     stubber.add_client_error("send_task_success", service_error_code="TaskDoesNotExist", http_status_code=400)
     execution_arn = moderation._reviews.get(review["reviewId"]).execution_arn
-    stubber.add_response(
-        "describe_execution",
-        {"executionArn": execution_arn, "stateMachineArn": aws["StateMachineArn"], "status": "RUNNING",
-         "startDate": datetime.now(tz=UTC)},
-        {"executionArn": execution_arn},
-    )
+    _answer_execution_running(stubber, execution_arn, aws["StateMachineArn"])
     stubber.activate()
     monkeypatch.setattr(moderation, "_workflow", Workflow(consumed, aws["StateMachineArn"]))
 
@@ -163,12 +167,7 @@ def test_a_decision_whose_success_reply_was_lost_is_reported_as_applied(client, 
     replied = boto3.client("stepfunctions", region_name=REGION)
     stubber = Stubber(replied)
     stubber.add_client_error("send_task_success", service_error_code="TaskTimedOut", http_status_code=400)
-    stubber.add_response(
-        "describe_execution",
-        {"executionArn": execution_arn, "stateMachineArn": aws["StateMachineArn"], "status": "RUNNING",
-         "startDate": datetime.now(tz=UTC)},
-        {"executionArn": execution_arn},
-    )
+    _answer_execution_running(stubber, execution_arn, aws["StateMachineArn"])
     stubber.activate()
     monkeypatch.setattr(moderation, "_workflow", Workflow(replied, aws["StateMachineArn"]))
 
