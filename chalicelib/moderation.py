@@ -44,6 +44,8 @@ logger = logging.getLogger(__name__)
 
 REASON_MAX_CHARACTERS = 1000
 MAX_REPORTED_MATCHES = 25
+# decidedBy of content the check itself published (statemachine.json's Publish state).
+CONTENT_CHECK = "content-check"
 MAX_QUOTED_CHARACTERS = 100
 SUBMISSION_STATUS_BY_DECISION = {
     Decision.APPROVED: SubmissionStatus.APPROVED,
@@ -226,17 +228,18 @@ class ModerationService:
             log_event(logger, "outcome.no_submission", level=logging.ERROR, submissionId=event["submissionId"],
                       executionArn=event.get("executionArn"), decision=decision)
             return {"submissionId": event["submissionId"], "decision": decision, "delivered": 0}
-        # A no-op for clean content: the write is conditional on the review existing.
-        self._reviews.record_final(
-            review_id_for(event["executionArn"]),
-            decision=decision,
-            reason=submission.reason,
-            decided_by=submission.decided_by or "workflow",
-            decided_at=submission.decided_at or iso(self._clock()),
-        )
         log_event(logger, "outcome.recorded", submissionId=submission.submission_id,
                   executionArn=event.get("executionArn"), decision=decision)
+        # Subscribers first: they wait on this, the review's copy of the outcome does not.
         delivered = self._notifier.publish_decision(submission)
+        if submission.decided_by != CONTENT_CHECK:  # clean content never had a review
+            self._reviews.record_final(
+                review_id_for(event["executionArn"]),
+                decision=decision,
+                reason=submission.reason,
+                decided_by=submission.decided_by or "workflow",
+                decided_at=submission.decided_at or iso(self._clock()),
+            )
         return {"submissionId": submission.submission_id, "decision": decision, "delivered": delivered}
 
     # --- reviews -------------------------------------------------------------------------

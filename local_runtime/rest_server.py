@@ -34,6 +34,10 @@ class BurstTolerantHTTPServer(ThreadedHTTPServer):
 class QuietChaliceRequestHandler(ChaliceRequestHandler):
     """Chalice's handler, with access lines sent to logging instead of raw stderr."""
 
+    # Headers and body go out in separate writes; with Nagle's algorithm on, each answer
+    # waits ~40 ms for the client's delayed ACK (GET /health: 44 ms -> under 1 ms).
+    disable_nagle_algorithm = True
+
     def log_message(self, format: str, *args: Any) -> None:
         logger.info("%s %s", self.address_string(), format % args)
 

@@ -1,0 +1,172 @@
+"""`python -m bench` (what `make bench` runs): every figure of SPEC §9, a table, and BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import boot_time, cold_start, content_check, cost, decision_latency, memory, pending_list, submit_throughput
+from bench.report import FigureResult, Row, console_table, error_result, load_average, markdown
+from bench.runtime import ROOT, RuntimeProcess
+
+OUTPUT = ROOT / "BENCHMARKS.md"
+
+Figure = Callable[[bool], FigureResult]
+
+
+def content_check_figure(quick: bool = False) -> FigureResult:
+    """Figure 6, from bench/content_check.py (titles per second with 1, 100 and 10,000 listed words)."""
+    started = time.perf_counter()
+    figures = content_check.run()
+    rows = [
+        Row(f"Content check, {size:,} word{'s' if size > 1 else ''} in the list", f"{figures[f'words_{size}']:,.0f} titles/s")
+        for size in content_check.LIST_SIZES
+    ]
+    method = f"""
+`bench/content_check.py`, in-process and without AWS: {content_check.TITLE_COUNT:,} generated titles of
+about 60 characters (one in five carries an evasion of "forbidden": case, accents, full-width letters,
+look-alike Cyrillic, zero-width spaces, separators, leetspeak, repeated letters) are checked with
+`chalicelib.content_check.find_matches` against word lists of {", ".join(f"{size:,}" for size in content_check.LIST_SIZES)}
+words ("forbidden" plus made-up words), compiled once as the Lambda would at start. One untimed pass warms
+the caches; the figure is the best of {content_check.RUNS} timed passes (titles ÷ seconds).
+"""
+    return FigureResult(
+        key="content_check",
+        title="Content check",
+        rows=rows,
+        method=method,
+        seconds=time.perf_counter() - started,
+    )
+
+
+TITLES = {
+    "decision_latency": "Decision latency",
+    "submit_throughput": "Submit throughput",
+    "pending_list": "Pending list at scale",
+    "cost": "Cost per submission",
+    "cold_start": "Cold start",
+    "content_check": "Content check",
+    "boot_time": "Boot time",
+    "memory": "Memory",
+}
+# Run order: quiet, short figures first; the loaded local runtime last. The report follows TITLES' order.
+RUN_ORDER = (
+    "cold_start",
+    "content_check",
+    "boot_time",
+    "cost",
+    "pending_list",
+    "submit_throughput",
+    "decision_latency",
+    "memory",
+)
+
+
+def _measure(key: str, figure: Callable[[], FigureResult]) -> FigureResult:
+    """Run one figure; a failure becomes an error row, never a failed run."""
+    print(f"[bench] {TITLES[key]}...", file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    try:
+        result = figure()
+    except Exception as error:  # a benchmark that breaks is reported, the others still run
+        traceback.print_exc()
+        result = error_result(key, TITLES[key], error, time.perf_counter() - started)
+    print(f"[bench] {TITLES[key]}: {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
+    return result
+
+
+def run_all(quick: bool, only: set[str]) -> list[FigureResult]:
+    results: dict[str, FigureResult] = {}
+    in_process: dict[str, Figure] = {
+        "cold_start": cold_start.run,
+        "content_check": content_check_figure,
+        "boot_time": boot_time.run,
+        "cost": cost.run,
+        "pending_list": pending_list.run,
+        "memory": memory.run,
+    }
+    shared_runtime = [key for key in ("submit_throughput", "decision_latency") if key in only]
+    for key in RUN_ORDER:
+        if key not in only:
+            continue
+        if key in in_process:
+            results[key] = _measure(key, lambda key=key: in_process[key](quick))
+        elif key == shared_runtime[0]:
+            results.update(_run_on_one_runtime(quick, shared_runtime))
+    return [results[key] for key in TITLES if key in results]
+
+
+def _run_on_one_runtime(quick: bool, keys: list[str]) -> dict[str, FigureResult]:
+    """Throughput, then latency, on one runtime (its boot is measured separately)."""
+    figures = {"submit_throughput": submit_throughput.run, "decision_latency": decision_latency.run}
+    results: dict[str, FigureResult] = {}
+    try:
+        runtime = RuntimeProcess().start()
+    except Exception as error:
+        traceback.print_exc()
+        return {key: error_result(key, TITLES[key], error, 0.0) for key in keys}
+    try:
+        for key in keys:
+            results[key] = _measure(key, lambda key=key: figures[key](quick, runtime))
+    finally:
+        exit_code = runtime.stop()
+    if exit_code not in (0, None):
+        print(f"[bench] the local runtime exited with {exit_code} after SIGINT", file=sys.stderr)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small counts, under a minute (a smoke run)")
+    parser.add_argument(
+        "--only", default="", help=f"comma-separated figures to run (default: all): {', '.join(TITLES)}"
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="where to write the report (default: BENCHMARKS.md for a full run; nothing for --quick or --only)",
+    )
+    args = parser.parse_args(argv)
+    only = {key.strip() for key in args.only.split(",") if key.strip()} or set(TITLES)
+    unknown = only - set(TITLES)
+    if unknown:
+        parser.error(f"unknown figure(s): {', '.join(sorted(unknown))}")
+
+    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+    started_at = datetime.now(UTC)
+    started = time.perf_counter()
+    load_before = load_average()
+    results = run_all(args.quick, only)
+    total = time.perf_counter() - started
+
+    print()
+    print(console_table(results))
+    print(f"\ntotal {total:.0f} s")
+    output = args.output
+    if output is None and not args.quick and only == set(TITLES):
+        output = OUTPUT
+    if output is not None:
+        output.write_text(
+            markdown(
+                results,
+                root=ROOT,
+                started=started_at,
+                total_seconds=total,
+                quick=args.quick,
+                load_before=load_before,
+                load_after=load_average(),
+            )
+        )
+        print(f"wrote {output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

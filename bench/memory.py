@@ -1,0 +1,167 @@
+"""Figure 8: RSS of the idle local runtime, and its peak with many reviews pending at once (each a waiting execution)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from bench.report import MISS, PASS, FigureResult, Row
+from bench.runtime import RuntimeProcess, submit_until, wait_until
+
+TARGET_PENDING = 10_000
+QUICK_TARGET_PENDING = 30
+WARM_UP = 50  # flagged submissions made pending first, so first-use costs (imports, caches) are not per-execution
+QUICK_WARM_UP = 10
+CONCURRENCY = 16
+SUBMIT_SECONDS = 170.0  # the time budget for submitting; fewer than TARGET_PENDING if it runs out
+QUICK_SUBMIT_SECONDS = 15.0
+PENDING_TIMEOUT_SECONDS = 90.0
+IDLE_SETTLE_SECONDS = 1.0
+
+
+@dataclass
+class Snapshot:
+    rss_mib: float
+    hwm_mib: float
+    threads: int
+
+
+def snapshot(runtime: RuntimeProcess) -> Snapshot:
+    status = runtime.proc_status()
+    return Snapshot(
+        rss_mib=int(status["VmRSS"].split()[0]) / 1024,
+        hwm_mib=int(status["VmHWM"].split()[0]) / 1024,
+        threads=int(status["Threads"]),
+    )
+
+
+def _pid_max() -> int | None:
+    """The kernel's pid_max: every thread takes a pid, so no process can have more threads than this."""
+    from pathlib import Path
+
+    try:
+        return int(Path("/proc/sys/kernel/pid_max").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _count_pending(runtime: RuntimeProcess, wanted: set[str]) -> int:
+    client = runtime.client()
+    try:
+        return sum(1 for item in client.pending_reviews() if item["submissionId"] in wanted)
+    finally:
+        client.close()
+
+
+def _make_pending(runtime: RuntimeProcess, count: int, *, seconds: float, prefix: str) -> list[str]:
+    """Submit ``count`` flagged titles and wait until each has a pending review."""
+    accepted = submit_until(
+        runtime, lambda index: f"{prefix} {index}: a forbidden word", concurrency=CONCURRENCY, count=count, seconds=seconds
+    )
+    wanted = set(accepted)
+    wait_until(lambda: _count_pending(runtime, wanted) == len(wanted), timeout=PENDING_TIMEOUT_SECONDS, interval=0.5)
+    return accepted
+
+
+def run(quick: bool = False) -> FigureResult:
+    target = QUICK_TARGET_PENDING if quick else TARGET_PENDING
+    warm_up = QUICK_WARM_UP if quick else WARM_UP
+    window = QUICK_SUBMIT_SECONDS if quick else SUBMIT_SECONDS
+    started = time.perf_counter()
+    with RuntimeProcess() as runtime:
+        time.sleep(IDLE_SETTLE_SECONDS)
+        idle = snapshot(runtime)
+
+        warm_ids = _make_pending(runtime, warm_up, seconds=window, prefix="Warm-up")
+        warm = snapshot(runtime)
+
+        submit_started = time.perf_counter()
+        accepted = submit_until(
+            runtime,
+            lambda index: f"Memory sample {index}: a forbidden word",
+            concurrency=CONCURRENCY,
+            count=target - len(warm_ids),
+            seconds=window,
+        )
+        submit_seconds = time.perf_counter() - submit_started
+        wanted = set(accepted) | set(warm_ids)
+        pending = 0
+
+        def all_pending() -> bool:
+            nonlocal pending
+            pending = _count_pending(runtime, wanted)
+            return pending == len(wanted)
+
+        wait_until(all_pending, timeout=PENDING_TIMEOUT_SECONDS, interval=2.0)
+        loaded = snapshot(runtime)
+        client = runtime.client()
+        status, _ = client.call("GET", "/health")
+        client.close()
+        runtime.ensure_alive()
+
+    added = max(pending - len(warm_ids), 1)
+    per_execution_kib = 1024 * (loaded.rss_mib - warm.rss_mib) / added
+    threads_per_execution = (loaded.threads - warm.threads) / added
+    extrapolated_gib = (warm.rss_mib + (TARGET_PENDING - len(warm_ids)) * per_execution_kib / 1024) / 1024
+    reached = pending >= TARGET_PENDING
+    rows = [
+        Row("Memory: idle local runtime (RSS)", f"{idle.rss_mib:.0f} MiB ({idle.threads} threads)"),
+        Row(
+            f"Memory: after a warm-up of {len(warm_ids)} pending reviews (RSS)",
+            f"{warm.rss_mib:.0f} MiB ({warm.threads} threads)",
+        ),
+        Row(
+            f"Memory: peak with {pending:,} reviews pending (VmHWM)",
+            f"{loaded.hwm_mib:.0f} MiB (RSS {loaded.rss_mib:.0f} MiB, {loaded.threads:,} threads); "
+            f"/health {'200' if status == 200 else status} after",
+            f"{TARGET_PENDING:,} pending, stays up",
+            PASS if reached and status == 200 else MISS,
+        ),
+        Row(
+            "Memory per waiting execution",
+            f"{per_execution_kib:.0f} KiB and {threads_per_execution:.1f} threads"
+            + ("" if reached else f"; {TARGET_PENDING:,} extrapolated: ≈ {extrapolated_gib:.1f} GiB"),
+        ),
+    ]
+    notes = []
+    if not reached:
+        notes.append(
+            f"only {pending:,} of {TARGET_PENDING:,} flagged submissions could be made pending in the "
+            f"{window:.0f} s budget ({len(accepted) / submit_seconds:.1f} flagged submissions/s at concurrency {CONCURRENCY}): "
+            f"submitting is the bottleneck (see submit throughput), not memory. Extrapolated linearly, "
+            f"{TARGET_PENDING:,} waiting executions would need ≈ {extrapolated_gib:.1f} GiB RSS and "
+            f"≈ {threads_per_execution * TARGET_PENDING:,.0f} threads (moto's interpreter parks threads per "
+            f"waiting execution)."
+        )
+        pid_max = _pid_max()
+        threads_needed = threads_per_execution * TARGET_PENDING
+        if pid_max is not None and threads_needed > pid_max:
+            notes[-1] += (
+                f" That is more threads than this machine's pid_max ({pid_max:,}; every thread takes a pid), "
+                f"so {TARGET_PENDING:,} waiting executions cannot fit in one local runtime here whatever the time budget."
+            )
+        elif pid_max is not None and threads_needed > pid_max / 2:
+            notes[-1] += (
+                f" That is close to this machine's pid_max ({pid_max:,}; every thread of every process takes a "
+                f"pid), so {TARGET_PENDING:,} waiting executions may not fit in one local runtime here at all."
+            )
+    method = f"""
+A fresh local runtime (subprocess, `REVIEW_TIMEOUT_SECONDS=3600` so nothing expires). **Idle**: VmRSS
+from `/proc/<pid>/status` {IDLE_SETTLE_SECONDS:.0f} s after it printed "ready". **Warm**: after {warm_up}
+flagged submissions are pending (the first requests import modules, build clients and fill caches, a
+one-off cost). **Loaded**: {CONCURRENCY} keep-alive clients POST titles containing "forbidden" until
+{target:,} in all are accepted or {window:.0f} s have passed; the benchmark then polls `GET /reviews?status=pending` (all pages) every 2 s until every
+accepted submission has a pending review (each one is a Step Functions execution waiting for its task
+token), reads VmRSS, VmHWM (peak RSS over the process's life) and the thread count, and checks that
+`GET /health` still answers. Per-execution memory = (loaded RSS − warm RSS) ÷ reviews added after the
+warm-up (threads likewise); the
+{TARGET_PENDING:,} figure is extrapolated linearly from it when fewer could be created in the budget.
+"""
+    return FigureResult(
+        key="memory",
+        title="Memory",
+        rows=rows,
+        method=method,
+        notes=notes,
+        seconds=time.perf_counter() - started,
+    )
