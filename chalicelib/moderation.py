@@ -271,25 +271,24 @@ class ModerationService:
         """
         decision = Decision.BY_ACTION[action]
         reason = _validated_reason(reason)
-        review = self.get_review(review_id)
+        validate_uuid(review_id, field="reviewId")
         now = self._clock()
-        if review.status != ReviewStatus.PENDING:
-            if review.callback_pending and review.decision == decision:
-                return self._resume(review, retry=True)  # a claim whose callback may not have finished
-            raise _already_decided(review)
-        if now >= review.deadline:
-            raise ExpiredError("the review deadline has passed")
+        # Claim first: on the common path the conditional write is the only read we need.
         claimed = self._reviews.claim_decision(
             review_id, decision=decision, reason=reason, decided_by=decided_by, decided_at=iso(now), now=int(now)
         )
-        if claimed is None:
-            current = self.get_review(review_id)
-            if current.status == ReviewStatus.PENDING:
-                raise ExpiredError("the review deadline has passed")
-            raise _already_decided(current)
-        log_event(logger, "review.decided", submissionId=claimed.submission_id, executionArn=claimed.execution_arn,
-                  reviewId=review_id, decision=decision, decidedBy=decided_by)
-        return self._resume(claimed)
+        if claimed is not None:
+            log_event(logger, "review.decided", submissionId=claimed.submission_id,
+                      executionArn=claimed.execution_arn, reviewId=review_id, decision=decision, decidedBy=decided_by)
+            return self._resume(claimed)
+        review = self._reviews.get(review_id)
+        if review is None:
+            raise NotFoundError(f"no review {review_id}")
+        if review.status == ReviewStatus.PENDING:  # the condition failed on the deadline
+            raise ExpiredError("the review deadline has passed")
+        if review.callback_pending and review.decision == decision:
+            return self._resume(review, retry=True)  # a claim whose callback may not have finished
+        raise _already_decided(review)
 
     def _resume(self, review: Review, *, retry: bool = False) -> Review:
         """Tell the execution about a claimed decision (``retry``: a claim made by an earlier request)."""
