@@ -153,9 +153,10 @@ def test_a_gone_connection_is_pruned_while_the_others_still_get_the_decision(
     client, admin_headers, websockets_clients, aws, monkeypatch
 ):
     created = submit(client, "forbidden to all")
+    review = pending_review_for(client, admin_headers, created["submissionId"])
+    # Subscribed once IN_REVIEW was written, so the stub below sees only the decision's posts.
     for connection_id in ("a-live", "b-gone", "c-live"):
         websockets_clients.connect(connection_id, submission_id=created["submissionId"])
-    review = pending_review_for(client, admin_headers, created["submissionId"])
 
     # moto never answers GoneException: stub API Gateway's answers, in the index's connectionId order.
     management = boto3.client(

@@ -33,6 +33,18 @@ async def app_ping(socket: ClientConnection) -> None:
     assert await receive_json(socket) == {"type": "pong"}
 
 
+def submit_and_wait_for_review(runtime: RunningRuntime, title: str) -> str:
+    """A flagged submission already IN_REVIEW, so no status push races the messages a test expects."""
+    submission_id = submit(runtime, title)
+
+    def in_review() -> bool:
+        result = http("GET", f"{runtime.rest_url}/submissions/{submission_id}")
+        return result.body["status"] == "IN_REVIEW"
+
+    wait_for(in_review, timeout=RECEIVE_TIMEOUT)
+    return submission_id
+
+
 def stored_connection_ids(runtime: RunningRuntime, submission_id: str) -> set[str]:
     """The connections recorded as following ``submission_id`` (kept on the submission item)."""
     item = runtime.submissions_table().get_item(Key={"submissionId": submission_id}, ConsistentRead=True)["Item"]
@@ -73,7 +85,7 @@ def test_a_malformed_submission_id_is_refused_at_connect(runtime: RunningRuntime
 
 
 def test_disconnect_removes_the_stored_connection(runtime: RunningRuntime) -> None:
-    submission_id = submit(runtime, "A forbidden title, so it waits for review")
+    submission_id = submit_and_wait_for_review(runtime, "A forbidden title, so it waits for review")
 
     async def connect_then_leave() -> str:
         async with connect(f"{runtime.ws_url}/?submissionId={submission_id}") as ws:
@@ -90,7 +102,7 @@ def test_disconnect_removes_the_stored_connection(runtime: RunningRuntime) -> No
 def test_the_apps_send_path_reaches_the_socket_and_gone_connections_get_410(runtime: RunningRuntime) -> None:
     from botocore.exceptions import ClientError
 
-    submission_id = submit(runtime, "Another forbidden title")
+    submission_id = submit_and_wait_for_review(runtime, "Another forbidden title")
     management = runtime.boto3_client("apigatewaymanagementapi", endpoint_url=f"{runtime.management_url}/local")
 
     async def scenario() -> None:
