@@ -44,9 +44,9 @@ logger = logging.getLogger(__name__)
 
 REASON_MAX_CHARACTERS = 1000
 MAX_REPORTED_MATCHES = 25
+MAX_QUOTED_CHARACTERS = 100
 # decidedBy of content the check itself published (statemachine.json's Publish state).
 CONTENT_CHECK = "content-check"
-MAX_QUOTED_CHARACTERS = 100
 SUBMISSION_STATUS_BY_DECISION = {
     Decision.APPROVED: SubmissionStatus.APPROVED,
     Decision.REJECTED: SubmissionStatus.REJECTED,
