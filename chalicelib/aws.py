@@ -67,3 +67,18 @@ def reset_clients() -> None:
     _dynamodb_resource.cache_clear()
     _cached_client.cache_clear()
     _session.cache_clear()
+
+
+def conditional_write(write: Any, **arguments: Any) -> dict[str, Any] | None:
+    """Run a DynamoDB write that has a ``ConditionExpression``; None when the condition failed.
+
+    Other errors propagate. ``write`` is a bound client or Table method, e.g. ``table.update_item``.
+    """
+    from botocore.exceptions import ClientError
+
+    try:
+        return write(**arguments)
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return None
+        raise

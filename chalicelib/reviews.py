@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from chalicelib.aws import conditional_write
 from chalicelib.decision_writes import decision_update
 from chalicelib.errors import BadRequestError
 
@@ -175,20 +176,14 @@ class ReviewStore:
 
         Returns False when the review exists and is no longer pending.
         """
-        from botocore.exceptions import ClientError
-
-        try:
-            self._table.put_item(
-                Item=review.to_item(),
-                ConditionExpression="attribute_not_exists(reviewId) OR #status = :pending",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":pending": ReviewStatus.PENDING},
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        written = conditional_write(
+            self._table.put_item,
+            Item=review.to_item(),
+            ConditionExpression="attribute_not_exists(reviewId) OR #status = :pending",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":pending": ReviewStatus.PENDING},
+        )
+        return written is not None
 
     def get(self, review_id: str) -> Review | None:
         item = self._table.get_item(Key={"reviewId": review_id}, ConsistentRead=True).get("Item")
@@ -221,25 +216,21 @@ class ReviewStore:
         keeps ``callbackPending`` until the execution has been told, so a retry of the same
         decision can finish a claim whose callback never completed.
         """
-        from botocore.exceptions import ClientError
-
         update = decision_update(
             status=REVIEW_STATUS_BY_DECISION[decision], decision=decision, reason=reason, decided_by=decided_by,
             decided_at=decided_at, also_set={"callbackPending": True}, remove=("pendingPartition",),
         )
-        try:
-            response = self._table.update_item(
-                Key={"reviewId": review_id},
-                UpdateExpression=update.expression,
-                ConditionExpression="#status = :pending AND deadline > :now",
-                ExpressionAttributeNames=update.names,
-                ExpressionAttributeValues=update.values | {":pending": ReviewStatus.PENDING, ":now": now},
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return None
-            raise
+        response = conditional_write(
+            self._table.update_item,
+            Key={"reviewId": review_id},
+            UpdateExpression=update.expression,
+            ConditionExpression="#status = :pending AND deadline > :now",
+            ExpressionAttributeNames=update.names,
+            ExpressionAttributeValues=update.values | {":pending": ReviewStatus.PENDING, ":now": now},
+            ReturnValues="ALL_NEW",
+        )
+        if response is None:
+            return None
         return Review.from_item(response["Attributes"])
 
     def finish_decision(self, review_id: str) -> None:
@@ -248,49 +239,39 @@ class ReviewStore:
 
     def release_decision(self, review_id: str, *, decided_at: str) -> None:
         """Roll our own claim back to PENDING after a callback that failed transiently."""
-        from botocore.exceptions import ClientError
-
-        try:
-            self._table.update_item(
-                Key={"reviewId": review_id},
-                UpdateExpression=(
-                    "SET #status = :pending, pendingPartition = :partition"
-                    " REMOVE decision, #reason, decidedBy, decidedAt, callbackPending"
-                ),
-                ConditionExpression="decidedAt = :decided_at AND callbackPending = :true",
-                ExpressionAttributeNames={"#status": "status", "#reason": "reason"},
-                ExpressionAttributeValues={
-                    ":pending": ReviewStatus.PENDING,
-                    ":partition": PENDING_PARTITION,
-                    ":decided_at": decided_at,
-                    ":true": True,
-                },
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
+        conditional_write(
+            self._table.update_item,
+            Key={"reviewId": review_id},
+            UpdateExpression=(
+                "SET #status = :pending, pendingPartition = :partition"
+                " REMOVE decision, #reason, decidedBy, decidedAt, callbackPending"
+            ),
+            ConditionExpression="decidedAt = :decided_at AND callbackPending = :true",
+            ExpressionAttributeNames={"#status": "status", "#reason": "reason"},
+            ExpressionAttributeValues={
+                ":pending": ReviewStatus.PENDING,
+                ":partition": PENDING_PARTITION,
+                ":decided_at": decided_at,
+                ":true": True,
+            },
+        )
 
     def record_final(
         self, review_id: str, *, decision: str, reason: str | None, decided_by: str, decided_at: str
     ) -> None:
         """Write an execution's final outcome onto its review, if it had one (only the final task calls this)."""
-        from botocore.exceptions import ClientError
-
         update = decision_update(
             status=REVIEW_STATUS_BY_DECISION[decision], decision=decision, reason=reason, decided_by=decided_by,
             decided_at=decided_at, remove=("pendingPartition", "callbackPending"),
         )
-        try:
-            self._table.update_item(
-                Key={"reviewId": review_id},
-                UpdateExpression=update.expression,
-                ConditionExpression="attribute_exists(reviewId)",
-                ExpressionAttributeNames=update.names,
-                ExpressionAttributeValues=update.values,
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
+        conditional_write(
+            self._table.update_item,
+            Key={"reviewId": review_id},
+            UpdateExpression=update.expression,
+            ConditionExpression="attribute_exists(reviewId)",
+            ExpressionAttributeNames=update.names,
+            ExpressionAttributeValues=update.values,
+        )
 
 
 def _plain(value: Any) -> Any:

@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.aws import conditional_write
 from chalicelib.decision_writes import decision_update
 from chalicelib.errors import BadRequestError, PayloadTooLargeError
 
@@ -169,17 +170,11 @@ class SubmissionStore:
 
     def create(self, submission: Submission) -> bool:
         """Store a new submission; False when one with that id already exists."""
-        from botocore.exceptions import ClientError
-
-        try:
-            self._table.put_item(
-                Item=submission.to_item(), ConditionExpression="attribute_not_exists(submissionId)"
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        written = conditional_write(
+            self._table.put_item,
+            Item=submission.to_item(), ConditionExpression="attribute_not_exists(submissionId)"
+        )
+        return written is not None
 
     def get(self, submission_id: str) -> Submission | None:
         item = self._table.get_item(Key={"submissionId": submission_id}, ConsistentRead=True).get("Item")
@@ -203,20 +198,16 @@ class SubmissionStore:
         the decision: either the decision's write returns this subscriber, or this write
         returns the decision. No decision can slip between the two.
         """
-        from botocore.exceptions import ClientError
-
-        try:
-            response = self._table.update_item(
-                Key={"submissionId": submission_id},
-                UpdateExpression="ADD subscribers :connection",
-                ConditionExpression="attribute_exists(submissionId)",
-                ExpressionAttributeValues={":connection": {connection_id}},
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return None
-            raise
+        response = conditional_write(
+            self._table.update_item,
+            Key={"submissionId": submission_id},
+            UpdateExpression="ADD subscribers :connection",
+            ConditionExpression="attribute_exists(submissionId)",
+            ExpressionAttributeValues={":connection": {connection_id}},
+            ReturnValues="ALL_NEW",
+        )
+        if response is None:
+            return None
         return Submission.from_item(response["Attributes"])
 
     def remove_subscriber(self, submission_id: str, connection_id: str) -> None:
@@ -231,23 +222,19 @@ class SubmissionStore:
 
         A final status is never overwritten, and a retried task does not report twice.
         """
-        from botocore.exceptions import ClientError
-
-        try:
-            response = self._table.update_item(
-                Key={"submissionId": submission_id},
-                UpdateExpression="SET #status = :in_review",
-                ConditionExpression="#status = :checking",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={
-                    ":in_review": SubmissionStatus.IN_REVIEW,
-                    ":checking": SubmissionStatus.CHECKING,
-                },
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
+        response = conditional_write(
+            self._table.update_item,
+            Key={"submissionId": submission_id},
+            UpdateExpression="SET #status = :in_review",
+            ConditionExpression="#status = :checking",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":in_review": SubmissionStatus.IN_REVIEW,
+                ":checking": SubmissionStatus.CHECKING,
+            },
+            ReturnValues="ALL_NEW",
+        )
+        if response is None:
             return None
         return Submission.from_item(response["Attributes"])
 
@@ -258,23 +245,19 @@ class SubmissionStore:
 
         Idempotent (a retried final state writes the same values); None if the submission is gone.
         """
-        from botocore.exceptions import ClientError
-
         update = decision_update(
             status=status, decision=decision, reason=reason, decided_by=decided_by, decided_at=decided_at,
             clear_missing_reason=True,
         )
-        try:
-            response = self._table.update_item(
-                Key={"submissionId": submission_id},
-                UpdateExpression=update.expression,
-                ConditionExpression="attribute_exists(submissionId)",
-                ExpressionAttributeNames=update.names,
-                ExpressionAttributeValues=update.values,
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return None
-            raise
+        response = conditional_write(
+            self._table.update_item,
+            Key={"submissionId": submission_id},
+            UpdateExpression=update.expression,
+            ConditionExpression="attribute_exists(submissionId)",
+            ExpressionAttributeNames=update.names,
+            ExpressionAttributeValues=update.values,
+            ReturnValues="ALL_NEW",
+        )
+        if response is None:
+            return None
         return Submission.from_item(response["Attributes"])

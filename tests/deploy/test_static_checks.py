@@ -45,7 +45,8 @@ IAM_ACTION_FOR_CALL = {
     "get_parameters": "ssm:GetParameters",
     "get_secret_value": "secretsmanager:GetSecretValue",
 }
-_CALL = re.compile(r"\.(" + "|".join(IAM_ACTION_FOR_CALL) + r")\(")
+# A call, or a bound method handed to a helper such as conditional_write(table.update_item, ...).
+_CALL = re.compile(r"\.(" + "|".join(IAM_ACTION_FOR_CALL) + r")\b(?=\s*[(,])")
 
 
 def dev_target() -> Target:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -9,15 +10,16 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.conftest import wait_for as shared_wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_TOKEN = "local-runtime-test-token"
@@ -42,16 +44,8 @@ def raise_open_file_limit(wanted: int = 8192) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
-def wait_for(predicate: Callable[[], Any], *, timeout: float = 30.0, interval: float = 0.1) -> Any:
-    """Poll until ``predicate`` returns something truthy; the work happens in another process."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(interval)
+# The shared poller, with the longer defaults a separate process needs.
+wait_for = functools.partial(shared_wait_for, timeout=30.0, interval=0.1)
 
 
 @dataclass
