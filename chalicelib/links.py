@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from urllib.parse import urlencode
 
 from chalicelib.errors import ForbiddenError
 
 ACTIONS = ("approve", "reject")
+# The one spelling signed links use: ASCII digits, no sign, space, underscore or leading zero.
+# int() also accepts " 17", "+17", "017", "1_7" and non-ASCII digits, each a second spelling
+# of a signed value that would verify.
+_CANONICAL_EXPIRES = re.compile(r"[1-9][0-9]{0,15}")
 
 
 def sign(secret: str, *, review_id: str, action: str, expires: int) -> str:
@@ -31,12 +36,9 @@ def verify(secret: str, *, review_id: str, action: str | None, expires: str | No
     Raises ForbiddenError for a tampered, action-swapped or expired link; the message never
     says which check failed, so a forger learns nothing.
     """
-    if action not in ACTIONS or not expires or not signature:
+    if action not in ACTIONS or not expires or not signature or not _CANONICAL_EXPIRES.fullmatch(expires):
         raise ForbiddenError("invalid or expired link")
-    try:
-        expires_at = int(expires)
-    except ValueError:
-        raise ForbiddenError("invalid or expired link") from None
+    expires_at = int(expires)
     expected = sign(secret, review_id=review_id, action=action, expires=expires_at)
     # Bytes, not str: compare_digest refuses non-ASCII str, and a forged link must get 403, not 500.
     if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")) or now > expires_at:

@@ -37,3 +37,16 @@ def test_another_secret_does_not_verify():
     signature = sign("other", review_id="r1", action="approve", expires=1000)
     with pytest.raises(ForbiddenError):
         verify(SECRET, review_id="r1", action="approve", expires="1000", signature=signature, now=0)
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [" 1000", "1000 ", "+1000", "01000", "1_000", "١٠٠٠", "１０００", "1000\n", "-1000", ""],
+    ids=["leading-space", "trailing-space", "plus", "leading-zero", "underscore", "arabic-indic", "full-width",
+         "newline", "negative", "empty"],
+)
+def test_only_the_canonical_spelling_of_expires_verifies(spelling):
+    signature = sign(SECRET, review_id="r1", action="approve", expires=1000)
+
+    with pytest.raises(ForbiddenError):
+        verify(SECRET, review_id="r1", action="approve", expires=spelling, signature=signature, now=0)
