@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -18,6 +17,7 @@ from chalicelib.config import get_settings
 from chalicelib.errors import BadRequestError, ConfigurationError, ServiceError, UnauthorizedError
 from chalicelib.links import verify
 from chalicelib.log import configure_logging, log_event
+from chalicelib.request_body import parse_json
 
 if TYPE_CHECKING:
     from chalicelib.connections import Connection
@@ -57,13 +57,7 @@ def json_errors(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _json_body() -> Any:
-    raw = app.current_request.raw_body
-    if not raw:
-        return None
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
-        raise BadRequestError("the request body is not valid JSON") from None
+    return parse_json(app.current_request.raw_body)
 
 
 def _base_url() -> str:
@@ -195,9 +189,13 @@ def _decide(review_id: str, action: str) -> dict[str, Any]:
     if not isinstance(payload, dict) or set(payload) - {"reason"}:
         raise BadRequestError("the body may only be {\"reason\": string}")
     review = service.moderation_service().decide(
-        review_id, action=action, reason=payload.get("reason"), decided_by=ADMIN_PRINCIPAL
+        review_id,
+        action=action,
+        reason=payload.get("reason"),
+        decided_by=ADMIN_PRINCIPAL,
+        idempotency_key=app.current_request.headers.get("idempotency-key"),
     )
-    return {"reviewId": review.review_id, "decision": review.decision}
+    return {"reviewId": review.review_id, "decision": review.decision, "decidedBy": review.decided_by}
 
 
 # --- signed links ------------------------------------------------------------------------

@@ -27,9 +27,11 @@ from chalicelib.reviews import (
     Review,
     ReviewStatus,
     ReviewStore,
+    claim_id_for,
     review_id_for,
 )
 from chalicelib.submissions import (
+    IDEMPOTENCY_KEY_MAX_CHARACTERS,
     Submission,
     SubmissionStatus,
     SubmissionStore,
@@ -45,6 +47,8 @@ logger = logging.getLogger(__name__)
 REASON_MAX_CHARACTERS = 1000
 MAX_REPORTED_MATCHES = 25
 MAX_QUOTED_CHARACTERS = 100
+# A lost claim is retried only when the winner rolled back meanwhile; more than this means churn.
+MAX_CLAIM_ATTEMPTS = 3
 # decidedBy of content the check itself published (statemachine.json's Publish state).
 CONTENT_CHECK = "content-check"
 SUBMISSION_STATUS_BY_DECISION = {
@@ -261,37 +265,81 @@ class ModerationService:
             raise NotFoundError(f"no review {review_id}")
         return review
 
-    def decide(self, review_id: str, *, action: str, reason: Any = None, decided_by: str) -> Review:
+    def decide(
+        self,
+        review_id: str,
+        *,
+        action: str,
+        reason: Any = None,
+        decided_by: str,
+        idempotency_key: str | None = None,
+    ) -> Review:
         """Apply one decision: a conditional write picks the single winner, then the execution resumes.
 
+        Only the request that claimed the review (or a retry of it with the same
+        ``idempotency_key``) resumes the execution and gets the review back; every other
+        request gets ConflictError naming the decision that stands. A claim whose request died
+        before resuming the execution is finished by the first request after its lease.
+
         Raises NotFoundError, ConflictError (already decided), ExpiredError (deadline passed or
-        the execution no longer waits), BadRequestError (bad reason) and UnavailableError (the
-        callback failed; a refused callback rolls the claim back, an uncertain one keeps it so
-        that retrying the same decision finishes it).
+        the execution no longer waits), BadRequestError (bad reason or key),
+        IdempotencyKeyReusedError (the key was used for another decision) and UnavailableError
+        (the callback failed: a refused one rolls the claim back, an uncertain one keeps it so
+        that retrying with the same key finishes it).
         """
         decision = Decision.BY_ACTION[action]
         reason = _validated_reason(reason)
         validate_uuid(review_id, field="reviewId")
-        now = self._clock()
-        # Claim first: on the common path the conditional write is the only read we need.
-        claimed = self._reviews.claim_decision(
-            review_id, decision=decision, reason=reason, decided_by=decided_by, decided_at=iso(now), now=int(now)
-        )
-        if claimed is not None:
-            log_event(logger, "review.decided", submissionId=claimed.submission_id,
-                      executionArn=claimed.execution_arn, reviewId=review_id, decision=decision, decidedBy=decided_by)
-            return self._resume(claimed)
-        review = self._reviews.get(review_id)
-        if review is None:
-            raise NotFoundError(f"no review {review_id}")
-        if review.status == ReviewStatus.PENDING:  # the condition failed on the deadline
-            raise ExpiredError("the review deadline has passed")
-        if review.callback_pending and review.decision == decision:
-            return self._resume(review, retry=True)  # a claim whose callback may not have finished
+        claim_id = claim_id_for(decided_by, _validated_decision_key(idempotency_key))
+        for _attempt in range(MAX_CLAIM_ATTEMPTS):
+            now = self._clock()
+            # Claim first: on the common path the conditional write is the only read we need.
+            claimed = self._reviews.claim_decision(
+                review_id, decision=decision, reason=reason, decided_by=decided_by, decided_at=iso(now),
+                claim_id=claim_id, now=int(now),
+            )
+            if claimed is not None:
+                log_event(logger, "review.decided", submissionId=claimed.submission_id,
+                          executionArn=claimed.execution_arn, reviewId=review_id, decision=decision,
+                          decidedBy=decided_by)
+                return self._resume(claimed, release_on_refusal=True)
+            review = self._reviews.get(review_id)
+            if review is None:
+                raise NotFoundError(f"no review {review_id}")
+            if review.status != ReviewStatus.PENDING:
+                return self._answer_decided(review, claim_id=claim_id, decision=decision, reason=reason)
+            if review.deadline <= now:  # the condition failed on the deadline
+                raise ExpiredError("the review deadline has passed")
+            # Pending again: a claim was rolled back between our write and our read. Claim again.
+        raise UnavailableError("the review is being decided by others; retry")
+
+    def _answer_decided(self, review: Review, *, claim_id: str, decision: str, reason: str | None) -> Review:
+        """The answer for a request whose claim lost: the same answer again for its own retry, else a conflict."""
+        if review.decision not in (Decision.APPROVED, Decision.REJECTED):  # expired or failed meanwhile
+            raise _already_decided(review)
+        if review.claimed_by(claim_id):  # our own request, retried with the same Idempotency-Key
+            if (review.decision, review.reason) != (decision, reason):
+                raise IdempotencyKeyReusedError("this Idempotency-Key was used for a different decision")
+            return self._resume(review) if review.callback_pending else review
+        if review.claim_abandoned(self._clock()):
+            review = self._finish_abandoned_claim(review)
         raise _already_decided(review)
 
-    def _resume(self, review: Review, *, retry: bool = False) -> Review:
-        """Tell the execution about a claimed decision (``retry``: a claim made by an earlier request)."""
+    def _finish_abandoned_claim(self, review: Review) -> Review:
+        """Resume the execution with a decision whose request died after claiming it.
+
+        The lease is renewed first, so only one of several concurrent requests does this; the
+        others (and this one, afterwards) get the conflict naming that decision.
+        """
+        renewed = self._reviews.renew_abandoned_claim(review, now=int(self._clock()))
+        if renewed is None:
+            return review
+        log_event(logger, "review.abandoned_claim_finished", submissionId=review.submission_id,
+                  executionArn=review.execution_arn, reviewId=review.review_id, decision=review.decision)
+        return self._resume(renewed)
+
+    def _resume(self, review: Review, *, release_on_refusal: bool = False) -> Review:
+        """Tell the execution about a claimed decision; ``release_on_refusal``: the claim is this request's own."""
         try:
             self._workflow.send_decision(review.task_token, _callback_output(review))
         except TaskTokenGoneError as error:
@@ -299,10 +347,10 @@ class ModerationService:
             if self._clock() < review.deadline and self._workflow.execution_status(review.execution_arn) in (
                 "RUNNING", "SUCCEEDED"
             ):
+                # An earlier attempt of this claim delivered it (a lost reply, or a request
+                # that died after its callback): the decision stands.
                 log_event(logger, "review.decision_already_delivered", submissionId=review.submission_id,
                           executionArn=review.execution_arn, reviewId=review.review_id)
-                if retry:  # the earlier request's callback went through: this one is a duplicate
-                    raise ConflictError(f"the review was already {review.decision}") from error
             else:
                 log_event(logger, "review.expired_on_decision", submissionId=review.submission_id,
                           executionArn=review.execution_arn, reviewId=review.review_id, error=str(error))
@@ -312,13 +360,14 @@ class ModerationService:
                       executionArn=review.execution_arn, reviewId=review.review_id)
             raise
         except UnavailableError:
-            self._reviews.release_decision(review.review_id, decided_at=review.decided_at or "")
-            log_event(logger, "review.decision_rolled_back", level=logging.WARNING,
-                      submissionId=review.submission_id, executionArn=review.execution_arn, reviewId=review.review_id)
+            if release_on_refusal and review.claim_id is not None:
+                self._reviews.release_decision(review.review_id, claim_id=review.claim_id)
+                log_event(logger, "review.decision_rolled_back", level=logging.WARNING,
+                          submissionId=review.submission_id, executionArn=review.execution_arn,
+                          reviewId=review.review_id)
             raise
         self._reviews.finish_decision(review.review_id)
-        review.callback_pending = False
-        return review
+        return review.without_pending_callback()
 
 
 def _callback_output(review: Review) -> dict[str, Any]:
@@ -332,11 +381,25 @@ def _callback_output(review: Review) -> dict[str, Any]:
 
 
 def _already_decided(review: Review) -> Exception:
+    """409 naming the decision that stands (and who made it), or 410 for an expired review."""
     if review.status == ReviewStatus.EXPIRED:
         return ExpiredError("the review has expired")
     if review.status == ReviewStatus.FAILED:
         return ConflictError("the moderation workflow of this review failed")
-    return ConflictError(f"the review was already {review.decision or review.status.lower()}")
+    decision = review.decision or review.status.lower()
+    by = f" by {review.decided_by}" if review.decided_by else ""
+    if review.callback_pending:
+        return ConflictError(f"the review is being {decision}{by}")
+    return ConflictError(f"the review was already {decision}{by}")
+
+
+def _validated_decision_key(idempotency_key: str | None) -> str | None:
+    if idempotency_key is None:
+        return None
+    key = idempotency_key.strip()
+    if not key or len(key) > IDEMPOTENCY_KEY_MAX_CHARACTERS:
+        raise BadRequestError(f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX_CHARACTERS} characters")
+    return key
 
 
 def _validated_reason(reason: Any) -> str | None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +20,9 @@ PENDING_INDEX = "pending-by-created"
 PENDING_PARTITION = "PENDING"
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 50
+# How long a claimed decision belongs to the request that claimed it. Longer than any request
+# can live (API Gateway gives up after 29 s), so only a request that died loses its claim.
+CLAIM_LEASE_SECONDS = 60
 _REVIEW_NAMESPACE = uuid.UUID("0b4f5c4e-8d7e-4f43-a1b9-6a7f4b6e2c11")
 
 
@@ -52,6 +56,17 @@ def review_id_for(execution_arn: str) -> str:
     return str(uuid.uuid5(_REVIEW_NAMESPACE, execution_arn))
 
 
+def claim_id_for(decided_by: str, idempotency_key: str | None) -> str:
+    """Who owns a claimed decision: one request, or every retry of it sent with the same key.
+
+    The key is scoped to the person deciding, so nobody can take over another's claim by
+    reusing their key. Without a key the claim belongs to this request alone.
+    """
+    if idempotency_key is None:
+        return uuid.uuid4().hex
+    return hashlib.sha256(f"{decided_by}\n{idempotency_key}".encode()).hexdigest()
+
+
 @dataclass
 class Review:
     review_id: str
@@ -70,7 +85,20 @@ class Review:
     reason: str | None = None
     decided_by: str | None = None
     decided_at: str | None = None
+    # Set while a claimed decision has not yet reached the execution (see ReviewStore.claim_decision).
     callback_pending: bool = False
+    claim_id: str | None = field(default=None, repr=False)
+    claim_expires_at: int | None = None
+
+    def claimed_by(self, claim_id: str) -> bool:
+        return self.claim_id is not None and self.claim_id == claim_id
+
+    def claim_abandoned(self, now: float) -> bool:
+        """A claim whose request died: its callback never finished and its lease has run out."""
+        return self.callback_pending and (self.claim_expires_at or 0) <= now
+
+    def without_pending_callback(self) -> Review:
+        return replace(self, callback_pending=False)
 
     def to_public(self, base_url: str) -> dict[str, Any]:
         """The review as admins see it; the task token is deliberately absent."""
@@ -118,6 +146,9 @@ class Review:
             item["pendingPartition"] = PENDING_PARTITION
         if self.callback_pending:
             item["callbackPending"] = True
+        if self.claim_id is not None:
+            item["claimId"] = self.claim_id
+            item["claimExpiresAt"] = self.claim_expires_at
         return {key: value for key, value in item.items() if value is not None}
 
     @classmethod
@@ -140,6 +171,8 @@ class Review:
             decided_by=item.get("decidedBy"),
             decided_at=item.get("decidedAt"),
             callback_pending=bool(item.get("callbackPending", False)),
+            claim_id=item.get("claimId"),
+            claim_expires_at=int(item["claimExpiresAt"]) if item.get("claimExpiresAt") is not None else None,
         )
 
 
@@ -208,17 +241,28 @@ class ReviewStore:
         return reviews, encode_page_token(response.get("LastEvaluatedKey"))
 
     def claim_decision(
-        self, review_id: str, *, decision: str, reason: str | None, decided_by: str, decided_at: str, now: int
+        self,
+        review_id: str,
+        *,
+        decision: str,
+        reason: str | None,
+        decided_by: str,
+        decided_at: str,
+        claim_id: str,
+        now: int,
     ) -> Review | None:
         """Atomically move a pending, unexpired review to ``decision``; None if another write won.
 
-        Returns the review as claimed, with the task token current at that moment. The item
-        keeps ``callbackPending`` until the execution has been told, so a retry of the same
-        decision can finish a claim whose callback never completed.
+        Returns the review as claimed, with the task token current at that moment. The claim
+        belongs to ``claim_id`` until ``now + CLAIM_LEASE_SECONDS``; the item keeps
+        ``callbackPending`` until the execution has been told, so the claim's owner (or, after
+        the lease, a later request) can finish a claim whose callback never completed.
         """
         update = decision_update(
             status=REVIEW_STATUS_BY_DECISION[decision], decision=decision, reason=reason, decided_by=decided_by,
-            decided_at=decided_at, also_set={"callbackPending": True}, remove=("pendingPartition",),
+            decided_at=decided_at,
+            also_set={"callbackPending": True, "claimId": claim_id, "claimExpiresAt": now + CLAIM_LEASE_SECONDS},
+            remove=("pendingPartition",),
         )
         response = conditional_write(
             self._table.update_item,
@@ -233,25 +277,48 @@ class ReviewStore:
             return None
         return Review.from_item(response["Attributes"])
 
+    def renew_abandoned_claim(self, review: Review, *, now: int) -> Review | None:
+        """Extend the lease of a claim whose request died, so exactly one later request finishes it.
+
+        The claim keeps its owner (a retry with the owner's Idempotency-Key still gets 200).
+        None when another request renewed it first or its callback has finished meanwhile.
+        """
+        response = conditional_write(
+            self._table.update_item,
+            Key={"reviewId": review.review_id},
+            UpdateExpression="SET claimExpiresAt = :lease",
+            ConditionExpression="callbackPending = :true AND claimExpiresAt = :seen AND claimExpiresAt <= :now",
+            ExpressionAttributeValues={
+                ":lease": now + CLAIM_LEASE_SECONDS,
+                ":true": True,
+                ":seen": review.claim_expires_at,
+                ":now": now,
+            },
+            ReturnValues="ALL_NEW",
+        )
+        if response is None:
+            return None
+        return Review.from_item(response["Attributes"])
+
     def finish_decision(self, review_id: str) -> None:
         """The execution accepted the decision: nothing is left to retry."""
         self._table.update_item(Key={"reviewId": review_id}, UpdateExpression="REMOVE callbackPending")
 
-    def release_decision(self, review_id: str, *, decided_at: str) -> None:
-        """Roll our own claim back to PENDING after a callback that failed transiently."""
+    def release_decision(self, review_id: str, *, claim_id: str) -> None:
+        """Roll our own claim back to PENDING after a callback that Step Functions refused."""
         conditional_write(
             self._table.update_item,
             Key={"reviewId": review_id},
             UpdateExpression=(
                 "SET #status = :pending, pendingPartition = :partition"
-                " REMOVE decision, #reason, decidedBy, decidedAt, callbackPending"
+                " REMOVE decision, #reason, decidedBy, decidedAt, callbackPending, claimId, claimExpiresAt"
             ),
-            ConditionExpression="decidedAt = :decided_at AND callbackPending = :true",
+            ConditionExpression="claimId = :claim AND callbackPending = :true",
             ExpressionAttributeNames={"#status": "status", "#reason": "reason"},
             ExpressionAttributeValues={
                 ":pending": ReviewStatus.PENDING,
                 ":partition": PENDING_PARTITION,
-                ":decided_at": decided_at,
+                ":claim": claim_id,
                 ":true": True,
             },
         )

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chalicelib import aws
-from chalicelib.clock import system_clock
+from chalicelib.clock import Clock, system_clock
 from chalicelib.config import Settings, get_settings, reset_settings
 from chalicelib.secrets_store import clear_secret_cache, resolve_secret
 
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from chalicelib.moderation import ModerationService
     from chalicelib.notifications import Notifier
     from chalicelib.websocket_sessions import WebsocketSessions
+    from chalicelib.workflow import Workflow
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +27,12 @@ logger = logging.getLogger(__name__)
 
 @lru_cache(maxsize=1)
 def moderation_service() -> ModerationService:
+    """The process's moderation service, built once from the settings."""
+    return build_moderation_service()
+
+
+def build_moderation_service(*, workflow: Workflow | None = None, clock: Clock = system_clock) -> ModerationService:
+    """A moderation service over the configured tables; tests pass their own workflow client or clock."""
     from chalicelib.moderation import ModerationService
     from chalicelib.reviews import ReviewStore
     from chalicelib.submissions import SubmissionStore
@@ -35,12 +42,12 @@ def moderation_service() -> ModerationService:
     return ModerationService(
         submissions=SubmissionStore(aws.table(settings.submissions_table)),
         reviews=ReviewStore(aws.table(settings.reviews_table)),
-        workflow=Workflow(aws.client("stepfunctions"), settings.state_machine_arn),
+        workflow=workflow or Workflow(aws.client("stepfunctions"), settings.state_machine_arn),
         notifier=_notifier(settings),
         word_list_source=lambda: configured_words(settings),
         link_secret=link_signing_secret,
         review_timeout_seconds=settings.review_timeout_seconds,
-        clock=system_clock,
+        clock=clock,
     )
 
 

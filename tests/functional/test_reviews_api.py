@@ -131,9 +131,11 @@ def test_decision_body_must_be_an_optional_reason(client, admin_headers):
         client.http.post(url, headers=admin_headers, body=json.dumps({"reason": 5})),
         client.http.post(url, headers=admin_headers, body=json.dumps({"reason": "x" * 1001})),
         client.http.post(url, headers=admin_headers, body=json.dumps({"verdict": "no"})),
+        client.http.post(url, headers=admin_headers, body='{"reason": "lone \\ud800 surrogate"}'),
     ]
 
-    assert [response.status_code for response in bad] == [400] * 4
+    assert [response.status_code for response in bad] == [400] * 5
+    assert "surrogate" in bad[-1].json_body["error"]["message"]
     assert client.http.get(f"/reviews/{review['reviewId']}", headers=admin_headers).json_body["status"] == "PENDING"
 
 

@@ -52,6 +52,10 @@ def test_get_submission_shows_title_status_and_created_at(client):
         pytest.param(json.dumps({"title": "ok", "author": "me"}), 400, id="unknown-field"),
         pytest.param("", 400, id="empty-body"),
         pytest.param("[" * 100_000 + "]" * 100_000, 400, id="absurdly-deep-nesting"),
+        pytest.param('{"title": "a\\ud800b"}', 400, id="lone-surrogate-in-title"),
+        pytest.param('{"title": "ok", "body": "x\\udfff"}', 400, id="lone-surrogate-in-body"),
+        pytest.param('{"title": "ok", "\\ud800": "x"}', 400, id="lone-surrogate-in-a-key"),
+        pytest.param(b'{"title": "\xff"}', 400, id="invalid-utf8"),
     ],
 )
 def test_bad_submission_is_refused_and_nothing_is_stored(client, aws, body, status):
@@ -62,6 +66,13 @@ def test_bad_submission_is_refused_and_nothing_is_stored(client, aws, body, stat
     assert response.json_body["error"]["message"]
     assert _item_count(aws["SubmissionsTableName"]) == 0
     assert _execution_count(aws["StateMachineArn"]) == 0
+
+
+def test_a_surrogate_pair_is_an_ordinary_character(client):
+    created = submit(client, "emoji \U0001F600")
+    assert client.http.get(f"/submissions/{created['submissionId']}").json_body["title"] == "emoji \U0001F600"
+    raw = client.http.post("/submissions", headers=json_headers(), body='{"title": "pair \\ud83d\\ude00"}')
+    assert raw.status_code == 202
 
 
 def test_title_of_exactly_300_characters_is_accepted(client):
