@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from chalice import AuthResponse, Chalice, Response
 
 from chalicelib import pages, service
+from chalicelib.actors import ADMIN, SIGNED_LINK
 from chalicelib.auth import is_admin
 from chalicelib.clock import system_clock
 from chalicelib.config import get_settings
@@ -27,7 +28,7 @@ app.experimental_feature_flags.update(["WEBSOCKETS"])
 configure_logging()
 # Under "chalicelib" so configure_logging's level applies (the module itself is just "app").
 logger = logging.getLogger("chalicelib.app")
-ADMIN_PRINCIPAL = "admin"
+ADMIN_PRINCIPAL = ADMIN
 
 
 # --- error mapping -----------------------------------------------------------------------
@@ -239,7 +240,7 @@ def _confirmation(review_id: str) -> Response:
 
 def _decide_by_link(review_id: str) -> Response:
     action = _verified_link(review_id)
-    review = service.moderation_service().decide(review_id, action=action, decided_by="signed-link")
+    review = service.moderation_service().decide(review_id, action=action, decided_by=SIGNED_LINK)
     return _html(pages.message_page("Done", f"The submission was {review.decision}."), 200)
 
 

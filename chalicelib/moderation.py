@@ -8,6 +8,7 @@ from functools import cached_property
 from typing import Any
 
 from chalicelib import content_check
+from chalicelib.actors import CONTENT_CHECK, SIGNED_LINK, WORKFLOW
 from chalicelib.clock import Clock, iso, parse_iso
 from chalicelib.errors import (
     BadRequestError,
@@ -49,8 +50,6 @@ MAX_REPORTED_MATCHES = 25
 MAX_QUOTED_CHARACTERS = 100
 # A lost claim is retried only when the winner rolled back meanwhile; more than this means churn.
 MAX_CLAIM_ATTEMPTS = 3
-# decidedBy of content the check itself published (statemachine.json's Publish state).
-CONTENT_CHECK = "content-check"
 SUBMISSION_STATUS_BY_DECISION = {
     Decision.APPROVED: SubmissionStatus.APPROVED,
     Decision.REJECTED: SubmissionStatus.REJECTED,
@@ -224,7 +223,7 @@ class ModerationService:
             status=SUBMISSION_STATUS_BY_DECISION[decision],
             decision=decision,
             reason=outcome.get("reason"),
-            decided_by=outcome.get("decidedBy", "workflow"),
+            decided_by=outcome.get("decidedBy", WORKFLOW),
             # Pass states stamp $$.State.EnteredTime, whose format varies: store our one format.
             decided_at=iso(parse_iso(outcome["decidedAt"])) if outcome.get("decidedAt") else iso(self._clock()),
         )
@@ -241,7 +240,7 @@ class ModerationService:
                 review_id_for(event["executionArn"]),
                 decision=decision,
                 reason=submission.reason,
-                decided_by=submission.decided_by or "workflow",
+                decided_by=submission.decided_by or WORKFLOW,
                 decided_at=submission.decided_at or iso(self._clock()),
             )
         return {"submissionId": submission.submission_id, "decision": decision, "delivered": delivered}
@@ -387,7 +386,7 @@ def _already_decided(review: Review) -> Exception:
     if review.status == ReviewStatus.FAILED:
         return ConflictError("the moderation workflow of this review failed")
     decision = review.decision or review.status.lower()
-    by = f" by {review.decided_by}" if review.decided_by else ""
+    by = {None: "", SIGNED_LINK: " through a signed link"}.get(review.decided_by, f" by {review.decided_by}")
     if review.callback_pending:
         return ConflictError(f"the review is being {decision}{by}")
     return ConflictError(f"the review was already {decision}{by}")

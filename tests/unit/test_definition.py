@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from deploy.definition import FUNCTION_PLACEHOLDERS, function_arns, placeholders, render_definition
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_placeholder_in_the_definition_is_a_known_function():
@@ -32,3 +35,13 @@ def test_missing_value_is_refused_by_name():
 def test_broken_json_is_refused():
     with pytest.raises(ValueError):
         render_definition({}, source='{"StartAt": ')
+
+
+def test_the_state_machine_records_the_same_decided_by_names_as_the_code():
+    from chalicelib import actors
+
+    states = json.loads((ROOT / "statemachine.json").read_text())["States"]
+
+    assert states["Publish"]["Parameters"]["decidedBy"] == actors.CONTENT_CHECK
+    assert states["MarkExpired"]["Parameters"]["decidedBy"] == actors.DEADLINE
+    assert states["MarkFailed"]["Parameters"]["decidedBy"] == actors.WORKFLOW
