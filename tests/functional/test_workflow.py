@@ -48,7 +48,7 @@ def test_flagged_submission_waits_for_review_then_approve_publishes_it(client, a
 
     response = client.http.post(f"/reviews/{review['reviewId']}/approve", headers=admin_headers)
     assert response.status_code == 200, response.body
-    assert response.json_body == {"reviewId": review["reviewId"], "decision": "approved"}
+    assert response.json_body == {"reviewId": review["reviewId"], "decision": "approved", "decidedBy": "admin"}
 
     done = wait_for_status(client, submission_id, "APPROVED", "REJECTED", "FAILED")
     assert done["status"] == "APPROVED"
