@@ -11,14 +11,15 @@ from urllib.parse import urlencode
 from chalice import AuthResponse, Chalice, Response
 
 from chalicelib import pages, service
-from chalicelib.actors import ADMIN, SIGNED_LINK
-from chalicelib.auth import is_admin
-from chalicelib.clock import system_clock
+from chalicelib.actors import SIGNED_LINK
+from chalicelib.auth import bearer_token
+from chalicelib.clock import iso, system_clock
 from chalicelib.config import get_settings
-from chalicelib.errors import BadRequestError, ConfigurationError, ServiceError, UnauthorizedError
+from chalicelib.errors import BadRequestError, ConfigurationError, ForbiddenError, ServiceError, UnauthorizedError
 from chalicelib.links import verify
 from chalicelib.log import configure_logging, log_event
 from chalicelib.request_body import parse_json
+from chalicelib.reviewers import ROLES, Identity, parse_new_reviewer, validate_name
 
 if TYPE_CHECKING:
     from chalicelib.connections import Connection
@@ -28,7 +29,8 @@ app.experimental_feature_flags.update(["WEBSOCKETS"])
 configure_logging()
 # Under "chalicelib" so configure_logging's level applies (the module itself is just "app").
 logger = logging.getLogger("chalicelib.app")
-ADMIN_PRINCIPAL = ADMIN
+# The principal of a request whose token the authorizer did not recognise.
+ANONYMOUS = "-"
 
 
 # --- error mapping -----------------------------------------------------------------------
@@ -70,38 +72,56 @@ def _base_url() -> str:
     return f"https://{context.get('domainName', '')}/{context.get('stage', '')}"
 
 
-# --- admin authentication ----------------------------------------------------------------
+# --- authentication ----------------------------------------------------------------------
 
 
-@app.authorizer()
-def admin_auth(auth_request: Any) -> AuthResponse:
-    """Identify the caller of an admin route from its Bearer token.
+@app.authorizer(ttl_seconds=0)  # no cache: a revoked token is refused at its very next request
+def reviewer_auth(auth_request: Any) -> AuthResponse:
+    """Identify the caller from its Bearer token: the bootstrap admin or a reviewer.
 
-    A wrong token is let through as ``anonymous`` and refused by :func:`admin_only` with a 401
-    and the SPEC's error body: a Deny policy would make API Gateway answer 403 instead.
+    An unknown token is let through with no role and refused by :func:`reviewers_only` with
+    a 401 and the SPEC's error body: a Deny policy would make API Gateway answer 403 instead.
     """
     try:
-        allowed = is_admin(auth_request.token, service.admin_token())
+        identity = service.identify(bearer_token(auth_request.token))
     except ConfigurationError as error:
         log_event(logger, "configuration.error", level=logging.ERROR, error=str(error))
-        allowed = False
-    return AuthResponse(routes=["*"], principal_id=ADMIN_PRINCIPAL if allowed else "anonymous")
+        identity = None
+    if identity is None:
+        return AuthResponse(routes=["*"], principal_id=ANONYMOUS, context={"role": ""})
+    return AuthResponse(routes=["*"], principal_id=identity.name, context={"role": identity.role})
 
 
-def admin_only(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Refuse (401, nothing changed) any caller the authorizer did not identify as admin."""
+def reviewers_only(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Refuse (401, nothing changed) any caller the authorizer did not identify."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if _principal() != ADMIN_PRINCIPAL:
-            raise UnauthorizedError("a valid admin Bearer token is required")
+        _caller()
         return view(*args, **kwargs)
 
     return wrapper
 
 
-def _principal() -> str | None:
-    return (app.current_request.context.get("authorizer") or {}).get("principalId")
+def admins_only(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Refuse unknown callers (401) and reviewers without the admin role (403); nothing changes."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not _caller().is_admin:
+            raise ForbiddenError("this route needs the admin role")
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def _caller() -> Identity:
+    """Who the authorizer identified; UnauthorizedError when nobody."""
+    context = app.current_request.context.get("authorizer") or {}
+    role = context.get("role")
+    if role not in ROLES:
+        raise UnauthorizedError("a valid Bearer token is required")
+    return Identity(name=context["principalId"], role=role)
 
 
 # --- REST API ----------------------------------------------------------------------------
@@ -145,15 +165,22 @@ def get_submission(submission_id: str) -> dict[str, Any]:
     return service.moderation_service().get_submission(submission_id).to_public()
 
 
-@app.route("/reviews", methods=["GET"], authorizer=admin_auth)
+@app.route("/submissions/{submission_id}/history", methods=["GET"], authorizer=reviewer_auth)
 @json_errors
-@admin_only
+@reviewers_only
+def submission_history(submission_id: str) -> dict[str, Any]:
+    events = service.moderation_service().history(submission_id)
+    return {"submissionId": submission_id, "items": [event.to_public() for event in events]}
+
+
+@app.route("/reviews", methods=["GET"], authorizer=reviewer_auth)
+@json_errors
+@reviewers_only
 def list_reviews() -> dict[str, Any]:
     params = app.current_request.query_params or {}
-    if params.get("status", "pending").lower() != "pending":
-        raise BadRequestError("only status=pending can be listed")
-    reviews, next_token = service.moderation_service().list_pending_reviews(
-        limit=params.get("limit"), next_token=params.get("nextToken"), order=params.get("order")
+    reviews, next_token = service.moderation_service().list_reviews(
+        status=params.get("status"), limit=params.get("limit"), next_token=params.get("nextToken"),
+        order=params.get("order"),
     )
     base_url = _base_url()
     page: dict[str, Any] = {"items": [review.to_public(base_url) for review in reviews]}
@@ -162,23 +189,24 @@ def list_reviews() -> dict[str, Any]:
     return page
 
 
-@app.route("/reviews/{review_id}", methods=["GET"], authorizer=admin_auth)
+@app.route("/reviews/{review_id}", methods=["GET"], authorizer=reviewer_auth)
 @json_errors
-@admin_only
+@reviewers_only
 def get_review(review_id: str) -> dict[str, Any]:
-    return service.moderation_service().get_review(review_id).to_public(_base_url())
+    review, body = service.moderation_service().get_review_in_full(review_id)
+    return review.to_public(_base_url(), body=body)
 
 
-@app.route("/reviews/{review_id}/approve", methods=["POST"], authorizer=admin_auth)
+@app.route("/reviews/{review_id}/approve", methods=["POST"], authorizer=reviewer_auth)
 @json_errors
-@admin_only
+@reviewers_only
 def approve(review_id: str) -> dict[str, Any]:
     return _decide(review_id, "approve")
 
 
-@app.route("/reviews/{review_id}/reject", methods=["POST"], authorizer=admin_auth)
+@app.route("/reviews/{review_id}/reject", methods=["POST"], authorizer=reviewer_auth)
 @json_errors
-@admin_only
+@reviewers_only
 def reject(review_id: str) -> dict[str, Any]:
     return _decide(review_id, "reject")
 
@@ -193,10 +221,39 @@ def _decide(review_id: str, action: str) -> dict[str, Any]:
         review_id,
         action=action,
         reason=payload.get("reason"),
-        decided_by=ADMIN_PRINCIPAL,
+        decided_by=_caller().name,
         idempotency_key=app.current_request.headers.get("idempotency-key"),
     )
     return {"reviewId": review.review_id, "decision": review.decision, "decidedBy": review.decided_by}
+
+
+# --- the moderation team ---------------------------------------------------------------
+
+
+@app.route("/reviewers", methods=["POST"], authorizer=reviewer_auth)
+@json_errors
+@admins_only
+def create_reviewer() -> Response:
+    reviewer, token = service.reviewers().create(
+        parse_new_reviewer(_json_body()), created_by=_caller().name, created_at=iso(system_clock())
+    )
+    body = {"name": reviewer.name, "role": reviewer.role, "token": token, "createdAt": reviewer.created_at}
+    return Response(body=body, status_code=201)
+
+
+@app.route("/reviewers", methods=["GET"], authorizer=reviewer_auth)
+@json_errors
+@admins_only
+def list_reviewers() -> dict[str, Any]:
+    return {"items": [reviewer.to_public() for reviewer in service.reviewers().list()]}
+
+
+@app.route("/reviewers/{name}", methods=["DELETE"], authorizer=reviewer_auth)
+@json_errors
+@admins_only
+def delete_reviewer(name: str) -> Response:
+    service.reviewers().delete(validate_name(name))
+    return Response(body="", status_code=204)
 
 
 # --- signed links ------------------------------------------------------------------------

@@ -85,7 +85,7 @@ def in_process_app() -> Iterator[InProcessApp]:
     from moto import mock_aws
 
     from chalicelib import service
-    from deploy.stack import deploy_stack
+    from deploy.stack import app_environment, deploy_stack
     from local_runtime.lambda_dispatch import LambdaDispatcher, dispatching
     from local_runtime.moto_hooks import route_cloudformation_state_machines_to_interpreter, serialize_dynamodb_writes
 
@@ -95,14 +95,7 @@ def in_process_app() -> Iterator[InProcessApp]:
         outputs = deploy_stack(
             boto3.client("cloudformation", region_name=REGION), stage=STAGE, region=REGION, account_id=ACCOUNT_ID
         )
-        os.environ.update(
-            {
-                "SUBMISSIONS_TABLE": outputs["SubmissionsTableName"],
-                "REVIEWS_TABLE": outputs["ReviewsTableName"],
-                "CONNECTIONS_TABLE": outputs["ConnectionsTableName"],
-                "STATE_MACHINE_ARN": outputs["StateMachineArn"],
-            }
-        )
+        os.environ.update(app_environment(outputs))
         service.reset()
         import app
 

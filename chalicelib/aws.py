@@ -82,3 +82,16 @@ def conditional_write(write: Any, **arguments: Any) -> dict[str, Any] | None:
         if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
             return None
         raise
+
+
+def plain(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal; JSON wants int or float."""
+    from decimal import Decimal
+
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value

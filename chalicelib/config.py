@@ -24,6 +24,8 @@ class Settings:
     submissions_table: str
     reviews_table: str
     connections_table: str
+    reviewers_table: str
+    history_table: str
     state_machine_arn: str
     review_timeout_seconds: int
     connection_ttl_seconds: int
@@ -47,6 +49,8 @@ class Settings:
             submissions_table=_required(environ, "SUBMISSIONS_TABLE"),
             reviews_table=_required(environ, "REVIEWS_TABLE"),
             connections_table=_required(environ, "CONNECTIONS_TABLE"),
+            reviewers_table=_required(environ, "REVIEWERS_TABLE"),
+            history_table=_required(environ, "HISTORY_TABLE"),
             state_machine_arn=_required(environ, "STATE_MACHINE_ARN"),
             review_timeout_seconds=_positive_int(
                 environ, "REVIEW_TIMEOUT_SECONDS", DEFAULT_REVIEW_TIMEOUT_SECONDS

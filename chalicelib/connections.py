@@ -8,6 +8,11 @@ from typing import Any
 
 # The item that records the connection itself; subscription items use the submission id.
 CONNECTION_ITEM = "#connection"
+# The item of a connection that watches the review queue, and the sparse index that finds them.
+REVIEW_WATCH_ITEM = "#reviews"
+WATCHERS_INDEX = "review-watchers"
+WATCH_PARTITION = "REVIEWS"
+_NOT_SUBMISSIONS = frozenset({CONNECTION_ITEM, REVIEW_WATCH_ITEM})
 # BatchGetItem reads at most 100 keys per call.
 _BATCH_GET_LIMIT = 100
 
@@ -59,6 +64,35 @@ class ConnectionStore:
         item = connection.to_item() | {"subscription": submission_id, "expiresAt": int(now) + self._ttl_seconds}
         self._table.put_item(Item=item)
 
+    def watch_reviews(self, connection: Connection, *, reviewer: str, now: float) -> None:
+        """Let this connection receive review events (until it disconnects or its TTL passes)."""
+        item = connection.to_item() | {
+            "subscription": REVIEW_WATCH_ITEM,
+            "watchPartition": WATCH_PARTITION,
+            "reviewer": reviewer,
+            "expiresAt": int(now) + self._ttl_seconds,
+        }
+        self._table.put_item(Item=item)
+
+    def review_watchers(self) -> list[tuple[Connection, str]]:
+        """Every connection watching the review queue, with the reviewer who signed in on it.
+
+        A Query on a sparse index (eventually consistent: a watcher of the last second may
+        miss one event, and the dashboard reloads the queue when it starts watching).
+        """
+        watchers: list[tuple[Connection, str]] = []
+        query: dict[str, Any] = {
+            "IndexName": WATCHERS_INDEX,
+            "KeyConditionExpression": "watchPartition = :watching",
+            "ExpressionAttributeValues": {":watching": WATCH_PARTITION},
+        }
+        while True:
+            response = self._table.query(**query)
+            watchers.extend((Connection.from_item(item), item.get("reviewer", "")) for item in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return watchers
+            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
     def get_many(self, connection_ids: Iterable[str]) -> list[Connection]:
         """The stored connections among ``connection_ids`` (strongly consistent; unknown ids are skipped)."""
         ids = sorted(set(connection_ids))
@@ -90,4 +124,4 @@ class ConnectionStore:
         with self._table.batch_writer() as batch:
             for item in items:
                 batch.delete_item(Key={"connectionId": item["connectionId"], "subscription": item["subscription"]})
-        return [item["subscription"] for item in items if item["subscription"] != CONNECTION_ITEM]
+        return [item["subscription"] for item in items if item["subscription"] not in _NOT_SUBMISSIONS]

@@ -39,6 +39,11 @@ class ConflictError(ServiceError):
     code = "AlreadyDecided"
 
 
+class AlreadyExistsError(ServiceError):
+    status_code = 409
+    code = "AlreadyExists"
+
+
 class IdempotencyKeyReusedError(ServiceError):
     status_code = 422
     code = "IdempotencyKeyReused"

@@ -8,6 +8,7 @@ from functools import cached_property
 from typing import Any
 
 from chalicelib import content_check
+from chalicelib import history as events
 from chalicelib.actors import CONTENT_CHECK, SIGNED_LINK, WORKFLOW
 from chalicelib.clock import Clock, iso, parse_iso
 from chalicelib.errors import (
@@ -18,10 +19,12 @@ from chalicelib.errors import (
     NotFoundError,
     UnavailableError,
 )
+from chalicelib.history import History, HistoryEvent
 from chalicelib.links import signed_path
 from chalicelib.log import log_event
 from chalicelib.notifications import Notifier
 from chalicelib.reviews import (
+    DECIDED_STATUSES,
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
     Decision,
@@ -66,6 +69,7 @@ class ModerationService:
         *,
         submissions: SubmissionStore,
         reviews: ReviewStore,
+        history: History,
         workflow: Workflow,
         notifier: Notifier,
         word_list_source: Callable[[], list[str]],
@@ -75,6 +79,7 @@ class ModerationService:
     ) -> None:
         self._submissions = submissions
         self._reviews = reviews
+        self._history = history
         self._workflow = workflow
         self._notifier = notifier
         self._word_list_source = word_list_source
@@ -116,6 +121,7 @@ class ModerationService:
                 return existing
             submission = existing  # a retry after a start that failed half-way: start it now
         self._start(submission)
+        self._history.append(submission.submission_id, events.SUBMITTED, at=submission.created_at)
         return submission
 
     def _start(self, submission: Submission) -> None:
@@ -166,6 +172,8 @@ class ModerationService:
         ]
         log_event(logger, "content.checked", submissionId=submission.submission_id,
                   executionArn=event.get("executionArn"), flagged=bool(matches), matchCount=len(matches))
+        self._history.append(submission.submission_id, events.CHECKED, at=iso(self._clock()), flagged=bool(matches),
+                             matches=reported, matchCount=len(matches))
         return {"flagged": bool(matches), "matches": reported, "matchCount": len(matches)}
 
     def request_approval(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -199,6 +207,10 @@ class ModerationService:
                   reviewId=review_id, deadline=review.deadline_at, stored=stored)
         if not stored:
             self._replay_decision(review_id, task_token=event["taskToken"])
+        else:
+            self._history.append(submission_id, events.REVIEW_REQUESTED, at=review.created_at, key=review_id,
+                                 reviewId=review_id, deadline=review.deadline_at)
+            self._notifier.publish_review_event("created", review.to_public(None))
         return {"reviewId": review_id}
 
     def _replay_decision(self, review_id: str, *, task_token: str) -> None:
@@ -235,26 +247,54 @@ class ModerationService:
                   executionArn=event.get("executionArn"), decision=decision)
         # Subscribers first: they wait on this, the review's copy of the outcome does not.
         delivered = self._notifier.publish_decision(submission)
+        self._record_outcome_history(submission, delivered=delivered)
         if submission.decided_by != CONTENT_CHECK:  # clean content never had a review
-            self._reviews.record_final(
+            review = self._reviews.record_final(
                 review_id_for(event["executionArn"]),
                 decision=decision,
                 reason=submission.reason,
                 decided_by=submission.decided_by or WORKFLOW,
                 decided_at=submission.decided_at or iso(self._clock()),
             )
+            if review is not None and decision in (Decision.EXPIRED, Decision.FAILED):
+                self._notifier.publish_review_event(
+                    "expired" if decision == Decision.EXPIRED else "decided", review.to_public(None)
+                )
         return {"submissionId": submission.submission_id, "decision": decision, "delivered": delivered}
+
+    def _record_outcome_history(self, submission: Submission, *, delivered: int) -> None:
+        """The outcome's events: reviewers' decisions were recorded when they were made."""
+        at = submission.decided_at or iso(self._clock())
+        if submission.decision == Decision.EXPIRED:
+            self._history.append(submission.submission_id, events.EXPIRED, at=at, reason=submission.reason)
+        elif submission.decision == Decision.FAILED:
+            self._history.append(submission.submission_id, events.FAILED, at=at, reason=submission.reason)
+        elif submission.decided_by == CONTENT_CHECK:
+            self._history.append(submission.submission_id, events.DECIDED, at=at, decision=submission.decision,
+                                 actor=CONTENT_CHECK)
+        self._history.append(submission.submission_id, events.DELIVERED, at=iso(self._clock()), key="websocket",
+                             channel="websocket", sockets=delivered)
 
     # --- reviews -------------------------------------------------------------------------
 
-    def list_pending_reviews(
-        self, *, limit: str | None, next_token: str | None, order: str | None
+    def list_reviews(
+        self, *, status: str | None, limit: str | None, next_token: str | None, order: str | None
     ) -> tuple[list[Review], str | None]:
-        """Raises BadRequestError for a bad limit, order or nextToken."""
+        """One page of pending (oldest first by default) or decided reviews (newest first by default).
+
+        Raises BadRequestError for a bad status, limit, order or nextToken.
+        """
         page_size = _page_size(limit)
         if order not in (None, "oldest", "newest"):
             raise BadRequestError("order must be 'oldest' or 'newest'")
-        return self._reviews.list_pending(limit=page_size, page_token=next_token, oldest_first=order != "newest")
+        status = (status or "pending").lower()
+        if status == "pending":
+            return self._reviews.list_pending(limit=page_size, page_token=next_token, oldest_first=order != "newest")
+        if status not in DECIDED_STATUSES:
+            raise BadRequestError("status must be one of pending, " + ", ".join(DECIDED_STATUSES))
+        return self._reviews.list_decided(
+            status=status, limit=page_size, page_token=next_token, newest_first=order != "oldest"
+        )
 
     def get_review(self, review_id: str) -> Review:
         """Raises BadRequestError for a malformed id, NotFoundError for an unknown one."""
@@ -263,6 +303,17 @@ class ModerationService:
         if review is None:
             raise NotFoundError(f"no review {review_id}")
         return review
+
+    def get_review_in_full(self, review_id: str) -> tuple[Review, str]:
+        """The review and the body of the article it judges (the review item keeps only the title)."""
+        review = self.get_review(review_id)
+        submission = self._submissions.get(review.submission_id)
+        return review, submission.body if submission is not None else ""
+
+    def history(self, submission_id: str) -> list[HistoryEvent]:
+        """The audit trail of a submission, oldest first. Raises BadRequestError / NotFoundError."""
+        submission = self.get_submission(submission_id)
+        return self._history.events(submission.submission_id)
 
     def decide(
         self,
@@ -366,7 +417,12 @@ class ModerationService:
                           reviewId=review.review_id)
             raise
         self._reviews.finish_decision(review.review_id)
-        return review.without_pending_callback()
+        decided = review.without_pending_callback()
+        self._history.append(decided.submission_id, events.DECIDED, at=decided.decided_at or iso(self._clock()),
+                             reviewId=decided.review_id, decision=decided.decision, reason=decided.reason,
+                             actor=decided.decided_by)
+        self._notifier.publish_review_event("decided", decided.to_public(None))
+        return decided
 
 
 def _callback_output(review: Review) -> dict[str, Any]:

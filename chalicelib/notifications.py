@@ -57,8 +57,10 @@ class Notifier:
         *,
         region: str,
         endpoint_override: str | None,
+        current_reviewers: Callable[[set[str]], set[str]] = lambda names: names,
     ) -> None:
         self._connections = connections
+        self._current_reviewers = current_reviewers
         self._client_for_endpoint = client_for_endpoint
         self._region = region
         self._endpoint_override = endpoint_override
@@ -95,6 +97,18 @@ class Notifier:
         """Tell every subscriber that the status changed (IN_REVIEW); returns how many received it."""
         message = status_message(submission)
         return sum(self.send(connection, message) for connection in self._connections.get_many(submission.subscribers))
+
+    def publish_review_event(self, event: str, review: dict[str, Any]) -> int:
+        """Tell every reviewer watching the queue that a review was created, decided or expired."""
+        message = {"type": "review", "event": event, "review": review}
+        watching = self._connections.review_watchers()
+        # A reviewer removed since they started watching gets nothing more (revocation is immediate).
+        current = self._current_reviewers({reviewer for _connection, reviewer in watching}) if watching else set()
+        watchers = [connection for connection, reviewer in watching if reviewer in current]
+        delivered = sum(self.send(connection, message) for connection in watchers)
+        log_event(logger, "review_event.published", reviewId=review.get("reviewId"), reviewEvent=event,
+                  delivered=delivered)
+        return delivered
 
     def publish_decision(self, submission: Submission) -> int:
         """Send the decision to every subscriber; returns how many received it."""

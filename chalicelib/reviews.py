@@ -8,16 +8,19 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
 from typing import Any
 
-from chalicelib.aws import conditional_write
+from chalicelib.aws import conditional_write, plain
 from chalicelib.decision_writes import decision_update
 from chalicelib.errors import BadRequestError
 
 PENDING_INDEX = "pending-by-created"
 # The sparse index key: present only while a review is pending, so the index holds nothing else.
 PENDING_PARTITION = "PENDING"
+# Decided reviews, newest first: all of them (a sparse key set once decided), or one status.
+DECIDED_INDEX = "decided-by-time"
+DECIDED_PARTITION = "DECIDED"
+STATUS_INDEX = "status-by-decided"
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 50
 # How long a claimed decision belongs to the request that claimed it. Longer than any request
@@ -32,6 +35,10 @@ class ReviewStatus:
     REJECTED = "REJECTED"
     EXPIRED = "EXPIRED"
     FAILED = "FAILED"
+
+
+# What ``GET /reviews?status=`` accepts besides ``pending``.
+DECIDED_STATUSES = ("approved", "rejected", "expired", "decided")
 
 
 class Decision:
@@ -100,8 +107,12 @@ class Review:
     def without_pending_callback(self) -> Review:
         return replace(self, callback_pending=False)
 
-    def to_public(self, base_url: str) -> dict[str, Any]:
-        """The review as admins see it; the task token is deliberately absent."""
+    def to_public(self, base_url: str | None, *, body: str | None = None) -> dict[str, Any]:
+        """The review as reviewers see it; the task token is deliberately absent.
+
+        Without a ``base_url`` (a WebSocket event) the signed links are left out too: the
+        dashboard decides through the API, and links are for e-mail.
+        """
         public: dict[str, Any] = {
             "reviewId": self.review_id,
             "submissionId": self.submission_id,
@@ -110,9 +121,12 @@ class Review:
             "status": self.status,
             "createdAt": self.created_at,
             "deadline": self.deadline_at,
-            "approveUrl": base_url + self.approve_path,
-            "rejectUrl": base_url + self.reject_path,
         }
+        if base_url is not None:
+            public["approveUrl"] = base_url + self.approve_path
+            public["rejectUrl"] = base_url + self.reject_path
+        if body is not None:
+            public["body"] = body
         for key, value in (
             ("decision", self.decision),
             ("reason", self.reason),
@@ -144,6 +158,8 @@ class Review:
         }
         if self.status == ReviewStatus.PENDING:
             item["pendingPartition"] = PENDING_PARTITION
+        elif self.decided_at:
+            item["decidedPartition"] = DECIDED_PARTITION
         if self.callback_pending:
             item["callbackPending"] = True
         if self.claim_id is not None:
@@ -158,7 +174,7 @@ class Review:
             submission_id=item["submissionId"],
             execution_arn=item["executionArn"],
             title=item.get("title", ""),
-            matches=_plain(item.get("matches", [])),
+            matches=plain(item.get("matches", [])),
             status=item["status"],
             created_at=item["createdAt"],
             deadline=int(item["deadline"]),
@@ -179,12 +195,20 @@ class Review:
 def encode_page_token(last_evaluated_key: dict[str, Any] | None) -> str | None:
     if not last_evaluated_key:
         return None
-    raw = json.dumps(_plain(last_evaluated_key), sort_keys=True).encode()
+    raw = json.dumps(plain(last_evaluated_key), sort_keys=True).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_page_token(token: str | None) -> dict[str, Any] | None:
-    """Raise BadRequestError for a token we did not issue."""
+# The attributes of each index's LastEvaluatedKey: a page token must carry exactly these.
+_PAGE_KEYS = {
+    PENDING_INDEX: {"reviewId", "pendingPartition", "createdAt"},
+    DECIDED_INDEX: {"reviewId", "decidedPartition", "decidedAt"},
+    STATUS_INDEX: {"reviewId", "status", "decidedAt"},
+}
+
+
+def decode_page_token(token: str | None, index: str = PENDING_INDEX) -> dict[str, Any] | None:
+    """Raise BadRequestError for a token we did not issue for this index."""
     if not token:
         return None
     try:
@@ -192,7 +216,7 @@ def decode_page_token(token: str | None) -> dict[str, Any] | None:
         key = json.loads(raw)
     except (binascii.Error, ValueError):
         raise BadRequestError("nextToken is not valid") from None
-    expected = {"reviewId", "pendingPartition", "createdAt"}
+    expected = _PAGE_KEYS[index]
     if not isinstance(key, dict) or set(key) != expected or not all(isinstance(v, str) for v in key.values()):
         raise BadRequestError("nextToken is not valid")
     return key
@@ -233,7 +257,30 @@ class ReviewStore:
             "ScanIndexForward": oldest_first,
             "Limit": limit,
         }
-        start_key = decode_page_token(page_token)
+        return self._page(query, page_token)
+
+    def list_decided(
+        self, *, status: str, limit: int, page_token: str | None, newest_first: bool
+    ) -> tuple[list[Review], str | None]:
+        """One page of decided reviews by ``decidedAt``: all of them, or those of one status (a Query, never a Scan)."""
+        query: dict[str, Any] = {"ScanIndexForward": not newest_first, "Limit": limit}
+        if status == "decided":
+            query |= {
+                "IndexName": DECIDED_INDEX,
+                "KeyConditionExpression": "decidedPartition = :decided",
+                "ExpressionAttributeValues": {":decided": DECIDED_PARTITION},
+            }
+        else:
+            query |= {
+                "IndexName": STATUS_INDEX,
+                "KeyConditionExpression": "#status = :status",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {":status": REVIEW_STATUS_BY_DECISION[status]},
+            }
+        return self._page(query, page_token)
+
+    def _page(self, query: dict[str, Any], page_token: str | None) -> tuple[list[Review], str | None]:
+        start_key = decode_page_token(page_token, query["IndexName"])
         if start_key:
             query["ExclusiveStartKey"] = start_key
         response = self._table.query(**query)
@@ -261,7 +308,12 @@ class ReviewStore:
         update = decision_update(
             status=REVIEW_STATUS_BY_DECISION[decision], decision=decision, reason=reason, decided_by=decided_by,
             decided_at=decided_at,
-            also_set={"callbackPending": True, "claimId": claim_id, "claimExpiresAt": now + CLAIM_LEASE_SECONDS},
+            also_set={
+                "callbackPending": True,
+                "claimId": claim_id,
+                "claimExpiresAt": now + CLAIM_LEASE_SECONDS,
+                "decidedPartition": DECIDED_PARTITION,
+            },
             remove=("pendingPartition",),
         )
         response = conditional_write(
@@ -311,7 +363,8 @@ class ReviewStore:
             Key={"reviewId": review_id},
             UpdateExpression=(
                 "SET #status = :pending, pendingPartition = :partition"
-                " REMOVE decision, #reason, decidedBy, decidedAt, callbackPending, claimId, claimExpiresAt"
+                " REMOVE decision, #reason, decidedBy, decidedAt, decidedPartition, callbackPending, claimId,"
+                " claimExpiresAt"
             ),
             ConditionExpression="claimId = :claim AND callbackPending = :true",
             ExpressionAttributeNames={"#status": "status", "#reason": "reason"},
@@ -325,28 +378,23 @@ class ReviewStore:
 
     def record_final(
         self, review_id: str, *, decision: str, reason: str | None, decided_by: str, decided_at: str
-    ) -> None:
-        """Write an execution's final outcome onto its review, if it had one (only the final task calls this)."""
+    ) -> Review | None:
+        """Write an execution's final outcome onto its review and return it; None if it had no review.
+
+        Only the final task calls this.
+        """
         update = decision_update(
             status=REVIEW_STATUS_BY_DECISION[decision], decision=decision, reason=reason, decided_by=decided_by,
-            decided_at=decided_at, remove=("pendingPartition", "callbackPending"),
+            decided_at=decided_at, also_set={"decidedPartition": DECIDED_PARTITION},
+            remove=("pendingPartition", "callbackPending"),
         )
-        conditional_write(
+        response = conditional_write(
             self._table.update_item,
             Key={"reviewId": review_id},
             UpdateExpression=update.expression,
             ConditionExpression="attribute_exists(reviewId)",
             ExpressionAttributeNames=update.names,
             ExpressionAttributeValues=update.values,
+            ReturnValues="ALL_NEW",
         )
-
-
-def _plain(value: Any) -> Any:
-    """DynamoDB numbers come back as Decimal; JSON wants int or float."""
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return value
+        return Review.from_item(response["Attributes"]) if response is not None else None

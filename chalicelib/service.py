@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from chalicelib.connections import ConnectionStore
     from chalicelib.moderation import ModerationService
     from chalicelib.notifications import Notifier
+    from chalicelib.reviewers import Identity, ReviewerStore
     from chalicelib.websocket_sessions import WebsocketSessions
     from chalicelib.workflow import Workflow
 
@@ -33,6 +34,7 @@ def moderation_service() -> ModerationService:
 
 def build_moderation_service(*, workflow: Workflow | None = None, clock: Clock = system_clock) -> ModerationService:
     """A moderation service over the configured tables; tests pass their own workflow client or clock."""
+    from chalicelib.history import History
     from chalicelib.moderation import ModerationService
     from chalicelib.reviews import ReviewStore
     from chalicelib.submissions import SubmissionStore
@@ -42,6 +44,7 @@ def build_moderation_service(*, workflow: Workflow | None = None, clock: Clock =
     return ModerationService(
         submissions=SubmissionStore(aws.table(settings.submissions_table)),
         reviews=ReviewStore(aws.table(settings.reviews_table)),
+        history=History(aws.table(settings.history_table)),
         workflow=workflow or Workflow(aws.client("stepfunctions"), settings.state_machine_arn),
         notifier=_notifier(settings),
         word_list_source=lambda: configured_words(settings),
@@ -60,9 +63,24 @@ def websocket_sessions() -> WebsocketSessions:
     return WebsocketSessions(
         connections=_connection_store(settings),
         submissions=SubmissionStore(aws.table(settings.submissions_table)),
+        identify=identify,
         notifier=_notifier(settings),
         clock=system_clock,
     )
+
+
+@lru_cache(maxsize=1)
+def reviewers() -> ReviewerStore:
+    from chalicelib.reviewers import ReviewerStore
+
+    return ReviewerStore(aws.table(get_settings().reviewers_table))
+
+
+def identify(token: str | None) -> Identity | None:
+    """Who a Bearer token belongs to (the bootstrap admin or a reviewer), or None."""
+    from chalicelib.auth import identify as identify_token
+
+    return identify_token(token, admin_token=admin_token, reviewer_for=lambda token: reviewers().identify(token))
 
 
 def admin_token() -> str:
@@ -107,6 +125,7 @@ def reset() -> None:
     """Forget every cached service, client, secret and setting (tests and the local runtime)."""
     moderation_service.cache_clear()
     websocket_sessions.cache_clear()
+    reviewers.cache_clear()
     clear_secret_cache()
     aws.reset_clients()
     reset_settings()
@@ -131,4 +150,5 @@ def _notifier(settings: Settings) -> Notifier:
         lambda endpoint: management_client(endpoint),  # looked up per call, so tests can swap it
         region=settings.region,
         endpoint_override=settings.management_endpoint,
+        current_reviewers=lambda names: reviewers().existing(names),
     )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.clock import Clock
 from chalicelib.connections import Connection, ConnectionStore
@@ -12,6 +13,9 @@ from chalicelib.errors import BadRequestError
 from chalicelib.log import log_event
 from chalicelib.notifications import Notifier, decision_message, status_message
 from chalicelib.submissions import Submission, SubmissionStore, validate_submission_id
+
+if TYPE_CHECKING:
+    from chalicelib.reviewers import Identity
 
 logger = logging.getLogger(__name__)
 
@@ -22,10 +26,17 @@ class WebsocketSessions:
     """What the $connect, $default and $disconnect handlers do."""
 
     def __init__(
-        self, *, connections: ConnectionStore, submissions: SubmissionStore, notifier: Notifier, clock: Clock
+        self,
+        *,
+        connections: ConnectionStore,
+        submissions: SubmissionStore,
+        identify: Callable[[str | None], Identity | None],
+        notifier: Notifier,
+        clock: Clock,
     ) -> None:
         self._connections = connections
         self._submissions = submissions
+        self._identify = identify
         self._notifier = notifier
         self._clock = clock
 
@@ -66,7 +77,19 @@ class WebsocketSessions:
             return [{"type": "pong"}]
         if action == "subscribe":
             return self._subscribe(connection, message.get("submissionId"))
-        return [_error(f"unknown action {action!r}; use 'subscribe' or 'ping'")]
+        if action == "watchReviews":
+            return self._watch_reviews(connection, message.get("token"))
+        return [_error(f"unknown action {action!r}; use 'subscribe', 'watchReviews' or 'ping'")]
+
+    def _watch_reviews(self, connection: Connection, token: Any) -> list[dict[str, Any]]:
+        """Subscribe a signed-in reviewer's connection to the review queue's events."""
+        identity = self._identify(token) if isinstance(token, str) else None
+        if identity is None:
+            log_event(logger, "connection.watch_refused", connectionId=connection.connection_id)
+            return [_error("a valid reviewer token is required to watch reviews")]
+        self._connections.watch_reviews(connection, reviewer=identity.name, now=self._clock())
+        log_event(logger, "connection.watching_reviews", connectionId=connection.connection_id, reviewer=identity.name)
+        return [{"type": "watching", "reviewer": identity.name, "role": identity.role}]
 
     def _subscribe(self, connection: Connection, submission_id: Any) -> list[dict[str, Any]]:
         if not isinstance(submission_id, str):

@@ -10,6 +10,7 @@ from typing import Any
 
 from deploy.names import Target, parameter_name
 from deploy.policy import policy_text, render_policy
+from deploy.stack import app_environment
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 TEMPLATE_STAGE = "dev"  # a new stage starts as a copy of this one
@@ -48,10 +49,7 @@ def stage_environment(stage: str, outputs: dict[str, str]) -> dict[str, str]:
     """The environment variables the deploy command owns: where the stack's resources and parameters are."""
     return {
         "STAGE": stage,
-        "SUBMISSIONS_TABLE": outputs["SubmissionsTableName"],
-        "REVIEWS_TABLE": outputs["ReviewsTableName"],
-        "CONNECTIONS_TABLE": outputs["ConnectionsTableName"],
-        "STATE_MACHINE_ARN": outputs["StateMachineArn"],
+        **app_environment(outputs),
         "ADMIN_TOKEN_PARAMETER": parameter_name(stage, "admin-token"),
         "LINK_SIGNING_SECRET_PARAMETER": parameter_name(stage, "link-signing-secret"),
         "WEBSOCKET_URL_PARAMETER": parameter_name(stage, "websocket-url"),

@@ -25,6 +25,7 @@ from deploy.chalice_project import (
     write_policy,
 )
 from deploy.names import (
+    APPEND_ONLY_TABLES,
     TABLES,
     WEBSOCKET_URL_PARAMETER,
     Target,
@@ -234,10 +235,10 @@ def destroy(
         cloudformation.delete_stack(StackName=name)
         cloudformation.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig={"Delay": 5})
         result.stack_deleted = True
-        tables = [outputs.get(key) for key in ("SubmissionsTableName", "ReviewsTableName", "ConnectionsTableName")]
+        tables = [outputs.get(f"{table.capitalize()}TableName") for table in (*TABLES, *APPEND_ONLY_TABLES)]
     else:
         echo(f"Stack {name} does not exist.")
-        tables = [table_name(stage, table) for table in TABLES]
+        tables = [table_name(stage, table) for table in (*TABLES, *APPEND_ONLY_TABLES)]
     # The submissions and reviews tables have DeletionPolicy Retain, so deleting the stack keeps them.
     result.deleted_tables = _delete_tables(clients("dynamodb"), [table for table in tables if table])
     for table in result.deleted_tables:
@@ -262,7 +263,7 @@ def _check_outputs_match_policy(target: Target, outputs: Mapping[str, str]) -> N
     expected = {
         "SubmissionsTableName": table_name(target.stage, "submissions"),
         "ReviewsTableName": table_name(target.stage, "reviews"),
-        "ConnectionsTableName": table_name(target.stage, "connections"),
+        **{f"{table.capitalize()}TableName": table_name(target.stage, table) for table in (*TABLES, *APPEND_ONLY_TABLES)},
         "StateMachineArn": state_machine_arn(target),
     }
     wrong = {key: outputs.get(key) for key, value in expected.items() if outputs.get(key) != value}

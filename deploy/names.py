@@ -6,9 +6,16 @@ from dataclasses import dataclass
 
 from deploy.definition import APP_NAME
 
-TABLES = ("submissions", "reviews", "connections")
+TABLES = ("submissions", "reviews", "connections", "reviewers")
+# The audit trail: the app may only append to it and read it (SPEC §11).
+APPEND_ONLY_TABLES = ("history",)
 # Index name -> the table it belongs to (the app queries both).
-INDEXES = {"pending-by-created": "reviews"}
+INDEXES = {
+    "pending-by-created": "reviews",
+    "decided-by-time": "reviews",
+    "status-by-decided": "reviews",
+    "review-watchers": "connections",
+}
 SECRET_PARAMETERS = ("admin-token", "link-signing-secret")
 WEBSOCKET_URL_PARAMETER = "websocket-url"
 

@@ -10,6 +10,22 @@ from deploy.template import build_template, stack_name
 
 logger = logging.getLogger(__name__)
 
+# Which stack output each of the app's environment variables comes from: the one mapping used
+# by the deploy command, the local runtime, the tests and the benchmarks.
+APP_ENVIRONMENT_FROM_OUTPUTS = {
+    "SUBMISSIONS_TABLE": "SubmissionsTableName",
+    "REVIEWS_TABLE": "ReviewsTableName",
+    "CONNECTIONS_TABLE": "ConnectionsTableName",
+    "REVIEWERS_TABLE": "ReviewersTableName",
+    "HISTORY_TABLE": "HistoryTableName",
+    "STATE_MACHINE_ARN": "StateMachineArn",
+}
+
+
+def app_environment(outputs: dict[str, str]) -> dict[str, str]:
+    """The app's environment variables that point at the stack's resources."""
+    return {variable: outputs[output] for variable, output in APP_ENVIRONMENT_FROM_OUTPUTS.items()}
+
 
 def deploy_stack(
     cloudformation: Any,

@@ -53,6 +53,7 @@ class StackOutputs:
     reviews_table: str
     connections_table: str
     state_machine_arn: str
+    all: dict[str, str]
 
     @classmethod
     def from_outputs(cls, outputs: dict[str, str]) -> StackOutputs:
@@ -61,6 +62,7 @@ class StackOutputs:
             reviews_table=outputs["ReviewsTableName"],
             connections_table=outputs["ConnectionsTableName"],
             state_machine_arn=outputs["StateMachineArn"],
+            all=dict(outputs),
         )
 
 

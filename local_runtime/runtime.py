@@ -110,6 +110,8 @@ class LocalRuntime:
             "PORT", settings.port, lambda: RestServer(chalice_app, config, host=settings.host, port=settings.port)
         )
 
+        from deploy.stack import app_environment
+
         self.aws = AwsServer(chalice_app, stage=settings.stage)
         outputs = self.aws.start()
 
@@ -118,10 +120,7 @@ class LocalRuntime:
         environ.update(
             {
                 "STAGE": settings.stage,
-                "SUBMISSIONS_TABLE": outputs.submissions_table,
-                "REVIEWS_TABLE": outputs.reviews_table,
-                "CONNECTIONS_TABLE": outputs.connections_table,
-                "STATE_MACHINE_ARN": outputs.state_machine_arn,
+                **app_environment(outputs.all),
                 "ADMIN_TOKEN": settings.admin_token,
                 "LINK_SIGNING_SECRET": settings.link_signing_secret,
                 "MODERATION_WORDS": settings.moderation_words,

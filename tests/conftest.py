@@ -59,7 +59,7 @@ def aws(environment: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str
     from moto import mock_aws
 
     from chalicelib import service
-    from deploy.stack import deploy_stack
+    from deploy.stack import app_environment, deploy_stack
     from local_runtime.moto_hooks import route_cloudformation_state_machines_to_interpreter, serialize_dynamodb_writes
 
     with mock_aws(config=MOTO_CONFIG):
@@ -68,10 +68,8 @@ def aws(environment: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str
         outputs = deploy_stack(
             boto3.client("cloudformation", region_name=REGION), stage=STAGE, region=REGION, account_id=ACCOUNT_ID
         )
-        monkeypatch.setenv("SUBMISSIONS_TABLE", outputs["SubmissionsTableName"])
-        monkeypatch.setenv("REVIEWS_TABLE", outputs["ReviewsTableName"])
-        monkeypatch.setenv("CONNECTIONS_TABLE", outputs["ConnectionsTableName"])
-        monkeypatch.setenv("STATE_MACHINE_ARN", outputs["StateMachineArn"])
+        for variable, value in app_environment(outputs).items():
+            monkeypatch.setenv(variable, value)
         service.reset()
         yield outputs
         _stop_running_executions(outputs["StateMachineArn"])

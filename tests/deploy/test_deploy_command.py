@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib.reviews import PENDING_INDEX
+from chalicelib.connections import WATCHERS_INDEX
+from chalicelib.reviews import DECIDED_INDEX, PENDING_INDEX, STATUS_INDEX
 from deploy.chalice_project import load_config
 from deploy.commands import DeployError, DeployResult, deploy, destroy
 from deploy.definition import function_arns, render_definition
@@ -24,6 +25,8 @@ MANAGED_VARIABLES = {
     "SUBMISSIONS_TABLE",
     "REVIEWS_TABLE",
     "CONNECTIONS_TABLE",
+    "REVIEWERS_TABLE",
+    "HISTORY_TABLE",
     "STATE_MACHINE_ARN",
     "ADMIN_TOKEN_PARAMETER",
     "LINK_SIGNING_SECRET_PARAMETER",
@@ -216,8 +219,17 @@ def test_stack_tables_have_the_keys_and_indexes_the_app_uses(
     assert keys(reviews["KeySchema"]) == [("reviewId", "HASH")]
     assert keys(connections["KeySchema"]) == [("connectionId", "HASH"), ("subscription", "RANGE")]
     assert indexes(submissions) == {}
-    assert indexes(reviews) == {PENDING_INDEX: ([("pendingPartition", "HASH"), ("createdAt", "RANGE")], "ALL")}
-    assert indexes(connections) == {}  # subscribers live on the submission item, read consistently
+    assert indexes(reviews) == {
+        PENDING_INDEX: ([("pendingPartition", "HASH"), ("createdAt", "RANGE")], "ALL"),
+        DECIDED_INDEX: ([("decidedPartition", "HASH"), ("decidedAt", "RANGE")], "ALL"),
+        STATUS_INDEX: ([("status", "HASH"), ("decidedAt", "RANGE")], "ALL"),
+    }
+    # Subscribers live on the submission item, read consistently; only the reviewers' live queue has an index.
+    assert indexes(connections) == {WATCHERS_INDEX: ([("watchPartition", "HASH"), ("connectionId", "RANGE")], "ALL")}
+    reviewers, history = describe("ReviewersTableName"), describe("HistoryTableName")
+    assert keys(reviewers["KeySchema"]) == [("pk", "HASH"), ("sk", "RANGE")]
+    assert keys(history["KeySchema"]) == [("submissionId", "HASH"), ("eventId", "RANGE")]
+    assert reviewers["DeletionProtectionEnabled"] and history["DeletionProtectionEnabled"]
     for table in (submissions, reviews, connections):
         assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert submissions["DeletionProtectionEnabled"] and reviews["DeletionProtectionEnabled"]
@@ -268,7 +280,8 @@ def test_destroy_without_delete_data_keeps_the_tables_and_parameters(
     stack = clients("cloudformation").describe_stacks(StackName=stack_name(STAGE))["Stacks"][0]
     assert stack["StackStatus"] == "CREATE_COMPLETE"
     tables = clients("dynamodb").list_tables()["TableNames"]
-    for output in ("SubmissionsTableName", "ReviewsTableName", "ConnectionsTableName"):
+    for output in ("SubmissionsTableName", "ReviewsTableName", "ConnectionsTableName", "ReviewersTableName",
+                   "HistoryTableName"):
         assert result.outputs[output] in tables
     assert set(parameter_versions(clients)) == set(all_parameter_names(STAGE))
 

@@ -12,7 +12,7 @@ import pytest
 
 from deploy.chalice_project import PLAIN_SECRETS, load_config, policy_file_name, websocket_stage
 from deploy.definition import function_arns, render_definition
-from deploy.names import INDEXES, TABLES, Target, all_parameter_names, state_machine_arn, table_name
+from deploy.names import APPEND_ONLY_TABLES, INDEXES, TABLES, Target, all_parameter_names, state_machine_arn, table_name
 from deploy.policy import POLICY_TEMPLATE_PATH, policy_text, render_policy
 from deploy.template import build_template
 from tests.conftest import ACCOUNT_ID, REGION, ROOT
@@ -128,10 +128,12 @@ def test_policy_names_exactly_the_stage_tables_indexes_state_machine_and_paramet
     prefix = f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/"
     tables = sorted(prefix + table_name("dev", table) for table in TABLES)
     indexes = sorted(f"{prefix}{table_name('dev', table)}/index/{index}" for index, table in INDEXES.items())
+    append_only = sorted(prefix + table_name("dev", table) for table in APPEND_ONLY_TABLES)
 
-    for action in ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"):
+    for action in ("GetItem", "UpdateItem", "DeleteItem", "BatchWriteItem"):
         assert granted(policy, f"dynamodb:{action}") == tables
-    assert granted(policy, "dynamodb:Query") == sorted(tables + indexes)
+    assert granted(policy, "dynamodb:PutItem") == sorted(tables + append_only)
+    assert granted(policy, "dynamodb:Query") == sorted(tables + append_only + indexes)
     assert granted(policy, "states:StartExecution") == [state_machine_arn(target)]
     assert granted(policy, "states:SendTaskSuccess") == ["*"]  # the task-token actions take only "*"
     assert granted(policy, "states:SendTaskFailure") == ["*"]

@@ -87,14 +87,19 @@ def test_decided_reviews_leave_the_pending_list(client, admin_headers):
 def test_pending_list_is_a_query_on_the_sparse_index(client, admin_headers, aws):
     _flag(client, admin_headers, 1)
     description = boto3.client("dynamodb", region_name=REGION).describe_table(TableName=aws["ReviewsTableName"])
-    (index,) = description["Table"]["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == "pending-by-created"
-    assert [key["AttributeName"] for key in index["KeySchema"]] == ["pendingPartition", "createdAt"]
+    indexes = {index["IndexName"]: index for index in description["Table"]["GlobalSecondaryIndexes"]}
+    assert [key["AttributeName"] for key in indexes["pending-by-created"]["KeySchema"]] == [
+        "pendingPartition", "createdAt"
+    ]
+    calls = _record_dynamodb_calls()
+    assert client.http.get("/reviews?status=pending", headers=admin_headers).status_code == 200
+    assert calls == [("Query", "pending-by-created")]
 
 
 @pytest.mark.parametrize(
     "query",
-    ["&limit=0", "&limit=101", "&limit=abc", "&order=sideways", "&nextToken=%%%", "&nextToken=e30", "&status=approved"],
+    ["&limit=0", "&limit=101", "&limit=abc", "&order=sideways", "&nextToken=%%%", "&nextToken=e30", "&status=archived",
+     "&status=PENDING&nextToken=eyJyZXZpZXdJZCI6ICJ4In0"],
 )
 def test_bad_list_parameters_get_400(client, admin_headers, query):
     response = client.http.get(f"/reviews?status=pending{query}".replace("status=pending&status", "status"),
@@ -206,3 +211,78 @@ def test_task_token_appears_in_no_response_message_or_log(client, admin_headers,
     our_lines = [record.getMessage() for record in caplog.records if record.name.startswith("chalicelib")]
     assert our_lines
     assert all(token not in line for line in our_lines)
+
+
+def _record_dynamodb_calls() -> list[tuple[str, str | None]]:
+    """Every DynamoDB operation the app's reviews table makes from now on: (operation, index)."""
+    from chalicelib import aws as aws_clients
+    from chalicelib.config import get_settings
+
+    calls: list[tuple[str, str | None]] = []
+    events = aws_clients.table(get_settings().reviews_table).meta.client.meta.events
+    events.register("provide-client-params.dynamodb.*",
+                    lambda params, model, **_: calls.append((model.name, params.get("IndexName"))))
+    return calls
+
+
+def _decide(client, headers, review: dict, action: str, reason: str | None = None) -> None:
+    body = json.dumps({"reason": reason}) if reason else "{}"
+    response = client.http.post(f"/reviews/{review['reviewId']}/{action}", headers=headers, body=body)
+    assert response.status_code == 200, response.body
+    wait_for_status(client, review["submissionId"], "APPROVED", "REJECTED")
+
+
+def test_decided_reviews_are_listed_newest_first_by_status_each_page_one_query(client, admin_headers):
+    reviews = _flag(client, admin_headers, 4)
+    for review, action in zip(reviews, ("approve", "reject", "approve", "reject"), strict=True):
+        _decide(client, admin_headers, review, action, reason=f"because {action}")
+
+    def listed(status: str, query: str = "") -> dict:
+        response = client.http.get(f"/reviews?status={status}{query}", headers=admin_headers)
+        assert response.status_code == 200, response.body
+        return response.json_body
+
+    ids = [review["reviewId"] for review in reviews]
+    assert [item["reviewId"] for item in listed("decided")["items"]] == ids[::-1]
+    assert [item["reviewId"] for item in listed("approved")["items"]] == [ids[2], ids[0]]
+    assert [item["reviewId"] for item in listed("rejected")["items"]] == [ids[3], ids[1]]
+    assert [item["reviewId"] for item in listed("decided", "&order=oldest")["items"]] == ids
+    assert listed("expired")["items"] == []
+    assert listed("pending")["items"] == []
+    first = listed("approved")["items"][0]
+    assert (first["decision"], first["reason"], first["decidedBy"]) == ("approved", "because approve", "admin")
+    assert "taskToken" not in json.dumps(listed("decided"))
+
+    page = listed("decided", "&limit=3")
+    rest = listed("decided", f"&limit=3&nextToken={page['nextToken']}")
+    assert [item["reviewId"] for item in page["items"] + rest["items"]] == ids[::-1]
+    assert "nextToken" not in rest
+
+    calls = _record_dynamodb_calls()
+    listed("decided")
+    listed("rejected")
+    assert calls == [("Query", "decided-by-time"), ("Query", "status-by-decided")]
+
+
+def test_a_page_token_of_one_list_is_refused_by_another(client, admin_headers):
+    reviews = _flag(client, admin_headers, 2)
+    for review in reviews:
+        _decide(client, admin_headers, review, "approve")
+    token = client.http.get("/reviews?status=decided&limit=1", headers=admin_headers).json_body["nextToken"]
+
+    response = client.http.get(f"/reviews?status=pending&nextToken={token}", headers=admin_headers)
+
+    assert response.status_code == 400
+
+
+def test_a_review_opened_in_full_shows_the_body_and_where_each_match_is(client, admin_headers):
+    created = submit(client, "A clean title", body="Some text, then f0rbidden words, then more.")
+    review = pending_review_for(client, admin_headers, created["submissionId"])
+
+    full = client.http.get(f"/reviews/{review['reviewId']}", headers=admin_headers).json_body
+
+    assert full["body"] == "Some text, then f0rbidden words, then more."
+    (match,) = full["matches"]
+    assert match["field"] == "body"
+    assert full["body"][match["start"]:match["end"]] == match["text"] == "f0rbidden"
+    assert "body" not in client.http.get("/reviews", headers=admin_headers).json_body["items"][0]

@@ -1,0 +1,88 @@
+"""The audit trail: an append-only list of events per submission (SPEC §11).
+
+Events live in their own table (``submissionId`` + ``eventId``) rather than beside the
+submission: the Lambda policy grants only PutItem and Query on it, so no code path can change
+or delete an event, and a busy submission's history never grows the submission item that every
+status read and subscribe loads. ``eventId`` starts with the event's time, so one Query returns
+the events in the order they happened; each writer derives the rest of the id from what it
+records, so a retried step rewrites nothing and adds no duplicate.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.aws import conditional_write, plain
+from chalicelib.log import log_event
+
+logger = logging.getLogger(__name__)
+
+SUBMITTED = "submitted"
+CHECKED = "checked"
+REVIEW_REQUESTED = "review_requested"
+DECIDED = "decided"
+EXPIRED = "expired"
+FAILED = "failed"
+DELIVERED = "delivered"
+DELIVERY_FAILED = "delivery_failed"
+# Never stored, whatever a caller passes (the audit trail is readable by every reviewer).
+_FORBIDDEN_FIELDS = frozenset({"taskToken", "token", "signature", "secret", "notifyEmail", "email", "approveUrl",
+                               "rejectUrl"})
+# Items carry these beside the event's own fields.
+_KEYS = ("submissionId", "eventId")
+
+
+@dataclass(frozen=True)
+class HistoryEvent:
+    at: str
+    event: str
+    fields: dict[str, Any]
+
+    def to_public(self) -> dict[str, Any]:
+        return {"at": self.at, "event": self.event, **self.fields}
+
+
+class History:
+    """Appends events to, and reads, the history table."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def append(self, submission_id: str, event: str, *, at: str, key: str = "", **fields: Any) -> None:
+        """Record ``event`` at ``at`` (ISO 8601 UTC); ``key`` tells apart events of one kind at one time.
+
+        The write is conditional: the same event written twice (a retried step) is kept once.
+        A failure to write history is logged, never raised: the audit trail must not undo or
+        block the step it records.
+        """
+        item = {
+            "submissionId": submission_id,
+            "eventId": f"{at}#{event}#{key}",
+            "at": at,
+            "event": event,
+            **{name: value for name, value in fields.items() if name not in _FORBIDDEN_FIELDS and value is not None},
+        }
+        try:
+            conditional_write(self._table.put_item, Item=item, ConditionExpression="attribute_not_exists(eventId)")
+        except Exception as error:  # botocore's errors, or anything a transient failure raises
+            log_event(logger, "history.write_failed", level=logging.ERROR, submissionId=submission_id, historyEvent=event,
+                      error=type(error).__name__)
+
+    def events(self, submission_id: str) -> list[HistoryEvent]:
+        """Every event of a submission, oldest first (consistent reads, every page)."""
+        events: list[HistoryEvent] = []
+        query: dict[str, Any] = {
+            "KeyConditionExpression": "submissionId = :submission",
+            "ExpressionAttributeValues": {":submission": submission_id},
+            "ConsistentRead": True,
+        }
+        while True:
+            response = self._table.query(**query)
+            for item in response.get("Items", []):
+                fields = {name: plain(value) for name, value in item.items() if name not in (*_KEYS, "at", "event")}
+                events.append(HistoryEvent(at=item["at"], event=item["event"], fields=fields))
+            if "LastEvaluatedKey" not in response:
+                return events
+            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]

@@ -1,0 +1,172 @@
+"""Reviewers: the moderation team, each with a role and a personal token stored only as a hash.
+
+The table holds two items per reviewer, both in small fixed partitions:
+
+- ``pk="REVIEWER", sk=<name>``: name, role, who created it and when (listed by one Query);
+- ``pk="TOKEN", sk=<sha256 of the token>``: the name and role the token stands for (one
+  consistent GetItem per request, so a revoked token stops at the very next request).
+
+Tokens are 256-bit random values, so a plain SHA-256 is enough to make a stolen table useless
+(a slow password hash protects low-entropy secrets, which these are not).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib import actors
+from chalicelib.aws import conditional_write
+from chalicelib.errors import AlreadyExistsError, BadRequestError, NotFoundError
+
+REVIEWER = "reviewer"
+ADMIN = "admin"
+ROLES = (REVIEWER, ADMIN)
+TOKEN_PREFIX = "cmr_"
+_NAME = re.compile(r"[a-z0-9._-]{1,64}")
+# Names that already mean something in decidedBy, or the configured bootstrap admin.
+RESERVED_NAMES = frozenset({actors.ADMIN, actors.SIGNED_LINK, actors.CONTENT_CHECK, actors.DEADLINE, actors.WORKFLOW})
+_REVIEWER_PARTITION = "REVIEWER"
+_TOKEN_PARTITION = "TOKEN"
+_FIELDS = frozenset({"name", "role"})
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who a request comes from: a reviewer's name and role."""
+
+    name: str
+    role: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ADMIN
+
+
+@dataclass(frozen=True)
+class Reviewer:
+    name: str
+    role: str
+    created_at: str
+    created_by: str
+
+    def to_public(self) -> dict[str, Any]:
+        """The reviewer as ``GET /reviewers`` lists it: never the token or its hash."""
+        return {"name": self.name, "role": self.role, "createdAt": self.created_at, "createdBy": self.created_by}
+
+
+@dataclass(frozen=True)
+class NewReviewer:
+    """A validated ``POST /reviewers`` body."""
+
+    name: str
+    role: str
+
+
+def parse_new_reviewer(payload: Any) -> NewReviewer:
+    """Raises BadRequestError for a wrong shape, unknown fields, a bad or reserved name, or an unknown role."""
+    if not isinstance(payload, dict):
+        raise BadRequestError('the request body must be {"name": string, "role": "reviewer" | "admin"}')
+    unknown = sorted(set(payload) - _FIELDS)
+    if unknown:
+        raise BadRequestError(f"unknown field(s): {', '.join(unknown)}")
+    name = validate_name(payload.get("name"))
+    role = payload.get("role", REVIEWER)
+    if role not in ROLES:
+        raise BadRequestError("'role' must be 'reviewer' or 'admin'")
+    return NewReviewer(name=name, role=role)
+
+
+def validate_name(name: Any) -> str:
+    """A reviewer name: 1-64 characters of a-z, 0-9, '.', '_' and '-'; not a reserved one."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise BadRequestError("'name' must be 1 to 64 characters of a-z, 0-9, '.', '_' and '-'")
+    if name in RESERVED_NAMES:
+        raise BadRequestError(f"'{name}' is reserved")
+    return name
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+
+
+class ReviewerStore:
+    """Reviewers and their token hashes in DynamoDB (see the module docstring for the layout)."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def create(self, new: NewReviewer, *, created_by: str, created_at: str) -> tuple[Reviewer, str]:
+        """Store a reviewer and a fresh token; returns both (the token is never readable again).
+
+        Raises AlreadyExistsError when the name is taken.
+        """
+        token = new_token()
+        hashed = token_hash(token)
+        written = conditional_write(
+            self._table.put_item,
+            Item={"pk": _REVIEWER_PARTITION, "sk": new.name, "role": new.role, "createdAt": created_at,
+                  "createdBy": created_by, "tokenHash": hashed},
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+        if written is None:
+            raise AlreadyExistsError(f"a reviewer named {new.name} already exists")
+        # The token item last: until it exists the token opens nothing.
+        self._table.put_item(Item={"pk": _TOKEN_PARTITION, "sk": hashed, "name": new.name, "role": new.role})
+        return Reviewer(name=new.name, role=new.role, created_at=created_at, created_by=created_by), token
+
+    def list(self) -> list[Reviewer]:
+        """Every reviewer, by name: one Query per page of the reviewers' partition."""
+        reviewers: list[Reviewer] = []
+        query: dict[str, Any] = {
+            "KeyConditionExpression": "pk = :partition",
+            "ExpressionAttributeValues": {":partition": _REVIEWER_PARTITION},
+        }
+        while True:
+            response = self._table.query(**query)
+            reviewers.extend(
+                Reviewer(name=item["sk"], role=item["role"], created_at=item["createdAt"], created_by=item["createdBy"])
+                for item in response.get("Items", [])
+            )
+            if "LastEvaluatedKey" not in response:
+                return reviewers
+            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def delete(self, name: str) -> None:
+        """Revoke the reviewer's token, then forget the reviewer. Raises NotFoundError for an unknown name."""
+        item = self._table.get_item(Key={"pk": _REVIEWER_PARTITION, "sk": name}, ConsistentRead=True).get("Item")
+        if item is None:
+            raise NotFoundError(f"no reviewer named {name}")
+        # The token first: from this write on, the token is refused.
+        self._table.delete_item(Key={"pk": _TOKEN_PARTITION, "sk": item["tokenHash"]})
+        self._table.delete_item(Key={"pk": _REVIEWER_PARTITION, "sk": name})
+
+    def existing(self, names: set[str]) -> set[str]:
+        """Which of ``names`` are current reviewers (one BatchGetItem per 100; the bootstrap admin always is)."""
+        found = {name for name in names if name == actors.ADMIN}
+        wanted = sorted(names - found)
+        for start in range(0, len(wanted), 100):
+            keys = [{"pk": _REVIEWER_PARTITION, "sk": name} for name in wanted[start : start + 100]]
+            request: dict[str, Any] = {self._table.name: {"Keys": keys, "ConsistentRead": True,
+                                                          "ProjectionExpression": "sk"}}
+            while request:
+                response = self._table.meta.client.batch_get_item(RequestItems=request)
+                found.update(item["sk"] for item in response["Responses"].get(self._table.name, []))
+                request = response.get("UnprocessedKeys") or {}
+        return found
+
+    def identify(self, token: str) -> Identity | None:
+        """The reviewer a token belongs to, or None (a consistent read: revocation is immediate)."""
+        item = self._table.get_item(Key={"pk": _TOKEN_PARTITION, "sk": token_hash(token)}, ConsistentRead=True).get(
+            "Item"
+        )
+        if item is None:
+            return None
+        return Identity(name=item["name"], role=item["role"])
