@@ -52,6 +52,8 @@ def _environ() -> dict[str, str]:
             "SUBMISSIONS_TABLE": "bench-submissions",
             "REVIEWS_TABLE": "bench-reviews",
             "CONNECTIONS_TABLE": "bench-connections",
+            "REVIEWERS_TABLE": "bench-reviewers",
+            "HISTORY_TABLE": "bench-history",
             "STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:bench",
             "ADMIN_TOKEN": "bench",
             "LINK_SIGNING_SECRET": "bench",

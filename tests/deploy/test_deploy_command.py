@@ -318,7 +318,7 @@ def test_deploy_after_destroy_with_delete_data_starts_fresh(
     result, _ = run_deploy(clients, project, fake_chalice)
 
     assert sorted(result.created_parameters) == sorted(secret_parameter_names(STAGE))
-    assert len(clients("dynamodb").list_tables()["TableNames"]) == 3
+    assert len(clients("dynamodb").list_tables()["TableNames"]) == 5
 
 
 def test_deploy_refuses_a_plain_text_secret_in_config_json(

@@ -11,6 +11,8 @@ REQUIRED = {
     "SUBMISSIONS_TABLE": "s",
     "REVIEWS_TABLE": "r",
     "CONNECTIONS_TABLE": "c",
+    "REVIEWERS_TABLE": "rv",
+    "HISTORY_TABLE": "h",
     "STATE_MACHINE_ARN": "arn:aws:states:us-east-1:1:stateMachine:m",
 }
 
