@@ -203,3 +203,17 @@ def test_subscribers_hear_when_the_submission_goes_to_review(client, admin_heade
     assert pushed["type"] == "status"
     assert pushed["status"] == "IN_REVIEW"
     assert pushed["submissionId"] == flagged["submissionId"]
+
+
+def test_deeply_nested_json_gets_an_error_and_the_connection_stays(websockets_clients, aws):
+    websockets_clients.connect("nesting")
+    nested = "[" * 2000 + "]" * 2000  # within the 4,096-byte limit, far past the parser's recursion limit
+
+    websockets_clients.send("nesting", nested)
+    websockets_clients.send("nesting", '{"action": "ping", "x": ' + "[" * 1900 + "]" * 1900 + "}")
+    websockets_clients.send("nesting", {"action": "ping"})
+
+    messages = websockets_clients.received("nesting")
+    assert [message["type"] for message in messages] == ["error", "error", "pong"]
+    assert all(message["message"] for message in messages[:2])
+    assert _connection_items(aws["ConnectionsTableName"], "nesting")
