@@ -10,6 +10,8 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -205,3 +207,102 @@ def submit(runtime: RunningRuntime, title: str) -> str:
     result = http("POST", f"{runtime.rest_url}/submissions", {"title": title})
     assert result.status == 202, result
     return str(result.body["submissionId"])
+
+
+# A post to a live local socket answers in milliseconds; one that takes this long is waiting on the socket.
+STUCK_AFTER_SECONDS = 0.5
+
+
+class StuckClient:
+    """A WebSocket client that completes the handshake, may send frames, and never reads a byte.
+
+    Its receive buffer is as small as the kernel allows and its segments are small, so the
+    server's send buffer stays small too: some tens of KB sent to it fill every buffer on the
+    way, and from then on the server's sends to it wait, as they would for a frozen browser tab.
+    """
+
+    SMALL_SEGMENT = 536  # bytes; loopback's 64 KB segments would let the server buffer megabytes
+
+    def __init__(self, host: str, port: int, path: str = "/") -> None:
+        import base64
+
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1)  # the kernel rounds up to its minimum
+        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, self.SMALL_SEGMENT)
+        self.socket.settimeout(10)
+        self.socket.connect((host, port))
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.socket.sendall(
+            f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nUser-Agent: stuck-client\r\n\r\n".encode()
+        )
+        response = b""
+        while b"\r\n\r\n" not in response:  # byte by byte: nothing after the handshake is ever read
+            chunk = self.socket.recv(1)
+            if not chunk:
+                break
+            response += chunk
+        status_line = response.split(b"\r\n", 1)[0]
+        if b" 101 " not in status_line:
+            self.socket.close()
+            raise AssertionError(f"the handshake failed: {status_line!r}")
+
+    def send_text(self, text: str) -> None:
+        from websockets.frames import Frame, Opcode
+
+        self.socket.sendall(Frame(Opcode.TEXT, text.encode()).serialize(mask=True))
+
+    def close(self) -> None:
+        self.socket.close()
+
+
+@dataclass
+class BlockedPost:
+    """A ``post_to_connection`` that is waiting on a stuck socket, running on its own thread."""
+
+    thread: threading.Thread
+    started_at: float
+    outcome: list[Any]  # the error code it ended with ("GoneException"), once it has
+
+    def wait(self, timeout: float) -> str | None:
+        self.thread.join(timeout)
+        return None if self.thread.is_alive() else self.outcome[0]
+
+
+def fill_until_stuck(management_url: str, connection_id: str, *, frame_bytes: int = 64 * 1024) -> BlockedPost:
+    """Post big frames to a :class:`StuckClient` until one does not come back: its buffers are full.
+
+    The post that does not come back is left running (the gateway answers it once it drops the
+    client); every earlier one was answered at once.
+    """
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+
+    client = boto3.client(
+        "apigatewaymanagementapi",
+        endpoint_url=management_url,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(read_timeout=30, retries={"total_max_attempts": 1}),
+    )
+    frame = b"x" * frame_bytes
+    for _attempt in range(64):
+        outcome: list[Any] = []
+
+        def post(outcome: list[Any] = outcome) -> None:
+            try:
+                client.post_to_connection(ConnectionId=connection_id, Data=frame)
+                outcome.append("OK")
+            except ClientError as error:
+                outcome.append(error.response["Error"]["Code"])
+
+        thread = threading.Thread(target=post, name="fill-stuck-client", daemon=True)
+        started_at = time.monotonic()
+        thread.start()
+        thread.join(STUCK_AFTER_SECONDS)
+        if thread.is_alive():
+            return BlockedPost(thread, started_at, outcome)
+        assert outcome == ["OK"], f"a post to the stuck client failed before its buffers filled: {outcome}"
+    raise AssertionError("64 frames did not fill the stuck client's buffers")
