@@ -9,6 +9,7 @@ import sys
 import threading
 from types import FrameType
 
+from local_runtime.access_log import install_redaction
 from local_runtime.runtime import LocalRuntime
 from local_runtime.settings import SettingsError
 
@@ -19,8 +20,11 @@ def configure_logging() -> None:
     """Warnings from everything; the app's JSON events and the runtime's own lines at INFO.
 
     Set before the app is imported, so its ``configure_logging`` finds a handler and adds none.
+    Every line goes through a redacting filter: no signature, token or secret is printed,
+    whichever library logs it.
     """
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(message)s")
+    install_redaction()
     for name in ("chalicelib", "local_runtime"):
         logging.getLogger(name).setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
 
