@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -18,6 +17,7 @@ from chalicelib.config import get_settings
 from chalicelib.errors import BadRequestError, ConfigurationError, ServiceError, UnauthorizedError
 from chalicelib.links import verify
 from chalicelib.log import configure_logging, log_event
+from chalicelib.request_body import parse_json_body, unsupported_media_type
 
 if TYPE_CHECKING:
     from chalicelib.connections import Connection
@@ -57,13 +57,19 @@ def json_errors(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _json_body() -> Any:
-    raw = app.current_request.raw_body
-    if not raw:
-        return None
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
-        raise BadRequestError("the request body is not valid JSON") from None
+    return parse_json_body(app.current_request.raw_body)
+
+
+@app.middleware("http")
+def unsupported_media_type_in_spec_shape(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """Chalice refuses a Content-Type a route does not declare (415) before any view runs, in its own
+    ``{"Code", "Message"}`` body; answer it in the SPEC's error shape instead, on AWS and locally."""
+    response = get_response(event)
+    if response.status_code != 415 or not isinstance(response.body, dict) or response.body.get("Code") is None:
+        return response
+    route = app.routes.get(event.context.get("resourcePath", ""), {}).get(event.method)
+    error = unsupported_media_type(event.headers.get("content-type"), route.content_types if route else ())
+    return _error_response(error.status_code, error.code, error.message)
 
 
 def _base_url() -> str:
