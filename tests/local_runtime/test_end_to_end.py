@@ -179,3 +179,21 @@ def test_no_signature_task_token_or_secret_is_printed_while_links_and_admins_dec
     assert sum(label.startswith("task token") for label in known_secrets) == 2, known_secrets.keys()
     assert sum(label.startswith("signature") for label in known_secrets) == 4, known_secrets.keys()
     runtime.assert_printed_no_secret(known_secrets)
+
+
+def test_log_level_warning_keeps_the_app_events_and_access_lines_out_of_the_output(tmp_path: Path) -> None:
+    """The runtime sets LOG_LEVEL before the app is imported; importing the app must not reset it to INFO."""
+    runtime = start_runtime(tmp_path, LOG_LEVEL="WARNING")
+    try:
+        submission_id = submit(runtime, "A lovely day at the beach")
+        wait_for(lambda: http("GET", f"{runtime.rest_url}/submissions/{submission_id}").body["status"] == "APPROVED")
+    except BaseException:
+        runtime.stop(signal.SIGKILL, timeout=5)
+        raise
+    assert runtime.stop(signal.SIGINT, timeout=10) == 0, runtime.output()[-3000:]
+
+    printed = runtime.printed_after_banner()
+    assert "submission.accepted" not in printed, printed[-3000:]
+    assert "outcome.recorded" not in printed, printed[-3000:]
+    assert "/submissions" not in printed, printed[-3000:]
+    assert "stopped" in printed
