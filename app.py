@@ -18,7 +18,7 @@ from chalicelib.config import get_settings
 from chalicelib.errors import BadRequestError, ConfigurationError, ServiceError, UnauthorizedError
 from chalicelib.links import verify
 from chalicelib.log import configure_logging, log_event
-from chalicelib.request_body import parse_json
+from chalicelib.request_body import parse_json_body, unsupported_media_type
 
 if TYPE_CHECKING:
     from chalicelib.connections import Connection
@@ -58,7 +58,19 @@ def json_errors(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _json_body() -> Any:
-    return parse_json(app.current_request.raw_body)
+    return parse_json_body(app.current_request.raw_body)
+
+
+@app.middleware("http")
+def unsupported_media_type_in_spec_shape(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """Chalice refuses a Content-Type a route does not declare (415) before any view runs, in its own
+    ``{"Code", "Message"}`` body; answer it in the SPEC's error shape instead, on AWS and locally."""
+    response = get_response(event)
+    if response.status_code != 415 or not isinstance(response.body, dict) or response.body.get("Code") is None:
+        return response
+    route = app.routes.get(event.context.get("resourcePath", ""), {}).get(event.method)
+    error = unsupported_media_type(event.headers.get("content-type"), route.content_types if route else ())
+    return _error_response(error.status_code, error.code, error.message)
 
 
 def _base_url() -> str:

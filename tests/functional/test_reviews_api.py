@@ -206,3 +206,16 @@ def test_task_token_appears_in_no_response_message_or_log(client, admin_headers,
     our_lines = [record.getMessage() for record in caplog.records if record.name.startswith("chalicelib")]
     assert our_lines
     assert all(token not in line for line in our_lines)
+
+
+def test_a_reason_sent_as_a_form_gets_415_in_the_error_shape_and_decides_nothing(client, admin_headers):
+    """The README's reject example once sent curl -d without the header: a form, refused."""
+    review = _flag(client, admin_headers, 1)[0]
+    headers = {**admin_headers, "Content-Type": "application/x-www-form-urlencoded"}
+
+    response = client.http.post(f"/reviews/{review['reviewId']}/reject", headers=headers, body='{"reason": "spam"}')
+
+    assert response.status_code == 415
+    assert response.json_body["error"]["code"] == "UnsupportedMediaType"
+    assert "send Content-Type: application/json" in response.json_body["error"]["message"]
+    assert client.http.get(f"/reviews/{review['reviewId']}", headers=admin_headers).json_body["status"] == "PENDING"

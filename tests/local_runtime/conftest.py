@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -25,6 +26,8 @@ from tests.conftest import wait_for as shared_wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_TOKEN = "local-runtime-test-token"
+LINK_SIGNING_SECRET = "local-runtime-test-link-secret"
+READY_LINE = "\nready\n"
 STARTUP_TIMEOUT = 60.0
 REGION = "us-east-1"
 
@@ -87,6 +90,7 @@ class RunningRuntime:
     management_url: str
     moto_url: str
     admin_token: str
+    link_signing_secret: str = LINK_SIGNING_SECRET
 
     @property
     def admin_headers(self) -> dict[str, str]:
@@ -94,6 +98,48 @@ class RunningRuntime:
 
     def output(self) -> str:
         return self.stdout_path.read_text(errors="replace") + self.stderr_path.read_text(errors="replace")
+
+    def banner(self) -> str:
+        """What the runtime printed before its "ready" line: by design, it shows the admin token."""
+        return ("\n" + self.stdout_path.read_text(errors="replace")).partition(READY_LINE)[0]
+
+    def printed_after_banner(self) -> str:
+        """Everything else it printed: stdout after the banner, and all of stderr (every log line)."""
+        stdout = "\n" + self.stdout_path.read_text(errors="replace")
+        return stdout.partition(READY_LINE)[2] + self.stderr_path.read_text(errors="replace")
+
+    def known_secrets(self) -> dict[str, str]:
+        """Every secret the runtime holds, by what it is: tokens, the link key, each review's task token and signatures.
+
+        Read from the reviews table, so call it while the runtime runs.
+        """
+        known = {"admin token": self.admin_token, "link signing secret": self.link_signing_secret}
+        table = self.reviews_table()
+        scan: dict[str, Any] = {}
+        while True:
+            page = table.scan(**scan)
+            for item in page["Items"]:
+                review_id = item["reviewId"]
+                known[f"task token of review {review_id}"] = item["taskToken"]
+                for field in ("approvePath", "rejectPath"):
+                    for signature in parse_qs(urlsplit(item[field]).query).get("signature", []):
+                        known[f"signature in {field} of review {review_id}"] = signature
+            if "LastEvaluatedKey" not in page:
+                return known
+            scan = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
+
+    def assert_printed_no_secret(self, known_secrets: dict[str, str]) -> None:
+        """No secret in any log line; the banner may show the admin token (SPEC 6) and nothing else."""
+        printed = self.printed_after_banner()
+        leaked = sorted(label for label, value in known_secrets.items() if value and value in printed)
+        assert not leaked, f"printed after the banner: {leaked}\n{printed[-3000:]}"
+        banner = self.banner()
+        leaked = sorted(
+            label for label, value in known_secrets.items() if value and value in banner and value != self.admin_token
+        )
+        assert not leaked, f"printed in the banner: {leaked}"
+        signatures = re.findall(r"signature=(?!REDACTED)[^&\s\"']+", printed, flags=re.IGNORECASE)
+        assert not signatures, f"signature values printed: {signatures[:5]}"
 
     def boto3_client(self, service: str, **kwargs: Any) -> Any:
         """A client for the runtime's moto server, with fake credentials passed explicitly."""
@@ -111,6 +157,9 @@ class RunningRuntime:
 
     def connections_table(self) -> Any:
         return self._table("ConnectionsTableName")
+
+    def reviews_table(self) -> Any:
+        return self._table("ReviewsTableName")
 
     def submissions_table(self) -> Any:
         return self._table("SubmissionsTableName")
@@ -150,7 +199,9 @@ def start_runtime(directory: Path, **extra_env: str) -> RunningRuntime:
     ports = {"PORT": free_port(), "WS_PORT": free_port(), "WS_MANAGEMENT_PORT": free_port()}
     env = {name: value for name, value in os.environ.items() if not name.startswith(("AWS_", "MOTO_"))}
     env.update({name: str(port) for name, port in ports.items()})
-    env.update({"ADMIN_TOKEN": ADMIN_TOKEN, "PYTHONUNBUFFERED": "1", **extra_env})
+    env.update(
+        {"ADMIN_TOKEN": ADMIN_TOKEN, "LINK_SIGNING_SECRET": LINK_SIGNING_SECRET, "PYTHONUNBUFFERED": "1", **extra_env}
+    )
     directory.mkdir(parents=True, exist_ok=True)
     stdout_path, stderr_path = directory / "stdout.txt", directory / "stderr.txt"
     with stdout_path.open("wb") as stdout, stderr_path.open("wb") as stderr:
@@ -164,7 +215,7 @@ def start_runtime(directory: Path, **extra_env: str) -> RunningRuntime:
                 f"the runtime exited with {process.returncode}:\n"
                 f"{stdout_path.read_text(errors='replace')}{stderr_path.read_text(errors='replace')}"
             )
-        return "\nready\n" in "\n" + stdout_path.read_text(errors="replace")
+        return READY_LINE in "\n" + stdout_path.read_text(errors="replace")
 
     try:
         wait_for(ready, timeout=STARTUP_TIMEOUT)
@@ -179,7 +230,8 @@ def start_runtime(directory: Path, **extra_env: str) -> RunningRuntime:
             ws_url=f"ws://127.0.0.1:{ports['WS_PORT']}",
             management_url=f"http://127.0.0.1:{ports['WS_MANAGEMENT_PORT']}",
             moto_url=moto.group(1),
-            admin_token=ADMIN_TOKEN,
+            admin_token=env["ADMIN_TOKEN"],
+            link_signing_secret=env["LINK_SIGNING_SECRET"],
         )
         assert runtime.rest_url in banner and runtime.ws_url in banner and ADMIN_TOKEN in banner, banner
         assert http("GET", f"{runtime.rest_url}/health").body == {"status": "ok"}
@@ -196,11 +248,14 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRuntime
     """One runtime shared by a module's tests (startup deploys the stack: a few seconds)."""
     raise_open_file_limit()
     running = start_runtime(tmp_path_factory.mktemp("runtime"))
+    known_secrets: dict[str, str] = {}
     try:
         yield running
+        known_secrets = running.known_secrets()  # while moto still runs
     finally:
         exit_status = running.stop()
     assert exit_status == 0, running.output()[-3000:]  # a clean stop even after the load tests
+    running.assert_printed_no_secret(known_secrets)  # whatever the module's tests did, no secret was logged
 
 
 def submit(runtime: RunningRuntime, title: str) -> str:
