@@ -85,6 +85,7 @@ class RunningRuntime:
     management_url: str
     moto_url: str
     admin_token: str
+    ports: dict[str, int]
 
     @property
     def admin_headers(self) -> dict[str, str]:
@@ -143,9 +144,9 @@ class RunningRuntime:
         return int(self.process.returncode)
 
 
-def start_runtime(directory: Path, **extra_env: str) -> RunningRuntime:
-    """Start the runtime on free ports and wait for its "ready" line and /health."""
-    ports = {"PORT": free_port(), "WS_PORT": free_port(), "WS_MANAGEMENT_PORT": free_port()}
+def start_runtime(directory: Path, *, ports: dict[str, int] | None = None, **extra_env: str) -> RunningRuntime:
+    """Start the runtime on free ports (or on ``ports``, to restart one) and wait for its "ready" line and /health."""
+    ports = ports or {"PORT": free_port(), "WS_PORT": free_port(), "WS_MANAGEMENT_PORT": free_port()}
     env = {name: value for name, value in os.environ.items() if not name.startswith(("AWS_", "MOTO_"))}
     env.update({name: str(port) for name, port in ports.items()})
     env.update({"ADMIN_TOKEN": ADMIN_TOKEN, "PYTHONUNBUFFERED": "1", **extra_env})
@@ -178,6 +179,7 @@ def start_runtime(directory: Path, **extra_env: str) -> RunningRuntime:
             management_url=f"http://127.0.0.1:{ports['WS_MANAGEMENT_PORT']}",
             moto_url=moto.group(1),
             admin_token=ADMIN_TOKEN,
+            ports=ports,
         )
         assert runtime.rest_url in banner and runtime.ws_url in banner and ADMIN_TOKEN in banner, banner
         assert http("GET", f"{runtime.rest_url}/health").body == {"status": "ok"}
