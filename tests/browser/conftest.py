@@ -64,9 +64,13 @@ class PageWatch:
         return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """One headless Chromium for the session; each test gets its own context (fresh storage)."""
+    """One headless Chromium per module; each test gets its own context (fresh storage).
+
+    Not per session: Playwright's sync API marks this thread as running an asyncio loop until it
+    stops, and later tests (tests/local_runtime) call ``asyncio.run``.
+    """
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
     from playwright.sync_api import expect, sync_playwright
