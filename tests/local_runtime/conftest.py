@@ -90,6 +90,7 @@ class RunningRuntime:
     management_url: str
     moto_url: str
     admin_token: str
+    ports: dict[str, int]
     link_signing_secret: str = LINK_SIGNING_SECRET
 
     @property
@@ -194,9 +195,9 @@ class RunningRuntime:
         return int(self.process.returncode)
 
 
-def start_runtime(directory: Path, **extra_env: str) -> RunningRuntime:
-    """Start the runtime on free ports and wait for its "ready" line and /health."""
-    ports = {"PORT": free_port(), "WS_PORT": free_port(), "WS_MANAGEMENT_PORT": free_port()}
+def start_runtime(directory: Path, *, ports: dict[str, int] | None = None, **extra_env: str) -> RunningRuntime:
+    """Start the runtime on free ports (or on ``ports``, to restart one) and wait for its "ready" line and /health."""
+    ports = ports or {"PORT": free_port(), "WS_PORT": free_port(), "WS_MANAGEMENT_PORT": free_port()}
     env = {name: value for name, value in os.environ.items() if not name.startswith(("AWS_", "MOTO_"))}
     env.update({name: str(port) for name, port in ports.items()})
     env.update(
@@ -232,6 +233,7 @@ def start_runtime(directory: Path, **extra_env: str) -> RunningRuntime:
             moto_url=moto.group(1),
             admin_token=env["ADMIN_TOKEN"],
             link_signing_secret=env["LINK_SIGNING_SECRET"],
+            ports=ports,
         )
         assert runtime.rest_url in banner and runtime.ws_url in banner and ADMIN_TOKEN in banner, banner
         assert http("GET", f"{runtime.rest_url}/health").body == {"status": "ok"}
