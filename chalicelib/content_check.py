@@ -16,7 +16,8 @@ from dataclasses import dataclass
 #   3. glue runs of single-character tokens ("f.o.r.b.i.d.d.e.n") into one token, so that
 #      "for bidden" stays two tokens;
 #   4. give every character its candidate letters (a '1' may be an 'i' or an 'l', a '|' may
-#      also be nothing) and put a word break between tokens;
+#      also be nothing) and put a word break between tokens; a break made of one punctuation
+#      character between two words may also be nothing ("f-orbidden", "forb.idden");
 #   5. run one Aho-Corasick automaton over those candidates (a small set of states, one per
 #      reading), letting a repeated letter stay in the state it reached ("forrrbiddden");
 #      configured words keep their double letters (runs capped at two), so "too" needs two o's.
@@ -398,7 +399,10 @@ def _normalise(text: str) -> tuple[list[tuple[str, ...]], list[bool], list[int]]
     candidates: list[tuple[str, ...]] = [(BREAK,)]
     skippable: list[bool] = [False]
     origins: list[int] = [-1]
-    for token in _glue(tokens, gaps):
+    glued, glued_gaps = _glue(tokens, gaps)
+    for position, token in enumerate(glued):
+        if position > 0 and _splits_a_word(glued_gaps[position - 1], glued[position - 1], token):
+            skippable[-1] = True  # the break before this token may also be read as nothing
         maps_lookalikes = _maps_lookalikes(token, has_latin, native_scripts)
         latin_like = maps_lookalikes or any(item[0] == _LATIN for item, _ in token)
         for (kind, plain, mapped, _script), index in token:
@@ -420,15 +424,17 @@ def _normalise(text: str) -> tuple[list[tuple[str, ...]], list[bool], list[int]]
     return candidates, skippable, origins
 
 
-def _glue(tokens: list[list[tuple[_Item, int]]], gaps: list[tuple[int, bool]]) -> list[list[tuple[_Item, int]]]:
-    """Join runs of single-character tokens ("f.o.r.b.i.d.d.e.n") and nothing else.
+def _glue(
+    tokens: list[list[tuple[_Item, int]]], gaps: list[tuple[int, bool]]
+) -> tuple[list[list[tuple[_Item, int]]], list[tuple[int, bool]]]:
+    """Join runs of single-character tokens ("f.o.r.b.i.d.d.e.n") and nothing else; also the gaps left between the joined tokens.
 
     Two ordinary words are never joined ("For Biden", "for bid den"). A spelled-out run also
     takes in a longer token it touches without whitespace ("f0r.b.i.d.d.e.n").
     """
     count = len(tokens)
     if count < 2:
-        return tokens
+        return tokens, gaps
     # Substitution symbols do not count: "n!" ends "f o r b i d d e n!" as a single letter.
     single = [sum(item[0] != _SYMBOL for item, _ in token) <= 1 for token in tokens]
     joins_previous = [False] * count
@@ -451,12 +457,29 @@ def _glue(tokens: list[list[tuple[_Item, int]]], gaps: list[tuple[int, bool]]) -
                     joins_previous[end + 1] = True
         index = end + 1
     glued: list[list[tuple[_Item, int]]] = []
-    for token, joins in zip(tokens, joins_previous, strict=True):
+    glued_gaps: list[tuple[int, bool]] = []
+    for position, (token, joins) in enumerate(zip(tokens, joins_previous, strict=True)):
         if joins:
             glued[-1].extend(token)
         else:
+            if position > 0:
+                glued_gaps.append(gaps[position - 1])
             glued.append(list(token))
-    return glued
+    return glued, glued_gaps
+
+
+def _splits_a_word(gap: tuple[int, bool], before: list[tuple[_Item, int]], after: list[tuple[_Item, int]]) -> bool:
+    """Whether one punctuation character between two words may be an evasion ("f-orbidden", "forb.idden").
+
+    Such a break is read both ways, so "scam-free" still has the whole word "scam". Whitespace
+    never qualifies ("for bidden" is two words), nor does a gap next to a token without letters
+    ("13-37", "$-cam").
+    """
+    return gap == (1, False) and _has_letter(before) and _has_letter(after)
+
+
+def _has_letter(token: list[tuple[_Item, int]]) -> bool:
+    return any(item[0] in (_LATIN, _CONFUSABLE, _OTHER) for item, _ in token)
 
 
 def _letter_count(tokens: list[list[tuple[_Item, int]]]) -> int:

@@ -75,6 +75,17 @@ FLAGGED = [
     _case("separator", "f~o~r~b~i~d~d~e~n"),
     _case("separator", "f,o,r,b,i,d,d,e,n"),
     _case("separator", "totally s.c.a.m free", "scam"),
+    # one punctuation character splitting a word
+    _case("split", "f-orbidden"),
+    _case("split", "forb.idden"),
+    _case("split", "forbid_den"),
+    _case("split", "forbi*dden"),
+    _case("split", "forbid'den"),
+    _case("split", "forbidde-n"),
+    _case("split", "for-bidden fruit"),
+    _case("split", "Buy f0rb-1dd3n goods"),
+    _case("split", "contra-band", "contraband"),
+    _case("split", "s-cam alert", "scam"),
     # digit and symbol substitutions
     _case("substitution", "f0rbidden"),
     _case("substitution", "forb1dden"),
@@ -144,6 +155,15 @@ CLEAN = [
     _case("no-glue", "for Biden and Harris"),
     _case("no-glue", "contra band practice", "contraband"),
     _case("no-glue", "Essay: sc am I right", "scam"),
+    # ordinary hyphenated and punctuated words are not read as one
+    _case("hyphenated", "well-known facts"),
+    _case("hyphenated", "for - bidden"),
+    _case("hyphenated", "Forbid. Den of thieves"),
+    _case("hyphenated", "forbid,\nden"),
+    _case("hyphenated", "F-or bidden"),
+    _case("hyphenated", "a so-called forbidding-looking house"),
+    _case("hyphenated", "e-mail info@contra.example about the band", "contraband"),
+    _case("hyphenated", "Oscar-winning scampi, mascara-free", "scam"),
     # words that merely share letters with a configured word
     _case("shared-letters", "forbid"),
     _case("shared-letters", "forbidding"),
@@ -244,9 +264,9 @@ def test_does_not_flag_clean_title(text: str, word: str, table_words: WordList) 
 def test_tables_cover_every_category_with_enough_cases() -> None:
     flagged_categories = {case.id.split(":")[0] for case in FLAGGED}
     clean_categories = {case.id.split(":")[0] for case in CLEAN}
-    assert {"case", "compatibility", "accent", "invisible", "separator", "substitution", "lookalike",
+    assert {"case", "compatibility", "accent", "invisible", "separator", "split", "substitution", "lookalike",
             "repeat", "embedded", "combined"} <= flagged_categories
-    assert {"no-glue", "shared-letters", "non-latin"} <= clean_categories
+    assert {"no-glue", "hyphenated", "shared-letters", "non-latin"} <= clean_categories
     assert len(FLAGGED) >= 70
     assert len(CLEAN) >= 70
 
@@ -287,6 +307,12 @@ def test_match_of_an_embedded_word_covers_only_the_word() -> None:
 def test_match_takes_in_all_repeated_letters() -> None:
     [match] = find_matches("ffforbiddennn!", compile_word_list(["forbidden"]))
     assert match.text == "ffforbiddennn"
+
+
+def test_match_of_a_word_split_by_punctuation_covers_the_separator() -> None:
+    text = "Buy f-orbidden now"
+    [match] = find_matches(text, compile_word_list(["forbidden"]))
+    assert (match.text, match.start, match.end) == ("f-orbidden", 4, 14)
 
 
 def test_match_to_dict_has_the_review_fields() -> None:
@@ -362,6 +388,15 @@ def test_does_not_flag_short_word_inside_words_or_in_other_scripts(text: str) ->
 @pytest.mark.parametrize("text", ["scams everywhere", "SCAMSSS", "two $c@ms", "sc4mes"])
 def test_flags_plural_of_short_word(text: str) -> None:
     assert [match.word for match in find_matches(text, compile_word_list(["scam"]))] == ["scam"]
+
+
+@pytest.mark.parametrize("text", ["scam-free offer", "anti-scam", "scam.", "no-scam-zone"])
+def test_flags_short_word_next_to_a_single_separator(text: str) -> None:
+    assert {match.text for match in find_matches(text, compile_word_list(["scam"]))} == {"scam"}
+
+
+def test_does_not_join_numbers_split_by_a_single_separator() -> None:
+    assert find_matches("call 13-37 or 13.37", compile_word_list(["1337"])) == []
 
 
 def test_does_not_glue_arithmetic_onto_a_neighbouring_word() -> None:
