@@ -7,6 +7,8 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from chalicelib import markup
+
 # How the pipeline works (each step keeps the index of the original character it came from):
 #   1. per character: NFKD (compatibility forms: full width, mathematical letters, ligatures),
 #      drop combining marks (accents), casefold, drop invisible characters (format characters
@@ -289,23 +291,23 @@ def compile_word_list(words: Iterable[str]) -> WordList:
 def find_matches(text: str, word_list: WordList) -> list[Match]:
     """The one entry point: every occurrence of a configured word in text, in order of position, evasions included.
 
-    Overlapping readings of the same stretch of text give one match: the leftmost, then the longest.
+    Text with HTML markup is read twice, character references decoded ("forbi&#100;den"): as a
+    reader sees it, tags and comments rendered ("f<b>o</b>rbidden"), and as written, tag syntax
+    aside (a word in an attribute or a comment still counts). A match covers the markup inside it. Overlapping readings of the same stretch of text give one match: the
+    leftmost, then the longest.
     """
     if not text:
         return []
-    candidates, skippable, origins = _normalise(text)
-    hits = word_list._scan(candidates, skippable)
-    if not hits:
-        return []
     found: dict[tuple[int, int], str] = {}
-    for unit_index, pattern_id in dict.fromkeys(hits):
-        pattern = word_list._patterns[pattern_id]
-        span = _locate(pattern.symbols, unit_index, candidates, skippable)
-        if span is None:  # cannot happen: the scan found a reading; stay safe rather than raise
-            continue
-        start = origins[span[0]]
-        end = _end_of_character(text, origins[span[1]])
-        found.setdefault((start, end), pattern.word)
+    readings = markup.read(text)
+    if readings is None:
+        _find_spans(text, word_list, found)
+    else:
+        _find_spans(readings.rendered.text, word_list, found, readings.rendered)
+        if readings.source.text != readings.rendered.text:  # references only: one reading is enough
+            _find_spans(readings.source.text, word_list, found, readings.source)
+    if not found:
+        return []
     matches: list[Match] = []
     covered_until = -1
     for (start, end), word in sorted(found.items(), key=lambda item: (item[0][0], -item[0][1])):
@@ -313,6 +315,24 @@ def find_matches(text: str, word_list: WordList) -> list[Match]:
             matches.append(Match(word=word, text=text[start:end], start=start, end=end))
             covered_until = end
     return matches
+
+
+def _find_spans(
+    text: str, word_list: WordList, found: dict[tuple[int, int], str], reading: markup.Reading | None = None
+) -> None:
+    """Add the (start, end) of every hit in text to found; in the markup's coordinates when text is a reading of it."""
+    candidates, skippable, origins = _normalise(text)
+    hits = word_list._scan(candidates, skippable)
+    for unit_index, pattern_id in dict.fromkeys(hits):
+        pattern = word_list._patterns[pattern_id]
+        span = _locate(pattern.symbols, unit_index, candidates, skippable)
+        if span is None:  # cannot happen: the scan found a reading; stay safe rather than raise
+            continue
+        start = origins[span[0]]
+        end = _end_of_character(text, origins[span[1]])
+        if reading is not None:
+            start, end = reading.starts[start], reading.ends[end - 1]
+        found.setdefault((start, end), pattern.word)
 
 
 # --- normalisation -----------------------------------------------------------------------
