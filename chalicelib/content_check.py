@@ -39,6 +39,9 @@ _WHOLE_TOKEN_SUFFIXES = ("", "s", "es")
 _MAX_GLUE_GAP = 4
 """At most this many separator characters between the single letters of a spelled-out word."""
 
+_SINGLE_PUNCTUATION = (1, False)
+"""The gap (separator count, has whitespace) of a single punctuation character between two tokens."""
+
 # Kinds of normalised character; the separators come last (the tokeniser tests kind >= _SPACE).
 _LATIN, _DIGIT, _SYMBOL, _CONFUSABLE, _OTHER, _SPACE, _PUNCT = range(7)
 
@@ -421,7 +424,8 @@ def _normalise(text: str) -> tuple[list[tuple[str, ...]], list[bool], list[int]]
     origins: list[int] = [-1]
     glued, glued_gaps = _glue(tokens, gaps)
     for position, token in enumerate(glued):
-        if position > 0 and _splits_a_word(glued_gaps[position - 1], glued[position - 1], token):
+        # One punctuation character between two words (rare: check the gap before calling).
+        if position > 0 and glued_gaps[position - 1] == _SINGLE_PUNCTUATION and _splits_a_word(glued[position - 1], token):
             skippable[-1] = True  # the break before this token may also be read as nothing
         maps_lookalikes = _maps_lookalikes(token, has_latin, native_scripts)
         latin_like = maps_lookalikes or any(item[0] == _LATIN for item, _ in token)
@@ -488,14 +492,14 @@ def _glue(
     return glued, glued_gaps
 
 
-def _splits_a_word(gap: tuple[int, bool], before: list[tuple[_Item, int]], after: list[tuple[_Item, int]]) -> bool:
-    """Whether one punctuation character between two words may be an evasion ("f-orbidden", "forb.idden").
+def _splits_a_word(before: list[tuple[_Item, int]], after: list[tuple[_Item, int]]) -> bool:
+    """Whether one punctuation character between these tokens may be an evasion ("f-orbidden", "forb.idden").
 
-    Such a break is read both ways, so "scam-free" still has the whole word "scam". Whitespace
-    never qualifies ("for bidden" is two words), nor does a gap next to a token without letters
-    ("13-37", "$-cam").
+    Such a break is read both ways, so "scam-free" still has the whole word "scam". Only a gap of
+    _SINGLE_PUNCTUATION qualifies, never whitespace ("for bidden" is two words), and only between
+    tokens with letters ("13-37", "$-cam" stay apart).
     """
-    return gap == (1, False) and _has_letter(before) and _has_letter(after)
+    return _has_letter(before) and _has_letter(after)
 
 
 def _has_letter(token: list[tuple[_Item, int]]) -> bool:
