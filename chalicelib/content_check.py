@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from chalicelib import markup
 
 # How the pipeline works (each step keeps the index of the original character it came from):
+#   0. text with HTML markup is read twice, as rendered and as written (chalicelib.markup), each
+#      reading going through the steps below, its hits mapped back to the markup;
 #   1. per character: NFKD (compatibility forms: full width, mathematical letters, ligatures),
 #      drop combining marks (accents), casefold, drop invisible characters (format characters
 #      such as zero-width spaces/joiners, the soft hyphen, variation selectors);
