@@ -33,8 +33,12 @@ _BLOCK_ELEMENTS = frozenset(
     """.split()
 )
 
-_SPECIAL = re.compile(r"[<&]")
-_AMPERSAND = re.compile(r"&")
+# Where a construct may start; found by one regex search each, so a run of text that cannot be
+# markup ("<<<<", "&&&&", "a < b") costs no Python step per character.
+_REFERENCE_START = r"&(?:[A-Za-z]|#[0-9xX])"
+_ANY_START = re.compile(rf"<(?:[A-Za-z!?]|/[A-Za-z])|{_REFERENCE_START}")
+_COMMENT_OR_REFERENCE_START = re.compile(rf"<!--|{_REFERENCE_START}")  # once no '>' is left for a tag
+_REFERENCE_ONLY_START = re.compile(_REFERENCE_START)
 _TAG_NAME = re.compile(r"</?([A-Za-z][^\s/>]*)")
 _NUMERIC_REFERENCE = re.compile(r"&#(?:[xX]([0-9A-Fa-f]+)|([0-9]+));?")
 _LONGEST_NAME = max(len(name.rstrip(";")) for name in html5)
@@ -154,7 +158,11 @@ def _constructs(markup: str, *, tags: bool, start: int = 0, end: int | None = No
     may_close_tag = True  # false once a search for '>' failed: no later '<' can start a tag
     position, stop = start, len(markup) if end is None else end
     while position < stop:
-        special = (_SPECIAL if tags else _AMPERSAND).search(markup, position, stop)
+        if not tags:
+            starts = _REFERENCE_ONLY_START
+        else:
+            starts = _ANY_START if may_close_tag else _COMMENT_OR_REFERENCE_START
+        special = starts.search(markup, position, stop)
         if special is None:
             return
         at = special.start()
