@@ -149,6 +149,12 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
+@app.route("/openapi.json", methods=["GET"])
+def openapi_document() -> Response:
+    """The OpenAPI 3.1 document of this REST API, a static file (tests check it against these routes)."""
+    return Response(body=pages.static_page("openapi.json"), headers={"Content-Type": "application/json"})
+
+
 @app.route("/submissions", methods=["POST"])
 @json_errors
 def submit() -> Response:
