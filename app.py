@@ -18,7 +18,7 @@ from chalicelib.config import get_settings
 from chalicelib.errors import BadRequestError, ConfigurationError, ForbiddenError, ServiceError, UnauthorizedError
 from chalicelib.links import verify
 from chalicelib.log import configure_logging, log_event
-from chalicelib.request_body import parse_json
+from chalicelib.request_body import parse_json_body, unsupported_media_type
 from chalicelib.reviewers import ROLES, Identity, parse_new_reviewer, validate_name
 
 if TYPE_CHECKING:
@@ -60,7 +60,19 @@ def json_errors(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _json_body() -> Any:
-    return parse_json(app.current_request.raw_body)
+    return parse_json_body(app.current_request.raw_body)
+
+
+@app.middleware("http")
+def unsupported_media_type_in_spec_shape(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """Chalice refuses a Content-Type a route does not declare (415) before any view runs, in its own
+    ``{"Code", "Message"}`` body; answer it in the SPEC's error shape instead, on AWS and locally."""
+    response = get_response(event)
+    if response.status_code != 415 or not isinstance(response.body, dict) or response.body.get("Code") is None:
+        return response
+    route = app.routes.get(event.context.get("resourcePath", ""), {}).get(event.method)
+    error = unsupported_media_type(event.headers.get("content-type"), route.content_types if route else ())
+    return _error_response(error.status_code, error.code, error.message)
 
 
 def _base_url() -> str:
@@ -139,9 +151,28 @@ def admin_page() -> Response:
     return _html(pages.static_page("admin.html"), 200)
 
 
+@app.route("/static/{name}", methods=["GET"])
+@json_errors
+def static_file(name: str) -> Response:
+    """The pages' scripts and styles (the CSP allows no inline ones); names outside the allow-list get 404."""
+    served = pages.static_file(name)
+    headers = {
+        "Content-Type": served.content_type,
+        "Cache-Control": pages.STATIC_CACHE_CONTROL,
+        "X-Content-Type-Options": "nosniff",
+    }
+    return Response(body=served.content, status_code=200, headers=headers)
+
+
 @app.route("/health", methods=["GET"])
 def health() -> dict[str, str]:
     return {"status": "ok"}
+
+
+@app.route("/openapi.json", methods=["GET"])
+def openapi_document() -> Response:
+    """The OpenAPI 3.1 document of this REST API, a static file (tests check it against these routes)."""
+    return Response(body=pages.static_page("openapi.json"), headers={"Content-Type": "application/json"})
 
 
 @app.route("/submissions", methods=["POST"])

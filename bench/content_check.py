@@ -72,6 +72,33 @@ def _titles_per_second(titles: list[str], word_count: int) -> float:
     return len(titles) / best
 
 
+PATHOLOGICAL_INPUTS: dict[str, str] = {
+    "plain words (reference)": "the quick brown fox jumps " * 4_000,
+    "words in inline markup": "<b>quick</b> <i>br&#111;wn</i> f<!-- -->ox " * 2_500,
+    "'<' only": "<" * 100_000,
+    "unterminated comments": "<!--" * 25_000,
+    "tags that never close": "<a " * 33_000,
+    "100,000-digit reference": "&#" + "9" * 100_000 + ";",
+    "surrogate references": "&#xD800;" * 12_500,
+    "single separators": "ab-cd." * 16_000,
+}
+"""About 100 KB each; the check must stay linear on them (compare with the plain-words line)."""
+
+
+def pathological_milliseconds() -> dict[str, float]:
+    """Milliseconds (best of RUNS) to check each input of PATHOLOGICAL_INPUTS against a 100-word list."""
+    word_list = compile_word_list(pseudo_words(100))
+    timings = {}
+    for name, text in PATHOLOGICAL_INPUTS.items():
+        best = float("inf")
+        for _ in range(RUNS):
+            started = time.perf_counter()
+            find_matches(text, word_list)
+            best = min(best, time.perf_counter() - started)
+        timings[name] = best * 1000
+    return timings
+
+
 def run() -> dict[str, float]:
     """Titles checked per second (best of RUNS) for each list size, keyed "words_<size>"."""
     titles = sample_titles()
@@ -87,6 +114,9 @@ def main() -> None:
         print(f"{size:>14,} | {figures[f'words_{size}']:>10,.0f}")
     ratio = figures[f"words_{LIST_SIZES[-1]}"] / figures[f"words_{LIST_SIZES[0]}"]
     print(f"throughput ratio {LIST_SIZES[-1]:,} words / {LIST_SIZES[0]} word: {ratio:.2f}")
+    print(f"\nabout 100 KB of each input, best of {RUNS} runs")
+    for name, milliseconds in pathological_milliseconds().items():
+        print(f"{name:>26} | {milliseconds:>8,.1f} ms")
 
 
 if __name__ == "__main__":

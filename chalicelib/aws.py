@@ -11,6 +11,13 @@ if TYPE_CHECKING:
 
 _lock = threading.Lock()
 
+# The @connections API (post_to_connection): one stuck socket must never hold up a fan-out, so a
+# post gets 2 s to connect, 3 s to answer and one retry (throttling, a dropped connection),
+# instead of botocore's 60 s and three attempts. Notifier bounds each post by the first two.
+MANAGEMENT_API_CONNECT_TIMEOUT_SECONDS = 2
+MANAGEMENT_API_READ_TIMEOUT_SECONDS = 3
+MANAGEMENT_API_TOTAL_ATTEMPTS = 2  # the first attempt included
+
 
 @cache
 def _session() -> Any:
@@ -50,6 +57,13 @@ def _dynamodb_resource() -> Any:
 def _config(service: str) -> Any:
     from botocore.config import Config
 
+    if service == "apigatewaymanagementapi":
+        return Config(
+            connect_timeout=MANAGEMENT_API_CONNECT_TIMEOUT_SECONDS,
+            read_timeout=MANAGEMENT_API_READ_TIMEOUT_SECONDS,
+            retries={"mode": "standard", "total_max_attempts": MANAGEMENT_API_TOTAL_ATTEMPTS},
+            max_pool_connections=64,
+        )
     # Short timeouts: botocore's defaults (60 s, 3 attempts) outlast a 30 s Lambda, which would
     # then die between a decision's write and its callback instead of reporting the failure.
     # Step Functions calls get one retry only for the same reason.

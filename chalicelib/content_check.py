@@ -7,7 +7,11 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from chalicelib import markup
+
 # How the pipeline works (each step keeps the index of the original character it came from):
+#   0. text with HTML markup is read twice, as rendered and as written (chalicelib.markup), each
+#      reading going through the steps below, its hits mapped back to the markup;
 #   1. per character: NFKD (compatibility forms: full width, mathematical letters, ligatures),
 #      drop combining marks (accents), casefold, drop invisible characters (format characters
 #      such as zero-width spaces/joiners, the soft hyphen, variation selectors);
@@ -16,7 +20,8 @@ from dataclasses import dataclass
 #   3. glue runs of single-character tokens ("f.o.r.b.i.d.d.e.n") into one token, so that
 #      "for bidden" stays two tokens;
 #   4. give every character its candidate letters (a '1' may be an 'i' or an 'l', a '|' may
-#      also be nothing) and put a word break between tokens;
+#      also be nothing) and put a word break between tokens; a break made of one punctuation
+#      character between two words may also be nothing ("f-orbidden", "forb.idden");
 #   5. run one Aho-Corasick automaton over those candidates (a small set of states, one per
 #      reading), letting a repeated letter stay in the state it reached ("forrrbiddden");
 #      configured words keep their double letters (runs capped at two), so "too" needs two o's.
@@ -35,6 +40,9 @@ _WHOLE_TOKEN_SUFFIXES = ("", "s", "es")
 
 _MAX_GLUE_GAP = 4
 """At most this many separator characters between the single letters of a spelled-out word."""
+
+_SINGLE_PUNCTUATION = (1, False)
+"""The gap (separator count, has whitespace) of a single punctuation character between two tokens."""
 
 # Kinds of normalised character; the separators come last (the tokeniser tests kind >= _SPACE).
 _LATIN, _DIGIT, _SYMBOL, _CONFUSABLE, _OTHER, _SPACE, _PUNCT = range(7)
@@ -288,23 +296,23 @@ def compile_word_list(words: Iterable[str]) -> WordList:
 def find_matches(text: str, word_list: WordList) -> list[Match]:
     """The one entry point: every occurrence of a configured word in text, in order of position, evasions included.
 
-    Overlapping readings of the same stretch of text give one match: the leftmost, then the longest.
+    Text with HTML markup is read twice, character references decoded ("forbi&#100;den"): as a
+    reader sees it, tags and comments rendered ("f<b>o</b>rbidden"), and as written, tag syntax
+    aside (a word in an attribute or a comment still counts). A match covers the markup inside it. Overlapping readings of the same stretch of text give one match: the
+    leftmost, then the longest.
     """
     if not text:
         return []
-    candidates, skippable, origins = _normalise(text)
-    hits = word_list._scan(candidates, skippable)
-    if not hits:
-        return []
     found: dict[tuple[int, int], str] = {}
-    for unit_index, pattern_id in dict.fromkeys(hits):
-        pattern = word_list._patterns[pattern_id]
-        span = _locate(pattern.symbols, unit_index, candidates, skippable)
-        if span is None:  # cannot happen: the scan found a reading; stay safe rather than raise
-            continue
-        start = origins[span[0]]
-        end = _end_of_character(text, origins[span[1]])
-        found.setdefault((start, end), pattern.word)
+    readings = markup.read(text)
+    if readings is None:
+        _find_spans(text, word_list, found)
+    else:
+        _find_spans(readings.rendered.text, word_list, found, readings.rendered)
+        if readings.source.text != readings.rendered.text:  # references only: one reading is enough
+            _find_spans(readings.source.text, word_list, found, readings.source)
+    if not found:
+        return []
     matches: list[Match] = []
     covered_until = -1
     for (start, end), word in sorted(found.items(), key=lambda item: (item[0][0], -item[0][1])):
@@ -312,6 +320,24 @@ def find_matches(text: str, word_list: WordList) -> list[Match]:
             matches.append(Match(word=word, text=text[start:end], start=start, end=end))
             covered_until = end
     return matches
+
+
+def _find_spans(
+    text: str, word_list: WordList, found: dict[tuple[int, int], str], reading: markup.Reading | None = None
+) -> None:
+    """Add the (start, end) of every hit in text to found; in the markup's coordinates when text is a reading of it."""
+    candidates, skippable, origins = _normalise(text)
+    hits = word_list._scan(candidates, skippable)
+    for unit_index, pattern_id in dict.fromkeys(hits):
+        pattern = word_list._patterns[pattern_id]
+        span = _locate(pattern.symbols, unit_index, candidates, skippable)
+        if span is None:  # cannot happen: the scan found a reading; stay safe rather than raise
+            continue
+        start = origins[span[0]]
+        end = _end_of_character(text, origins[span[1]])
+        if reading is not None:
+            start, end = reading.starts[start], reading.ends[end - 1]
+        found.setdefault((start, end), pattern.word)
 
 
 # --- normalisation -----------------------------------------------------------------------
@@ -398,7 +424,11 @@ def _normalise(text: str) -> tuple[list[tuple[str, ...]], list[bool], list[int]]
     candidates: list[tuple[str, ...]] = [(BREAK,)]
     skippable: list[bool] = [False]
     origins: list[int] = [-1]
-    for token in _glue(tokens, gaps):
+    glued, glued_gaps = _glue(tokens, gaps)
+    for position, token in enumerate(glued):
+        # One punctuation character between two words (rare: check the gap before calling).
+        if position > 0 and glued_gaps[position - 1] == _SINGLE_PUNCTUATION and _splits_a_word(glued[position - 1], token):
+            skippable[-1] = True  # the break before this token may also be read as nothing
         maps_lookalikes = _maps_lookalikes(token, has_latin, native_scripts)
         latin_like = maps_lookalikes or any(item[0] == _LATIN for item, _ in token)
         for (kind, plain, mapped, _script), index in token:
@@ -420,15 +450,17 @@ def _normalise(text: str) -> tuple[list[tuple[str, ...]], list[bool], list[int]]
     return candidates, skippable, origins
 
 
-def _glue(tokens: list[list[tuple[_Item, int]]], gaps: list[tuple[int, bool]]) -> list[list[tuple[_Item, int]]]:
-    """Join runs of single-character tokens ("f.o.r.b.i.d.d.e.n") and nothing else.
+def _glue(
+    tokens: list[list[tuple[_Item, int]]], gaps: list[tuple[int, bool]]
+) -> tuple[list[list[tuple[_Item, int]]], list[tuple[int, bool]]]:
+    """Join runs of single-character tokens ("f.o.r.b.i.d.d.e.n") and nothing else; also the gaps left between the joined tokens.
 
     Two ordinary words are never joined ("For Biden", "for bid den"). A spelled-out run also
     takes in a longer token it touches without whitespace ("f0r.b.i.d.d.e.n").
     """
     count = len(tokens)
     if count < 2:
-        return tokens
+        return tokens, gaps
     # Substitution symbols do not count: "n!" ends "f o r b i d d e n!" as a single letter.
     single = [sum(item[0] != _SYMBOL for item, _ in token) <= 1 for token in tokens]
     joins_previous = [False] * count
@@ -451,12 +483,29 @@ def _glue(tokens: list[list[tuple[_Item, int]]], gaps: list[tuple[int, bool]]) -
                     joins_previous[end + 1] = True
         index = end + 1
     glued: list[list[tuple[_Item, int]]] = []
-    for token, joins in zip(tokens, joins_previous, strict=True):
+    glued_gaps: list[tuple[int, bool]] = []
+    for position, (token, joins) in enumerate(zip(tokens, joins_previous, strict=True)):
         if joins:
             glued[-1].extend(token)
         else:
+            if position > 0:
+                glued_gaps.append(gaps[position - 1])
             glued.append(list(token))
-    return glued
+    return glued, glued_gaps
+
+
+def _splits_a_word(before: list[tuple[_Item, int]], after: list[tuple[_Item, int]]) -> bool:
+    """Whether one punctuation character between these tokens may be an evasion ("f-orbidden", "forb.idden").
+
+    Such a break is read both ways, so "scam-free" still has the whole word "scam". Only a gap of
+    _SINGLE_PUNCTUATION qualifies, never whitespace ("for bidden" is two words), and only between
+    tokens with letters ("13-37", "$-cam" stay apart).
+    """
+    return _has_letter(before) and _has_letter(after)
+
+
+def _has_letter(token: list[tuple[_Item, int]]) -> bool:
+    return any(item[0] in (_LATIN, _CONFUSABLE, _OTHER) for item, _ in token)
 
 
 def _letter_count(tokens: list[list[tuple[_Item, int]]]) -> int:

@@ -59,6 +59,13 @@ class PayloadTooLargeError(ServiceError):
     code = "PayloadTooLarge"
 
 
+class UnsupportedMediaTypeError(ServiceError):
+    """A body sent with a Content-Type the route does not read (curl's ``-d`` sends a form)."""
+
+    status_code = 415
+    code = "UnsupportedMediaType"
+
+
 class UnavailableError(ServiceError):
     """A dependency failed transiently; the request changed nothing and can be retried."""
 

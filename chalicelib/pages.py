@@ -1,17 +1,53 @@
-"""The HTML pages: the submit page, the admin dashboard, and the signed-link confirmation."""
+"""The HTML pages (submit page, admin dashboard, signed-link confirmation) and the static files they load."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+from dataclasses import dataclass
 from functools import cache
 from html import escape
 from pathlib import Path
 
+from chalicelib.errors import NotFoundError
+
 _STATIC = Path(__file__).resolve().parent / "static"
-# Inline scripts and styles only; data is rendered with textContent, never as HTML.
+
+# The only files GET /static/{name} serves: a fixed allow-list, so no name can reach another file.
+_STATIC_TYPES = {
+    "submit.js": "text/javascript; charset=utf-8",
+    "submit.css": "text/css; charset=utf-8",
+    "admin.js": "text/javascript; charset=utf-8",
+    "admin.css": "text/css; charset=utf-8",
+}
+# The names are not versioned and the HTML is no-store: a short lifetime lets a deploy reach browsers soon.
+STATIC_CACHE_CONTROL = "public, max-age=300"
+
+_STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;color:#222}"
+    "button{font-size:1rem;padding:.5rem 1.25rem;border-radius:.3rem;border:1px solid #888;cursor:pointer}"
+    ".approve{background:#e5f6e8}.reject{background:#fbe6e6}.muted{color:#666}"
+)
+
+
+def _style_hash(style: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(style.encode("utf-8")).digest()).decode("ascii") + "'"
+
+
+# Scripts and styles come only from our own files; the one inline <style> (the signed-link pages, whose
+# URL depth varies) is allowed by its hash. Data is rendered with textContent, never as HTML.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+    f"default-src 'none'; script-src 'self'; style-src 'self' {_style_hash(_STYLE)}; "
     "connect-src 'self' ws: wss:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
+
+
+@dataclass(frozen=True)
+class StaticFile:
+    """A script or stylesheet of the pages, with the Content-Type it is served as."""
+
+    content: str
+    content_type: str
 
 
 @cache
@@ -19,11 +55,16 @@ def static_page(name: str) -> str:
     """A page shipped in ``chalicelib/static`` (read once per cold start)."""
     return (_STATIC / name).read_text(encoding="utf-8")
 
-_STYLE = (
-    "body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;color:#222}"
-    "button{font-size:1rem;padding:.5rem 1.25rem;border-radius:.3rem;border:1px solid #888;cursor:pointer}"
-    ".approve{background:#e5f6e8}.reject{background:#fbe6e6}.muted{color:#666}"
-)
+
+def static_file(name: str) -> StaticFile:
+    """The allow-listed file ``name`` from ``chalicelib/static``.
+
+    Raises NotFoundError for any other name (never touches the file system for it).
+    """
+    content_type = _STATIC_TYPES.get(name)
+    if content_type is None:
+        raise NotFoundError(f"no static file {name!r}")
+    return StaticFile(content=static_page(name), content_type=content_type)
 
 
 def _page(title: str, content: str) -> str:

@@ -1,22 +1,42 @@
-"""Request bodies: JSON that is valid all the way down, or a 400 that says what is wrong."""
+"""What a request body must be before it is parsed: small enough, of a media type the route reads, valid JSON."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
-from chalicelib.errors import BadRequestError
+from chalicelib.errors import BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
+from chalicelib.submissions import BODY_MAX_BYTES
+
+JSON_MEDIA_TYPE = "application/json"
+# The largest valid request is a submission with a 100 KB body. A JSON encoder that escapes every
+# non-ASCII character (Python's json.dumps does by default) writes up to three times its UTF-8
+# size (one 2-byte letter becomes the 6 bytes of \u0439), and 64 KiB more covers the title and
+# the rest. Anything larger cannot be valid, so it is refused before it is read. On AWS, API
+# Gateway itself refuses bodies over 10 MB (and Lambda over 6 MB) before the app sees them.
+REQUEST_BODY_MAX_BYTES = 3 * BODY_MAX_BYTES + 64 * 1024
 
 
-def parse_json(raw: bytes | str | None) -> Any:
-    """The JSON value of a request body; None for an empty body.
+def check_body_size(length: int) -> None:
+    """Raise PayloadTooLargeError when a body of ``length`` bytes cannot be a valid request."""
+    if length > REQUEST_BODY_MAX_BYTES:
+        raise PayloadTooLargeError(
+            f"the request body is {length} bytes; at most {REQUEST_BODY_MAX_BYTES} bytes are accepted"
+        )
 
-    Raises BadRequestError for invalid JSON, invalid UTF-8, nesting too deep to parse, and
-    strings holding a lone surrogate (``"\\ud800"``): valid JSON text, but not Unicode, so
-    DynamoDB and every encoder after us would refuse it.
+
+def parse_json_body(raw: bytes | str | None) -> Any:
+    """The parsed JSON body, or None when there is none.
+
+    Raises PayloadTooLargeError (over REQUEST_BODY_MAX_BYTES) or BadRequestError (not JSON,
+    invalid UTF-8, absurdly deep nesting, or a string holding a lone surrogate such as
+    ``"\ud800"``: valid JSON text, but not Unicode, so DynamoDB and every encoder after us
+    would refuse it).
     """
     if not raw:
         return None
+    check_body_size(len(raw))
     try:
         value = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
@@ -48,3 +68,10 @@ def _encodes(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def unsupported_media_type(content_type: str | None, accepted: Iterable[str]) -> UnsupportedMediaTypeError:
+    """The error for a body whose Content-Type the route does not read, saying what to send instead."""
+    accepted = list(accepted) or [JSON_MEDIA_TYPE]
+    wanted = accepted[0] if len(accepted) == 1 else "one of " + ", ".join(accepted)
+    return UnsupportedMediaTypeError(f"unsupported Content-Type {content_type or '(none)'!r}; send Content-Type: {wanted}")

@@ -214,7 +214,7 @@ def decode_page_token(token: str | None, index: str = PENDING_INDEX) -> dict[str
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         key = json.loads(raw)
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):  # RecursionError: a crafted, deeply nested token
         raise BadRequestError("nextToken is not valid") from None
     expected = _PAGE_KEYS[index]
     if not isinstance(key, dict) or set(key) != expected or not all(isinstance(v, str) for v in key.values()):

@@ -13,6 +13,8 @@ from chalicelib.config import Settings, get_settings, reset_settings
 from chalicelib.secrets_store import clear_secret_cache, resolve_secret
 
 if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
     from chalicelib.connections import ConnectionStore
     from chalicelib.moderation import ModerationService
     from chalicelib.notifications import Notifier
@@ -126,6 +128,9 @@ def reset() -> None:
     moderation_service.cache_clear()
     websocket_sessions.cache_clear()
     reviewers.cache_clear()
+    if _fanout_executor.cache_info().currsize:
+        _fanout_executor().shutdown(wait=False, cancel_futures=True)  # idle threads exit; none is left behind
+    _fanout_executor.cache_clear()
     clear_secret_cache()
     aws.reset_clients()
     reset_settings()
@@ -142,8 +147,18 @@ def management_client(endpoint: str) -> Any:
     return aws.client("apigatewaymanagementapi", endpoint_url=endpoint, region=get_settings().region)
 
 
+@lru_cache(maxsize=1)
+def _fanout_executor() -> ThreadPoolExecutor:
+    """The process's fan-out threads, shared by every notifier; started on first use, not at import."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from chalicelib.notifications import FANOUT_THREADS
+
+    return ThreadPoolExecutor(max_workers=FANOUT_THREADS, thread_name_prefix="fanout")
+
+
 def _notifier(settings: Settings) -> Notifier:
-    from chalicelib.notifications import Notifier
+    from chalicelib.notifications import FANOUT_THREADS, Notifier
 
     return Notifier(
         _connection_store(settings),
@@ -151,4 +166,6 @@ def _notifier(settings: Settings) -> Notifier:
         region=settings.region,
         endpoint_override=settings.management_endpoint,
         current_reviewers=lambda names: reviewers().existing(names),
+        executor=_fanout_executor(),
+        posts_at_once=FANOUT_THREADS,
     )

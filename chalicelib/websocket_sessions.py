@@ -70,6 +70,8 @@ class WebsocketSessions:
             message = json.loads(body)
         except ValueError:
             return [_error("malformed JSON")]
+        except RecursionError:  # a few KB of brackets nest deeper than the parser's stack allows
+            return [_error("malformed JSON: nested too deeply")]
         if not isinstance(message, dict):
             return [_error("a message must be a JSON object with an 'action'")]
         action = message.get("action")

@@ -9,6 +9,8 @@ import sys
 import threading
 from types import FrameType
 
+from chalicelib.log import configure_logging as configure_service_logging
+from local_runtime.access_log import install_redaction
 from local_runtime.runtime import LocalRuntime
 from local_runtime.settings import SettingsError
 
@@ -16,13 +18,16 @@ READY_LINE = "ready"
 
 
 def configure_logging() -> None:
-    """Warnings from everything; the app's JSON events and the runtime's own lines at INFO.
+    """Warnings from everything; the app's JSON events and the runtime's own lines at LOG_LEVEL (default INFO).
 
-    Set before the app is imported, so its ``configure_logging`` finds a handler and adds none.
+    Set before the app is imported, so its ``configure_logging`` finds a handler and adds none
+    (and, reading the same LOG_LEVEL, keeps this level). Every line goes through a redacting
+    filter: no signature, token or secret is printed, whichever library logs it.
     """
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(message)s")
-    for name in ("chalicelib", "local_runtime"):
-        logging.getLogger(name).setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
+    install_redaction()
+    level = configure_service_logging()  # an unknown LOG_LEVEL: one warning, then INFO
+    logging.getLogger("local_runtime").setLevel(level)
 
 
 def raise_open_file_limit(wanted: int = 65536) -> None:

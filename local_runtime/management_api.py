@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from local_runtime.access_log import redact_text
 from local_runtime.websocket_gateway import MAX_MESSAGE_BYTES, GoneError, WebSocketGateway
 
 logger = logging.getLogger(__name__)
@@ -121,7 +122,7 @@ class ManagementRequestHandler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
 
     def log_message(self, format: str, *args: Any) -> None:
-        logger.debug("%s %s", self.address_string(), format % args)
+        logger.debug("%s %s", self.address_string(), redact_text(format % args))
 
 
 class ManagementAPI:

@@ -184,8 +184,11 @@ class LocalRuntime:
                 '  {"action": "subscribe", "submissionId": "<submissionId>"}',
                 "  # 3. find its review (note the reviewId)",
                 f"  curl -s '{rest}/reviews?status=pending' -H 'Authorization: Bearer {token}'",
-                "  # 4. approve it (or .../reject with -d '{\"reason\": \"...\"}'); the decision arrives on the socket",
+                "  # 4. approve it; the decision arrives on the socket",
                 f"  curl -s -X POST {rest}/reviews/<reviewId>/approve -H 'Authorization: Bearer {token}'",
+                "  #    or reject it with a reason (the header matters: curl -d alone sends a form, refused with 415)",
+                f"  curl -s -X POST {rest}/reviews/<reviewId>/reject -H 'Authorization: Bearer {token}' "
+                "-H 'Content-Type: application/json' -d '{\"reason\": \"off-topic\"}'",
                 "",
                 "Press Ctrl-C to stop.",
             ]

@@ -41,7 +41,12 @@ HANDLER_THREADS = 16
 CLEANUP_THREADS = 4
 OPEN_TIMEOUT_SECONDS = 30.0
 CLOSE_TIMEOUT_SECONDS = 2.0
-SEND_TIMEOUT_SECONDS = 10.0
+# How long a frame may wait for a client that stopped reading (its TCP buffers and ours full)
+# before the gateway drops that client, as API Gateway drops one it cannot deliver to. Shorter
+# than the app's management API read timeout (chalicelib.aws), so the app hears 410 Gone and
+# prunes the connection instead of timing out and posting again. Each post waits on its own,
+# on the event loop, so a stuck client never delays the frames of any other.
+SEND_TIMEOUT_SECONDS = 2.0
 ROUTES = ("$connect", "$default", "$disconnect")
 
 
@@ -301,9 +306,20 @@ class WebSocketGateway:
 
     async def _reply_error(self, live: LiveConnection, message: str) -> None:
         try:
-            await live.socket.send(json.dumps({"type": "error", "message": message}))
+            await self._send_frame(live, json.dumps({"type": "error", "message": message}))
         except ConnectionClosed:
             pass
+        except TimeoutError:
+            logger.info("connection %s stopped reading; dropped", live.connection_id)
+
+    async def _send_frame(self, live: LiveConnection, frame: str | bytes) -> None:
+        """Send one frame within SEND_TIMEOUT_SECONDS; a client that stopped reading is dropped (TimeoutError)."""
+        try:
+            await asyncio.wait_for(live.socket.send(frame), timeout=SEND_TIMEOUT_SECONDS)
+        except TimeoutError:
+            live.closed = True  # later posts get 410 at once
+            live.socket.transport.abort()
+            raise
 
     async def _invoke(self, route_key: str, event: dict[str, Any]) -> Any:
         handler = self._handlers[route_key]
@@ -355,11 +371,8 @@ class WebSocketGateway:
         except UnicodeDecodeError:
             frame = data
         try:
-            await asyncio.wait_for(live.socket.send(frame), timeout=SEND_TIMEOUT_SECONDS)
-        except ConnectionClosed:
-            raise GoneError(connection_id) from None
-        except TimeoutError:  # a client that stopped reading: drop it rather than block the sender
-            live.socket.transport.abort()
+            await self._send_frame(live, frame)
+        except (ConnectionClosed, TimeoutError):  # TimeoutError: it stopped reading and was dropped
             raise GoneError(connection_id) from None
         live.last_active_at = time.time()
 
@@ -379,7 +392,7 @@ class WebSocketGateway:
 
     # --- the same, for other threads --------------------------------------------------------------
 
-    def post_threadsafe(self, connection_id: str, data: bytes, timeout: float = SEND_TIMEOUT_SECONDS + 5) -> None:
+    def post_threadsafe(self, connection_id: str, data: bytes, timeout: float = SEND_TIMEOUT_SECONDS + 3) -> None:
         self._call(self.post(connection_id, data), timeout)
 
     def info_threadsafe(self, connection_id: str, timeout: float = 5.0) -> dict[str, Any]:

@@ -192,3 +192,25 @@ def test_policy_template_fixes_no_account_region_or_stage(stage: str) -> None:
     for fixed in (ACCOUNT_ID, "000000000000", "us-east-1", "content-moderation-dev" if stage != "dev" else "prod"):
         assert fixed not in text
 
+
+
+ACCESS_LOG_FORMATS = {
+    "rest": ROOT / "deploy" / "access-log-format-rest.json",
+    "websocket": ROOT / "deploy" / "access-log-format-websocket.json",
+}
+
+
+@pytest.mark.parametrize("api", sorted(ACCESS_LOG_FORMATS))
+def test_access_log_formats_log_the_route_template_and_nothing_secret(api: str) -> None:
+    """docs/deploy.md tells operators to use these formats: a signature or token must never reach them."""
+    text = ACCESS_LOG_FORMATS[api].read_text().strip()
+    fields = json.loads(text)  # one JSON object per line in CloudWatch
+    variables = set(re.findall(r"\$[\w.]+", text))
+
+    assert all(value.startswith("$context.") for value in fields.values()), fields
+    route = "$context.resourcePath" if api == "rest" else "$context.routeKey"
+    assert route in variables
+    forbidden = ("path", "requestOverride", "querystring", "header", "input", "body", "token", "signature", "secret")
+    leaking = sorted(name for name in variables if name != route and any(word in name.lower() for word in forbidden))
+    assert not leaking, leaking
+    assert f"```json\n{text}\n```" in (ROOT / "docs" / "deploy.md").read_text()

@@ -31,3 +31,101 @@ def test_dashboard_page_needs_no_token_but_contains_no_reviews(client, admin_hea
 def test_pages_render_untrusted_text_with_textcontent_only(client):
     for path in ("/", "/admin"):
         assert b"innerHTML" not in client.http.get(path).body
+
+
+def _directives(policy: str) -> dict[str, list[str]]:
+    parsed = (directive.split() for directive in policy.split(";") if directive.strip())
+    return {words[0]: words[1:] for words in parsed}
+
+
+@pytest.mark.parametrize("path", ["/", "/admin"])
+def test_page_policy_allows_no_inline_script_or_style(client, path):
+    directives = _directives(client.http.get(path).headers["Content-Security-Policy"])
+
+    assert directives["script-src"] == ["'self'"]
+    assert "'unsafe-inline'" not in directives["style-src"]
+    assert "'unsafe-eval'" not in directives["script-src"]
+
+
+@pytest.mark.parametrize(
+    ("path", "script", "stylesheet"),
+    [("/", b"static/submit.js", b"static/submit.css"), ("/admin", b"static/admin.js", b"static/admin.css")],
+)
+def test_pages_load_their_script_and_style_from_files(client, path, script, stylesheet):
+    import re
+
+    body = client.http.get(path).body
+
+    assert f'<script src="{script.decode()}" defer></script>'.encode() in body
+    assert f'<link rel="stylesheet" href="{stylesheet.decode()}">'.encode() in body
+    assert re.search(rb"<script(?![^>]*\bsrc=)[^>]*>", body) is None  # no inline script
+    assert b"<style" not in body
+    assert re.search(rb"\son[a-z]+\s*=", body) is None  # no inline event handlers
+    assert re.search(rb"\sstyle\s*=", body) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type"),
+    [
+        ("submit.js", "text/javascript; charset=utf-8"),
+        ("submit.css", "text/css; charset=utf-8"),
+        ("admin.js", "text/javascript; charset=utf-8"),
+        ("admin.css", "text/css; charset=utf-8"),
+    ],
+)
+def test_static_file_is_served_with_its_type_and_cache_headers(client, name, content_type):
+    from pathlib import Path
+
+    response = client.http.get(f"/static/{name}")
+
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == content_type
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Cache-Control"] == "public, max-age=300"
+    shipped = Path(__file__).resolve().parents[2] / "chalicelib" / "static" / name
+    assert response.body == shipped.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "nothing.js",
+        "submit.html",  # in the folder, but not a static file: pages have their own routes and CSP
+        "SUBMIT.JS",
+        "submit.js.map",
+        "..%2Fpages.py",
+        "%2e%2e%2f%2e%2e%2fapp.py",
+        "..%5Cpages.py",
+        "%2Fetc%2Fpasswd",
+        "submit.js%00.css",
+    ],
+)
+def test_static_name_outside_the_allow_list_is_404(client, name):
+    response = client.http.get(f"/static/{name}")
+
+    assert response.status_code == 404
+    assert response.json_body["error"]["code"] == "NotFound"
+    assert b"import" not in response.body and b"root:" not in response.body
+
+
+def test_static_path_traversal_is_never_served(client):
+    for path in ("/static/../app.py", "/static/../chalicelib/pages.py", "/static/./submit.js/../../app.py"):
+        response = client.http.get(path)
+        assert response.status_code in (403, 404), path
+        assert b"Chalice" not in response.body
+
+
+def test_signed_link_pages_inline_style_is_allowed_by_its_hash_only(client):
+    import base64
+    import hashlib
+    import re
+
+    from chalicelib import pages
+
+    html = pages.message_page("Done", "The submission was approved.")
+    style = re.search(r"<style>(.*?)</style>", html, re.S)
+    assert style is not None
+    digest = base64.b64encode(hashlib.sha256(style.group(1).encode()).digest()).decode()
+
+    style_sources = _directives(pages.CONTENT_SECURITY_POLICY)["style-src"]
+    assert style_sources == ["'self'", f"'sha256-{digest}'"]

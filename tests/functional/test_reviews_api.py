@@ -286,3 +286,16 @@ def test_a_review_opened_in_full_shows_the_body_and_where_each_match_is(client, 
     assert match["field"] == "body"
     assert full["body"][match["start"]:match["end"]] == match["text"] == "f0rbidden"
     assert "body" not in client.http.get("/reviews", headers=admin_headers).json_body["items"][0]
+
+
+def test_a_reason_sent_as_a_form_gets_415_in_the_error_shape_and_decides_nothing(client, admin_headers):
+    """The README's reject example once sent curl -d without the header: a form, refused."""
+    review = _flag(client, admin_headers, 1)[0]
+    headers = {**admin_headers, "Content-Type": "application/x-www-form-urlencoded"}
+
+    response = client.http.post(f"/reviews/{review['reviewId']}/reject", headers=headers, body='{"reason": "spam"}')
+
+    assert response.status_code == 415
+    assert response.json_body["error"]["code"] == "UnsupportedMediaType"
+    assert "send Content-Type: application/json" in response.json_body["error"]["message"]
+    assert client.http.get(f"/reviews/{review['reviewId']}", headers=admin_headers).json_body["status"] == "PENDING"

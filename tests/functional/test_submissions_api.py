@@ -56,6 +56,7 @@ def test_get_submission_shows_title_status_and_created_at(client):
         pytest.param('{"title": "ok", "body": "x\\udfff"}', 400, id="lone-surrogate-in-body"),
         pytest.param('{"title": "ok", "\\ud800": "x"}', 400, id="lone-surrogate-in-a-key"),
         pytest.param(b'{"title": "\xff"}', 400, id="invalid-utf8"),
+        pytest.param(json.dumps({"title": "ok"}) + " " * 400 * 1024, 413, id="request-over-the-size-limit"),
     ],
 )
 def test_bad_submission_is_refused_and_nothing_is_stored(client, aws, body, status):
@@ -121,3 +122,38 @@ def test_health_answers_ok(client):
     response = client.http.get("/health")
     assert response.status_code == 200
     assert response.json_body == {"status": "ok"}
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/x-www-form-urlencoded", "text/plain", "multipart/form-data; boundary=x"]
+)
+def test_a_json_body_sent_as_another_content_type_gets_415_in_the_error_shape(client, aws, content_type):
+    """curl -d sends a form: the answer must say what to send, in the SPEC's shape, not chalice's."""
+    response = client.http.post("/submissions", headers={"Content-Type": content_type}, body='{"title": "hello"}')
+
+    assert response.status_code == 415
+    error = response.json_body["error"]
+    assert error["code"] == "UnsupportedMediaType"
+    assert "send Content-Type: application/json" in error["message"]
+    assert set(response.json_body) == {"error"}
+    assert _item_count(aws["SubmissionsTableName"]) == 0
+    assert _execution_count(aws["StateMachineArn"]) == 0
+
+
+def test_json_with_a_charset_is_accepted(client):
+    response = client.http.post(
+        "/submissions", headers={"Content-Type": "application/json; charset=utf-8"}, body='{"title": "hello"}'
+    )
+
+    assert response.status_code == 202, response.body
+
+
+def test_every_non_ascii_body_of_100kb_fits_within_the_request_limit(client):
+    """Escaped by json.dumps (\\uXXXX), a 100 KB body of 2-byte letters takes 300 KB: still accepted."""
+    body = "й" * (100 * 1024 // 2)
+    payload = json.dumps({"title": "escaped", "body": body})
+    assert len(payload) > 300 * 1000
+
+    response = client.http.post("/submissions", headers=json_headers(), body=payload)
+
+    assert response.status_code == 202, response.body

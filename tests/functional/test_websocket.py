@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 import boto3
-from botocore.stub import ANY, Stubber
+from botocore.exceptions import ClientError
 
 from chalicelib import service
 from tests.conftest import REGION, pending_review_for, submit, wait_for, wait_for_status
+
+
+class GoneAnsweringClient:
+    """A management API client that records each post and answers GoneException for ``gone`` ids."""
+
+    def __init__(self, *, gone: set[str]) -> None:
+        self.gone = gone
+        self.posted: list[tuple[str, bytes]] = []
+        self._lock = threading.Lock()
+
+    def post_to_connection(self, *, ConnectionId: str, Data: bytes) -> dict:
+        with self._lock:
+            self.posted.append((ConnectionId, Data))
+        if ConnectionId in self.gone:
+            raise ClientError({"Error": {"Code": "GoneException", "Message": "gone"}}, "PostToConnection")
+        return {}
 
 
 def _connection_items(table_name: str, connection_id: str) -> list[dict]:
@@ -154,32 +171,24 @@ def test_a_gone_connection_is_pruned_while_the_others_still_get_the_decision(
 ):
     created = submit(client, "forbidden to all")
     review = pending_review_for(client, admin_headers, created["submissionId"])
-    # Subscribed once IN_REVIEW was written, so the stub below sees only the decision's posts.
+    # Subscribed once IN_REVIEW was written, so the fake below sees only the decision's posts.
     for connection_id in ("a-live", "b-gone", "c-live"):
         websockets_clients.connect(connection_id, submission_id=created["submissionId"])
 
-    # moto never answers GoneException: stub API Gateway's answers, in the index's connectionId order.
-    management = boto3.client(
-        "apigatewaymanagementapi", region_name=REGION, endpoint_url="https://abc123.execute-api.us-east-1.amazonaws.com/ws"
-    )
-    stubber = Stubber(management)
-    stubber.add_response("post_to_connection", {}, {"ConnectionId": "a-live", "Data": ANY})
-    stubber.add_client_error(
-        "post_to_connection", service_error_code="GoneException", http_status_code=410,
-        expected_params={"ConnectionId": "b-gone", "Data": ANY},
-    )
-    stubber.add_response("post_to_connection", {}, {"ConnectionId": "c-live", "Data": ANY})
-    stubber.activate()
+    # moto never answers GoneException: a fake answers like API Gateway. The posts run concurrently,
+    # so it answers by connection id rather than in call order (as botocore's Stubber would).
+    management = GoneAnsweringClient(gone={"b-gone"})
     monkeypatch.setattr(service, "management_client", lambda endpoint: management)
 
     client.http.post(f"/reviews/{review['reviewId']}/approve", headers=admin_headers)
     wait_for_status(client, created["submissionId"], "APPROVED")
 
     wait_for(lambda: not _connection_items(aws["ConnectionsTableName"], "b-gone"))
-    stubber.assert_no_pending_responses()
+    wait_for(lambda: len(management.posted) == 3)
+    assert sorted(connection_id for connection_id, _ in management.posted) == ["a-live", "b-gone", "c-live"]
+    assert all(json.loads(data)["decision"] == "approved" for _, data in management.posted)
     assert _connection_items(aws["ConnectionsTableName"], "a-live")
     assert _connection_items(aws["ConnectionsTableName"], "c-live")
-
 
 
 def test_subscribers_hear_when_the_submission_goes_to_review(client, admin_headers, websockets_clients, monkeypatch):
@@ -203,3 +212,17 @@ def test_subscribers_hear_when_the_submission_goes_to_review(client, admin_heade
     assert pushed["type"] == "status"
     assert pushed["status"] == "IN_REVIEW"
     assert pushed["submissionId"] == flagged["submissionId"]
+
+
+def test_deeply_nested_json_gets_an_error_and_the_connection_stays(websockets_clients, aws):
+    websockets_clients.connect("nesting")
+    nested = "[" * 2000 + "]" * 2000  # within the 4,096-byte limit, far past the parser's recursion limit
+
+    websockets_clients.send("nesting", nested)
+    websockets_clients.send("nesting", '{"action": "ping", "x": ' + "[" * 1900 + "]" * 1900 + "}")
+    websockets_clients.send("nesting", {"action": "ping"})
+
+    messages = websockets_clients.received("nesting")
+    assert [message["type"] for message in messages] == ["error", "error", "pong"]
+    assert all(message["message"] for message in messages[:2])
+    assert _connection_items(aws["ConnectionsTableName"], "nesting")

@@ -10,12 +10,15 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -23,6 +26,8 @@ from tests.conftest import wait_for as shared_wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_TOKEN = "local-runtime-test-token"
+LINK_SIGNING_SECRET = "local-runtime-test-link-secret"
+READY_LINE = "\nready\n"
 STARTUP_TIMEOUT = 60.0
 REGION = "us-east-1"
 
@@ -85,6 +90,8 @@ class RunningRuntime:
     management_url: str
     moto_url: str
     admin_token: str
+    ports: dict[str, int]
+    link_signing_secret: str = LINK_SIGNING_SECRET
 
     @property
     def admin_headers(self) -> dict[str, str]:
@@ -92,6 +99,48 @@ class RunningRuntime:
 
     def output(self) -> str:
         return self.stdout_path.read_text(errors="replace") + self.stderr_path.read_text(errors="replace")
+
+    def banner(self) -> str:
+        """What the runtime printed before its "ready" line: by design, it shows the admin token."""
+        return ("\n" + self.stdout_path.read_text(errors="replace")).partition(READY_LINE)[0]
+
+    def printed_after_banner(self) -> str:
+        """Everything else it printed: stdout after the banner, and all of stderr (every log line)."""
+        stdout = "\n" + self.stdout_path.read_text(errors="replace")
+        return stdout.partition(READY_LINE)[2] + self.stderr_path.read_text(errors="replace")
+
+    def known_secrets(self) -> dict[str, str]:
+        """Every secret the runtime holds, by what it is: tokens, the link key, each review's task token and signatures.
+
+        Read from the reviews table, so call it while the runtime runs.
+        """
+        known = {"admin token": self.admin_token, "link signing secret": self.link_signing_secret}
+        table = self.reviews_table()
+        scan: dict[str, Any] = {}
+        while True:
+            page = table.scan(**scan)
+            for item in page["Items"]:
+                review_id = item["reviewId"]
+                known[f"task token of review {review_id}"] = item["taskToken"]
+                for field in ("approvePath", "rejectPath"):
+                    for signature in parse_qs(urlsplit(item[field]).query).get("signature", []):
+                        known[f"signature in {field} of review {review_id}"] = signature
+            if "LastEvaluatedKey" not in page:
+                return known
+            scan = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
+
+    def assert_printed_no_secret(self, known_secrets: dict[str, str]) -> None:
+        """No secret in any log line; the banner may show the admin token (SPEC 6) and nothing else."""
+        printed = self.printed_after_banner()
+        leaked = sorted(label for label, value in known_secrets.items() if value and value in printed)
+        assert not leaked, f"printed after the banner: {leaked}\n{printed[-3000:]}"
+        banner = self.banner()
+        leaked = sorted(
+            label for label, value in known_secrets.items() if value and value in banner and value != self.admin_token
+        )
+        assert not leaked, f"printed in the banner: {leaked}"
+        signatures = re.findall(r"signature=(?!REDACTED)[^&\s\"']+", printed, flags=re.IGNORECASE)
+        assert not signatures, f"signature values printed: {signatures[:5]}"
 
     def boto3_client(self, service: str, **kwargs: Any) -> Any:
         """A client for the runtime's moto server, with fake credentials passed explicitly."""
@@ -109,6 +158,9 @@ class RunningRuntime:
 
     def connections_table(self) -> Any:
         return self._table("ConnectionsTableName")
+
+    def reviews_table(self) -> Any:
+        return self._table("ReviewsTableName")
 
     def submissions_table(self) -> Any:
         return self._table("SubmissionsTableName")
@@ -143,12 +195,14 @@ class RunningRuntime:
         return int(self.process.returncode)
 
 
-def start_runtime(directory: Path, **extra_env: str) -> RunningRuntime:
-    """Start the runtime on free ports and wait for its "ready" line and /health."""
-    ports = {"PORT": free_port(), "WS_PORT": free_port(), "WS_MANAGEMENT_PORT": free_port()}
+def start_runtime(directory: Path, *, ports: dict[str, int] | None = None, **extra_env: str) -> RunningRuntime:
+    """Start the runtime on free ports (or on ``ports``, to restart one) and wait for its "ready" line and /health."""
+    ports = ports or {"PORT": free_port(), "WS_PORT": free_port(), "WS_MANAGEMENT_PORT": free_port()}
     env = {name: value for name, value in os.environ.items() if not name.startswith(("AWS_", "MOTO_"))}
     env.update({name: str(port) for name, port in ports.items()})
-    env.update({"ADMIN_TOKEN": ADMIN_TOKEN, "PYTHONUNBUFFERED": "1", **extra_env})
+    env.update(
+        {"ADMIN_TOKEN": ADMIN_TOKEN, "LINK_SIGNING_SECRET": LINK_SIGNING_SECRET, "PYTHONUNBUFFERED": "1", **extra_env}
+    )
     directory.mkdir(parents=True, exist_ok=True)
     stdout_path, stderr_path = directory / "stdout.txt", directory / "stderr.txt"
     with stdout_path.open("wb") as stdout, stderr_path.open("wb") as stderr:
@@ -162,7 +216,7 @@ def start_runtime(directory: Path, **extra_env: str) -> RunningRuntime:
                 f"the runtime exited with {process.returncode}:\n"
                 f"{stdout_path.read_text(errors='replace')}{stderr_path.read_text(errors='replace')}"
             )
-        return "\nready\n" in "\n" + stdout_path.read_text(errors="replace")
+        return READY_LINE in "\n" + stdout_path.read_text(errors="replace")
 
     try:
         wait_for(ready, timeout=STARTUP_TIMEOUT)
@@ -177,7 +231,9 @@ def start_runtime(directory: Path, **extra_env: str) -> RunningRuntime:
             ws_url=f"ws://127.0.0.1:{ports['WS_PORT']}",
             management_url=f"http://127.0.0.1:{ports['WS_MANAGEMENT_PORT']}",
             moto_url=moto.group(1),
-            admin_token=ADMIN_TOKEN,
+            admin_token=env["ADMIN_TOKEN"],
+            link_signing_secret=env["LINK_SIGNING_SECRET"],
+            ports=ports,
         )
         assert runtime.rest_url in banner and runtime.ws_url in banner and ADMIN_TOKEN in banner, banner
         assert http("GET", f"{runtime.rest_url}/health").body == {"status": "ok"}
@@ -194,14 +250,116 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRuntime
     """One runtime shared by a module's tests (startup deploys the stack: a few seconds)."""
     raise_open_file_limit()
     running = start_runtime(tmp_path_factory.mktemp("runtime"))
+    known_secrets: dict[str, str] = {}
     try:
         yield running
+        known_secrets = running.known_secrets()  # while moto still runs
     finally:
         exit_status = running.stop()
     assert exit_status == 0, running.output()[-3000:]  # a clean stop even after the load tests
+    running.assert_printed_no_secret(known_secrets)  # whatever the module's tests did, no secret was logged
 
 
 def submit(runtime: RunningRuntime, title: str) -> str:
     result = http("POST", f"{runtime.rest_url}/submissions", {"title": title})
     assert result.status == 202, result
     return str(result.body["submissionId"])
+
+
+# A post to a live local socket answers in milliseconds; one that takes this long is waiting on the socket.
+STUCK_AFTER_SECONDS = 0.5
+
+
+class StuckClient:
+    """A WebSocket client that completes the handshake, may send frames, and never reads a byte.
+
+    Its receive buffer is as small as the kernel allows and its segments are small, so the
+    server's send buffer stays small too: some tens of KB sent to it fill every buffer on the
+    way, and from then on the server's sends to it wait, as they would for a frozen browser tab.
+    """
+
+    SMALL_SEGMENT = 536  # bytes; loopback's 64 KB segments would let the server buffer megabytes
+
+    def __init__(self, host: str, port: int, path: str = "/") -> None:
+        import base64
+
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1)  # the kernel rounds up to its minimum
+        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, self.SMALL_SEGMENT)
+        self.socket.settimeout(10)
+        self.socket.connect((host, port))
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.socket.sendall(
+            f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nUser-Agent: stuck-client\r\n\r\n".encode()
+        )
+        response = b""
+        while b"\r\n\r\n" not in response:  # byte by byte: nothing after the handshake is ever read
+            chunk = self.socket.recv(1)
+            if not chunk:
+                break
+            response += chunk
+        status_line = response.split(b"\r\n", 1)[0]
+        if b" 101 " not in status_line:
+            self.socket.close()
+            raise AssertionError(f"the handshake failed: {status_line!r}")
+
+    def send_text(self, text: str) -> None:
+        from websockets.frames import Frame, Opcode
+
+        self.socket.sendall(Frame(Opcode.TEXT, text.encode()).serialize(mask=True))
+
+    def close(self) -> None:
+        self.socket.close()
+
+
+@dataclass
+class BlockedPost:
+    """A ``post_to_connection`` that is waiting on a stuck socket, running on its own thread."""
+
+    thread: threading.Thread
+    started_at: float
+    outcome: list[Any]  # the error code it ended with ("GoneException"), once it has
+
+    def wait(self, timeout: float) -> str | None:
+        self.thread.join(timeout)
+        return None if self.thread.is_alive() else self.outcome[0]
+
+
+def fill_until_stuck(management_url: str, connection_id: str, *, frame_bytes: int = 64 * 1024) -> BlockedPost:
+    """Post big frames to a :class:`StuckClient` until one does not come back: its buffers are full.
+
+    The post that does not come back is left running (the gateway answers it once it drops the
+    client); every earlier one was answered at once.
+    """
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+
+    client = boto3.client(
+        "apigatewaymanagementapi",
+        endpoint_url=management_url,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(read_timeout=30, retries={"total_max_attempts": 1}),
+    )
+    frame = b"x" * frame_bytes
+    for _attempt in range(64):
+        outcome: list[Any] = []
+
+        def post(outcome: list[Any] = outcome) -> None:
+            try:
+                client.post_to_connection(ConnectionId=connection_id, Data=frame)
+                outcome.append("OK")
+            except ClientError as error:
+                outcome.append(error.response["Error"]["Code"])
+
+        thread = threading.Thread(target=post, name="fill-stuck-client", daemon=True)
+        started_at = time.monotonic()
+        thread.start()
+        thread.join(STUCK_AFTER_SECONDS)
+        if thread.is_alive():
+            return BlockedPost(thread, started_at, outcome)
+        assert outcome == ["OK"], f"a post to the stuck client failed before its buffers filled: {outcome}"
+    raise AssertionError("64 frames did not fill the stuck client's buffers")

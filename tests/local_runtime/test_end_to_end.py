@@ -127,3 +127,73 @@ def test_an_undecided_review_expires_at_its_deadline_then_sigterm(tmp_path: Path
         runtime.stop(signal.SIGKILL, timeout=5)
         raise
     assert runtime.stop(signal.SIGTERM, timeout=10) == 0, runtime.output()[-3000:]
+
+
+def decide_by_signed_link_and_by_admin(runtime: RunningRuntime) -> list[str]:
+    """A flagged submission decided through its signed link (GET, then POST), another by an admin; their review ids."""
+    by_link = submit(runtime, "A forbidden title for the link")
+    by_admin = submit(runtime, "Another forbidden title")
+    reviews = pending_reviews(runtime, by_link, by_admin)
+    link = reviews[by_link]["approveUrl"]
+
+    page = http("GET", link)
+    assert page.status == 200 and "<form" in page.body, page
+    tampered = http("POST", link[:-4] + "0000", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert tampered.status == 403, tampered
+    decided = http("POST", link, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert decided.status == 200 and "approved" in decided.body, decided
+    rejected = http(
+        "POST",
+        f"{runtime.rest_url}/reviews/{reviews[by_admin]['reviewId']}/reject",
+        {"reason": "off-topic"},
+        runtime.admin_headers,
+    )
+    assert rejected.status == 200, rejected
+    wrong_token = http(
+        "GET", f"{runtime.rest_url}/reviews?status=pending", headers={"Authorization": "Bearer not-the-token"}
+    )
+    assert wrong_token.status == 401, wrong_token
+
+    def both_decided() -> bool:
+        statuses = {http("GET", f"{runtime.rest_url}/submissions/{sid}").body["status"] for sid in (by_link, by_admin)}
+        return statuses == {"APPROVED", "REJECTED"}
+
+    wait_for(both_decided)
+    return [reviews[by_link]["reviewId"], reviews[by_admin]["reviewId"]]
+
+
+def test_no_signature_task_token_or_secret_is_printed_while_links_and_admins_decide(tmp_path: Path) -> None:
+    runtime = start_runtime(tmp_path)
+    try:
+        review_ids = decide_by_signed_link_and_by_admin(runtime)
+        known_secrets = runtime.known_secrets()
+    except BaseException:
+        runtime.stop(signal.SIGKILL, timeout=5)
+        raise
+    assert runtime.stop(signal.SIGINT, timeout=10) == 0, runtime.output()[-3000:]
+
+    printed = runtime.printed_after_banner()
+    # The requests were logged (so the check below looks at real access lines) ...
+    assert f"/reviews/{review_ids[0]}/decide" in printed, printed[-3000:]
+    # ... and every task token and every signature of both reviews is known to the check.
+    assert sum(label.startswith("task token") for label in known_secrets) == 2, known_secrets.keys()
+    assert sum(label.startswith("signature") for label in known_secrets) == 4, known_secrets.keys()
+    runtime.assert_printed_no_secret(known_secrets)
+
+
+def test_log_level_warning_keeps_the_app_events_and_access_lines_out_of_the_output(tmp_path: Path) -> None:
+    """The runtime sets LOG_LEVEL before the app is imported; importing the app must not reset it to INFO."""
+    runtime = start_runtime(tmp_path, LOG_LEVEL="WARNING")
+    try:
+        submission_id = submit(runtime, "A lovely day at the beach")
+        wait_for(lambda: http("GET", f"{runtime.rest_url}/submissions/{submission_id}").body["status"] == "APPROVED")
+    except BaseException:
+        runtime.stop(signal.SIGKILL, timeout=5)
+        raise
+    assert runtime.stop(signal.SIGINT, timeout=10) == 0, runtime.output()[-3000:]
+
+    printed = runtime.printed_after_banner()
+    assert "submission.accepted" not in printed, printed[-3000:]
+    assert "outcome.recorded" not in printed, printed[-3000:]
+    assert "/submissions" not in printed, printed[-3000:]
+    assert "stopped" in printed

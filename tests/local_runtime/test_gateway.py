@@ -6,6 +6,7 @@ import asyncio
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,9 +14,10 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from chalicelib.aws import MANAGEMENT_API_READ_TIMEOUT_SECONDS
 from local_runtime.management_api import ManagementAPI
 from local_runtime.websocket_gateway import GoneError, WebSocketGateway
-from tests.local_runtime.conftest import REGION, http, wait_for
+from tests.local_runtime.conftest import REGION, StuckClient, fill_until_stuck, http, wait_for
 
 RECEIVE_TIMEOUT = 10.0
 
@@ -290,3 +292,38 @@ def test_threadsafe_calls_report_gone_connections(gateway: WebSocketGateway) -> 
         gateway.info_threadsafe("unknown")
     with pytest.raises(GoneError):
         gateway.delete_threadsafe("unknown")
+
+
+def test_a_client_that_stops_reading_is_dropped_without_delaying_posts_to_others(
+    gateway: WebSocketGateway, recorder: RecordingHandlers, management: str
+) -> None:
+    stuck = StuckClient("127.0.0.1", gateway.port, "/?client=stuck")
+    try:
+        stuck_id = connection_id_of(recorder, "stuck")
+
+        async def scenario() -> None:
+            async with connect(ws_url(gateway, "?client=live")) as live:
+                live_id = await asyncio.to_thread(connection_id_of, recorder, "live")
+                blocked = await asyncio.to_thread(fill_until_stuck, management, stuck_id)
+
+                # While that post waits on the stuck socket, a post to another one goes through at once.
+                started = time.monotonic()
+                await asyncio.to_thread(
+                    management_client(management).post_to_connection, ConnectionId=live_id, Data=b'{"n": 1}'
+                )
+                assert await receive_json(live) == {"n": 1}
+                assert time.monotonic() - started < 1.0
+
+                # The stuck client is dropped, and the waiting post answered 410, before the app's
+                # management client would give up on it: the app prunes it instead of posting again.
+                outcome = await asyncio.to_thread(blocked.wait, MANAGEMENT_API_READ_TIMEOUT_SECONDS + 5)
+                assert outcome == "GoneException"
+                assert time.monotonic() - blocked.started_at < MANAGEMENT_API_READ_TIMEOUT_SECONDS
+
+        asyncio.run(scenario())
+        disconnected = wait_for(lambda: recorder.of("$disconnect", stuck_id), timeout=RECEIVE_TIMEOUT)
+        assert disconnected[0]["requestContext"]["disconnectStatusCode"] == 1006
+        with pytest.raises(GoneError):
+            gateway.post_threadsafe(stuck_id, b"late")
+    finally:
+        stuck.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from http.client import HTTPConnection
 from typing import Any
@@ -15,7 +16,7 @@ from boto3.dynamodb.conditions import Key
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
-from tests.local_runtime.conftest import RunningRuntime, http, submit, wait_for
+from tests.local_runtime.conftest import RunningRuntime, StuckClient, fill_until_stuck, http, submit, wait_for
 
 RECEIVE_TIMEOUT = 15.0
 CONCURRENT_CONNECTIONS = 1000
@@ -175,3 +176,74 @@ def test_the_rest_server_takes_a_burst_of_64_concurrent_requests(runtime: Runnin
     assert [status for status, _ in results] == [202 if index % 2 == 0 else 200 for index in range(CONCURRENT_REQUESTS)]
     submission_ids = [body["submissionId"] for status, body in results if status == 202]
     assert len(set(submission_ids)) == CONCURRENT_REQUESTS // 2
+
+
+DECISION_BOUND_SECONDS = 3.0  # a behaviour bound, not a benchmark: a serial fan-out took ~9.5 s here
+QUIET_CONNECTIONS = 10  # stored connection items left by other tests that are still closing
+
+
+async def next_decision(socket: ClientConnection) -> dict[str, Any]:
+    while True:
+        message = json.loads(await socket.recv())
+        if message.get("type") == "decision":
+            return message
+
+
+def test_a_subscriber_that_stops_reading_does_not_delay_the_others(runtime: RunningRuntime) -> None:
+    # The 1,000 connections of an earlier test leave $disconnects queued: let them finish, so that a
+    # post that takes half a second means a stuck socket, not a busy runtime.
+    wait_for(lambda: runtime.connections_table().scan(Select="COUNT")["Count"] <= QUIET_CONNECTIONS, timeout=120)
+    submission_id = submit_and_wait_for_review(runtime, "A forbidden title that five sockets follow")
+    # The stuck client connects following a clean "marker" submission first: its connection id is then
+    # the one stored with that subscription.
+    marker = submit(runtime, "A clean marker headline")
+    address = urlsplit(runtime.ws_url)
+    stuck = StuckClient(str(address.hostname), int(address.port or 0), f"/?submissionId={marker}")
+    try:
+        stuck.send_text(json.dumps({"action": "subscribe", "submissionId": submission_id}))
+        stuck_id = wait_for(lambda: _only(stored_connection_ids(runtime, marker)), timeout=RECEIVE_TIMEOUT)
+        wait_for(lambda: stuck_id in stored_connection_ids(runtime, submission_id), timeout=RECEIVE_TIMEOUT)
+
+        async def scenario() -> None:
+            url = f"{runtime.ws_url}/?submissionId={submission_id}"
+            others = [await connect(url) for _ in range(3)]
+            try:
+                # Posted one after another (by connection id), every subscriber after the stuck one would
+                # wait for it: make sure at least one sorts after it.
+                while max(await asyncio.to_thread(stored_connection_ids, runtime, submission_id)) == stuck_id:
+                    others.append(await connect(url))
+                for socket in others:
+                    await app_ping(socket)
+                blocked = await asyncio.to_thread(fill_until_stuck, f"{runtime.management_url}/local", stuck_id)
+
+                reviews = await asyncio.to_thread(
+                    http, "GET", f"{runtime.rest_url}/reviews?status=pending&limit=100", None, runtime.admin_headers
+                )
+                (review,) = [item for item in reviews.body["items"] if item["submissionId"] == submission_id]
+                started = time.monotonic()
+                approve = asyncio.create_task(
+                    asyncio.to_thread(
+                        http, "POST", f"{runtime.rest_url}/reviews/{review['reviewId']}/approve", None,
+                        runtime.admin_headers,
+                    )
+                )
+                async with asyncio.timeout(DECISION_BOUND_SECONDS):
+                    decisions = await asyncio.gather(*(next_decision(socket) for socket in others))
+                elapsed = time.monotonic() - started
+                assert (await approve).status == 200
+                assert [decision["decision"] for decision in decisions] == ["approved"] * len(others)
+                assert elapsed < DECISION_BOUND_SECONDS
+                # The socket was genuinely stuck: the post that filled it waited until the gateway dropped it.
+                assert await asyncio.to_thread(blocked.wait, RECEIVE_TIMEOUT) == "GoneException"
+            finally:
+                await asyncio.gather(*(socket.close() for socket in others))
+
+        asyncio.run(scenario())
+        # The gateway drops the stuck client; its stored connection goes with it.
+        wait_for(lambda: not stored_items(runtime, stuck_id), timeout=RECEIVE_TIMEOUT)
+    finally:
+        stuck.close()
+
+
+def _only(connection_ids: set[str]) -> str | None:
+    return next(iter(connection_ids)) if len(connection_ids) == 1 else None
