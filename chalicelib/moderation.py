@@ -287,7 +287,7 @@ class ModerationService:
         page_size = _page_size(limit)
         if order not in (None, "oldest", "newest"):
             raise BadRequestError("order must be 'oldest' or 'newest'")
-        status = (status or "pending").lower()
+        status = "pending" if status is None else status.lower()
         if status == "pending":
             return self._reviews.list_pending(limit=page_size, page_token=next_token, oldest_first=order != "newest")
         if status not in DECIDED_STATUSES:
