@@ -33,11 +33,12 @@ def _operations() -> list[tuple[str, str]]:
 
 @dataclass(frozen=True)
 class Seeded:
-    """Real ids for the fuzzer: a pending review per deciding operation, and a signed link's query."""
+    """Real ids for the fuzzer: a pending review per deciding operation, a signed link's query, a reviewer."""
 
     submission_id: str
     review_ids: dict[str, str]
     link_query: dict[str, str]
+    reviewer_name: str
 
 
 class StoredState:
@@ -138,10 +139,13 @@ def seeded(runtime: RunningRuntime) -> Seeded:
 
     found = wait_for(reviews)
     link = urlsplit(found[submissions["decide"]]["rejectUrl"])
+    reviewer = http("POST", f"{runtime.rest_url}/reviewers", {"name": "fuzz-seed"}, headers=runtime.admin_headers)
+    assert reviewer.status == 201, reviewer
     return Seeded(
         submission_id=submissions["approve"],
         review_ids={use: found[submission_id]["reviewId"] for use, submission_id in submissions.items()},
         link_query=dict(parse_qsl(link.query)),
+        reviewer_name="fuzz-seed",
     )
 
 
@@ -152,7 +156,9 @@ def _strategy(operation: Any, seeded: Seeded) -> Any:
 
     path = operation.path
     fixed: list[dict[str, Any]] = [{}]
-    if "{submissionId}" in path:
+    if "{name}" in path and path.startswith("/reviewers"):
+        fixed.append({"path_parameters": {"name": seeded.reviewer_name}})
+    elif "{submissionId}" in path:
         fixed.append({"path_parameters": {"submissionId": seeded.submission_id}})
     elif path.endswith("/decide"):
         fixed.append({"path_parameters": {"reviewId": seeded.review_ids["decide"]}, "query": seeded.link_query})
