@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 
-@pytest.mark.parametrize(("path", "marker"), [("/", b'id="submit-form"'), ("/admin", b'id="reviews"')])
+@pytest.mark.parametrize(("path", "marker"), [("/", b'id="submit-form"'), ("/admin", b'id="queue"')])
 def test_page_is_html_with_security_headers(client, path, marker):
     response = client.http.get(path)
 
