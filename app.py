@@ -147,7 +147,7 @@ def submit_page() -> Response:
 
 @app.route("/admin", methods=["GET"])
 def admin_page() -> Response:
-    """The dashboard; it holds no data itself and calls the admin API with the token the admin enters."""
+    """The reviewers' dashboard; it holds no data itself and calls the API with the reviewer's own token."""
     return _html(pages.static_page("admin.html"), 200)
 
 
@@ -162,6 +162,12 @@ def static_file(name: str) -> Response:
         "X-Content-Type-Options": "nosniff",
     }
     return Response(body=served.content, status_code=200, headers=headers)
+
+
+@app.route("/websocket-url", methods=["GET"])
+def websocket_url() -> dict[str, str | None]:
+    """Where the pages' WebSocket is (the dashboard's live queue learns it here; submitters get it on submit)."""
+    return {"websocketUrl": service.websocket_url()}
 
 
 @app.route("/health", methods=["GET"])

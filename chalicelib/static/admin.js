@@ -1,78 +1,615 @@
-// The review dashboard: loaded from /static/admin.js because the CSP allows no inline script.
+// The reviewers' dashboard, loaded from /static/admin.js (the CSP allows no inline script).
+// The queue is loaded once (GET /reviews?status=pending) and then kept current by the review events
+// the WebSocket pushes (watchReviews); a dropped socket reconnects with backoff and reloads the list.
+// Everything a submitter or reviewer wrote is rendered with textContent, never as HTML.
 "use strict";
-const tokenKey = "content-moderation-admin-token";
-let nextToken = null;
 
-function headers() {
-  return {"Authorization": "Bearer " + (sessionStorage.getItem(tokenKey) || ""), "Content-Type": "application/json"};
+const tokenKey = "content-moderation-reviewer-token";
+// Relative to the page, so the same code works at "/admin" locally and under an API Gateway stage.
+const base = new URL(".", location.href);
+const firstRetryMs = 500;
+const maxRetryMs = 30000;
+const pageSize = 50;
+const maxQueuePages = 10;
+
+const state = {
+  token: null,
+  reviewer: null, // {name, role} from the "watching" reply
+  socket: null,
+  retries: 0,
+  retryTimer: null,
+  queue: new Map(), // reviewId -> review, oldest first (insertion order)
+  queueComplete: false,
+  queueNextToken: null,
+  loading: false,
+  buffered: [], // events that arrive while the queue loads, applied after it
+  decidedStatus: "decided",
+  decidedNextToken: null,
+  opened: null, // the review shown in full
+  openedFrom: null, // the element to give focus back to when it closes
+};
+
+const $ = (id) => document.getElementById(id);
+
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) { node.className = className; }
+  if (text !== undefined && text !== null) { node.textContent = String(text); }
+  return node;
 }
 
-function cell(row, text) { const td = row.insertCell(); td.textContent = text; return td; }
+function announce(text) {
+  $("announcer").textContent = "";
+  // A fresh text node each time, so screen readers read a repeated message again.
+  requestAnimationFrame(() => { $("announcer").textContent = text; });
+}
 
-function render(items, append) {
-  const body = document.getElementById("reviews");
-  if (!append) { body.replaceChildren(); }
-  for (const review of items) {
-    const row = body.insertRow();
-    cell(row, new Date(review.createdAt).toLocaleString());
-    cell(row, review.title);
-    const why = row.insertCell();
-    for (const match of review.matches) {
-      const mark = document.createElement("mark");
-      mark.textContent = match.text;
-      why.append(mark, " (" + match.word + ", " + match.field + ") ");
+// --- time ------------------------------------------------------------------------------
+
+const relative = new Intl.RelativeTimeFormat(undefined, {numeric: "auto"});
+const units = [["day", 86400], ["hour", 3600], ["minute", 60], ["second", 1]];
+
+function fromNow(iso) {
+  const seconds = (Date.parse(iso) - Date.now()) / 1000;
+  for (const [unit, size] of units) {
+    if (Math.abs(seconds) >= size || unit === "second") {
+      return relative.format(Math.round(seconds / size), unit);
     }
-    cell(row, new Date(review.deadline).toLocaleString());
-    const actions = row.insertCell();
-    for (const action of ["approve", "reject"]) {
-      const button = document.createElement("button");
-      button.className = action;
-      button.textContent = action === "approve" ? "Approve" : "Reject";
-      button.onclick = () => decide(review.reviewId, action);
-      actions.append(button);
-    }
+  }
+  return "";
+}
+
+function timeElement(iso, prefix) {
+  const node = element("time", "when", (prefix || "") + fromNow(iso));
+  node.dateTime = iso;
+  node.dataset.prefix = prefix || "";
+  node.title = new Date(iso).toLocaleString();
+  return node;
+}
+
+function refreshTimes() {
+  for (const node of document.querySelectorAll("time.when")) {
+    node.textContent = node.dataset.prefix + fromNow(node.dateTime);
   }
 }
 
-async function load(append) {
-  const query = new URLSearchParams({status: "pending", order: "oldest", limit: "50"});
-  if (append && nextToken) { query.set("nextToken", nextToken); }
-  const response = await fetch("reviews?" + query, {headers: headers()});
-  const result = await response.json().catch(() => ({}));
+// --- the API ---------------------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+async function api(path, {method = "GET", body} = {}) {
+  const headers = {"Authorization": "Bearer " + state.token};
+  if (body !== undefined) { headers["Content-Type"] = "application/json"; }
+  let response;
+  try {
+    response = await fetch(new URL(path, base), {
+      method, headers, cache: "no-store", body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, "The service cannot be reached.");
+  }
+  const result = response.status === 204 ? {} : await response.json().catch(() => ({}));
   if (!response.ok) {
-    document.getElementById("error").textContent = response.status === 401
-      ? "Enter the admin token." : (result.error ? result.error.message : response.statusText);
+    const message = result.error ? result.error.message : "The service answered " + response.status + ".";
+    if (response.status === 401 && state.reviewer) {
+      signOut("Your token is no longer accepted (it may have been revoked). Sign in again.");
+    }
+    throw new ApiError(response.status, message);
+  }
+  return result;
+}
+
+function reviewsPath(status, order, nextToken) {
+  const query = new URLSearchParams({status, limit: String(pageSize)});
+  if (order) { query.set("order", order); }
+  if (nextToken) { query.set("nextToken", nextToken); }
+  return "reviews?" + query;
+}
+
+// --- signing in and the live connection --------------------------------------------------
+
+async function signIn(event) {
+  event.preventDefault();
+  const token = $("token").value.trim();
+  $("sign-in-error").textContent = "";
+  if (!token) { return; }
+  state.token = token;
+  try {
+    await api(reviewsPath("pending", "oldest")); // refuses a wrong token (401) before anything is shown
+  } catch (error) {
+    state.token = null;
+    $("sign-in-error").textContent = error.status === 401
+      ? "That token was not accepted. Check it, or ask an admin for a new one."
+      : error.message;
     return;
   }
-  document.getElementById("error").textContent = "";
-  nextToken = result.nextToken || null;
-  document.getElementById("more").hidden = !nextToken;
-  document.getElementById("updated").textContent = "Updated " + new Date().toLocaleTimeString() + ".";
-  render(result.items, append);
+  sessionStorage.setItem(tokenKey, token);
+  $("token").value = "";
+  start();
 }
 
-async function decide(reviewId, action) {
-  const body = {};
-  if (action === "reject") {
-    const reason = prompt("Reason (optional)");
-    if (reason === null) { return; }
-    if (reason) { body.reason = reason; }
-  }
-  const response = await fetch("reviews/" + encodeURIComponent(reviewId) + "/" + action,
-    {method: "POST", headers: headers(), body: JSON.stringify(body)});
-  if (!response.ok) {
-    const result = await response.json().catch(() => ({}));
-    document.getElementById("error").textContent = result.error ? result.error.message : response.statusText;
-  }
-  load(false);
+function start() {
+  $("sign-in").hidden = true;
+  $("session").hidden = false;
+  $("workspace").hidden = false;
+  $("who").textContent = "Signing in…";
+  connect();
+  loadDecided(false);
 }
 
-document.getElementById("login").addEventListener("submit", (event) => {
+function signOut(why) {
+  sessionStorage.removeItem(tokenKey);
+  clearTimeout(state.retryTimer);
+  const socket = state.socket;
+  state.socket = null;
+  if (socket) { socket.close(); }
+  Object.assign(state, {
+    token: null, reviewer: null, retries: 0, retryTimer: null, queue: new Map(), buffered: [], opened: null,
+  });
+  closeReview();
+  for (const id of ["queue", "decided", "reviewers", "history"]) { $(id).replaceChildren(); }
+  $("workspace").hidden = true;
+  $("session").hidden = true;
+  $("team").hidden = true;
+  $("new-token").hidden = true;
+  $("sign-in").hidden = false;
+  $("sign-in-error").textContent = typeof why === "string" ? why : "";
+  $("token").focus();
+}
+
+let websocketUrl = null;
+
+async function connect() {
+  if (!state.token) { return; }
+  setLive("Connecting…", "connecting");
+  try {
+    if (!websocketUrl) {
+      const response = await fetch(new URL("websocket-url", base), {cache: "no-store"});
+      websocketUrl = (await response.json()).websocketUrl;
+    }
+  } catch {
+    retryLater("The service cannot be reached");
+    return;
+  }
+  if (!websocketUrl) {
+    setLive("No live connection is configured", "down");
+    await loadQueue(); // still usable: the list as it is now
+    return;
+  }
+  const socket = new WebSocket(websocketUrl);
+  state.socket = socket;
+  socket.onopen = () => socket.send(JSON.stringify({action: "watchReviews", token: state.token}));
+  socket.onmessage = (message) => { if (state.socket === socket) { receive(message.data); } };
+  // API Gateway closes idle sockets after 10 minutes, and services restart: come back and catch up.
+  socket.onclose = () => {
+    if (state.socket !== socket) { return; }
+    state.socket = null;
+    if (state.token) { retryLater("The live connection is down"); }
+  };
+}
+
+function retryLater(why) {
+  const delay = Math.min(maxRetryMs, firstRetryMs * 2 ** state.retries) * (0.8 + Math.random() * 0.4);
+  state.retries += 1;
+  setLive(why + "; trying again in " + Math.max(1, Math.round(delay / 1000)) + " s", "down");
+  clearTimeout(state.retryTimer);
+  state.retryTimer = setTimeout(connect, delay);
+}
+
+function setLive(text, kind) {
+  $("live").textContent = text;
+  $("live").className = "live " + kind;
+}
+
+function receive(data) {
+  let message;
+  try { message = JSON.parse(data); } catch { return; }
+  if (!message) { return; }
+  if (message.type === "watching") {
+    state.retries = 0;
+    state.reviewer = {name: message.reviewer, role: message.role};
+    $("who").replaceChildren("Signed in as ", element("strong", "", message.reviewer), " (" + message.role + ")");
+    setLive("Live", "up");
+    $("team").hidden = message.role !== "admin";
+    if (message.role === "admin") { loadReviewers(); }
+    loadQueue(); // after subscribing, so no event falls between the list and the live updates
+  } else if (message.type === "error") {
+    signOut("The live queue refused this token: " + (message.message || "sign in again") + ".");
+  } else if (message.type === "review" && message.review) {
+    if (state.loading) { state.buffered.push(message); } else { apply(message); }
+  }
+}
+
+function apply(message) {
+  const review = message.review;
+  if (message.event === "created") {
+    if (state.queueComplete && !state.queue.has(review.reviewId)) {
+      state.queue.set(review.reviewId, review);
+      renderQueue();
+    }
+  } else if (message.event === "decided" || message.event === "expired") {
+    if (state.queue.delete(review.reviewId)) { renderQueue(); }
+    if (state.decidedStatus === "decided" || state.decidedStatus === (review.decision || "").toLowerCase()) {
+      addDecided(review);
+    }
+    if (state.opened && state.opened.reviewId === review.reviewId) { decidedMeanwhile(review); }
+  }
+}
+
+// --- the queue -------------------------------------------------------------------------
+
+async function loadQueue(more) {
+  if (!more) {
+    state.loading = true;
+    state.buffered = [];
+  }
+  try {
+    let nextToken = more ? state.queueNextToken : null;
+    const loaded = more ? state.queue : new Map();
+    // The whole queue when it is of a sane size, so new reviews can simply join its end.
+    for (let pages = 0; pages < maxQueuePages; pages += 1) {
+      const page = await api(reviewsPath("pending", "oldest", nextToken));
+      for (const review of page.items) { loaded.set(review.reviewId, review); }
+      nextToken = page.nextToken || null;
+      if (!nextToken) { break; }
+    }
+    state.queue = loaded;
+    state.queueNextToken = nextToken;
+    state.queueComplete = !nextToken;
+  } catch (error) {
+    setLive("The queue could not be loaded: " + error.message, "down");
+  } finally {
+    state.loading = false;
+  }
+  const buffered = state.buffered;
+  state.buffered = [];
+  buffered.forEach(apply);
+  renderQueue();
+}
+
+function matchedWords(review) {
+  const words = [...new Set((review.matches || []).map((match) => match.word))];
+  return words.length ? "matched: " + words.join(", ") : "";
+}
+
+function reviewItem(review, decided) {
+  const item = element("li", "review-item");
+  item.dataset.reviewId = review.reviewId;
+  const button = element("button", "open");
+  button.type = "button";
+  button.append(element("span", "title", review.title));
+  const details = element("span", "details");
+  if (decided) {
+    const decision = (review.decision || review.status || "").toLowerCase();
+    details.append(element("span", "badge " + decision, decision), " by ",
+      element("span", "decided-by", review.decidedBy || "?"), " ");
+    if (review.decidedAt) { details.append(timeElement(review.decidedAt)); }
+    button.append(details);
+    if (review.reason) { button.append(element("span", "reason", "“" + review.reason + "”")); }
+  } else {
+    details.append(timeElement(review.createdAt, "submitted "), " · ", timeElement(review.deadline, "deadline "));
+    const words = matchedWords(review);
+    if (words) { details.append(" · ", element("span", "words", words)); }
+    button.append(details);
+  }
+  button.addEventListener("click", () => openReview(review.reviewId, button));
+  item.append(button);
+  if (state.opened && state.opened.reviewId === review.reviewId) { item.classList.add("selected"); }
+  return item;
+}
+
+function renderQueue() {
+  const items = [...state.queue.values()].map((review) => reviewItem(review, false));
+  $("queue").replaceChildren(...items);
+  $("queue-count").textContent = "(" + state.queue.size + (state.queueComplete ? "" : "+") + ")";
+  $("queue-empty").hidden = state.queue.size > 0;
+  $("queue-more").hidden = state.queueComplete;
+}
+
+// --- decided reviews -------------------------------------------------------------------
+
+async function loadDecided(more) {
+  const status = state.decidedStatus;
+  try {
+    const page = await api(reviewsPath(status, "newest", more ? state.decidedNextToken : null));
+    if (status !== state.decidedStatus) { return; } // the select changed meanwhile
+    const items = page.items.map((review) => reviewItem(review, true));
+    if (more) { $("decided").append(...items); } else { $("decided").replaceChildren(...items); }
+    state.decidedNextToken = page.nextToken || null;
+    $("decided-more").hidden = !state.decidedNextToken;
+    $("decided-empty").hidden = $("decided").children.length > 0;
+  } catch (error) {
+    $("decided-empty").hidden = false;
+    $("decided-empty").textContent = "Could not load decided reviews: " + error.message;
+  }
+}
+
+function addDecided(review) {
+  const list = $("decided");
+  const existing = list.querySelector(`li[data-review-id="${CSS.escape(review.reviewId)}"]`);
+  if (existing) { existing.remove(); }
+  list.prepend(reviewItem(review, true));
+  $("decided-empty").hidden = true;
+}
+
+// --- one review in full ----------------------------------------------------------------
+
+/** The text with each match of that field in a <mark>; offsets count code points, as Python does. */
+function highlighted(text, matches) {
+  const characters = Array.from(text || "");
+  const nodes = [];
+  let position = 0;
+  const ordered = matches.filter((match) => Number.isInteger(match.start) && Number.isInteger(match.end))
+    .sort((left, right) => left.start - right.start);
+  for (const match of ordered) {
+    if (match.start < position || match.end > characters.length) { continue; } // overlapping or stale
+    nodes.push(characters.slice(position, match.start).join(""));
+    const mark = element("mark", "", characters.slice(match.start, match.end).join(""));
+    mark.title = "matches “" + match.word + "”";
+    nodes.push(mark);
+    position = match.end;
+  }
+  nodes.push(characters.slice(position).join(""));
+  return nodes;
+}
+
+async function openReview(reviewId, from) {
+  state.openedFrom = from || null;
+  let review;
+  try {
+    review = await api("reviews/" + encodeURIComponent(reviewId));
+  } catch (error) {
+    announce("Could not open the review: " + error.message);
+    return;
+  }
+  state.opened = review;
+  const matches = review.matches || [];
+  $("review-title").replaceChildren(...highlighted(review.title, matches.filter((m) => m.field === "title")));
+  const body = review.body || "";
+  $("review-body").replaceChildren(...(body
+    ? highlighted(body, matches.filter((m) => m.field === "body"))
+    : [element("span", "muted", "(no body)")]));
+  $("review-matches").textContent = matches.length
+    ? "Flagged for " + matches.map((m) => "“" + m.text + "” (" + m.word + ", in the " + m.field + ")").join("; ")
+    : "";
+  $("review-meta").replaceChildren("Submitted ", timeElement(review.createdAt), " · deadline ",
+    timeElement(review.deadline), " · submission " + review.submissionId);
+  $("reason").value = "";
+  $("decision-result").textContent = "";
+  $("decision-result").className = "result";
+  const pending = review.status === "PENDING";
+  setDecisionEnabled(pending);
+  $("decision").hidden = !pending;
+  if (!pending) { showOutcome(review, "This review was already"); }
+  for (const item of document.querySelectorAll(".review-item")) {
+    item.classList.toggle("selected", item.dataset.reviewId === reviewId);
+  }
+  $("review").hidden = false;
+  $("review").focus();
+  loadHistory(review.submissionId);
+}
+
+function closeReview() {
+  state.opened = null;
+  $("review").hidden = true;
+  for (const item of document.querySelectorAll(".review-item.selected")) { item.classList.remove("selected"); }
+  if (state.openedFrom && state.openedFrom.isConnected) { state.openedFrom.focus(); }
+  state.openedFrom = null;
+}
+
+function setDecisionEnabled(enabled) {
+  for (const button of $("decision").querySelectorAll("button")) { button.disabled = !enabled; }
+  $("reason").disabled = !enabled;
+}
+
+function showResult(text, kind) {
+  $("decision-result").textContent = text;
+  $("decision-result").className = "result " + kind;
+  announce(text);
+}
+
+function showOutcome(review, lead) {
+  const decision = (review.decision || review.status || "").toLowerCase();
+  const reason = review.reason ? ": “" + review.reason + "”" : ".";
+  showResult(lead + " " + decision + " by " + (review.decidedBy || "?") + reason, decision === "approved" ? "ok" : "warn");
+}
+
+function decidedMeanwhile(review) {
+  setDecisionEnabled(false);
+  showOutcome(review, "Meanwhile, this review was");
+  loadHistory(review.submissionId);
+}
+
+async function decide(action) {
+  const review = state.opened;
+  if (!review) { return; }
+  const reason = $("reason").value.trim();
+  setDecisionEnabled(false);
+  showResult(action === "approve" ? "Approving…" : "Rejecting…", "busy");
+  try {
+    const result = await api("reviews/" + encodeURIComponent(review.reviewId) + "/" + action,
+      {method: "POST", body: reason ? {reason} : {}});
+    if (state.opened !== review) { return; }
+    showResult((result.decision === "approved" ? "Approved" : "Rejected") + " by you (" + result.decidedBy + ")"
+      + (reason ? " with the reason “" + reason + "”." : "."), "ok");
+    loadHistory(review.submissionId);
+  } catch (error) {
+    if (state.opened !== review) { return; }
+    if (error.status === 409) {
+      showResult("Someone decided first: " + error.message + ". Your decision was not recorded.", "warn");
+    } else if (error.status === 410) {
+      showResult("Too late: the review expired before your decision reached it (" + error.message + ").", "warn");
+    } else {
+      showResult("Not recorded: " + error.message, "error");
+      setDecisionEnabled(true); // nothing changed: the reviewer may try again
+    }
+  }
+}
+
+// --- history ---------------------------------------------------------------------------
+
+const eventLabels = {
+  submitted: "Submitted",
+  checked: "Checked",
+  review_requested: "Review requested",
+  decided: "Decided",
+  expired: "Expired",
+  failed: "Failed",
+  delivered: "Delivered",
+  delivery_failed: "Delivery failed",
+};
+
+function eventDetails(entry) {
+  switch (entry.event) {
+    case "checked":
+      return entry.flagged
+        ? "flagged: " + (entry.matches || []).map((match) => match.word + " (“" + match.text + "”)").join(", ")
+        : "clean";
+    case "review_requested":
+      return "deadline " + new Date(entry.deadline).toLocaleString();
+    case "decided":
+      return entry.decision + " by " + entry.actor + (entry.reason ? ": “" + entry.reason + "”" : "");
+    case "expired":
+    case "failed":
+      return entry.reason || "";
+    case "delivered":
+      return entry.channel + (entry.sockets !== undefined ? " (" + entry.sockets + " open)" : "");
+    case "delivery_failed":
+      return entry.channel + (entry.error ? ": " + entry.error : "");
+    default:
+      return "";
+  }
+}
+
+async function loadHistory(submissionId) {
+  let history;
+  try {
+    history = await api("submissions/" + encodeURIComponent(submissionId) + "/history");
+  } catch (error) {
+    $("history").replaceChildren(element("li", "muted", "Could not load the history: " + error.message));
+    return;
+  }
+  if (!state.opened || state.opened.submissionId !== submissionId) { return; }
+  $("history").replaceChildren(...history.items.map((entry) => {
+    const item = element("li", "event " + entry.event);
+    item.dataset.event = entry.event;
+    const at = element("time", "at", new Date(entry.at).toLocaleString());
+    at.dateTime = entry.at;
+    item.append(at, element("span", "name", eventLabels[entry.event] || entry.event),
+      element("span", "muted", eventDetails(entry)));
+    return item;
+  }));
+}
+
+// --- the team (admins) -----------------------------------------------------------------
+
+async function loadReviewers() {
+  let result;
+  try {
+    result = await api("reviewers");
+  } catch (error) {
+    $("team-error").textContent = error.message;
+    return;
+  }
+  $("reviewers").replaceChildren(...result.items.map((reviewer) => {
+    const row = element("tr");
+    row.dataset.reviewer = reviewer.name;
+    row.append(element("td", "", reviewer.name), element("td", "", reviewer.role));
+    const created = element("td");
+    created.append(timeElement(reviewer.createdAt), reviewer.createdBy ? " by " + reviewer.createdBy : "");
+    const actions = element("td");
+    if (state.reviewer && reviewer.name !== state.reviewer.name) {
+      const remove = element("button", "remove", "Remove");
+      remove.type = "button";
+      remove.setAttribute("aria-label", "Remove " + reviewer.name);
+      remove.addEventListener("click", () => removeReviewer(reviewer.name));
+      actions.append(remove);
+    }
+    row.append(created, actions);
+    return row;
+  }));
+}
+
+async function createReviewer(event) {
   event.preventDefault();
-  sessionStorage.setItem(tokenKey, document.getElementById("token").value);
-  document.getElementById("token").value = "";
-  load(false);
+  $("team-error").textContent = "";
+  const name = $("reviewer-name").value.trim();
+  try {
+    const created = await api("reviewers", {method: "POST", body: {name, role: $("reviewer-role").value}});
+    $("new-token-name").textContent = created.name + " (" + created.role + ")";
+    $("new-token-value").textContent = created.token;
+    $("new-token").hidden = false;
+    $("copy-token").textContent = "Copy";
+    $("reviewer-name").value = "";
+    $("copy-token").focus();
+    announce("Created " + created.name + ". Their token is shown once.");
+    loadReviewers();
+  } catch (error) {
+    $("team-error").textContent = error.message;
+  }
+}
+
+async function removeReviewer(name) {
+  if (!confirmRemoval(name)) { return; }
+  $("team-error").textContent = "";
+  try {
+    await api("reviewers/" + encodeURIComponent(name), {method: "DELETE"});
+    announce("Removed " + name + "; their token no longer works.");
+    loadReviewers();
+  } catch (error) {
+    $("team-error").textContent = error.message;
+  }
+}
+
+// Removing is immediate and cannot be undone (the token is gone): one native confirmation.
+function confirmRemoval(name) {
+  return window.confirm("Remove " + name + "? Their token stops working at once.");
+}
+
+async function copyToken() {
+  try {
+    await navigator.clipboard.writeText($("new-token-value").textContent);
+    $("copy-token").textContent = "Copied";
+    announce("Token copied.");
+  } catch {
+    // No clipboard permission (plain http on another host): select it for a manual copy.
+    getSelection().selectAllChildren($("new-token-value"));
+    announce("Select and copy the token by hand.");
+  }
+}
+
+// --- wiring ----------------------------------------------------------------------------
+
+$("sign-in").addEventListener("submit", signIn);
+$("sign-out").addEventListener("click", () => signOut());
+$("queue-more").addEventListener("click", () => loadQueue(true));
+$("decided-more").addEventListener("click", () => loadDecided(true));
+$("decided-status").addEventListener("change", (event) => {
+  state.decidedStatus = event.target.value;
+  loadDecided(false);
 });
-document.getElementById("more").onclick = () => load(true);
-load(false);
-setInterval(() => { if (!nextToken) { load(false); } }, 5000);
+$("close-review").addEventListener("click", closeReview);
+for (const button of $("decision").querySelectorAll("button[data-action]")) {
+  button.addEventListener("click", () => decide(button.dataset.action));
+}
+$("decision").addEventListener("submit", (event) => event.preventDefault());
+$("new-reviewer").addEventListener("submit", createReviewer);
+$("copy-token").addEventListener("click", copyToken);
+document.addEventListener("keydown", (event) => {
+  // Escape closes the review, except while a typed reason would be lost with it.
+  if (event.key === "Escape" && !$("review").hidden && !(event.target === $("reason") && $("reason").value)) {
+    closeReview();
+  }
+});
+window.addEventListener("online", () => {
+  if (state.token && !state.socket) { clearTimeout(state.retryTimer); connect(); }
+});
+setInterval(refreshTimes, 30000); // ages and deadlines only: the data itself arrives over the socket
+
+state.token = sessionStorage.getItem(tokenKey);
+if (state.token) { start(); } else { $("token").focus(); }

@@ -5,7 +5,7 @@ Playwright drives /usr/bin/chromium (installed by ``make test``); it never downl
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,7 +15,7 @@ import pytest
 from tests.local_runtime.conftest import ROOT, runtime  # noqa: F401  (the runtime fixture, shared per module)
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, ConsoleMessage, Page
+    from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page
 
 CHROMIUM = Path("/usr/bin/chromium")
 # What works on these machines: no sandbox as root, no GPU, and no background traffic to a closed network.
@@ -86,18 +86,31 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def watched_page(browser: Browser) -> Iterator[PageWatch]:
-    context = browser.new_context()
-    context.set_default_timeout(TIMEOUT_MS)
-    context.add_init_script(_REPORT_VIOLATIONS)
-    page = context.new_page()
-    watch = PageWatch(page)
-    page.on("console", watch.on_console)
-    page.on("pageerror", lambda error: watch.script_errors.append(str(error)))
+def open_page(browser: Browser) -> Iterator[Callable[[], PageWatch]]:
+    """Opens watched pages, each in its own context (its own storage: one person each); all closed after the test."""
+    contexts: list[BrowserContext] = []
+
+    def open_one() -> PageWatch:
+        context = browser.new_context()
+        contexts.append(context)
+        context.set_default_timeout(TIMEOUT_MS)
+        context.add_init_script(_REPORT_VIOLATIONS)
+        page = context.new_page()
+        watch = PageWatch(page)
+        page.on("console", watch.on_console)
+        page.on("pageerror", lambda error: watch.script_errors.append(str(error)))
+        return watch
+
     try:
-        yield watch
+        yield open_one
     finally:
-        context.close()
+        for context in contexts:
+            context.close()
+
+
+@pytest.fixture
+def watched_page(open_page: Callable[[], PageWatch]) -> PageWatch:
+    return open_page()
 
 
 def request_urls(page: Page) -> list[str]:

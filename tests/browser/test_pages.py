@@ -108,7 +108,7 @@ def test_the_policy_blocks_inline_script_and_the_tests_see_it(runtime: RunningRu
     assert "script-src" in watched_page.violations[0]
 
 
-@pytest.mark.parametrize(("path", "width"), [("/", "672px"), ("/admin", "960px")])
+@pytest.mark.parametrize(("path", "width"), [("/", "672px"), ("/admin", "1280px")])
 def test_page_loads_its_files_under_the_policy(
     runtime: RunningRuntime, watched_page: PageWatch, path: str, width: str
 ):
@@ -141,18 +141,18 @@ def test_dashboard_loads_under_the_policy_and_approves(runtime: RunningRuntime, 
     page = watched_page.page
     page.goto(f"{runtime.rest_url}/admin")
 
-    expect(page.locator("#error")).to_have_text("Enter the admin token.")
+    expect(page.locator("#workspace")).to_be_hidden()
     page.fill("#token", runtime.admin_token)
-    page.click("#login button[type=submit]")
-    row = page.locator("#reviews tr", has_text="Forbidden fruit, reviewed")
-    expect(row).to_have_count(1)
-    expect(row.locator("mark")).to_have_text("Forbidden")
-    watched_page.screenshot("admin.png")
-    row.get_by_role("button", name="Approve").click()
+    page.keyboard.press("Enter")
+    expect(page.locator("#who")).to_have_text("Signed in as admin (admin)")
+    item = page.locator("#queue > li", has_text="Forbidden fruit, reviewed")
+    item.get_by_role("button").click()
+    expect(page.locator("#review-title mark")).to_have_text("Forbidden")
+    page.get_by_role("button", name="Approve", exact=True).click()
 
-    expect(row).to_have_count(0)
+    expect(page.locator("#decision-result")).to_have_text("Approved by you (admin).")
+    expect(item).to_have_count(0)
     wait_for(lambda: submission(runtime, submission_id)["status"] == "APPROVED")
-    expect(page.locator("#error")).to_have_text("")
     watched_page.assert_clean()
 
 

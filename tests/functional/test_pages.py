@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 
-@pytest.mark.parametrize(("path", "marker"), [("/", b'id="submit-form"'), ("/admin", b'id="reviews"')])
+@pytest.mark.parametrize(("path", "marker"), [("/", b'id="submit-form"'), ("/admin", b'id="queue"')])
 def test_page_is_html_with_security_headers(client, path, marker):
     response = client.http.get(path)
 
@@ -29,8 +29,16 @@ def test_dashboard_page_needs_no_token_but_contains_no_reviews(client, admin_hea
 
 
 def test_pages_render_untrusted_text_with_textcontent_only(client):
-    for path in ("/", "/admin"):
-        assert b"innerHTML" not in client.http.get(path).body
+    for path in ("/", "/admin", "/static/submit.js", "/static/admin.js"):
+        body = client.http.get(path).body
+        assert b"innerHTML" not in body and b"outerHTML" not in body and b"insertAdjacentHTML" not in body, path
+
+
+def test_websocket_url_is_public_so_the_dashboard_can_watch_the_queue(client):
+    response = client.http.get("/websocket-url")
+
+    assert response.status_code == 200
+    assert response.json_body == {"websocketUrl": "ws://testserver/ws"}
 
 
 def _directives(policy: str) -> dict[str, list[str]]:

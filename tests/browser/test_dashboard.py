@@ -1,0 +1,246 @@
+"""The reviewers' dashboard in a real browser: two reviewers, the live queue, decisions, history and the team."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from playwright.sync_api import Locator, Page, WebSocketRoute, expect
+
+from tests.browser.conftest import PageWatch
+from tests.browser.test_pages import entry
+from tests.local_runtime.conftest import RunningRuntime, http
+
+PUBLISHED = "Published"
+WAITING = "Waiting for a moderator…"
+
+
+def create_reviewer(runtime: RunningRuntime, name: str, role: str = "reviewer") -> str:
+    """A reviewer created with the API, as an admin would with curl; their personal token."""
+    created = http("POST", f"{runtime.rest_url}/reviewers", {"name": name, "role": role}, runtime.admin_headers)
+    assert created.status == 201, created
+    return str(created.body["token"])
+
+
+def sign_in(page: Page, runtime: RunningRuntime, token: str, name: str, role: str = "reviewer") -> None:
+    page.goto(f"{runtime.rest_url}/admin")
+    page.fill("#token", token)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.locator("#who")).to_have_text(f"Signed in as {name} ({role})")  # the socket's "watching" reply
+    expect(page.locator("#live")).to_have_text("Live")
+
+
+def queued(page: Page, title: str) -> Locator:
+    return page.locator("#queue > li", has_text=title)
+
+
+def decided(page: Page, title: str) -> Locator:
+    return page.locator("#decided > li", has_text=title)
+
+
+def open_review(page: Page, title: str) -> None:
+    queued(page, title).get_by_role("button").click()
+    expect(page.locator("#review")).to_be_focused()
+
+
+def submit_article(page: Page, title: str, body: str = "") -> str:
+    """Submit through the submit page's form; the id of the entry it adds (newest first)."""
+    entries = page.locator("#submissions > li")
+    count = entries.count()
+    page.fill("#title", title)
+    page.fill("#body", body)
+    page.get_by_role("button", name="Submit").click()
+    expect(entries).to_have_count(count + 1)
+    submission_id = entries.first.get_attribute("data-submission-id")
+    assert submission_id
+    return submission_id
+
+
+def history_events(page: Page) -> list[str]:
+    return [str(item.get_attribute("data-event")) for item in page.locator("#history > li").all()]
+
+
+def test_two_reviewers_work_the_queue_live_and_the_submitter_sees_the_decision(
+    runtime: RunningRuntime, open_page: Callable[[], PageWatch]
+):
+    alice_watch, bob_watch, submitter_watch = open_page(), open_page(), open_page()
+    alice, bob, submitter = alice_watch.page, bob_watch.page, submitter_watch.page
+    sign_in(alice, runtime, create_reviewer(runtime, "alice"), "alice")
+    sign_in(bob, runtime, create_reviewer(runtime, "bob"), "bob")
+    expect(alice.locator("#team")).to_be_hidden()  # the team is for admins
+    submitter.goto(f"{runtime.rest_url}/")
+    for page in (alice, bob, submitter):
+        page.evaluate("window.notReloaded = true")
+    title = "A forbidden recipe"
+    flagged = submit_article(submitter, title, "Grandma's soup.\nThe secret is FORBIDDEN: a pinch of salt.")
+    expect(entry(submitter, flagged, ".status")).to_have_text(WAITING)
+
+    # Both queues get it live: they were loaded before it existed.
+    expect(queued(alice, title)).to_have_count(1)
+    expect(queued(bob, title)).to_have_count(1)
+    expect(queued(bob, title)).to_contain_text("matched: forbidden")
+
+    open_review(bob, title)  # bob reads it while alice decides
+    expect(bob.locator("#review-title mark")).to_have_text("forbidden")
+    expect(bob.locator("#review-body")).to_contain_text("Grandma's soup.")
+    expect(bob.locator("#review-body mark")).to_have_text("FORBIDDEN")
+
+    open_review(alice, title)
+    alice.fill("#reason", "A recipe, not a threat")
+    alice.get_by_role("button", name="Approve", exact=True).click()
+    expect(alice.locator("#decision-result")).to_have_text(
+        "Approved by you (alice) with the reason “A recipe, not a threat”."
+    )
+    expect(alice.locator("#announcer")).to_have_text(
+        "Approved by you (alice) with the reason “A recipe, not a threat”."
+    )
+
+    # bob sees it leave the queue and join the decided list, with who and why; his open copy says so.
+    expect(queued(bob, title)).to_have_count(0)
+    expect(queued(alice, title)).to_have_count(0)
+    expect(decided(bob, title)).to_contain_text("approved by alice")
+    expect(decided(bob, title)).to_contain_text("“A recipe, not a threat”")
+    expect(bob.locator("#decision-result")).to_have_text(
+        "Meanwhile, this review was approved by alice: “A recipe, not a threat”"
+    )
+    expect(bob.get_by_role("button", name="Reject", exact=True)).to_be_disabled()
+
+    # The submitter's page shows the outcome without a reload; a second submission keeps its own status.
+    expect(entry(submitter, flagged, ".status")).to_have_text(PUBLISHED)
+    expect(entry(submitter, flagged, ".reason")).to_have_text("Reason: A recipe, not a threat")
+    clean = submit_article(submitter, "A calm walk in the park")
+    expect(entry(submitter, clean, ".status")).to_have_text(PUBLISHED)
+    expect(entry(submitter, clean, ".reason")).to_have_text("")
+    expect(entry(submitter, flagged, ".reason")).to_have_text("Reason: A recipe, not a threat")
+
+    # The decided submission's history, in the order it happened.
+    expect(alice.locator("#history > li[data-event=decided]")).to_contain_text("approved by alice")
+    assert history_events(alice)[:4] == ["submitted", "checked", "review_requested", "decided"]
+    expect(alice.locator("#history > li[data-event=checked]")).to_contain_text("flagged: forbidden")
+
+    for page in (alice, bob, submitter):
+        assert page.evaluate("window.notReloaded") is True, "everything arrived without a reload"
+    next_title = "Forbidden knowledge, volume 2"
+    http("POST", f"{runtime.rest_url}/submissions", {"title": next_title})
+    expect(queued(alice, next_title)).to_contain_text("deadline in 7 days")  # the queue stays live
+    alice_watch.screenshot("dashboard.png")  # README: docs/images/ holds a copy
+    submitter_watch.screenshot("submit-page.png")
+    for watch in (alice_watch, bob_watch, submitter_watch):
+        watch.assert_clean()
+
+
+def hold_review_decisions(page: Page) -> list[dict[str, Any]]:
+    """Keep the "decided" events from this page's socket, as if they were still on their way.
+
+    That is the moment two reviewers click at once: the page cannot know yet, and only the API can
+    say who was first. Everything else passes through unchanged.
+    """
+    held: list[dict[str, Any]] = []
+
+    def route(socket: WebSocketRoute) -> None:
+        server = socket.connect_to_server()
+
+        def from_server(message: str | bytes) -> None:
+            parsed = json.loads(message)
+            if parsed.get("type") == "review" and parsed.get("event") == "decided":
+                held.append(parsed)
+            else:
+                socket.send(message)
+
+        server.on_message(from_server)
+
+    page.route_web_socket("**", route)
+    return held
+
+
+def test_a_reviewer_who_decides_second_is_told_who_decided_first(
+    runtime: RunningRuntime, open_page: Callable[[], PageWatch]
+):
+    carol_watch, dave_watch = open_page(), open_page()
+    carol, dave = carol_watch.page, dave_watch.page
+    held = hold_review_decisions(dave)
+    sign_in(carol, runtime, create_reviewer(runtime, "carol"), "carol")
+    sign_in(dave, runtime, create_reviewer(runtime, "dave"), "dave")
+    title = "Forbidden twice over"
+    http("POST", f"{runtime.rest_url}/submissions", {"title": title})
+    open_review(carol, title)
+    open_review(dave, title)
+
+    carol.get_by_role("button", name="Reject", exact=True).click()
+    expect(carol.locator("#decision-result")).to_have_text("Rejected by you (carol).")
+    dave.fill("#reason", "Looks fine to me")
+    dave.get_by_role("button", name="Approve", exact=True).click()
+
+    expect(dave.locator("#decision-result")).to_have_text(
+        "Someone decided first: the review was already rejected by carol. Your decision was not recorded."
+    )
+    assert [event["review"]["decidedBy"] for event in held] == ["carol"]
+    expect(dave.get_by_role("button", name="Approve", exact=True)).to_be_disabled()
+    carol_watch.assert_clean()
+    dave_watch.assert_clean()
+
+
+def test_a_script_title_renders_as_text_in_the_dashboard(runtime: RunningRuntime, open_page: Callable[[], PageWatch]):
+    watch = open_page()
+    page = watch.page
+    sign_in(page, runtime, create_reviewer(runtime, "erin"), "erin")
+    title = '<script>window.injected = 1</script><img src=x onerror="window.injected = 2"> forbidden'
+    http("POST", f"{runtime.rest_url}/submissions", {"title": title, "body": "<b>bold?</b> <script>1</script>"})
+
+    expect(queued(page, title)).to_have_count(1)
+    expect(queued(page, title).locator(".title")).to_have_text(title)
+    open_review(page, title)
+
+    expect(page.locator("#review-title")).to_have_text(title)
+    expect(page.locator("#review-title mark")).to_have_text("forbidden")
+    expect(page.locator("#review-body")).to_have_text("<b>bold?</b> <script>1</script>")
+    assert page.locator("#workspace script, #workspace img, #workspace b").count() == 0
+    assert page.evaluate("window.injected") is None
+    watch.assert_clean()
+
+
+def test_a_wrong_token_is_refused_at_sign_in(runtime: RunningRuntime, open_page: Callable[[], PageWatch]):
+    watch = open_page()
+    page = watch.page
+    page.goto(f"{runtime.rest_url}/admin")
+
+    page.fill("#token", "cmr_not-a-real-token")
+    page.keyboard.press("Enter")
+
+    expect(page.locator("#sign-in-error")).to_have_text(
+        "That token was not accepted. Check it, or ask an admin for a new one."
+    )
+    expect(page.locator("#workspace")).to_be_hidden()
+    assert page.evaluate("sessionStorage.length") == 0
+    watch.assert_clean()
+
+
+def test_an_admin_creates_and_removes_a_reviewer_and_signs_out(
+    runtime: RunningRuntime, open_page: Callable[[], PageWatch]
+):
+    watch = open_page()
+    page = watch.page
+    sign_in(page, runtime, runtime.admin_token, "admin", "admin")
+    expect(page.locator("#team")).to_be_visible()
+
+    page.fill("#reviewer-name", "frank")
+    page.select_option("#reviewer-role", "reviewer")
+    page.get_by_role("button", name="Create", exact=True).click()
+    expect(page.locator("#new-token-name")).to_have_text("frank (reviewer)")
+    token = page.locator("#new-token-value").inner_text()
+    assert token.startswith("cmr_")
+    expect(page.locator("#reviewers tr[data-reviewer=frank]")).to_contain_text("reviewer")
+    frank = {"Authorization": f"Bearer {token}"}
+    assert http("GET", f"{runtime.rest_url}/reviews?status=pending", headers=frank).status == 200
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Remove frank").click()
+    expect(page.locator("#reviewers tr[data-reviewer=frank]")).to_have_count(0)
+    assert http("GET", f"{runtime.rest_url}/reviews?status=pending", headers=frank).status == 401
+
+    page.get_by_role("button", name="Sign out", exact=True).click()
+    expect(page.locator("#sign-in")).to_be_visible()
+    expect(page.locator("#token")).to_be_focused()
+    assert page.evaluate("sessionStorage.length") == 0
+    watch.assert_clean()
