@@ -55,13 +55,18 @@ class StoredState:
         self._reviews_table = outputs["ReviewsTableName"]
 
     def snapshot(self) -> dict[str, Any]:
-        """Every table (not only today's three: a new store is covered too) and every execution."""
-        tables = {name: self._items(name) for name in self._dynamodb.list_tables()["TableNames"]}
+        """Every table (not only today's three: a new store is covered too) and every execution.
+
+        Executions are read first: one seen finished (or waiting on a pending review) writes
+        nothing more, so the tables read after it are its final state. Read the other way round,
+        an execution finishing between the two reads would look settled over stale tables.
+        """
         executions = sorted(
             (execution["name"], execution["status"])
             for machine in self._stepfunctions.list_state_machines()["stateMachines"]
             for execution in self._executions(machine["stateMachineArn"])
         )
+        tables = {name: self._items(name) for name in self._dynamodb.list_tables()["TableNames"]}
         return {"tables": tables, "executions": executions}
 
     def settled_snapshot(self) -> dict[str, Any]:
