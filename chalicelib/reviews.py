@@ -74,7 +74,26 @@ def claim_id_for(decided_by: str, idempotency_key: str | None) -> str:
     return hashlib.sha256(f"{decided_by}\n{idempotency_key}".encode()).hexdigest()
 
 
-@dataclass
+_DECISION_REQUEST_FIELDS = frozenset({"reason"})
+
+
+def parse_decision_request(payload: object) -> str | None:
+    """The reason of an approve/reject body, ``{"reason"?: str}`` (no body at all is fine).
+
+    Raises BadRequestError for another shape, an unknown field or a reason that is not a string;
+    its length is checked where the decision is made.
+    """
+    if payload is None:
+        return None
+    if not isinstance(payload, dict) or set(payload) - _DECISION_REQUEST_FIELDS:
+        raise BadRequestError("the body may only be {\"reason\": string}")
+    reason = payload.get("reason")
+    if reason is not None and not isinstance(reason, str):
+        raise BadRequestError("'reason' must be a string")
+    return reason
+
+
+@dataclass(frozen=True)
 class Review:
     review_id: str
     submission_id: str

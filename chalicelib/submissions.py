@@ -44,7 +44,7 @@ class ArticleRequest:
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-@dataclass
+@dataclass(frozen=True)
 class Submission:
     submission_id: str
     title: str
