@@ -6,7 +6,6 @@ import functools
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
 
 from chalice import AuthResponse, Chalice, Response
 
@@ -16,12 +15,15 @@ from chalicelib.auth import bearer_token
 from chalicelib.clock import iso, system_clock
 from chalicelib.config import get_settings
 from chalicelib.errors import BadRequestError, ConfigurationError, ForbiddenError, ServiceError, UnauthorizedError
-from chalicelib.links import verify
+from chalicelib.links import link_query, verify_link
 from chalicelib.log import configure_logging, log_event
 from chalicelib.request_body import parse_json_body, unsupported_media_type
 from chalicelib.reviewers import ROLES, Identity, parse_new_reviewer, validate_name
+from chalicelib.reviews import parse_decision_request
 
 if TYPE_CHECKING:
+    from chalice.app import Request
+
     from chalicelib.connections import Connection
 
 app = Chalice(app_name="content-moderation")
@@ -59,8 +61,16 @@ def json_errors(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _request() -> Request:
+    """The request being handled (Chalice sets it before any view runs)."""
+    request = app.current_request
+    if request is None:  # only outside a request, e.g. a view called directly
+        raise RuntimeError("no current request")
+    return request
+
+
 def _json_body() -> Any:
-    return parse_json_body(app.current_request.raw_body)
+    return parse_json_body(_request().raw_body)
 
 
 @app.middleware("http")
@@ -80,7 +90,7 @@ def _base_url() -> str:
     configured = get_settings().public_base_url
     if configured:
         return configured
-    context = app.current_request.context
+    context = _request().context
     return f"https://{context.get('domainName', '')}/{context.get('stage', '')}"
 
 
@@ -129,7 +139,7 @@ def admins_only(view: Callable[..., Any]) -> Callable[..., Any]:
 
 def _caller() -> Identity:
     """Who the authorizer identified; UnauthorizedError when nobody."""
-    context = app.current_request.context.get("authorizer") or {}
+    context = _request().context.get("authorizer") or {}
     role = context.get("role")
     if role not in ROLES:
         raise UnauthorizedError("a valid Bearer token is required")
@@ -178,7 +188,7 @@ def openapi_document() -> Response:
 @app.route("/submissions", methods=["POST"])
 @json_errors
 def submit() -> Response:
-    request = app.current_request
+    request = _request()
     submission = service.moderation_service().submit(
         _json_body(), idempotency_key=request.headers.get("idempotency-key")
     )
@@ -208,7 +218,7 @@ def submission_history(submission_id: str) -> dict[str, Any]:
 @json_errors
 @reviewers_only
 def list_reviews() -> dict[str, Any]:
-    params = app.current_request.query_params or {}
+    params = _request().query_params or {}
     reviews, next_token = service.moderation_service().list_reviews(
         status=params.get("status"), limit=params.get("limit"), next_token=params.get("nextToken"),
         order=params.get("order"),
@@ -243,17 +253,13 @@ def reject(review_id: str) -> dict[str, Any]:
 
 
 def _decide(review_id: str, action: str) -> dict[str, Any]:
-    payload = _json_body()
-    if payload is None:
-        payload = {}
-    if not isinstance(payload, dict) or set(payload) - {"reason"}:
-        raise BadRequestError("the body may only be {\"reason\": string}")
+    reason = parse_decision_request(_json_body())
     review = service.moderation_service().decide(
         review_id,
         action=action,
-        reason=payload.get("reason"),
+        reason=reason,
         decided_by=_caller().name,
-        idempotency_key=app.current_request.headers.get("idempotency-key"),
+        idempotency_key=_request().headers.get("idempotency-key"),
     )
     return {"reviewId": review.review_id, "decision": review.decision, "decidedBy": review.decided_by}
 
@@ -305,23 +311,18 @@ def decide_by_link(review_id: str) -> Response:
     return _html_errors(lambda: _decide_by_link(review_id))
 
 
+def _link_query() -> dict[str, str]:
+    return _request().query_params or {}
+
+
 def _verified_link(review_id: str) -> str:
-    params = app.current_request.query_params or {}
-    return verify(
-        service.link_signing_secret(),
-        review_id=review_id,
-        action=params.get("action"),
-        expires=params.get("expires"),
-        signature=params.get("signature"),
-        now=system_clock(),
-    )
+    return verify_link(service.link_signing_secret(), review_id=review_id, query=_link_query())
 
 
 def _confirmation(review_id: str) -> Response:
     action = _verified_link(review_id)
     review = service.moderation_service().get_review(review_id)
-    params = app.current_request.query_params or {}
-    query = urlencode({key: params[key] for key in ("action", "expires", "signature")})
+    query = link_query(_link_query())
     html = pages.confirmation_page(action=action, title=review.title, status=review.status, form_query=query)
     return _html(html, 200)
 
