@@ -24,8 +24,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# The domain modules are imported inside the builders: each Lambda function (the REST API,
-# the WebSocket handlers, the three workflow tasks) then loads only what it uses on a cold start.
+# The domain modules are imported inside the builders, on first use rather than at import: the
+# WebSocket handlers load the sessions, connections, submissions and notifier but never the
+# moderation use cases; the REST API and the three workflow tasks build the whole ModerationService
+# (content check, reviews, history, workflow, notifier) on their first call.
 
 
 @lru_cache(maxsize=1)
