@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from chalice import AuthResponse, Chalice, Response
+from chalice.app import AuthResponse, Chalice, Response
 
 from chalicelib import pages, service
 from chalicelib.actors import SIGNED_LINK
@@ -166,7 +166,7 @@ def admin_page() -> Response:
 def static_file(name: str) -> Response:
     """The pages' scripts and styles (the CSP allows no inline ones); names outside the allow-list get 404."""
     served = pages.static_file(name)
-    headers = {
+    headers: dict[str, str | list[str]] = {
         "Content-Type": served.content_type,
         "Cache-Control": pages.STATIC_CACHE_CONTROL,
         "X-Content-Type-Options": "nosniff",
@@ -218,7 +218,7 @@ def submission_history(submission_id: str) -> dict[str, Any]:
 @json_errors
 @reviewers_only
 def list_reviews() -> dict[str, Any]:
-    params = _request().query_params or {}
+    params: Mapping[str, str] = _request().query_params or {}
     reviews, next_token = service.moderation_service().list_reviews(
         status=params.get("status"), limit=params.get("limit"), next_token=params.get("nextToken"),
         order=params.get("order"),
@@ -311,7 +311,7 @@ def decide_by_link(review_id: str) -> Response:
     return _html_errors(lambda: _decide_by_link(review_id))
 
 
-def _link_query() -> dict[str, str]:
+def _link_query() -> Mapping[str, str]:
     return _request().query_params or {}
 
 

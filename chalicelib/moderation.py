@@ -165,7 +165,7 @@ class ModerationService:
         DynamoDB item or a page of the pending list.
         """
         submission = self.get_submission(event["submissionId"])
-        matches = []
+        matches: list[dict[str, Any]] = []
         for field_name, text in (("title", submission.title), ("body", submission.body)):
             for match in self.word_list.scan(text):
                 matches.append({"field": field_name, **match.to_dict()})
@@ -324,7 +324,7 @@ class ModerationService:
         review_id: str,
         *,
         action: str,
-        reason: Any = None,
+        reason: str | None = None,
         decided_by: str,
         idempotency_key: str | None = None,
     ) -> Review:
@@ -461,7 +461,7 @@ def _validated_decision_key(idempotency_key: str | None) -> str | None:
     return key
 
 
-def _validated_reason(reason: Any) -> str | None:
+def _validated_reason(reason: object) -> str | None:
     if reason is None:
         return None
     if not isinstance(reason, str):

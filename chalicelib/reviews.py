@@ -8,11 +8,14 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.aws import conditional_write, plain
 from chalicelib.decision_writes import decision_update
 from chalicelib.errors import BadRequestError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
 
 PENDING_INDEX = "pending-by-created"
 # The sparse index key: present only while a review is pending, so the index holds nothing else.
@@ -244,7 +247,7 @@ def decode_page_token(token: str | None, index: str = PENDING_INDEX) -> dict[str
 class ReviewStore:
     """Reviews in DynamoDB, keyed by ``reviewId``; pending ones also in a sparse index."""
 
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: Table) -> None:
         self._table = table
 
     def put_pending(self, review: Review) -> bool:

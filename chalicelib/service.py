@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from chalicelib import aws
 from chalicelib.clock import Clock, system_clock
@@ -14,6 +14,8 @@ from chalicelib.secrets_store import clear_secret_cache, resolve_secret
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
+
+    from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
 
     from chalicelib.connections import ConnectionStore
     from chalicelib.moderation import ModerationService
@@ -144,7 +146,7 @@ def _connection_store(settings: Settings) -> ConnectionStore:
     return ConnectionStore(aws.table(settings.connections_table), ttl_seconds=settings.connection_ttl_seconds)
 
 
-def management_client(endpoint: str) -> Any:
+def management_client(endpoint: str) -> ApiGatewayManagementApiClient:
     """The API Gateway management client for one WebSocket API endpoint."""
     return aws.client("apigatewaymanagementapi", endpoint_url=endpoint, region=get_settings().region)
 

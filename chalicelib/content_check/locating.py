@@ -45,9 +45,11 @@ def locate(
         if 0 in states:
             best = states[0]
         unit -= 1
-    if best is None or best[0] is None or best[1] is None:
+    if best is None:
         return None
     start, end = best
+    if start is None or end is None:
+        return None
     if symbols[-1] != BREAK:  # take in trailing repeats of the last letter ("forbiddennn")
         letter = symbols[-1]
         while end + 1 < len(candidates) and letter in candidates[end + 1]:
