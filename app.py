@@ -12,7 +12,6 @@ from chalice.app import AuthResponse, Chalice, Response
 from chalicelib import pages, service
 from chalicelib.actors import SIGNED_LINK
 from chalicelib.auth import bearer_token
-from chalicelib.clock import iso, system_clock
 from chalicelib.config import get_settings
 from chalicelib.errors import BadRequestError, ConfigurationError, ForbiddenError, ServiceError, UnauthorizedError
 from chalicelib.links import link_query, verify_link
@@ -272,7 +271,7 @@ def _decide(review_id: str, action: str) -> dict[str, Any]:
 @admins_only
 def create_reviewer() -> Response:
     reviewer, token = service.reviewers().create(
-        parse_new_reviewer(_json_body()), created_by=_caller().name, created_at=iso(system_clock())
+        parse_new_reviewer(_json_body()), created_by=_caller().name
     )
     body = {"name": reviewer.name, "role": reviewer.role, "token": token, "createdAt": reviewer.created_at}
     return Response(body=body, status_code=201)

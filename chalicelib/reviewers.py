@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib import actors
 from chalicelib.aws import conditional_write
+from chalicelib.clock import Clock, iso, system_clock
 from chalicelib.errors import AlreadyExistsError, BadRequestError, NotFoundError
 
 if TYPE_CHECKING:
@@ -103,14 +104,16 @@ def token_hash(token: str) -> str:
 class ReviewerStore:
     """Reviewers and their token hashes in DynamoDB (see the module docstring for the layout)."""
 
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, *, clock: Clock = system_clock) -> None:
         self._table = table
+        self._clock = clock
 
-    def create(self, new: NewReviewer, *, created_by: str, created_at: str) -> tuple[Reviewer, str]:
-        """Store a reviewer and a fresh token; returns both (the token is never readable again).
+    def create(self, new: NewReviewer, *, created_by: str) -> tuple[Reviewer, str]:
+        """Store a reviewer, created now, and a fresh token; returns both (the token is never readable again).
 
         Raises AlreadyExistsError when the name is taken.
         """
+        created_at = iso(self._clock())
         token = new_token()
         hashed = token_hash(token)
         written = conditional_write(
