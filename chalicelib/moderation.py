@@ -167,7 +167,7 @@ class ModerationService:
         submission = self.get_submission(event["submissionId"])
         matches: list[dict[str, Any]] = []
         for field_name, text in (("title", submission.title), ("body", submission.body)):
-            for match in self.word_list.scan(text):
+            for match in content_check.find_matches(text, self.word_list):
                 matches.append({"field": field_name, **match.to_dict()})
         reported = [
             {**match, "text": match["text"][:MAX_QUOTED_CHARACTERS]} for match in matches[:MAX_REPORTED_MATCHES]
