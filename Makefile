@@ -20,9 +20,10 @@ $(STAMP): $(PY) requirements.txt requirements-dev.txt
 run: $(STAMP)
 	$(PY) -m local_runtime
 
-## test: lint and run every test (the browser tests need Debian's chromium: installed when missing)
+## test: lint, type-check and run every test (the browser tests need Debian's chromium: installed when missing)
 test: $(STAMP) chromium
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest
 
 # Debian's own Chromium for tests/browser (Playwright never downloads a browser here); quick when present.
@@ -32,8 +33,10 @@ chromium:
 		$$SUDO apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
 
+## lint: ruff and mypy (strict on app.py and chalicelib/, configured in pyproject.toml)
 lint: $(STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 ## bench: run the benchmarks and write BENCHMARKS.md
 bench: $(STAMP)

@@ -4,24 +4,25 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
 
-from chalice import AuthResponse, Chalice, Response
+from chalice.app import AuthResponse, Chalice, Response
 
 from chalicelib import pages, service
 from chalicelib.actors import SIGNED_LINK
 from chalicelib.auth import bearer_token
-from chalicelib.clock import iso, system_clock
 from chalicelib.config import get_settings
 from chalicelib.errors import BadRequestError, ConfigurationError, ForbiddenError, ServiceError, UnauthorizedError
-from chalicelib.links import verify
+from chalicelib.links import link_query, verify_link
 from chalicelib.log import configure_logging, log_event
 from chalicelib.request_body import parse_json_body, unsupported_media_type
 from chalicelib.reviewers import ROLES, Identity, parse_new_reviewer, validate_name
+from chalicelib.reviews import parse_decision_request
 
 if TYPE_CHECKING:
+    from chalice.app import Request
+
     from chalicelib.connections import Connection
 
 app = Chalice(app_name="content-moderation")
@@ -59,8 +60,16 @@ def json_errors(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _request() -> Request:
+    """The request being handled (Chalice sets it before any view runs)."""
+    request = app.current_request
+    if request is None:  # only outside a request, e.g. a view called directly
+        raise RuntimeError("no current request")
+    return request
+
+
 def _json_body() -> Any:
-    return parse_json_body(app.current_request.raw_body)
+    return parse_json_body(_request().raw_body)
 
 
 @app.middleware("http")
@@ -80,7 +89,7 @@ def _base_url() -> str:
     configured = get_settings().public_base_url
     if configured:
         return configured
-    context = app.current_request.context
+    context = _request().context
     return f"https://{context.get('domainName', '')}/{context.get('stage', '')}"
 
 
@@ -129,7 +138,7 @@ def admins_only(view: Callable[..., Any]) -> Callable[..., Any]:
 
 def _caller() -> Identity:
     """Who the authorizer identified; UnauthorizedError when nobody."""
-    context = app.current_request.context.get("authorizer") or {}
+    context = _request().context.get("authorizer") or {}
     role = context.get("role")
     if role not in ROLES:
         raise UnauthorizedError("a valid Bearer token is required")
@@ -156,7 +165,7 @@ def admin_page() -> Response:
 def static_file(name: str) -> Response:
     """The pages' scripts and styles (the CSP allows no inline ones); names outside the allow-list get 404."""
     served = pages.static_file(name)
-    headers = {
+    headers: dict[str, str | list[str]] = {
         "Content-Type": served.content_type,
         "Cache-Control": pages.STATIC_CACHE_CONTROL,
         "X-Content-Type-Options": "nosniff",
@@ -184,7 +193,7 @@ def openapi_document() -> Response:
 @app.route("/submissions", methods=["POST"])
 @json_errors
 def submit() -> Response:
-    request = app.current_request
+    request = _request()
     submission = service.moderation_service().submit(
         _json_body(), idempotency_key=request.headers.get("idempotency-key")
     )
@@ -214,7 +223,7 @@ def submission_history(submission_id: str) -> dict[str, Any]:
 @json_errors
 @reviewers_only
 def list_reviews() -> dict[str, Any]:
-    params = app.current_request.query_params or {}
+    params: Mapping[str, str] = _request().query_params or {}
     reviews, next_token = service.moderation_service().list_reviews(
         status=params.get("status"), limit=params.get("limit"), next_token=params.get("nextToken"),
         order=params.get("order"),
@@ -249,17 +258,13 @@ def reject(review_id: str) -> dict[str, Any]:
 
 
 def _decide(review_id: str, action: str) -> dict[str, Any]:
-    payload = _json_body()
-    if payload is None:
-        payload = {}
-    if not isinstance(payload, dict) or set(payload) - {"reason"}:
-        raise BadRequestError("the body may only be {\"reason\": string}")
+    reason = parse_decision_request(_json_body())
     review = service.moderation_service().decide(
         review_id,
         action=action,
-        reason=payload.get("reason"),
+        reason=reason,
         decided_by=_caller().name,
-        idempotency_key=app.current_request.headers.get("idempotency-key"),
+        idempotency_key=_request().headers.get("idempotency-key"),
     )
     return {"reviewId": review.review_id, "decision": review.decision, "decidedBy": review.decided_by}
 
@@ -272,7 +277,7 @@ def _decide(review_id: str, action: str) -> dict[str, Any]:
 @admins_only
 def create_reviewer() -> Response:
     reviewer, token = service.reviewers().create(
-        parse_new_reviewer(_json_body()), created_by=_caller().name, created_at=iso(system_clock())
+        parse_new_reviewer(_json_body()), created_by=_caller().name
     )
     body = {"name": reviewer.name, "role": reviewer.role, "token": token, "createdAt": reviewer.created_at}
     return Response(body=body, status_code=201)
@@ -311,23 +316,18 @@ def decide_by_link(review_id: str) -> Response:
     return _html_errors(lambda: _decide_by_link(review_id))
 
 
+def _link_query() -> Mapping[str, str]:
+    return _request().query_params or {}
+
+
 def _verified_link(review_id: str) -> str:
-    params = app.current_request.query_params or {}
-    return verify(
-        service.link_signing_secret(),
-        review_id=review_id,
-        action=params.get("action"),
-        expires=params.get("expires"),
-        signature=params.get("signature"),
-        now=system_clock(),
-    )
+    return verify_link(service.link_signing_secret(), review_id=review_id, query=_link_query())
 
 
 def _confirmation(review_id: str) -> Response:
     action = _verified_link(review_id)
     review = service.moderation_service().get_review(review_id)
-    params = app.current_request.query_params or {}
-    query = urlencode({key: params[key] for key in ("action", "expires", "signature")})
+    query = link_query(_link_query())
     html = pages.confirmation_page(action=action, title=review.title, status=review.status, form_query=query)
     return _html(html, 200)
 

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from functools import cache, lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 if TYPE_CHECKING:
+    from boto3.session import Session
     from botocore.client import BaseClient
+    from botocore.config import Config
+    from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
+    from mypy_boto3_dynamodb import DynamoDBServiceResource
+    from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_ssm import SSMClient
+    from mypy_boto3_stepfunctions import SFNClient
+
+_Response = TypeVar("_Response")
 
 _lock = threading.Lock()
 
@@ -20,12 +30,22 @@ MANAGEMENT_API_TOTAL_ATTEMPTS = 2  # the first attempt included
 
 
 @cache
-def _session() -> Any:
+def _session() -> Session:
     import boto3  # deferred: boto3 costs ~100 ms of import on a cold start
 
     return boto3.session.Session()
 
 
+@overload
+def client(
+    service: Literal["stepfunctions"], *, endpoint_url: str | None = None, region: str | None = None
+) -> SFNClient: ...
+@overload
+def client(service: Literal["ssm"], *, endpoint_url: str | None = None, region: str | None = None) -> SSMClient: ...
+@overload
+def client(
+    service: Literal["apigatewaymanagementapi"], *, endpoint_url: str | None = None, region: str | None = None
+) -> ApiGatewayManagementApiClient: ...
 def client(service: str, *, endpoint_url: str | None = None, region: str | None = None) -> BaseClient:
     """A cached low-level client for ``service`` (endpoint overrides come from AWS_ENDPOINT_URL_*)."""
     return _cached_client(service, endpoint_url, region)
@@ -35,26 +55,29 @@ def client(service: str, *, endpoint_url: str | None = None, region: str | None 
 def _cached_client(service: str, endpoint_url: str | None, region: str | None) -> BaseClient:
     # boto3 sessions are not thread-safe while creating clients; the local runtime is threaded.
     with _lock:
-        return _session().client(service, endpoint_url=endpoint_url, region_name=region, config=_config(service))
+        created: BaseClient = _session().client(  # type: ignore[call-overload]  # the name is a plain str here
+            service, endpoint_url=endpoint_url, region_name=region, config=_config(service)
+        )
+        return created
 
 
-def table(name: str) -> Any:
+def table(name: str) -> Table:
     """A cached DynamoDB Table resource."""
     return _cached_table(name)
 
 
 @lru_cache(maxsize=16)
-def _cached_table(name: str) -> Any:
+def _cached_table(name: str) -> Table:
     return _dynamodb_resource().Table(name)
 
 
 @lru_cache(maxsize=1)
-def _dynamodb_resource() -> Any:
+def _dynamodb_resource() -> DynamoDBServiceResource:
     with _lock:
         return _session().resource("dynamodb", config=_config("dynamodb"))
 
 
-def _config(service: str) -> Any:
+def _config(service: str) -> Config:
     from botocore.config import Config
 
     if service == "apigatewaymanagementapi":
@@ -83,7 +106,7 @@ def reset_clients() -> None:
     _session.cache_clear()
 
 
-def conditional_write(write: Any, **arguments: Any) -> dict[str, Any] | None:
+def conditional_write(write: Callable[..., _Response], **arguments: Any) -> _Response | None:
     """Run a DynamoDB write that has a ``ConditionExpression``; None when the condition failed.
 
     Other errors propagate. ``write`` is a bound client or Table method, e.g. ``table.update_item``.

@@ -1,4 +1,9 @@
-"""Time helpers: one injectable clock and one timestamp format, so tests never sleep."""
+"""Time helpers: one injectable clock and one timestamp format.
+
+Deadlines, claim leases, connection TTLs and link expiry read the clock they are given, so their
+tests move a fake clock instead of sleeping. The review deadline itself is a Step Functions
+timeout (``statemachine.json``): the functional test of an expired review waits for it in real time.
+"""
 
 from __future__ import annotations
 

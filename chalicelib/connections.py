@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
 
 # The item that records the connection itself; subscription items use the submission id.
 CONNECTION_ITEM = "#connection"
@@ -52,7 +55,7 @@ class ConnectionStore:
     subscription items here only let a disconnect find what to clean up.
     """
 
-    def __init__(self, table: Any, *, ttl_seconds: int) -> None:
+    def __init__(self, table: Table, *, ttl_seconds: int) -> None:
         self._table = table
         self._ttl_seconds = ttl_seconds
 
@@ -88,7 +91,8 @@ class ConnectionStore:
         }
         while True:
             response = self._table.query(**query)
-            watchers.extend((Connection.from_item(item), item.get("reviewer", "")) for item in response.get("Items", []))
+            items: list[dict[str, Any]] = response.get("Items", [])
+            watchers.extend((Connection.from_item(item), item.get("reviewer", "")) for item in items)
             if "LastEvaluatedKey" not in response:
                 return watchers
             query["ExclusiveStartKey"] = response["LastEvaluatedKey"]

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.aws import conditional_write, plain
 from chalicelib.log import log_event
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +50,7 @@ class HistoryEvent:
 class History:
     """Appends events to, and reads, the history table."""
 
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: Table) -> None:
         self._table = table
 
     def append(self, submission_id: str, event: str, *, at: str, key: str = "", **fields: Any) -> None:
@@ -80,7 +83,8 @@ class History:
         }
         while True:
             response = self._table.query(**query)
-            for item in response.get("Items", []):
+            items: list[dict[str, Any]] = response.get("Items", [])
+            for item in items:
                 fields = {name: plain(value) for name, value in item.items() if name not in (*_KEYS, "at", "event")}
                 events.append(HistoryEvent(at=item["at"], event=item["event"], fields=fields))
             if "LastEvaluatedKey" not in response:

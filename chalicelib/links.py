@@ -5,11 +5,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Mapping
 from urllib.parse import urlencode
 
+from chalicelib.clock import Clock, system_clock
 from chalicelib.errors import ForbiddenError
 
 ACTIONS = ("approve", "reject")
+# The query parameters a decision link carries, all three signed (the action and expiry directly).
+LINK_PARAMETERS = ("action", "expires", "signature")
 # The one spelling signed links use: ASCII digits, no sign, space, underscore or leading zero.
 # int() also accepts " 17", "+17", "017", "1_7" and non-ASCII digits, each a second spelling
 # of a signed value that would verify.
@@ -44,3 +48,23 @@ def verify(secret: str, *, review_id: str, action: str | None, expires: str | No
     if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")) or now > expires_at:
         raise ForbiddenError("invalid or expired link")
     return action
+
+
+def verify_link(secret: str, *, review_id: str, query: Mapping[str, str], clock: Clock = system_clock) -> str:
+    """Check a decision link's query string at ``clock()`` and return its action.
+
+    Raises ForbiddenError as :func:`verify` does (a missing parameter is a tampered link).
+    """
+    return verify(
+        secret,
+        review_id=review_id,
+        action=query.get("action"),
+        expires=query.get("expires"),
+        signature=query.get("signature"),
+        now=clock(),
+    )
+
+
+def link_query(query: Mapping[str, str]) -> str:
+    """The signed parameters of a verified link, encoded again (for the confirmation form's action)."""
+    return urlencode({key: query[key] for key in LINK_PARAMETERS})

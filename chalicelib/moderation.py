@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from functools import cached_property
 from typing import Any
 
@@ -120,11 +121,12 @@ class ModerationService:
             if existing.execution_arn:
                 return existing
             submission = existing  # a retry after a start that failed half-way: start it now
-        self._start(submission)
+        submission = self._start(submission)
         self._history.append(submission.submission_id, events.SUBMITTED, at=submission.created_at)
         return submission
 
-    def _start(self, submission: Submission) -> None:
+    def _start(self, submission: Submission) -> Submission:
+        """Start the submission's execution; the submission with its execution ARN."""
         try:
             execution_arn = self._workflow.start(
                 name=submission.submission_id,
@@ -143,8 +145,8 @@ class ModerationService:
             self._submissions.delete(submission.submission_id)  # no execution, so no submission
             raise
         self._submissions.set_execution(submission.submission_id, execution_arn)
-        submission.execution_arn = execution_arn
         log_event(logger, "submission.accepted", submissionId=submission.submission_id, executionArn=execution_arn)
+        return replace(submission, execution_arn=execution_arn)
 
     def get_submission(self, submission_id: str) -> Submission:
         """Raises BadRequestError for a malformed id, NotFoundError for an unknown one."""
@@ -163,7 +165,7 @@ class ModerationService:
         DynamoDB item or a page of the pending list.
         """
         submission = self.get_submission(event["submissionId"])
-        matches = []
+        matches: list[dict[str, Any]] = []
         for field_name, text in (("title", submission.title), ("body", submission.body)):
             for match in content_check.find_matches(text, self.word_list):
                 matches.append({"field": field_name, **match.to_dict()})
@@ -184,11 +186,15 @@ class ModerationService:
         entered = parse_iso(event["enteredTime"]) if event.get("enteredTime") else self._clock()
         deadline = int(entered + int(event.get("timeoutSeconds") or self._review_timeout_seconds))
         secret = self._link_secret()
+        # Status first: once the review is listed, the submission already reads IN_REVIEW. The write
+        # returns the submission; only a retried task (no longer CHECKING) reads it again.
+        in_review = self._submissions.mark_in_review(submission_id)
+        submission = in_review if in_review is not None else self.get_submission(submission_id)
         review = Review(
             review_id=review_id,
             submission_id=submission_id,
             execution_arn=execution_arn,
-            title=event.get("title") or self.get_submission(submission_id).title,
+            title=submission.title,
             matches=event.get("matches") or [],
             status=ReviewStatus.PENDING,
             created_at=iso(entered),
@@ -198,8 +204,6 @@ class ModerationService:
             reject_path=signed_path(secret, review_id=review_id, action="reject", expires=deadline),
             task_token=event["taskToken"],
         )
-        # Status first: once the review is listed, the submission already reads IN_REVIEW.
-        in_review = self._submissions.mark_in_review(submission_id)
         stored = self._reviews.put_pending(review)
         if in_review is not None:
             self._notifier.publish_status(in_review)
@@ -320,7 +324,7 @@ class ModerationService:
         review_id: str,
         *,
         action: str,
-        reason: Any = None,
+        reason: str | None = None,
         decided_by: str,
         idempotency_key: str | None = None,
     ) -> Review:
@@ -457,7 +461,7 @@ def _validated_decision_key(idempotency_key: str | None) -> str | None:
     return key
 
 
-def _validated_reason(reason: Any) -> str | None:
+def _validated_reason(reason: object) -> str | None:
     if reason is None:
         return None
     if not isinstance(reason, str):

@@ -8,16 +8,19 @@ import math
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, wait
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.aws import MANAGEMENT_API_CONNECT_TIMEOUT_SECONDS, MANAGEMENT_API_READ_TIMEOUT_SECONDS
 from chalicelib.connections import Connection, ConnectionStore
 from chalicelib.log import log_event
 from chalicelib.submissions import Submission
 
+if TYPE_CHECKING:
+    from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
+
 logger = logging.getLogger(__name__)
 
-ManagementClientFactory = Callable[[str], Any]
+ManagementClientFactory = Callable[[str], "ApiGatewayManagementApiClient"]
 
 # Posts of one message run on this many threads at once (SPEC §3: one slow or stuck socket never
 # delays the others). One pool per process, shared by every fan-out: small enough for a 128 MB

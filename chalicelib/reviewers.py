@@ -16,11 +16,15 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib import actors
 from chalicelib.aws import conditional_write
+from chalicelib.clock import Clock, iso, system_clock
 from chalicelib.errors import AlreadyExistsError, BadRequestError, NotFoundError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
 
 REVIEWER = "reviewer"
 ADMIN = "admin"
@@ -100,14 +104,16 @@ def token_hash(token: str) -> str:
 class ReviewerStore:
     """Reviewers and their token hashes in DynamoDB (see the module docstring for the layout)."""
 
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: Table, *, clock: Clock = system_clock) -> None:
         self._table = table
+        self._clock = clock
 
-    def create(self, new: NewReviewer, *, created_by: str, created_at: str) -> tuple[Reviewer, str]:
-        """Store a reviewer and a fresh token; returns both (the token is never readable again).
+    def create(self, new: NewReviewer, *, created_by: str) -> tuple[Reviewer, str]:
+        """Store a reviewer, created now, and a fresh token; returns both (the token is never readable again).
 
         Raises AlreadyExistsError when the name is taken.
         """
+        created_at = iso(self._clock())
         token = new_token()
         hashed = token_hash(token)
         written = conditional_write(
@@ -131,9 +137,10 @@ class ReviewerStore:
         }
         while True:
             response = self._table.query(**query)
+            items: list[dict[str, Any]] = response.get("Items", [])
             reviewers.extend(
                 Reviewer(name=item["sk"], role=item["role"], created_at=item["createdAt"], created_by=item["createdBy"])
-                for item in response.get("Items", [])
+                for item in items
             )
             if "LastEvaluatedKey" not in response:
                 return reviewers
@@ -158,15 +165,16 @@ class ReviewerStore:
                                                           "ProjectionExpression": "sk"}}
             while request:
                 response = self._table.meta.client.batch_get_item(RequestItems=request)
-                found.update(item["sk"] for item in response["Responses"].get(self._table.name, []))
+                items: list[dict[str, Any]] = response["Responses"].get(self._table.name, [])
+                found.update(item["sk"] for item in items)
                 request = response.get("UnprocessedKeys") or {}
         return found
 
     def identify(self, token: str) -> Identity | None:
         """The reviewer a token belongs to, or None (a consistent read: revocation is immediate)."""
-        item = self._table.get_item(Key={"pk": _TOKEN_PARTITION, "sk": token_hash(token)}, ConsistentRead=True).get(
-            "Item"
-        )
+        item: dict[str, Any] | None = self._table.get_item(
+            Key={"pk": _TOKEN_PARTITION, "sk": token_hash(token)}, ConsistentRead=True
+        ).get("Item")
         if item is None:
             return None
         return Identity(name=item["name"], role=item["role"])

@@ -8,11 +8,14 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.aws import conditional_write, plain
 from chalicelib.decision_writes import decision_update
 from chalicelib.errors import BadRequestError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
 
 PENDING_INDEX = "pending-by-created"
 # The sparse index key: present only while a review is pending, so the index holds nothing else.
@@ -74,7 +77,26 @@ def claim_id_for(decided_by: str, idempotency_key: str | None) -> str:
     return hashlib.sha256(f"{decided_by}\n{idempotency_key}".encode()).hexdigest()
 
 
-@dataclass
+_DECISION_REQUEST_FIELDS = frozenset({"reason"})
+
+
+def parse_decision_request(payload: object) -> str | None:
+    """The reason of an approve/reject body, ``{"reason"?: str}`` (no body at all is fine).
+
+    Raises BadRequestError for another shape, an unknown field or a reason that is not a string;
+    its length is checked where the decision is made.
+    """
+    if payload is None:
+        return None
+    if not isinstance(payload, dict) or set(payload) - _DECISION_REQUEST_FIELDS:
+        raise BadRequestError("the body may only be {\"reason\": string}")
+    reason = payload.get("reason")
+    if reason is not None and not isinstance(reason, str):
+        raise BadRequestError("'reason' must be a string")
+    return reason
+
+
+@dataclass(frozen=True)
 class Review:
     review_id: str
     submission_id: str
@@ -225,7 +247,7 @@ def decode_page_token(token: str | None, index: str = PENDING_INDEX) -> dict[str
 class ReviewStore:
     """Reviews in DynamoDB, keyed by ``reviewId``; pending ones also in a sparse index."""
 
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: Table) -> None:
         self._table = table
 
     def put_pending(self, review: Review) -> bool:

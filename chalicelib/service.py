@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from chalicelib import aws
 from chalicelib.clock import Clock, system_clock
@@ -14,6 +14,8 @@ from chalicelib.secrets_store import clear_secret_cache, resolve_secret
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
+
+    from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
 
     from chalicelib.connections import ConnectionStore
     from chalicelib.moderation import ModerationService
@@ -24,8 +26,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# The domain modules are imported inside the builders: each Lambda function (the REST API,
-# the WebSocket handlers, the three workflow tasks) then loads only what it uses on a cold start.
+# The domain modules are imported inside the builders, on first use rather than at import: the
+# WebSocket handlers load the sessions, connections, submissions and notifier but never the
+# moderation use cases; the REST API and the three workflow tasks build the whole ModerationService
+# (content check, reviews, history, workflow, notifier) on their first call.
 
 
 @lru_cache(maxsize=1)
@@ -142,7 +146,7 @@ def _connection_store(settings: Settings) -> ConnectionStore:
     return ConnectionStore(aws.table(settings.connections_table), ttl_seconds=settings.connection_ttl_seconds)
 
 
-def management_client(endpoint: str) -> Any:
+def management_client(endpoint: str) -> ApiGatewayManagementApiClient:
     """The API Gateway management client for one WebSocket API endpoint."""
     return aws.client("apigatewaymanagementapi", endpoint_url=endpoint, region=get_settings().region)
 

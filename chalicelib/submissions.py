@@ -6,11 +6,14 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.aws import conditional_write
 from chalicelib.decision_writes import decision_update
 from chalicelib.errors import BadRequestError, PayloadTooLargeError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
 
 TITLE_MAX_CHARACTERS = 300
 BODY_MAX_BYTES = 100 * 1024
@@ -44,7 +47,7 @@ class ArticleRequest:
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-@dataclass
+@dataclass(frozen=True)
 class Submission:
     submission_id: str
     title: str
@@ -165,7 +168,7 @@ def validate_submission_id(submission_id: str) -> str:
 class SubmissionStore:
     """Submissions in DynamoDB, keyed by ``submissionId``."""
 
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: Table) -> None:
         self._table = table
 
     def create(self, submission: Submission) -> bool:

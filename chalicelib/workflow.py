@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import UnavailableError
 from chalicelib.log import log_event
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions import SFNClient
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +30,7 @@ class OutcomeUnknownError(UnavailableError):
 class Workflow:
     """Starts and resumes executions of the moderation state machine."""
 
-    def __init__(self, client: Any, state_machine_arn: str) -> None:
+    def __init__(self, client: SFNClient, state_machine_arn: str) -> None:
         self._client = client
         self._state_machine_arn = state_machine_arn
 

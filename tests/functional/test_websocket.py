@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import boto3
 from botocore.exceptions import ClientError
@@ -191,27 +192,28 @@ def test_a_gone_connection_is_pruned_while_the_others_still_get_the_decision(
     assert _connection_items(aws["ConnectionsTableName"], "c-live")
 
 
-def test_subscribers_hear_when_the_submission_goes_to_review(client, admin_headers, websockets_clients, monkeypatch):
-    from chalicelib.moderation import ModerationService
+def test_subscribers_hear_when_the_submission_goes_to_review(client, admin_headers, websockets_clients, chalice_app):
+    import app
+    from chalicelib.clock import iso
+    from tests.fakes import RecordingWorkflow
 
-    subscribed = threading.Event()
-    original_check = ModerationService.check_content
+    # Submitted without an execution, so the subscription surely comes first; then the app's
+    # RequestApproval Lambda runs as Step Functions would call it.
+    workflow = RecordingWorkflow()
+    flagged = service.build_moderation_service(workflow=workflow).submit({"title": "forbidden, wait"},
+                                                                          idempotency_key=None)
+    websockets_clients.connect("kate", submission_id=flagged.submission_id)
 
-    def check_after_the_subscription(self, event):
-        subscribed.wait(timeout=10)
-        return original_check(self, event)
+    app.request_approval({
+        "submissionId": flagged.submission_id, "executionArn": workflow.execution_arn_for(flagged.submission_id),
+        "taskToken": "token", "enteredTime": iso(time.time()), "timeoutSeconds": 3600, "matches": [],
+    }, None)
 
-    monkeypatch.setattr(ModerationService, "check_content", check_after_the_subscription)
-    flagged = submit(client, "forbidden, wait for me")
-    websockets_clients.connect("kate", submission_id=flagged["submissionId"])
-    subscribed.set()
-
-    pending_review_for(client, admin_headers, flagged["submissionId"])
-
-    (pushed,) = wait_for(lambda: websockets_clients.received("kate"))
+    (pushed,) = websockets_clients.received("kate")
     assert pushed["type"] == "status"
     assert pushed["status"] == "IN_REVIEW"
-    assert pushed["submissionId"] == flagged["submissionId"]
+    assert pushed["submissionId"] == flagged.submission_id
+    assert pending_review_for(client, admin_headers, flagged.submission_id)["title"] == "forbidden, wait"
 
 
 def test_deeply_nested_json_gets_an_error_and_the_connection_stays(websockets_clients, aws):

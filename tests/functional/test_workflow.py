@@ -105,13 +105,11 @@ def test_execution_history_shows_the_wait_for_callback_and_few_transitions(clien
     assert any(e["type"] == "TaskSubmitted" or e["type"] == "TaskScheduled" for e in flagged_events)
 
 
-def test_failing_content_check_ends_failed_and_still_notifies(client, admin_headers, monkeypatch, websockets_clients):
-    from chalicelib.moderation import ModerationService
-
-    def broken_check(self, event):
-        raise RuntimeError("word list unavailable")
-
-    monkeypatch.setattr(ModerationService, "check_content", broken_check)
+def test_failing_content_check_ends_failed_and_still_notifies(client, admin_headers, monkeypatch, websockets_clients,
+                                                              tmp_path):
+    # The word list cannot be read (a file that is not there): every attempt of CheckContent fails.
+    monkeypatch.setenv("MODERATION_WORDS_FILE", str(tmp_path / "missing-words.txt"))
+    service.reset()
     created = submit(client, "Anything at all")
     websockets_clients.connect("watcher")
     websockets_clients.send("watcher", {"action": "subscribe", "submissionId": created["submissionId"]})

@@ -226,9 +226,9 @@ def _character_reference(markup: str, start: int, end: int) -> _Construct | None
     if semicolon and name + ";" in html5:
         return _Construct(start, named.end(), html5[name + ";"], start, named.end())
     for length in range(min(len(name), _LONGEST_LEGACY_NAME), 1, -1):  # "&eacuten" is "én" to a browser
-        decoded = html5.get(name[:length])
-        if decoded is not None:
-            return _Construct(start, start + 1 + length, decoded, start, start + 1 + length)
+        legacy = html5.get(name[:length])
+        if legacy is not None:
+            return _Construct(start, start + 1 + length, legacy, start, start + 1 + length)
     return None
 
 

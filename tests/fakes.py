@@ -1,0 +1,397 @@
+"""In-memory fakes of the stores, the workflow and the notifier, and a fake clock, for unit tests.
+
+Each fake keeps the same rules as the real class it stands for (the conditions of the DynamoDB
+writes, Step Functions' answers) in plain Python, and records the calls made to it, so a test
+asserts on what the code under test asked for rather than patching it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from chalicelib.connections import Connection
+from chalicelib.history import HistoryEvent
+from chalicelib.reviews import CLAIM_LEASE_SECONDS, REVIEW_STATUS_BY_DECISION, Review, ReviewStatus
+from chalicelib.submissions import Submission, SubmissionStatus
+from chalicelib.workflow import TaskTokenGoneError
+
+START_TIME = 1_800_000_000.0  # 2027-01-15T08:00:00Z: any fixed moment will do
+
+
+class FakeClock:
+    """A clock that only moves when the test moves it."""
+
+    def __init__(self, now: float = START_TIME) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class Recorder:
+    """Remembers every call as (method name, arguments)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def _record(self, method: str, **arguments: Any) -> None:
+        self.calls.append((method, arguments))
+
+    def called(self, method: str) -> list[dict[str, Any]]:
+        """The arguments of every call of ``method``, in order."""
+        return [arguments for name, arguments in self.calls if name == method]
+
+
+class InMemorySubmissions(Recorder):
+    """SubmissionStore's contract over a dict."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[str, Submission] = {}
+
+    def create(self, submission: Submission) -> bool:
+        self._record("create", submission=submission)
+        if submission.submission_id in self.items:
+            return False
+        self.items[submission.submission_id] = submission
+        return True
+
+    def get(self, submission_id: str) -> Submission | None:
+        self._record("get", submission_id=submission_id)
+        return self.items.get(submission_id)
+
+    def delete(self, submission_id: str) -> None:
+        self._record("delete", submission_id=submission_id)
+        self.items.pop(submission_id, None)
+
+    def set_execution(self, submission_id: str, execution_arn: str) -> None:
+        self._record("set_execution", submission_id=submission_id, execution_arn=execution_arn)
+        self.items[submission_id] = replace(self.items[submission_id], execution_arn=execution_arn)
+
+    def add_subscriber(self, submission_id: str, connection_id: str) -> Submission | None:
+        self._record("add_subscriber", submission_id=submission_id, connection_id=connection_id)
+        submission = self.items.get(submission_id)
+        if submission is None:
+            return None
+        submission = replace(submission, subscribers=submission.subscribers | {connection_id})
+        self.items[submission_id] = submission
+        return submission
+
+    def remove_subscriber(self, submission_id: str, connection_id: str) -> None:
+        self._record("remove_subscriber", submission_id=submission_id, connection_id=connection_id)
+        submission = self.items.get(submission_id)
+        if submission is not None:
+            self.items[submission_id] = replace(submission, subscribers=submission.subscribers - {connection_id})
+
+    def mark_in_review(self, submission_id: str) -> Submission | None:
+        self._record("mark_in_review", submission_id=submission_id)
+        submission = self.items.get(submission_id)
+        if submission is None or submission.status != SubmissionStatus.CHECKING:
+            return None
+        submission = replace(submission, status=SubmissionStatus.IN_REVIEW)
+        self.items[submission_id] = submission
+        return submission
+
+    def record_outcome(
+        self, submission_id: str, *, status: str, decision: str, reason: str | None, decided_by: str, decided_at: str
+    ) -> Submission | None:
+        self._record(
+            "record_outcome",
+            submission_id=submission_id,
+            status=status,
+            decision=decision,
+            reason=reason,
+            decided_by=decided_by,
+            decided_at=decided_at,
+        )
+        submission = self.items.get(submission_id)
+        if submission is None:
+            return None
+        submission = replace(
+            submission,
+            status=status,
+            decision=decision,
+            reason=reason or None,
+            decided_by=decided_by,
+            decided_at=decided_at,
+        )
+        self.items[submission_id] = submission
+        return submission
+
+
+class InMemoryReviews(Recorder):
+    """ReviewStore's contract over a dict: the same conditions as its conditional writes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[str, Review] = {}
+
+    def put_pending(self, review: Review) -> bool:
+        self._record("put_pending", review=review)
+        existing = self.items.get(review.review_id)
+        if existing is not None and existing.status != ReviewStatus.PENDING:
+            return False
+        self.items[review.review_id] = review
+        return True
+
+    def get(self, review_id: str) -> Review | None:
+        self._record("get", review_id=review_id)
+        return self.items.get(review_id)
+
+    def list_pending(self, *, limit: int, page_token: str | None, oldest_first: bool) -> tuple[list[Review], None]:
+        pending = sorted(
+            (r for r in self.items.values() if r.status == ReviewStatus.PENDING),
+            key=lambda review: review.created_at,
+            reverse=not oldest_first,
+        )
+        return pending[:limit], None
+
+    def list_decided(
+        self, *, status: str, limit: int, page_token: str | None, newest_first: bool
+    ) -> tuple[list[Review], None]:
+        decided = sorted(
+            (r for r in self.items.values() if r.decided_at and (status == "decided" or r.decision == status)),
+            key=lambda review: review.decided_at or "",
+            reverse=newest_first,
+        )
+        return decided[:limit], None
+
+    def claim_decision(
+        self,
+        review_id: str,
+        *,
+        decision: str,
+        reason: str | None,
+        decided_by: str,
+        decided_at: str,
+        claim_id: str,
+        now: int,
+    ) -> Review | None:
+        self._record(
+            "claim_decision",
+            review_id=review_id,
+            decision=decision,
+            reason=reason,
+            decided_by=decided_by,
+            decided_at=decided_at,
+            claim_id=claim_id,
+            now=now,
+        )
+        review = self.items.get(review_id)
+        if review is None or review.status != ReviewStatus.PENDING or review.deadline <= now:
+            return None
+        review = replace(
+            review,
+            status=REVIEW_STATUS_BY_DECISION[decision],
+            decision=decision,
+            reason=reason or review.reason,
+            decided_by=decided_by,
+            decided_at=decided_at,
+            callback_pending=True,
+            claim_id=claim_id,
+            claim_expires_at=now + CLAIM_LEASE_SECONDS,
+        )
+        self.items[review_id] = review
+        return review
+
+    def renew_abandoned_claim(self, review: Review, *, now: int) -> Review | None:
+        self._record("renew_abandoned_claim", review_id=review.review_id, now=now)
+        stored = self.items.get(review.review_id)
+        if (
+            stored is None
+            or not stored.callback_pending
+            or stored.claim_expires_at != review.claim_expires_at
+            or (stored.claim_expires_at or 0) > now
+        ):
+            return None
+        stored = replace(stored, claim_expires_at=now + CLAIM_LEASE_SECONDS)
+        self.items[review.review_id] = stored
+        return stored
+
+    def finish_decision(self, review_id: str) -> None:
+        self._record("finish_decision", review_id=review_id)
+        self.items[review_id] = replace(self.items[review_id], callback_pending=False)
+
+    def release_decision(self, review_id: str, *, claim_id: str) -> None:
+        self._record("release_decision", review_id=review_id, claim_id=claim_id)
+        review = self.items.get(review_id)
+        if review is not None and review.claim_id == claim_id and review.callback_pending:
+            self.items[review_id] = replace(
+                review,
+                status=ReviewStatus.PENDING,
+                decision=None,
+                reason=None,
+                decided_by=None,
+                decided_at=None,
+                callback_pending=False,
+                claim_id=None,
+                claim_expires_at=None,
+            )
+
+    def record_final(
+        self, review_id: str, *, decision: str, reason: str | None, decided_by: str, decided_at: str
+    ) -> Review | None:
+        self._record(
+            "record_final",
+            review_id=review_id,
+            decision=decision,
+            reason=reason,
+            decided_by=decided_by,
+            decided_at=decided_at,
+        )
+        review = self.items.get(review_id)
+        if review is None:
+            return None
+        review = replace(
+            review,
+            status=REVIEW_STATUS_BY_DECISION[decision],
+            decision=decision,
+            reason=reason or review.reason,
+            decided_by=decided_by,
+            decided_at=decided_at,
+            callback_pending=False,
+        )
+        self.items[review_id] = review
+        return review
+
+
+class InMemoryHistory(Recorder):
+    """History's contract: the same event (time, kind, key) is kept once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[str, dict[str, HistoryEvent]] = {}
+
+    def append(self, submission_id: str, event: str, *, at: str, key: str = "", **fields: Any) -> None:
+        self._record("append", submission_id=submission_id, event=event, at=at, key=key, **fields)
+        kept = {name: value for name, value in fields.items() if value is not None}
+        self.items.setdefault(submission_id, {}).setdefault(f"{at}#{event}#{key}", HistoryEvent(at, event, kept))
+
+    def events(self, submission_id: str) -> list[HistoryEvent]:
+        return [event for _id, event in sorted(self.items.get(submission_id, {}).items())]
+
+    def kinds(self, submission_id: str) -> list[str]:
+        """The kinds of event appended for a submission, in the order they were appended."""
+        return [call["event"] for call in self.called("append") if call["submission_id"] == submission_id]
+
+
+class RecordingWorkflow(Recorder):
+    """Step Functions as Workflow sees it: executions by name, one use per task token.
+
+    ``start_errors`` and ``send_errors`` are raised, one per call, before anything happens
+    (put an error there to make the next call fail).
+    """
+
+    STATE_MACHINE_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:moderation"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.statuses: dict[str, str] = {}
+        self.used_tokens: set[str] = set()
+        self.start_errors: list[Exception] = []
+        self.send_errors: list[Exception] = []
+
+    def execution_arn_for(self, name: str) -> str:
+        return f"arn:aws:states:us-east-1:123456789012:execution:moderation:{name}"
+
+    def start(self, *, name: str, payload: dict[str, Any]) -> str:
+        self._record("start", name=name, payload=payload)
+        if self.start_errors:
+            raise self.start_errors.pop(0)
+        execution_arn = self.execution_arn_for(name)
+        self.statuses.setdefault(execution_arn, "RUNNING")
+        return execution_arn
+
+    def execution_status(self, execution_arn: str) -> str | None:
+        self._record("execution_status", execution_arn=execution_arn)
+        return self.statuses.get(execution_arn)
+
+    def send_decision(self, task_token: str, output: dict[str, Any]) -> None:
+        self._record("send_decision", task_token=task_token, output=output)
+        if self.send_errors:
+            raise self.send_errors.pop(0)
+        if task_token in self.used_tokens:
+            raise TaskTokenGoneError("TaskTimedOut")  # what AWS answers for a used token
+        self.used_tokens.add(task_token)
+
+
+class RecordingNotifier(Recorder):
+    """Notifier's publishing side: records each message; every subscriber receives it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+
+    def send(self, connection: Connection, message: dict[str, Any]) -> bool:
+        self._record("send", connection=connection, message=message)
+        self.sent.append((connection.connection_id, message))
+        return True
+
+    def sent_to(self, connection_id: str) -> list[dict[str, Any]]:
+        return [message for receiver, message in self.sent if receiver == connection_id]
+
+    def publish_status(self, submission: Submission) -> int:
+        self._record("publish_status", submission=submission)
+        return len(submission.subscribers)
+
+    def publish_review_event(self, event: str, review: dict[str, Any]) -> int:
+        self._record("publish_review_event", event=event, review=review)
+        return 0
+
+    def publish_decision(self, submission: Submission) -> int:
+        self._record("publish_decision", submission=submission)
+        return len(submission.subscribers)
+
+
+class InMemoryConnections(Recorder):
+    """ConnectionStore's contract: a connection item, its subscriptions and a review watch, each with its expiry."""
+
+    def __init__(self, *, ttl_seconds: int = 7200) -> None:
+        super().__init__()
+        self.ttl_seconds = ttl_seconds
+        # (connection id, subscription) -> (connection, expiresAt, reviewer)
+        self.items: dict[tuple[str, str], tuple[Connection, int, str | None]] = {}
+
+    def add(self, connection: Connection, *, now: float) -> None:
+        self._record("add", connection=connection, now=now)
+        self.items[(connection.connection_id, "#connection")] = (connection, int(now) + self.ttl_seconds, None)
+
+    def record_subscription(self, connection: Connection, submission_id: str, *, now: float) -> None:
+        self._record("record_subscription", connection=connection, submission_id=submission_id, now=now)
+        self.items[(connection.connection_id, submission_id)] = (connection, int(now) + self.ttl_seconds, None)
+
+    def watch_reviews(self, connection: Connection, *, reviewer: str, now: float) -> None:
+        self._record("watch_reviews", connection=connection, reviewer=reviewer, now=now)
+        self.items[(connection.connection_id, "#reviews")] = (connection, int(now) + self.ttl_seconds, reviewer)
+
+    def expires_at(self, connection_id: str, subscription: str = "#connection") -> int:
+        return self.items[(connection_id, subscription)][1]
+
+    def review_watchers(self) -> list[tuple[Connection, str]]:
+        return [
+            (connection, reviewer or "")
+            for (_id, kind), (connection, _expires, reviewer) in self.items.items()
+            if kind == "#reviews"
+        ]
+
+    def get_many(self, connection_ids: Any) -> list[Connection]:
+        wanted = set(connection_ids)
+        return sorted(
+            (
+                connection
+                for (connection_id, kind), (connection, _e, _r) in self.items.items()
+                if kind == "#connection" and connection_id in wanted
+            ),
+            key=lambda c: c.connection_id,
+        )
+
+    def remove(self, connection_id: str) -> list[str]:
+        self._record("remove", connection_id=connection_id)
+        removed = [kind for (owner, kind) in self.items if owner == connection_id]
+        for kind in removed:
+            del self.items[(connection_id, kind)]
+        return [kind for kind in removed if kind not in ("#connection", "#reviews")]
