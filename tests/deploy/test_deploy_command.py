@@ -12,7 +12,7 @@ from chalicelib.connections import WATCHERS_INDEX
 from chalicelib.reviews import DECIDED_INDEX, PENDING_INDEX, STATUS_INDEX
 from deploy.chalice_project import load_config
 from deploy.commands import DeployError, DeployResult, deploy, destroy
-from deploy.definition import function_arns, render_definition
+from deploy.definition import definition_values, function_arns, render_definition
 from deploy.names import Target, all_parameter_names, parameter_name, secret_parameter_names, table_name
 from deploy.policy import policy_text, render_policy
 from deploy.template import stack_name
@@ -245,7 +245,7 @@ def test_stack_state_machine_runs_the_rendered_definition_as_a_role_that_invokes
 
     machine = clients("stepfunctions").describe_state_machine(stateMachineArn=result.outputs["StateMachineArn"])
 
-    expected = render_definition(function_arns(STAGE, region=REGION, account_id=ACCOUNT_ID))
+    expected = render_definition(definition_values(STAGE, region=REGION, account_id=ACCOUNT_ID))
     assert machine["definition"] == expected
     assert json.loads(machine["definition"]) == json.loads(expected)
     assert machine["name"] == f"content-moderation-{STAGE}"

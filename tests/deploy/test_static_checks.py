@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from deploy.chalice_project import PLAIN_SECRETS, load_config, policy_file_name, websocket_stage
-from deploy.definition import function_arns, render_definition
+from deploy.definition import definition_values, function_arns, render_definition
 from deploy.names import APPEND_ONLY_TABLES, INDEXES, TABLES, Target, all_parameter_names, state_machine_arn, table_name
 from deploy.policy import POLICY_TEMPLATE_PATH, policy_text, render_policy
 from deploy.template import build_template
@@ -77,7 +77,7 @@ def granted(policy: dict[str, Any], action: str) -> list[str]:
 
 
 def test_statemachine_json_passes_statelint(tmp_path: Path) -> None:
-    definition = render_definition(function_arns("dev", region=REGION, account_id=ACCOUNT_ID))
+    definition = render_definition(definition_values("dev", region=REGION, account_id=ACCOUNT_ID))
     path = tmp_path / "statemachine.json"
     path.write_text(definition)
     completed = subprocess.run([tool("statelint"), str(path)], capture_output=True, text=True, timeout=60)
