@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from deploy.chalice_project import PLAIN_SECRETS, load_config, policy_file_name, websocket_stage
-from deploy.definition import definition_values, function_arns, render_definition
+from deploy.definition import definition_values, render_definition
 from deploy.names import APPEND_ONLY_TABLES, INDEXES, TABLES, Target, all_parameter_names, state_machine_arn, table_name
 from deploy.policy import POLICY_TEMPLATE_PATH, policy_text, render_policy
 from deploy.template import build_template
