@@ -414,3 +414,12 @@ def request_approval(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def record_outcome(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return service.moderation_service().record_outcome(event)
 
+
+@app.lambda_function(name="deliver_webhook")
+def deliver_webhook(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return service.moderation_service().deliver_webhook(event)
+
+
+@app.lambda_function(name="record_delivery_failure")
+def record_delivery_failure(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return service.moderation_service().record_delivery_failure(event)

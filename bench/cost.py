@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +21,8 @@ LAMBDA_MEMORY_GB = 256 / 1024  # lambda_memory_size in .chalice/config.json
 LAMBDA_SECONDS = 0.100  # assumed billed duration per invocation
 SUBMISSIONS = 1_000_000
 TIMEOUT_SECONDS = 30.0
-TARGETS = {"clean": (5, 2), "flagged": (8, 3)}
+# (transitions, Lambda invocations) at most. A webhook adds its Map iteration's task: one state, one invocation.
+TARGETS = {"clean": (5, 2), "flagged": (8, 3), "clean + webhook": (6, 3), "flagged + webhook": (8, 4)}
 
 
 @dataclass
@@ -86,26 +90,66 @@ def _succeeded(execution_arn: str) -> None:
     poll(lambda: client.describe_execution(executionArn=execution_arn)["status"] == "SUCCEEDED", timeout=TIMEOUT_SECONDS)
 
 
-def measure() -> tuple[ExecutionCost, ExecutionCost]:
-    """Run one clean and one flagged (then approved) submission in-process; count from their histories."""
+def measure() -> tuple[ExecutionCost, ...]:
+    """Run one clean and one flagged (then approved) submission in-process, without and then with a
+    webhook (a local receiver answering 204); count from their histories."""
     with in_process_app() as app:
-        clean_id = app.submit("A quiet local story")
-        if _final(app, clean_id)["status"] != "APPROVED":
-            raise RuntimeError("the clean submission was not approved")
-        clean_arn = _execution_arn(app, clean_id)
-        _succeeded(clean_arn)
+        without = _measure_pair(app, suffix="")
+        with _receiver() as url:
+            import base64
+            import os
 
-        flagged_id = app.submit("A story with a forbidden word")
-        review = poll(
-            lambda: next((item for item in app.pending_page(100)["items"] if item["submissionId"] == flagged_id), None),
-            timeout=TIMEOUT_SECONDS,
-        )
-        app.approve(review["reviewId"])
-        if _final(app, flagged_id)["status"] != "APPROVED":
-            raise RuntimeError("the flagged submission was not approved")
-        flagged_arn = _execution_arn(app, flagged_id)
-        _succeeded(flagged_arn)
-        return count("clean", history(clean_arn)), count("flagged", history(flagged_arn))
+            from chalicelib import service
+
+            os.environ["WEBHOOK_URL"] = url  # in_process_app restores the environment afterwards
+            os.environ["WEBHOOK_SECRET"] = "whsec_" + base64.b64encode(b"bench-secret-bench-secret-bench!").decode()
+            service.reset()
+            with_webhook = _measure_pair(app, suffix=" + webhook")
+        return (*without, *with_webhook)
+
+
+@contextmanager
+def _receiver() -> Iterator[str]:
+    """A webhook receiver on loopback that accepts everything (the signature is tested elsewhere)."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Accept(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Accept)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _measure_pair(app: InProcessApp, *, suffix: str) -> tuple[ExecutionCost, ExecutionCost]:
+    clean_id = app.submit("A quiet local story")
+    if _final(app, clean_id)["status"] != "APPROVED":
+        raise RuntimeError("the clean submission was not approved")
+    clean_arn = _execution_arn(app, clean_id)
+    _succeeded(clean_arn)
+
+    flagged_id = app.submit("A story with a forbidden word")
+    review = poll(
+        lambda: next((item for item in app.pending_page(100)["items"] if item["submissionId"] == flagged_id), None),
+        timeout=TIMEOUT_SECONDS,
+    )
+    app.approve(review["reviewId"])
+    if _final(app, flagged_id)["status"] != "APPROVED":
+        raise RuntimeError("the flagged submission was not approved")
+    flagged_arn = _execution_arn(app, flagged_id)
+    _succeeded(flagged_arn)
+    return count("clean" + suffix, history(clean_arn)), count("flagged" + suffix, history(flagged_arn))
 
 
 def _price(value: float) -> str:
@@ -135,7 +179,7 @@ def run(quick: bool = False) -> FigureResult:
                 f"+ Lambda {_price(cost.lambda_usd_per_million)})",
             )
         )
-    clean, flagged = costs
+    clean, flagged = costs[0], costs[1]
     event_lines = "\n".join(
         f"- {cost.kind}: " + ", ".join(f"{name} ×{number}" for name, number in sorted(cost.events.items()))
         for cost in costs
@@ -144,7 +188,10 @@ def run(quick: bool = False) -> FigureResult:
     method = f"""
 In-process on moto's `mock_aws` with the Step Functions interpreter running our `statemachine.json`
 (deployed by `deploy/stack.py`). One clean submission runs to APPROVED; one flagged submission waits in
-review, is approved through `POST /reviews/{{id}}/approve`, and runs to APPROVED. For each execution,
+review, is approved through `POST /reviews/{{id}}/approve`, and runs to APPROVED; then both again with
+`WEBHOOK_URL` set (a receiver on loopback answering 204). Every execution also puts its outcome on the
+event bus from the state machine (`PublishEvent`, a direct integration: a transition, no Lambda); without a
+webhook the `DeliverWebhooks` Map has no items (one transition). For each execution,
 `GetExecutionHistory` is read in full: **state transitions** = events whose type ends in `StateEntered`
 (what Standard Workflows bill), **Lambda invocations** = `LambdaFunctionScheduled` events plus
 `TaskScheduled` events whose `resourceType` is `lambda`. Events seen:

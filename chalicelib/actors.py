@@ -8,6 +8,6 @@ from __future__ import annotations
 
 ADMIN = "admin"  # the bootstrap admin token
 SIGNED_LINK = "signed-link"  # an approve/reject link
-CONTENT_CHECK = "content-check"  # clean content, published by the check itself (Publish state)
+CONTENT_CHECK = "content-check"  # clean content, published by the check itself (the default outcome)
 DEADLINE = "deadline"  # nobody decided in time (MarkExpired state)
 WORKFLOW = "workflow"  # a task failed for good (MarkFailed state)

@@ -39,6 +39,10 @@ class Settings:
     link_signing_secret: str | None
     link_signing_secret_parameter: str | None
     management_endpoint: str | None
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    webhook_secret_parameter: str | None = None
+    sender_email: str | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -68,6 +72,10 @@ class Settings:
             link_signing_secret=environ.get("LINK_SIGNING_SECRET") or None,
             link_signing_secret_parameter=environ.get("LINK_SIGNING_SECRET_PARAMETER") or None,
             management_endpoint=environ.get("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI") or None,
+            webhook_url=_webhook_url(environ),
+            webhook_secret=environ.get("WEBHOOK_SECRET") or None,
+            webhook_secret_parameter=environ.get("WEBHOOK_SECRET_PARAMETER") or None,
+            sender_email=environ.get("SENDER_EMAIL") or None,
         )
 
 
@@ -100,3 +108,15 @@ def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
     if value <= 0:
         raise ConfigurationError(f"environment variable {name} must be positive, got {value}")
     return value
+
+
+def _webhook_url(environ: Mapping[str, str]) -> str | None:
+    from chalicelib.webhooks import WebhookUrlError, validate_webhook_url
+
+    raw = environ.get("WEBHOOK_URL") or None
+    if raw is None:
+        return None
+    try:
+        return validate_webhook_url(raw)
+    except WebhookUrlError as error:
+        raise ConfigurationError(f"environment variable WEBHOOK_URL: {error}") from None

@@ -23,6 +23,7 @@ from chalicelib.errors import (
 from chalicelib.history import History, HistoryEvent
 from chalicelib.links import signed_path
 from chalicelib.log import log_event
+from chalicelib.mailer import Mailer, MailNotSent
 from chalicelib.notifications import Notifier
 from chalicelib.reviews import (
     DECIDED_STATUSES,
@@ -45,6 +46,7 @@ from chalicelib.submissions import (
     validate_submission_id,
     validate_uuid,
 )
+from chalicelib.webhooks import WebhookDeliveryFailed, WebhookSender, message_body, webhook_id_for
 from chalicelib.workflow import OutcomeUnknownError, TaskTokenGoneError, Workflow
 
 logger = logging.getLogger(__name__)
@@ -60,6 +62,12 @@ SUBMISSION_STATUS_BY_DECISION = {
     Decision.EXPIRED: SubmissionStatus.EXPIRED,
     Decision.FAILED: SubmissionStatus.FAILED,
 }
+# The execution starts with this outcome: clean content reaches RecordOutcome with it unchanged
+# (a state of its own for it would cost a transition on every clean submission); every other
+# path overwrites it (the review's decision, MarkExpired, MarkFailed).
+DEFAULT_OUTCOME = {"decision": Decision.APPROVED, "decidedBy": CONTENT_CHECK}
+# How much of a failed delivery's cause the audit trail keeps.
+DELIVERY_ERROR_MAX_CHARACTERS = 300
 
 
 class ModerationService:
@@ -77,6 +85,8 @@ class ModerationService:
         link_secret: Callable[[], str],
         review_timeout_seconds: int,
         clock: Clock,
+        mailer: Callable[[], Mailer] | None = None,
+        webhook_sender: Callable[[], WebhookSender | None] = lambda: None,
     ) -> None:
         self._submissions = submissions
         self._reviews = reviews
@@ -87,6 +97,8 @@ class ModerationService:
         self._link_secret = link_secret
         self._review_timeout_seconds = review_timeout_seconds
         self._clock = clock
+        self._mailer = mailer
+        self._webhook_sender = webhook_sender
 
     @cached_property
     def word_list(self) -> content_check.WordList:
@@ -111,6 +123,7 @@ class ModerationService:
             status=SubmissionStatus.CHECKING,
             created_at=iso(self._clock()),
             request_fingerprint=request.fingerprint(),
+            notify_email=request.notify_email,
         )
         if not self._submissions.create(submission):
             existing = self._submissions.get(submission_id)
@@ -133,6 +146,7 @@ class ModerationService:
                 payload={
                     "submissionId": submission.submission_id,
                     "reviewTimeoutSeconds": self._review_timeout_seconds,
+                    "outcome": DEFAULT_OUTCOME,
                 },
             )
         except OutcomeUnknownError:
@@ -231,7 +245,12 @@ class ModerationService:
                   executionArn=review.execution_arn, reviewId=review_id, decision=review.decision)
 
     def record_outcome(self, event: dict[str, Any]) -> dict[str, Any]:
-        """The final task: record the outcome on the submission and review, then notify subscribers."""
+        """Record the outcome on the submission and review, notify subscribers, e-mail the submitter.
+
+        Returns what the delivery states need: ``detail`` (the EventBridge detail and the
+        webhook's ``data``) and ``webhooks`` (one item when WEBHOOK_URL is set, else none).
+        Subscribers come first: no delivery to the platform ever delays them.
+        """
         outcome = event["outcome"]
         decision = outcome["decision"]
         submission = self._submissions.record_outcome(
@@ -246,7 +265,10 @@ class ModerationService:
         if submission is None:  # nothing to record (it was rolled back): retrying cannot help
             log_event(logger, "outcome.no_submission", level=logging.ERROR, submissionId=event["submissionId"],
                       executionArn=event.get("executionArn"), decision=decision)
-            return {"submissionId": event["submissionId"], "decision": decision, "delivered": 0}
+            detail = {"submissionId": event["submissionId"], "title": None, "decision": decision,
+                      "decidedBy": outcome.get("decidedBy", WORKFLOW), "decidedAt": outcome.get("decidedAt")}
+            return {"submissionId": event["submissionId"], "decision": decision, "delivered": 0, "detail": detail,
+                    "webhooks": []}
         log_event(logger, "outcome.recorded", submissionId=submission.submission_id,
                   executionArn=event.get("executionArn"), decision=decision)
         # Subscribers first: they wait on this, the review's copy of the outcome does not.
@@ -264,7 +286,65 @@ class ModerationService:
                 self._notifier.publish_review_event(
                     "expired" if decision == Decision.EXPIRED else "decided", review.to_public(None)
                 )
-        return {"submissionId": submission.submission_id, "decision": decision, "delivered": delivered}
+        if submission.notify_email:
+            self._send_outcome_email(submission)
+        detail = outcome_detail(submission)
+        webhooks = []
+        if self._webhook_sender() is not None:
+            webhooks.append({"submissionId": submission.submission_id,
+                             "webhookId": webhook_id_for(submission.submission_id), "detail": detail})
+        return {"submissionId": submission.submission_id, "decision": decision, "delivered": delivered,
+                "detail": detail, "webhooks": webhooks}
+
+    def _send_outcome_email(self, submission: Submission) -> None:
+        """One message to the address given at submit; its fate goes in the audit trail, never the address."""
+        at = iso(self._clock())
+        try:
+            if self._mailer is None:
+                raise MailNotSent("no mailer is configured")
+            message_id = self._mailer().send_outcome(submission, to=submission.notify_email or "")
+        except MailNotSent as error:
+            log_event(logger, "email.failed", level=logging.WARNING, submissionId=submission.submission_id,
+                      error=str(error))
+            self._history.append(submission.submission_id, events.DELIVERY_FAILED, at=at, key="email",
+                                 channel="email", error=str(error))
+            return
+        self._history.append(submission.submission_id, events.DELIVERED, at=at, key="email", channel="email",
+                             messageId=message_id)
+
+    # --- deliveries to the platform ----------------------------------------------------------
+
+    def deliver_webhook(self, event: dict[str, Any]) -> dict[str, Any]:
+        """One webhook attempt (the state machine retries): POST, record ``delivered`` on a 2xx.
+
+        Raises WebhookDeliveryFailed for anything else, which Step Functions retries with
+        backoff and, after the last attempt, catches into :meth:`record_delivery_failure`.
+        """
+        submission_id, webhook_id = event["submissionId"], event["webhookId"]
+        attempt_number = int(event.get("attempt") or 0) + 1
+        sender = self._webhook_sender()
+        if sender is None:
+            raise WebhookDeliveryFailed("WEBHOOK_URL is no longer configured")
+        try:
+            attempt = sender.send(webhook_id=webhook_id, body=message_body(event["detail"]))
+        except WebhookDeliveryFailed as error:
+            log_event(logger, "webhook.attempt_failed", level=logging.WARNING, submissionId=submission_id,
+                      webhookId=webhook_id, attempt=attempt_number, error=str(error))
+            raise
+        self._history.append(submission_id, events.DELIVERED, at=iso(self._clock()), key="webhook",
+                             channel="webhook", webhookId=webhook_id, status=attempt.status, attempts=attempt_number)
+        return {"webhookId": webhook_id, "status": attempt.status, "attempts": attempt_number}
+
+    def record_delivery_failure(self, event: dict[str, Any]) -> dict[str, Any]:
+        """A channel failed after its last retry: record ``delivery_failed``; the decision stands."""
+        channel = event["channel"]
+        error = event.get("error") or {}
+        cause = _error_message(error.get("Cause"))
+        log_event(logger, "delivery.failed", level=logging.WARNING, submissionId=event["submissionId"],
+                  executionArn=event.get("executionArn"), channel=channel, error=error.get("Error"), cause=cause)
+        self._history.append(event["submissionId"], events.DELIVERY_FAILED, at=iso(self._clock()), key=channel,
+                             channel=channel, webhookId=event.get("webhookId"), error=error.get("Error"), cause=cause)
+        return {"channel": channel, "recorded": True}
 
     def _record_outcome_history(self, submission: Submission, *, delivered: int) -> None:
         """The outcome's events: reviewers' decisions were recorded when they were made."""
@@ -427,6 +507,36 @@ class ModerationService:
                              actor=decided.decided_by)
         self._notifier.publish_review_event("decided", decided.to_public(None))
         return decided
+
+
+def outcome_detail(submission: Submission) -> dict[str, Any]:
+    """The EventBridge detail and webhook ``data`` (SPEC §12): no body, no e-mail address."""
+    detail: dict[str, Any] = {
+        "submissionId": submission.submission_id,
+        "title": submission.title,
+        "decision": submission.decision,
+        "decidedBy": submission.decided_by or WORKFLOW,
+        "decidedAt": submission.decided_at,
+    }
+    if submission.reason:
+        detail["reason"] = submission.reason
+    return detail
+
+
+def _error_message(cause: Any) -> str | None:
+    """The readable part of a Step Functions error cause (a Lambda's is JSON with ``errorMessage``)."""
+    import json
+
+    if not cause:
+        return None
+    text = str(cause)
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict) and parsed.get("errorMessage"):
+        text = str(parsed["errorMessage"])
+    return text[:DELIVERY_ERROR_MAX_CHARACTERS]
 
 
 def _callback_output(review: Review) -> dict[str, Any]:

@@ -18,9 +18,11 @@ if TYPE_CHECKING:
     from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
 
     from chalicelib.connections import ConnectionStore
+    from chalicelib.mailer import Mailer
     from chalicelib.moderation import ModerationService
     from chalicelib.notifications import Notifier
     from chalicelib.reviewers import Identity, ReviewerStore
+    from chalicelib.webhooks import WebhookSender
     from chalicelib.websocket_sessions import WebsocketSessions
     from chalicelib.workflow import Workflow
 
@@ -57,6 +59,8 @@ def build_moderation_service(*, workflow: Workflow | None = None, clock: Clock =
         link_secret=link_signing_secret,
         review_timeout_seconds=settings.review_timeout_seconds,
         clock=clock,
+        mailer=lambda: _mailer(settings),
+        webhook_sender=lambda: webhook_sender(settings),
     )
 
 
@@ -103,6 +107,35 @@ def link_signing_secret() -> str:
     )
 
 
+def webhook_secret() -> str:
+    """The ``whsec_…`` signing secret (WEBHOOK_SECRET locally, an SSM SecureString on AWS); never logged."""
+    settings = get_settings()
+    return resolve_secret(
+        value=settings.webhook_secret, parameter=settings.webhook_secret_parameter, setting="WEBHOOK_SECRET"
+    )
+
+
+def webhook_sender(settings: Settings) -> WebhookSender | None:
+    """The sender for WEBHOOK_URL, or None when no webhook is configured (then nothing is posted)."""
+    from chalicelib.webhooks import WebhookSender
+
+    if not settings.webhook_url:
+        return None
+    return WebhookSender(url=settings.webhook_url, secret=webhook_secret, clock=system_clock)
+
+
+@lru_cache(maxsize=1)
+def _mailer_for(sender: str | None) -> Mailer:
+    from chalicelib.mailer import Mailer
+
+    return Mailer(aws.client("ses"), sender=sender)
+
+
+def _mailer(settings: Settings) -> Mailer:
+    """SES's client is created on the first e-mail, not on every cold start."""
+    return _mailer_for(settings.sender_email)
+
+
 def websocket_url() -> str | None:
     """The WebSocket URL submitters connect to (a plain setting, or an SSM parameter written at deploy)."""
     settings = get_settings()
@@ -132,6 +165,7 @@ def reset() -> None:
     moderation_service.cache_clear()
     websocket_sessions.cache_clear()
     reviewers.cache_clear()
+    _mailer_for.cache_clear()
     if _fanout_executor.cache_info().currsize:
         _fanout_executor().shutdown(wait=False, cancel_futures=True)  # idle threads exit; none is left behind
     _fanout_executor.cache_clear()

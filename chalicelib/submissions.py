@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,15 @@ if TYPE_CHECKING:
 TITLE_MAX_CHARACTERS = 300
 BODY_MAX_BYTES = 100 * 1024
 IDEMPOTENCY_KEY_MAX_CHARACTERS = 128
-_SUBMISSION_FIELDS = frozenset({"title", "body"})
+_SUBMISSION_FIELDS = frozenset({"title", "body", "notifyEmail"})
+# RFC 5321's limit on a forward path. The pattern is deliberately plain (and the same in the OpenAPI
+# document): one @, no spaces or control characters, a dotted domain of letters, digits and hyphens.
+EMAIL_MAX_CHARACTERS = 254
+EMAIL_PATTERN = (
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+    r"[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+)
+_EMAIL = re.compile(EMAIL_PATTERN)
 # Ids derived from an Idempotency-Key live in their own namespace.
 _IDEMPOTENCY_NAMESPACE = uuid.UUID("6f0c9d0e-3c1b-4c55-9d4e-2b8f3f1f5a10")
 
@@ -40,10 +49,14 @@ class ArticleRequest:
 
     title: str
     body: str
+    notify_email: str | None = None
 
     def fingerprint(self) -> str:
         """Hash of the request, to tell a retry from a different request reusing a key."""
-        canonical = json.dumps({"title": self.title, "body": self.body}, sort_keys=True)
+        fields = {"title": self.title, "body": self.body}
+        if self.notify_email is not None:  # absent keeps the hashes of earlier submissions unchanged
+            fields["notifyEmail"] = self.notify_email
+        canonical = json.dumps(fields, sort_keys=True)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -62,6 +75,8 @@ class Submission:
     decided_at: str | None = None
     # Connection ids following this submission; private, never shown.
     subscribers: frozenset[str] = frozenset()
+    # Where the outcome is e-mailed; private: never returned, logged or put in the audit trail.
+    notify_email: str | None = None
 
     @property
     def is_final(self) -> bool:
@@ -93,6 +108,7 @@ class Submission:
             "reason": self.reason,
             "decidedBy": self.decided_by,
             "decidedAt": self.decided_at,
+            "notifyEmail": self.notify_email,
         }
         return {key: value for key, value in item.items() if value is not None}
 
@@ -111,6 +127,7 @@ class Submission:
             decided_by=item.get("decidedBy"),
             decided_at=item.get("decidedAt"),
             subscribers=frozenset(item.get("subscribers", ())),
+            notify_email=item.get("notifyEmail"),
         )
 
 
@@ -137,7 +154,22 @@ def parse_article_request(payload: Any) -> ArticleRequest:
         raise BadRequestError("'body' must be a string")
     if len(body.encode("utf-8")) > BODY_MAX_BYTES:
         raise PayloadTooLargeError(f"'body' must be at most {BODY_MAX_BYTES} bytes")
-    return ArticleRequest(title=title.strip(), body=body)
+    return ArticleRequest(title=title.strip(), body=body, notify_email=_notify_email(payload))
+
+
+def _notify_email(payload: dict[str, Any]) -> str | None:
+    """The optional ``notifyEmail``; the error message never echoes the value (it is personal data)."""
+    if "notifyEmail" not in payload:
+        return None
+    value = payload["notifyEmail"]
+    if not isinstance(value, str):
+        raise BadRequestError("'notifyEmail' must be a string")
+    # No stripping: the address is used exactly as validated (and as the OpenAPI pattern says).
+    if len(value) > EMAIL_MAX_CHARACTERS:
+        raise BadRequestError(f"'notifyEmail' must be at most {EMAIL_MAX_CHARACTERS} characters")
+    if not _EMAIL.fullmatch(value):
+        raise BadRequestError("'notifyEmail' must be an e-mail address such as name@example.com")
+    return value
 
 
 def submission_id_for(idempotency_key: str | None) -> str:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import copy
 import json
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deploy.names import Target, parameter_name
+from deploy.definition import DeliverySettings
+from deploy.names import WEBHOOK_SECRET_PARAMETER, Target, parameter_name
 from deploy.policy import policy_text, render_policy
 from deploy.stack import app_environment
 
@@ -17,7 +20,10 @@ TEMPLATE_STAGE = "dev"  # a new stage starts as a copy of this one
 # Chalice 1.34 names the WebSocket API's stage after ``api_gateway_stage`` (it has no separate setting).
 DEFAULT_API_GATEWAY_STAGE = "api"
 # Set in plain text these would win over the SSM parameters (see chalicelib/secrets_store.py).
-PLAIN_SECRETS = ("ADMIN_TOKEN", "LINK_SIGNING_SECRET")
+PLAIN_SECRETS = ("ADMIN_TOKEN", "LINK_SIGNING_SECRET", "WEBHOOK_SECRET")
+# Outcome delivery settings the deploy command takes from its environment into the stage's config.
+OUTCOME_VARIABLES = ("EVENT_BUS_NAME", "WEBHOOK_URL", "SENDER_EMAIL")
+_EVENT_BUS_NAME = re.compile(r"[A-Za-z0-9._-]{1,256}")
 
 
 class ProjectError(Exception):
@@ -53,7 +59,50 @@ def stage_environment(stage: str, outputs: dict[str, str]) -> dict[str, str]:
         "ADMIN_TOKEN_PARAMETER": parameter_name(stage, "admin-token"),
         "LINK_SIGNING_SECRET_PARAMETER": parameter_name(stage, "link-signing-secret"),
         "WEBSOCKET_URL_PARAMETER": parameter_name(stage, "websocket-url"),
+        "WEBHOOK_SECRET_PARAMETER": parameter_name(stage, WEBHOOK_SECRET_PARAMETER),
     }
+
+
+@dataclass(frozen=True)
+class OutcomeSettings:
+    """Where a stage delivers outcomes (SPEC §12): its event bus, webhook URL and e-mail sender."""
+
+    event_bus_name: str = "default"
+    webhook_url: str | None = None
+    sender_email: str | None = None
+
+    def environment(self) -> dict[str, str]:
+        """The app's variables for these settings (unset ones are left out)."""
+        values = {"EVENT_BUS_NAME": self.event_bus_name, "WEBHOOK_URL": self.webhook_url,
+                  "SENDER_EMAIL": self.sender_email}
+        return {name: value for name, value in values.items() if value}
+
+    def delivery(self) -> DeliverySettings:
+        """The state machine's settings: this bus and AWS's day-long webhook retry schedule."""
+        return DeliverySettings(event_bus_name=self.event_bus_name)
+
+
+def outcome_settings(project_dir: Path, stage: str, environ: Mapping[str, str]) -> OutcomeSettings:
+    """EVENT_BUS_NAME, WEBHOOK_URL and SENDER_EMAIL from ``environ``, else as the stage's config has them.
+
+    A later deploy without them keeps what an earlier one set. Raises ProjectError for a webhook
+    URL that is not https:// (AWS never posts in plain text), a bad sender or bus name.
+    """
+    from chalicelib.submissions import EMAIL_MAX_CHARACTERS, EMAIL_PATTERN
+
+    stage_config = load_config(project_dir).get("stages", {}).get(stage, {})
+    configured = stage_config.get("environment_variables", {})
+    value = {name: (environ.get(name) or configured.get(name) or None) for name in OUTCOME_VARIABLES}
+    bus = value["EVENT_BUS_NAME"] or "default"
+    if not _EVENT_BUS_NAME.fullmatch(bus):
+        raise ProjectError(f"EVENT_BUS_NAME {bus!r} is not an event bus name")
+    url = value["WEBHOOK_URL"]
+    if url is not None and not url.startswith("https://"):
+        raise ProjectError("WEBHOOK_URL must start with https:// on AWS")
+    sender = value["SENDER_EMAIL"]
+    if sender is not None and (len(sender) > EMAIL_MAX_CHARACTERS or not re.fullmatch(EMAIL_PATTERN, sender)):
+        raise ProjectError("SENDER_EMAIL must be an e-mail address (a verified SES identity)")
+    return OutcomeSettings(event_bus_name=bus, webhook_url=url, sender_email=sender)
 
 
 def load_config(project_dir: Path) -> dict[str, Any]:
@@ -117,7 +166,10 @@ def write_policy(project_dir: Path, target: Target) -> bool:
     config = load_config(project_dir)
     stage_config = config["stages"][target.stage]
     path = project_dir / ".chalice" / stage_config.get("iam_policy_file", policy_file_name(target.stage))
-    text = policy_text(render_policy(target, websocket_stage=websocket_stage(config, target.stage)))
+    sender = stage_config.get("environment_variables", {}).get("SENDER_EMAIL")
+    text = policy_text(
+        render_policy(target, websocket_stage=websocket_stage(config, target.stage), sender_email=sender)
+    )
     if path.exists() and path.read_text() == text:
         return False
     path.write_text(text)

@@ -57,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         clients = session_clients(arguments.profile, arguments.region)
         if arguments.command == "deploy":
-            deploy(arguments.stage, clients=clients, environment=environment)
+            deploy(arguments.stage, clients=clients, environment=environment, settings=os.environ)
         else:
             destroy(arguments.stage, clients=clients, delete_data=arguments.delete_data, environment=environment)
     except NoRegionError:

@@ -19,6 +19,7 @@ from deploy.chalice_project import (
     PROJECT_DIR,
     ProjectError,
     check_stage_config,
+    outcome_settings,
     read_deployed,
     stage_environment,
     sync_stage_config,
@@ -118,10 +119,16 @@ def deploy(
     chalice: str | None = None,
     echo: Echo = print,
     environment: Mapping[str, str] | None = None,
+    settings: Mapping[str, str] | None = None,
 ) -> DeployResult:
-    """Create or update everything for ``stage``; safe to run again (a second run changes nothing)."""
+    """Create or update everything for ``stage``; safe to run again (a second run changes nothing).
+
+    ``settings`` (the CLI passes its environment) may set EVENT_BUS_NAME, WEBHOOK_URL and
+    SENDER_EMAIL; what it leaves out keeps the value the stage's config already has.
+    """
     try:
         check_stage_config(project_dir, stage)
+        outcome = outcome_settings(project_dir, stage, settings or {})
     except ProjectError as error:
         raise DeployError(str(error)) from error
     target = resolve_target(clients, stage)
@@ -139,11 +146,14 @@ def deploy(
         region=target.region,
         account_id=target.account_id,
         partition=target.partition,
+        delivery=outcome.delivery(),
     )
     _check_outputs_match_policy(target, outputs)
 
     try:
-        config_changed = sync_stage_config(project_dir, stage, stage_environment(stage, outputs))
+        config_changed = sync_stage_config(
+            project_dir, stage, {**stage_environment(stage, outputs), **outcome.environment()}
+        )
         policy_changed = write_policy(project_dir, target)
     except ProjectError as error:
         raise DeployError(str(error)) from error
@@ -174,6 +184,8 @@ def deploy(
     echo(f"WebSocket API: {deployed.websocket_api_url}")
     echo("Admin token (send it as `Authorization: Bearer <token>`):")
     echo(f"  {admin_token_command(stage, target.region)}")
+    echo(f"Outcome events go to event bus {outcome.event_bus_name!r}; webhook: {outcome.webhook_url or 'none'}; "
+         f"e-mail sender: {outcome.sender_email or 'none (set SENDER_EMAIL, a verified SES identity)'}.")
     return DeployResult(
         target=target,
         outputs=outputs,
@@ -230,6 +242,7 @@ def destroy(
             account_id=target.account_id,
             partition=target.partition,
             deletion_protection=False,
+            delivery=outcome_settings(project_dir, stage, {}).delivery(),
         )
         echo(f"Deleting stack {name}...")
         cloudformation.delete_stack(StackName=name)

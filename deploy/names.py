@@ -16,7 +16,9 @@ INDEXES = {
     "status-by-decided": "reviews",
     "review-watchers": "connections",
 }
-SECRET_PARAMETERS = ("admin-token", "link-signing-secret")
+SECRET_PARAMETERS = ("admin-token", "link-signing-secret", "webhook-secret")
+# The Standard Webhooks signing key: ``whsec_`` + base64, the format receivers' libraries expect.
+WEBHOOK_SECRET_PARAMETER = "webhook-secret"
 WEBSOCKET_URL_PARAMETER = "websocket-url"
 
 

@@ -6,6 +6,7 @@ import json
 import logging
 from typing import Any
 
+from deploy.definition import DeliverySettings
 from deploy.template import build_template, stack_name
 
 logger = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ def deploy_stack(
     account_id: str,
     deletion_protection: bool = True,
     partition: str = "aws",
+    delivery: DeliverySettings | None = None,
 ) -> dict[str, str]:
     """Create the stack, or update it when it exists; wait for it; return its outputs.
 
@@ -43,12 +45,14 @@ def deploy_stack(
     from botocore.exceptions import ClientError
 
     name = stack_name(stage)
-    template = build_template(stage=stage, region=region, account_id=account_id, partition=partition)
+    delivery = delivery or DeliverySettings()
+    template = build_template(stage=stage, region=region, account_id=account_id, partition=partition, delivery=delivery)
     arguments = {
         "StackName": name,
         "TemplateBody": json.dumps(template),
         "Parameters": [
             {"ParameterKey": "Stage", "ParameterValue": stage},
+            {"ParameterKey": "EventBusName", "ParameterValue": delivery.event_bus_name},
             {"ParameterKey": "DeletionProtection", "ParameterValue": "true" if deletion_protection else "false"},
         ],
         "Capabilities": ["CAPABILITY_IAM"],

@@ -73,9 +73,21 @@ class AwsServer:
     Lambda over HTTP at ``localhost:MOTO_PORT``: the executions need a real endpoint.
     """
 
-    def __init__(self, chalice_app: Any, *, stage: str, port: int = 0) -> None:
+    def __init__(
+        self,
+        chalice_app: Any,
+        *,
+        stage: str,
+        port: int = 0,
+        delivery: Any = None,
+        sender_email: str | None = None,
+        outbox: Any = None,
+    ) -> None:
         self._chalice_app = chalice_app
         self._stage = stage
+        self._delivery = delivery  # deploy.definition.DeliverySettings: the bus and webhook retry schedule
+        self._sender_email = sender_email
+        self._outbox = outbox
         self._requested_port = port
         self._server: Any = None
         self.port = 0
@@ -109,6 +121,10 @@ class AwsServer:
             default_user_config[section] = {**default_user_config.get(section, {}), **values}  # type: ignore[literal-required]
         self.dispatcher = LambdaDispatcher.for_chalice_app(self._chalice_app)
         install(self.dispatcher)
+        if self._outbox is not None:
+            from local_runtime import outbox
+
+            outbox.install(self._outbox)
         route_cloudformation_state_machines_to_interpreter()
 
         self._server = ThreadedMotoServer(ip_address=LOOPBACK, port=self._requested_port, verbose=False)
@@ -125,16 +141,26 @@ class AwsServer:
 
         cloudformation = boto3.client("cloudformation", region_name=REGION, endpoint_url=self.endpoint_url)
         # No deletion protection: the tables live in memory and vanish with the process anyway.
+        # A custom bus must exist before anything is put on it (on AWS, it is the platform's to create).
+        bus = getattr(self._delivery, "event_bus_name", "default")
+        if bus != "default":
+            boto3.client("events", region_name=REGION, endpoint_url=self.endpoint_url).create_event_bus(Name=bus)
         outputs = deploy_stack(
-            cloudformation, stage=self._stage, region=REGION, account_id=ACCOUNT_ID, deletion_protection=False
+            cloudformation, stage=self._stage, region=REGION, account_id=ACCOUNT_ID, deletion_protection=False,
+            delivery=self._delivery,
         )
+        if self._sender_email:  # SES sends only from a verified identity, locally too
+            ses = boto3.client("ses", region_name=REGION, endpoint_url=self.endpoint_url)
+            ses.verify_email_identity(EmailAddress=self._sender_email)
         logger.debug("stack outputs: %s", outputs)
         return StackOutputs.from_outputs(outputs)
 
     def stop(self) -> None:
+        from local_runtime import outbox
         from local_runtime.lambda_dispatch import uninstall
 
         if self._server is not None:
             self._server.stop()
             self._server = None
         uninstall()
+        outbox.uninstall()

@@ -15,7 +15,12 @@ T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
 # Settings the app reads from SSM on AWS; locally the plain values are set instead.
-_AWS_ONLY_VARIABLES = ("ADMIN_TOKEN_PARAMETER", "LINK_SIGNING_SECRET_PARAMETER", "WEBSOCKET_URL_PARAMETER")
+_AWS_ONLY_VARIABLES = (
+    "ADMIN_TOKEN_PARAMETER",
+    "LINK_SIGNING_SECRET_PARAMETER",
+    "WEBSOCKET_URL_PARAMETER",
+    "WEBHOOK_SECRET_PARAMETER",
+)
 
 
 class LocalRuntime:
@@ -112,7 +117,13 @@ class LocalRuntime:
 
         from deploy.stack import app_environment
 
-        self.aws = AwsServer(chalice_app, stage=settings.stage)
+        self.aws = AwsServer(
+            chalice_app,
+            stage=settings.stage,
+            delivery=settings.delivery(),
+            sender_email=settings.sender_email,
+            outbox=settings.local_outbox.resolve(),
+        )
         outputs = self.aws.start()
 
         for name in _AWS_ONLY_VARIABLES:
@@ -128,8 +139,15 @@ class LocalRuntime:
                 "PUBLIC_BASE_URL": self.rest_url,
                 "WEBSOCKET_URL": self.websocket_url,
                 "AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI": self.management_url,
+                "WEBHOOK_SECRET": settings.webhook_secret,
+                "SENDER_EMAIL": settings.sender_email,
+                "EVENT_BUS_NAME": settings.event_bus_name,
             }
         )
+        if settings.webhook_url:
+            environ["WEBHOOK_URL"] = settings.webhook_url
+        else:  # an empty value would read as "set" to nothing: no webhook at all
+            environ.pop("WEBHOOK_URL", None)
         from chalicelib import service
 
         service.reset()  # the app re-reads its settings (and builds its clients) on next use
@@ -162,6 +180,9 @@ class LocalRuntime:
         settings = self._settings
         rest, ws, token = self.rest_url, self.websocket_url, settings.admin_token
         token_note = "generated; set ADMIN_TOKEN to choose your own" if settings.admin_token_generated else "from ADMIN_TOKEN"
+        secret_note = "generated; set WEBHOOK_SECRET to keep one" if settings.webhook_secret_generated else "from WEBHOOK_SECRET"
+        webhook = settings.webhook_url or "none (set WEBHOOK_URL to get signed POSTs; events still go on the bus)"
+        retries = settings.delivery()
         return "\n".join(
             [
                 "content-moderation is running locally (no AWS account, no Docker).",
@@ -172,6 +193,13 @@ class LocalRuntime:
                 f"  moderation words     {settings.moderation_words}   (MODERATION_WORDS)",
                 f"  review timeout       {settings.review_timeout_seconds} s   (REVIEW_TIMEOUT_SECONDS)",
                 f"  internal             AWS (moto) {self.moto_url}, @connections API {self.management_url}",
+                f"  outcome events       event bus {settings.event_bus_name!r} on the AWS endpoint above   (EVENT_BUS_NAME)",
+                f"  webhook              {webhook}",
+                f"  webhook secret       {settings.webhook_secret}   ({secret_note}; verify with standardwebhooks)",
+                f"  webhook retries      {retries.webhook_retry_max_attempts} after {retries.webhook_retry_interval_seconds} s, "
+                f"x{retries.webhook_retry_backoff_rate:g} each   (WEBHOOK_RETRY_*; on AWS about a day)",
+                f"  e-mails              written to {settings.local_outbox.resolve()}/*.eml, from {settings.sender_email}   "
+                "(LOCAL_OUTBOX)",
                 "",
                 "State lives in memory and is lost when this process stops.",
                 "",

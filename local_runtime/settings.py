@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from deploy.definition import DeliverySettings
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -17,6 +23,15 @@ DEFAULT_REVIEW_TIMEOUT_SECONDS = 7 * 24 * 3600
 LOCAL_STAGE = "local"
 # Internal endpoints (moto and the @connections API) are reached only by this process.
 LOOPBACK = "127.0.0.1"
+DEFAULT_LOCAL_OUTBOX = ".local/outbox"
+# The From address of local e-mails; the runtime verifies it in moto's SES, as you would on AWS.
+DEFAULT_SENDER_EMAIL = "moderation@content-moderation.localhost"
+DEFAULT_EVENT_BUS_NAME = "default"
+# Locally a failing webhook is retried after 2, 4, 8, 16 and 32 s (about a minute), not for a day.
+DEFAULT_WEBHOOK_RETRY_INTERVAL_SECONDS = 2
+DEFAULT_WEBHOOK_RETRY_MAX_ATTEMPTS = 5
+DEFAULT_WEBHOOK_RETRY_BACKOFF_RATE = 2.0
+DEFAULT_WEBHOOK_RETRY_MAX_DELAY_SECONDS = 60
 
 
 class SettingsError(ValueError):
@@ -52,12 +67,22 @@ class RuntimeSettings:
     link_signing_secret_generated: bool
     moderation_words: str
     review_timeout_seconds: int
+    webhook_url: str | None = None
+    webhook_secret: str = ""
+    webhook_secret_generated: bool = False
+    local_outbox: Path = Path(DEFAULT_LOCAL_OUTBOX)
+    sender_email: str = DEFAULT_SENDER_EMAIL
+    event_bus_name: str = DEFAULT_EVENT_BUS_NAME
+    webhook_retry_interval_seconds: int = DEFAULT_WEBHOOK_RETRY_INTERVAL_SECONDS
+    webhook_retry_max_attempts: int = DEFAULT_WEBHOOK_RETRY_MAX_ATTEMPTS
+    webhook_retry_backoff_rate: float = DEFAULT_WEBHOOK_RETRY_BACKOFF_RATE
     stage: str = LOCAL_STAGE
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> RuntimeSettings:
         admin_token = environ.get("ADMIN_TOKEN") or ""
         link_secret = environ.get("LINK_SIGNING_SECRET") or ""
+        webhook_secret = environ.get("WEBHOOK_SECRET") or ""
         return cls(
             host=environ.get("HOST") or DEFAULT_HOST,
             port=_port(environ, "PORT", DEFAULT_PORT),
@@ -69,7 +94,58 @@ class RuntimeSettings:
             link_signing_secret_generated=not link_secret,
             moderation_words=environ.get("MODERATION_WORDS") or DEFAULT_MODERATION_WORDS,
             review_timeout_seconds=_positive_int(environ, "REVIEW_TIMEOUT_SECONDS", DEFAULT_REVIEW_TIMEOUT_SECONDS),
+            webhook_url=_webhook_url(environ),
+            webhook_secret=webhook_secret or "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode(),
+            webhook_secret_generated=not webhook_secret,
+            local_outbox=Path(environ.get("LOCAL_OUTBOX") or DEFAULT_LOCAL_OUTBOX),
+            sender_email=environ.get("SENDER_EMAIL") or DEFAULT_SENDER_EMAIL,
+            event_bus_name=environ.get("EVENT_BUS_NAME") or DEFAULT_EVENT_BUS_NAME,
+            webhook_retry_interval_seconds=_positive_int(
+                environ, "WEBHOOK_RETRY_INTERVAL_SECONDS", DEFAULT_WEBHOOK_RETRY_INTERVAL_SECONDS
+            ),
+            webhook_retry_max_attempts=_positive_int(
+                environ, "WEBHOOK_RETRY_MAX_ATTEMPTS", DEFAULT_WEBHOOK_RETRY_MAX_ATTEMPTS
+            ),
+            webhook_retry_backoff_rate=_backoff_rate(environ),
         )
+
+    def delivery(self) -> DeliverySettings:
+        """The state machine's delivery settings: the local bus and the short local retry schedule."""
+        from deploy.definition import DeliverySettings
+
+        return DeliverySettings(
+            event_bus_name=self.event_bus_name,
+            webhook_retry_interval_seconds=self.webhook_retry_interval_seconds,
+            webhook_retry_max_attempts=self.webhook_retry_max_attempts,
+            webhook_retry_backoff_rate=self.webhook_retry_backoff_rate,
+            webhook_retry_max_delay_seconds=max(DEFAULT_WEBHOOK_RETRY_MAX_DELAY_SECONDS,
+                                                self.webhook_retry_interval_seconds),
+        )
+
+
+def _webhook_url(environ: Mapping[str, str]) -> str | None:
+    from chalicelib.webhooks import WebhookUrlError, validate_webhook_url
+
+    raw = environ.get("WEBHOOK_URL") or ""
+    if not raw.strip():
+        return None
+    try:
+        return validate_webhook_url(raw)
+    except WebhookUrlError as error:
+        raise SettingsError(f"WEBHOOK_URL {error}") from None
+
+
+def _backoff_rate(environ: Mapping[str, str]) -> float:
+    raw = environ.get("WEBHOOK_RETRY_BACKOFF_RATE")
+    if raw is None or raw.strip() == "":
+        return DEFAULT_WEBHOOK_RETRY_BACKOFF_RATE
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"WEBHOOK_RETRY_BACKOFF_RATE must be a number of at least 1.0, got {raw!r}") from None
+    if value < 1.0:
+        raise SettingsError(f"WEBHOOK_RETRY_BACKOFF_RATE must be at least 1.0, got {value}")
+    return value
 
 
 def display_host(host: str) -> str:

@@ -21,6 +21,14 @@ STAGE = "test"
 ADMIN_TOKEN = "test-admin-token"
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 BASE_URL = "http://testserver"
+SENDER_EMAIL = "moderation@example.com"
+# Short webhook retries (the schedule on AWS spans a day): 1 s apart, two retries, three attempts in all.
+TEST_DELIVERY = {
+    "webhook_retry_interval_seconds": 1,
+    "webhook_retry_max_attempts": 2,
+    "webhook_retry_backoff_rate": 1.0,
+    "webhook_retry_max_delay_seconds": 1,
+}
 
 
 @pytest.fixture
@@ -29,7 +37,7 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     from chalicelib import service
 
     for name in list(__import__("os").environ):
-        if name.startswith("AWS_ENDPOINT_URL") or name in ("AWS_PROFILE", "MOTO_PORT"):
+        if name.startswith("AWS_ENDPOINT_URL") or name in ("AWS_PROFILE", "MOTO_PORT", "WEBHOOK_URL", "WEBHOOK_SECRET"):
             monkeypatch.delenv(name, raising=False)
     settings = {
         "AWS_ACCESS_KEY_ID": "testing",
@@ -44,6 +52,7 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         "WEBSOCKET_URL": "ws://testserver/ws",
         "MODERATION_WORDS": "forbidden",
         "REVIEW_TIMEOUT_SECONDS": "3600",
+        "SENDER_EMAIL": SENDER_EMAIL,
     }
     for name, value in settings.items():
         monkeypatch.setenv(name, value)
@@ -59,6 +68,7 @@ def aws(environment: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str
     from moto import mock_aws
 
     from chalicelib import service
+    from deploy.definition import DeliverySettings
     from deploy.stack import app_environment, deploy_stack
     from local_runtime.moto_hooks import route_cloudformation_state_machines_to_interpreter, serialize_dynamodb_writes
 
@@ -66,8 +76,11 @@ def aws(environment: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str
         route_cloudformation_state_machines_to_interpreter()
         serialize_dynamodb_writes()
         outputs = deploy_stack(
-            boto3.client("cloudformation", region_name=REGION), stage=STAGE, region=REGION, account_id=ACCOUNT_ID
+            boto3.client("cloudformation", region_name=REGION), stage=STAGE, region=REGION, account_id=ACCOUNT_ID,
+            delivery=DeliverySettings(**TEST_DELIVERY),
         )
+        # SES sends only from a verified identity (in its sandbox, also only to verified ones; moto checks the sender).
+        boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=SENDER_EMAIL)
         for variable, value in app_environment(outputs).items():
             monkeypatch.setenv(variable, value)
         service.reset()

@@ -28,6 +28,8 @@ CHALICE_FUNCTIONS = (
     "-check_content",
     "-request_approval",
     "-record_outcome",
+    "-deliver_webhook",
+    "-record_delivery_failure",
 )
 
 

@@ -12,7 +12,7 @@ from chalicelib.connections import WATCHERS_INDEX
 from chalicelib.reviews import DECIDED_INDEX, PENDING_INDEX, STATUS_INDEX
 from deploy.chalice_project import load_config
 from deploy.commands import DeployError, DeployResult, deploy, destroy
-from deploy.definition import function_arns, render_definition
+from deploy.definition import definition_values, function_arns, render_definition
 from deploy.names import Target, all_parameter_names, parameter_name, secret_parameter_names, table_name
 from deploy.policy import policy_text, render_policy
 from deploy.template import stack_name
@@ -31,6 +31,8 @@ MANAGED_VARIABLES = {
     "ADMIN_TOKEN_PARAMETER",
     "LINK_SIGNING_SECRET_PARAMETER",
     "WEBSOCKET_URL_PARAMETER",
+    "WEBHOOK_SECRET_PARAMETER",
+    "EVENT_BUS_NAME",
 }
 
 
@@ -93,11 +95,14 @@ def test_deploy_stores_secrets_as_securestring_and_never_prints_them(
         parameter_name(STAGE, "admin-token"): "SecureString",
         parameter_name(STAGE, "link-signing-secret"): "SecureString",
         parameter_name(STAGE, "websocket-url"): "String",
+        parameter_name(STAGE, "webhook-secret"): "SecureString",
     }
     for name in secret_parameter_names(STAGE):
         value = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
         assert len(value) >= 43  # secrets.token_urlsafe(32)
         assert value not in printed
+    webhook_secret = ssm.get_parameter(Name=parameter_name(STAGE, "webhook-secret"), WithDecryption=True)
+    assert webhook_secret["Parameter"]["Value"].startswith("whsec_")  # what standardwebhooks verifiers take
     assert ssm.get_parameter(Name=parameter_name(STAGE, "websocket-url"))["Parameter"]["Value"] == FAKE_WEBSOCKET_URL
 
 
@@ -245,7 +250,7 @@ def test_stack_state_machine_runs_the_rendered_definition_as_a_role_that_invokes
 
     machine = clients("stepfunctions").describe_state_machine(stateMachineArn=result.outputs["StateMachineArn"])
 
-    expected = render_definition(function_arns(STAGE, region=REGION, account_id=ACCOUNT_ID))
+    expected = render_definition(definition_values(STAGE, region=REGION, account_id=ACCOUNT_ID))
     assert machine["definition"] == expected
     assert json.loads(machine["definition"]) == json.loads(expected)
     assert machine["name"] == f"content-moderation-{STAGE}"
@@ -266,6 +271,16 @@ def test_stack_state_machine_runs_the_rendered_definition_as_a_role_that_invokes
     ]
     assert len(invoke) == 1
     assert sorted(invoke[0]["Resource"]) == sorted(function_arns(STAGE, region=REGION, account_id=ACCOUNT_ID).values())
+    # ... and put events on exactly one bus: the default one, unless EVENT_BUS_NAME says otherwise.
+    put_events = [
+        statement
+        for document in policies.values()
+        for statement in document["Statement"]
+        if "events:PutEvents" in _as_list(statement["Action"])
+    ]
+    assert [statement["Resource"] for statement in put_events] == [
+        f"arn:aws:events:{REGION}:{ACCOUNT_ID}:event-bus/default"
+    ]
 
 
 def test_destroy_without_delete_data_keeps_the_tables_and_parameters(
@@ -364,3 +379,45 @@ def _policy_document(document: str | dict[str, Any]) -> dict[str, Any]:
     import ast
 
     return ast.literal_eval(document)
+
+
+def test_deploy_takes_the_outcome_settings_into_the_stage_the_policy_and_the_role(
+    clients: Any, project: Path, fake_chalice: FakeChalice
+) -> None:
+    settings = {"EVENT_BUS_NAME": "platform", "WEBHOOK_URL": "https://platform.example.com/hooks",
+                "SENDER_EMAIL": "moderation@example.com"}
+    clients("events").create_event_bus(Name="platform")
+
+    result = deploy(STAGE, clients=clients, project_dir=project, run_command=fake_chalice, chalice="chalice",
+                    echo=lambda line: None, settings=settings)
+
+    variables = load_config(project)["stages"][STAGE]["environment_variables"]
+    assert {name: variables[name] for name in settings} == settings
+    assert variables["WEBHOOK_SECRET_PARAMETER"] == parameter_name(STAGE, "webhook-secret")
+    policy = json.loads((project / ".chalice" / f"policy-{STAGE}.json").read_text())
+    (send,) = [statement for statement in policy["Statement"] if statement["Action"] == "ses:SendEmail"]
+    assert send["Resource"] == [f"arn:aws:ses:{REGION}:{ACCOUNT_ID}:identity/moderation@example.com",
+                                f"arn:aws:ses:{REGION}:{ACCOUNT_ID}:identity/example.com"]
+    assert send["Condition"] == {"StringEquals": {"ses:FromAddress": "moderation@example.com"}}
+    machine = clients("stepfunctions").describe_state_machine(stateMachineArn=result.outputs["StateMachineArn"])
+    entry = json.loads(machine["definition"])["States"]["PublishEvent"]["Parameters"]["Entries"][0]
+    assert entry["EventBusName"] == "platform"
+    # A second deploy without the settings keeps them.
+    deploy(STAGE, clients=clients, project_dir=project, run_command=fake_chalice, chalice="chalice",
+           echo=lambda line: None)
+    assert load_config(project)["stages"][STAGE]["environment_variables"]["WEBHOOK_URL"] == settings["WEBHOOK_URL"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("WEBHOOK_URL", "http://platform.example.com/hooks"), ("SENDER_EMAIL", "not-an-address"),
+     ("EVENT_BUS_NAME", "no spaces")],
+)
+def test_deploy_refuses_a_plain_http_webhook_or_a_bad_sender_before_touching_aws(
+    clients: Any, project: Path, fake_chalice: FakeChalice, name: str, value: str
+) -> None:
+    with pytest.raises(DeployError, match=name):
+        deploy(STAGE, clients=clients, project_dir=project, run_command=fake_chalice, chalice="chalice",
+               echo=lambda line: None, settings={name: value})
+
+    assert fake_chalice.commands() == []

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from deploy.chalice_project import PLAIN_SECRETS, load_config, policy_file_name, websocket_stage
-from deploy.definition import function_arns, render_definition
+from deploy.definition import definition_values, render_definition
 from deploy.names import APPEND_ONLY_TABLES, INDEXES, TABLES, Target, all_parameter_names, state_machine_arn, table_name
 from deploy.policy import POLICY_TEMPLATE_PATH, policy_text, render_policy
 from deploy.template import build_template
@@ -44,6 +44,9 @@ IAM_ACTION_FOR_CALL = {
     "get_parameter": "ssm:GetParameter",
     "get_parameters": "ssm:GetParameters",
     "get_secret_value": "secretsmanager:GetSecretValue",
+    "send_email": "ses:SendEmail",
+    "send_raw_email": "ses:SendRawEmail",
+    "put_events": "events:PutEvents",
 }
 # A call, or a bound method handed to a helper such as conditional_write(table.update_item, ...).
 _CALL = re.compile(r"\.(" + "|".join(IAM_ACTION_FOR_CALL) + r")\b(?=\s*[(,])")
@@ -77,7 +80,7 @@ def granted(policy: dict[str, Any], action: str) -> list[str]:
 
 
 def test_statemachine_json_passes_statelint(tmp_path: Path) -> None:
-    definition = render_definition(function_arns("dev", region=REGION, account_id=ACCOUNT_ID))
+    definition = render_definition(definition_values("dev", region=REGION, account_id=ACCOUNT_ID))
     path = tmp_path / "statemachine.json"
     path.write_text(definition)
     completed = subprocess.run([tool("statelint"), str(path)], capture_output=True, text=True, timeout=60)
@@ -147,6 +150,15 @@ def test_policy_names_exactly_the_stage_tables_indexes_state_machine_and_paramet
     assert decrypt["Condition"]["StringEquals"] == {"kms:ViaService": f"ssm.{REGION}.amazonaws.com"}
     log_groups = granted(policy, "logs:PutLogEvents")
     assert log_groups and all(":log-group:/aws/lambda/content-moderation-dev" in group for group in log_groups)
+    # Events go on the bus from the state machine's role, never from the functions.
+    assert granted(policy, "events:PutEvents") == []
+    # E-mail only with a sender, and then only from it.
+    assert granted(policy, "ses:SendEmail") == []
+    with_sender = render_policy(target, websocket_stage="api", sender_email="moderation@example.com")
+    assert granted(with_sender, "ses:SendEmail") == [
+        f"arn:aws:ses:{REGION}:{ACCOUNT_ID}:identity/example.com",
+        f"arn:aws:ses:{REGION}:{ACCOUNT_ID}:identity/moderation@example.com",
+    ]
     # No action wildcards, and "*" as a whole resource only for the task-token actions.
     for statement in policy["Statement"]:
         assert all("*" not in action for action in actions(statement))
@@ -156,7 +168,8 @@ def test_policy_names_exactly_the_stage_tables_indexes_state_machine_and_paramet
 
 def test_policy_allows_every_aws_call_the_app_makes() -> None:
     """A static scan of app.py and chalicelib/ for boto3 calls; each needs its action in the policy."""
-    policy = render_policy(Target(stage="dev", region=REGION, account_id=ACCOUNT_ID), websocket_stage="api")
+    policy = render_policy(Target(stage="dev", region=REGION, account_id=ACCOUNT_ID), websocket_stage="api",
+                           sender_email="moderation@example.com")
     allowed = {action for statement in policy["Statement"] for action in actions(statement)}
     sources = [ROOT / "app.py", *sorted((ROOT / "chalicelib").glob("*.py"))]
     calls = {(path.relative_to(ROOT).as_posix(), call) for path in sources for call in _CALL.findall(path.read_text())}

@@ -198,10 +198,21 @@ class RunningRuntime:
 def start_runtime(directory: Path, *, ports: dict[str, int] | None = None, **extra_env: str) -> RunningRuntime:
     """Start the runtime on free ports (or on ``ports``, to restart one) and wait for its "ready" line and /health."""
     ports = ports or {"PORT": free_port(), "WS_PORT": free_port(), "WS_MANAGEMENT_PORT": free_port()}
-    env = {name: value for name, value in os.environ.items() if not name.startswith(("AWS_", "MOTO_"))}
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("AWS_", "MOTO_", "WEBHOOK_")) and name not in ("SENDER_EMAIL", "EVENT_BUS_NAME")
+    }
     env.update({name: str(port) for name, port in ports.items()})
     env.update(
-        {"ADMIN_TOKEN": ADMIN_TOKEN, "LINK_SIGNING_SECRET": LINK_SIGNING_SECRET, "PYTHONUNBUFFERED": "1", **extra_env}
+        {
+            "ADMIN_TOKEN": ADMIN_TOKEN,
+            "LINK_SIGNING_SECRET": LINK_SIGNING_SECRET,
+            "PYTHONUNBUFFERED": "1",
+            # The outbox in the test's directory, never the checkout's .local/.
+            "LOCAL_OUTBOX": str(directory / "outbox"),
+            **extra_env,
+        }
     )
     directory.mkdir(parents=True, exist_ok=True)
     stdout_path, stderr_path = directory / "stdout.txt", directory / "stderr.txt"

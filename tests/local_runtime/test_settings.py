@@ -73,3 +73,23 @@ def test_a_bad_setting_stops_before_anything_starts() -> None:
     assert result.returncode == 2
     assert "PORT must be a port number" in result.stderr
     assert "ready" not in result.stdout
+
+
+def test_delivery_defaults_generate_a_whsec_secret_and_a_short_local_retry_schedule():
+    from local_runtime.settings import RuntimeSettings
+
+    settings = RuntimeSettings.from_environ({})
+
+    assert settings.webhook_url is None
+    assert settings.webhook_secret.startswith("whsec_") and settings.webhook_secret_generated
+    assert str(settings.local_outbox) == ".local/outbox"
+    assert settings.delivery().event_bus_name == "default"
+    assert settings.delivery().total_retry_seconds() < 120
+
+
+@pytest.mark.parametrize("url", ["http://example.com/hook", "not a url"])
+def test_a_webhook_url_that_is_not_https_or_loopback_stops_the_start(url):
+    from local_runtime.settings import RuntimeSettings, SettingsError
+
+    with pytest.raises(SettingsError, match="WEBHOOK_URL"):
+        RuntimeSettings.from_environ({"WEBHOOK_URL": url})

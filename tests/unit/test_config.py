@@ -44,3 +44,15 @@ def test_import_app_does_not_import_boto3():
     code = "import sys, app; print(' '.join(m for m in ('boto3', 'botocore', 'moto') if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == ""
+
+
+def test_a_plain_http_webhook_url_outside_loopback_is_a_configuration_error():
+    from chalicelib.config import Settings
+    from chalicelib.errors import ConfigurationError
+
+    base = {name: "x" for name in ("SUBMISSIONS_TABLE", "REVIEWS_TABLE", "CONNECTIONS_TABLE", "REVIEWERS_TABLE",
+                                   "HISTORY_TABLE", "STATE_MACHINE_ARN")}
+
+    with pytest.raises(ConfigurationError, match="WEBHOOK_URL"):
+        Settings.from_environ({**base, "WEBHOOK_URL": "http://platform.example.com/hooks"})
+    assert Settings.from_environ({**base, "WEBHOOK_URL": "https://platform.example.com/hooks"}).webhook_url

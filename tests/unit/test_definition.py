@@ -7,17 +7,24 @@ from pathlib import Path
 
 import pytest
 
-from deploy.definition import FUNCTION_PLACEHOLDERS, function_arns, placeholders, render_definition
+from deploy.definition import (
+    FUNCTION_PLACEHOLDERS,
+    SETTING_PLACEHOLDERS,
+    DeliverySettings,
+    definition_values,
+    placeholders,
+    render_definition,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_every_placeholder_in_the_definition_is_a_known_function():
-    assert placeholders() == set(FUNCTION_PLACEHOLDERS)
+def test_every_placeholder_in_the_definition_is_a_known_function_or_delivery_setting():
+    assert placeholders() == set(FUNCTION_PLACEHOLDERS) | SETTING_PLACEHOLDERS
 
 
 def test_rendered_definition_names_the_stage_functions():
-    definition = json.loads(render_definition(function_arns("prod", region="eu-west-1", account_id="111122223333")))
+    definition = json.loads(render_definition(definition_values("prod", region="eu-west-1", account_id="111122223333")))
     task = definition["States"]["RequestApproval"]
     assert task["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
     assert task["Parameters"]["FunctionName"] == (
@@ -39,9 +46,50 @@ def test_broken_json_is_refused():
 
 def test_the_state_machine_records_the_same_decided_by_names_as_the_code():
     from chalicelib import actors
+    from chalicelib.moderation import DEFAULT_OUTCOME
 
     states = json.loads((ROOT / "statemachine.json").read_text())["States"]
 
-    assert states["Publish"]["Parameters"]["decidedBy"] == actors.CONTENT_CHECK
+    # Clean content goes straight to RecordOutcome with the execution input's default outcome.
+    assert states["IsFlagged"]["Default"] == "RecordOutcome"
+    assert DEFAULT_OUTCOME == {"decision": "approved", "decidedBy": actors.CONTENT_CHECK}
     assert states["MarkExpired"]["Parameters"]["decidedBy"] == actors.DEADLINE
     assert states["MarkFailed"]["Parameters"]["decidedBy"] == actors.WORKFLOW
+
+
+def _webhook_task(definition: dict) -> dict:
+    return definition["States"]["DeliverWebhooks"]["ItemProcessor"]["States"]["DeliverWebhook"]
+
+
+def test_retry_settings_render_as_numbers_and_the_bus_as_a_string():
+    delivery = DeliverySettings(event_bus_name="platform", webhook_retry_interval_seconds=1,
+                                webhook_retry_max_attempts=2, webhook_retry_backoff_rate=1.5,
+                                webhook_retry_max_delay_seconds=7)
+    definition = json.loads(render_definition(definition_values("dev", region="us-east-1", account_id="1",
+                                                                delivery=delivery)))
+
+    (retry,) = _webhook_task(definition)["Retry"]
+    assert (retry["IntervalSeconds"], retry["MaxAttempts"], retry["BackoffRate"], retry["MaxDelaySeconds"]) == (
+        1, 2, 1.5, 7)
+    assert definition["States"]["PublishEvent"]["Parameters"]["Entries"][0]["EventBusName"] == "platform"
+
+
+def test_the_aws_webhook_schedule_retries_within_5_seconds_and_for_at_least_a_day():
+    delivery = DeliverySettings()
+    definition = json.loads(render_definition(definition_values("dev", region="us-east-1", account_id="1")))
+    (retry,) = _webhook_task(definition)["Retry"]
+
+    assert retry["IntervalSeconds"] <= 5
+    assert delivery.total_retry_seconds() >= 24 * 3600
+    assert _webhook_task(definition)["Catch"][0]["Next"] == "RecordWebhookFailure"
+
+
+def test_the_clean_path_without_a_webhook_is_at_most_five_states():
+    states = json.loads((ROOT / "statemachine.json").read_text())["States"]
+    path, name = [], "CheckContent"
+    while name:
+        path.append(name)
+        state = states[name]
+        name = state.get("Default") if state["Type"] == "Choice" else state.get("Next")
+
+    assert path == ["CheckContent", "IsFlagged", "RecordOutcome", "PublishEvent", "DeliverWebhooks"]

@@ -1,0 +1,64 @@
+"""The outcome e-mail to a submitter who asked for one (SES, from SENDER_EMAIL); the address is never logged."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from chalicelib.log import log_event
+from chalicelib.submissions import Submission
+
+logger = logging.getLogger(__name__)
+
+_SUBJECTS = {
+    "approved": "Your article was approved",
+    "rejected": "Your article was rejected",
+    "expired": "Your article was not reviewed in time",
+    "failed": "Your article could not be moderated",
+}
+
+
+class MailNotSent(Exception):
+    """SES refused or could not be reached; the message names the error code, never the address."""
+
+
+def outcome_message(submission: Submission) -> tuple[str, str]:
+    """The subject and plain-text body: the decision and, when there is one, the reason."""
+    subject = _SUBJECTS.get(submission.decision or "", "Your article was moderated")
+    lines = [
+        f"Title: {submission.title}",
+        f"Decision: {submission.decision}",
+    ]
+    if submission.reason:
+        lines.append(f"Reason: {submission.reason}")
+    lines += [f"Decided at: {submission.decided_at}", f"Submission: {submission.submission_id}", ""]
+    return subject, "\n".join(lines)
+
+
+class Mailer:
+    """Sends one message per call with SES ``SendEmail`` from ``sender``."""
+
+    def __init__(self, ses: Any, *, sender: str | None) -> None:
+        self._ses = ses
+        self._sender = sender
+
+    def send_outcome(self, submission: Submission, *, to: str) -> str:
+        """Send the outcome to ``to``; return SES's message id. Raises MailNotSent."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if not self._sender:
+            raise MailNotSent("SENDER_EMAIL is not configured")
+        subject, text = outcome_message(submission)
+        try:
+            response = self._ses.send_email(
+                Source=self._sender,
+                Destination={"ToAddresses": [to]},
+                Message={"Subject": {"Data": subject, "Charset": "UTF-8"},
+                         "Body": {"Text": {"Data": text, "Charset": "UTF-8"}}},
+            )
+        except ClientError as error:
+            raise MailNotSent(error.response["Error"]["Code"]) from None
+        except BotoCoreError as error:
+            raise MailNotSent(type(error).__name__) from None
+        log_event(logger, "email.sent", submissionId=submission.submission_id, messageId=response["MessageId"])
+        return str(response["MessageId"])
