@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
     from mypy_boto3_dynamodb import DynamoDBServiceResource
     from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_ses import SESClient
     from mypy_boto3_ssm import SSMClient
     from mypy_boto3_stepfunctions import SFNClient
 
@@ -40,6 +41,8 @@ def _session() -> Session:
 def client(
     service: Literal["stepfunctions"], *, endpoint_url: str | None = None, region: str | None = None
 ) -> SFNClient: ...
+@overload
+def client(service: Literal["ses"], *, endpoint_url: str | None = None, region: str | None = None) -> SESClient: ...
 @overload
 def client(service: Literal["ssm"], *, endpoint_url: str | None = None, region: str | None = None) -> SSMClient: ...
 @overload

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
 from chalicelib.log import log_event
 from chalicelib.submissions import Submission
+
+if TYPE_CHECKING:
+    from mypy_boto3_ses import SESClient
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +41,7 @@ def outcome_message(submission: Submission) -> tuple[str, str]:
 class Mailer:
     """Sends one message per call with SES ``SendEmail`` from ``sender``."""
 
-    def __init__(self, ses: Any, *, sender: str | None) -> None:
+    def __init__(self, ses: SESClient, *, sender: str | None) -> None:
         self._ses = ses
         self._sender = sender
 
