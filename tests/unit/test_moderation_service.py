@@ -104,7 +104,12 @@ def test_submit_stores_the_article_and_starts_its_execution(world):
     (start,) = world.workflow.called("start")
     assert start == {
         "name": submission.submission_id,
-        "payload": {"submissionId": submission.submission_id, "reviewTimeoutSeconds": REVIEW_TIMEOUT_SECONDS},
+        "payload": {
+            "submissionId": submission.submission_id,
+            "reviewTimeoutSeconds": REVIEW_TIMEOUT_SECONDS,
+            # The outcome a clean article ends with; review, expiry and failure paths overwrite it.
+            "outcome": {"decision": "approved", "decidedBy": "content-check"},
+        },
     }
     assert world.history.kinds(submission.submission_id) == ["submitted"]
 
@@ -393,8 +398,14 @@ def test_record_outcome_of_a_reviewed_submission_notifies_and_closes_the_review(
         }
     )
 
-    assert result == {"submissionId": submission_id, "decision": "approved", "delivered": 0}
+    assert {key: result[key] for key in ("submissionId", "decision", "delivered", "webhooks")} == {
+        "submissionId": submission_id, "decision": "approved", "delivered": 0, "webhooks": []
+    }
     stored = world.submissions.items[submission_id]
+    assert result["detail"] == {
+        "submissionId": submission_id, "title": stored.title, "decision": "approved", "decidedBy": "alice",
+        "decidedAt": decided_at,
+    }
     assert (stored.status, stored.decided_by, stored.decided_at) == (SubmissionStatus.APPROVED, "alice", decided_at)
     assert [call["submission"].submission_id for call in world.notifier.called("publish_decision")] == [submission_id]
     (final,) = world.reviews.called("record_final")
