@@ -93,21 +93,14 @@ class AwsServer:
         from moto.server import ThreadedMotoServer
 
         from local_runtime.lambda_dispatch import LambdaDispatcher, install
-        from local_runtime.moto_hooks import (
-            quiet_moto_server_logs,
-            reuse_interpreter_lambda_clients,
-            route_cloudformation_state_machines_to_interpreter,
-            serialize_dynamodb_writes,
-        )
+        from local_runtime.moto_hooks import install_moto_patches, quiet_moto_server_logs
 
+        install_moto_patches()
         quiet_moto_server_logs()
-        serialize_dynamodb_writes()
-        reuse_interpreter_lambda_clients()
         for section, values in MOTO_CONFIG.items():
             default_user_config[section] = {**default_user_config.get(section, {}), **values}  # type: ignore[literal-required]
         self.dispatcher = LambdaDispatcher.for_chalice_app(self._chalice_app)
         install(self.dispatcher)
-        route_cloudformation_state_machines_to_interpreter()
 
         self._server = ThreadedMotoServer(ip_address=LOOPBACK, port=self._requested_port, verbose=False)
         self._server.start()

@@ -1,4 +1,4 @@
-"""Small adjustments that let moto run our stack the way AWS does."""
+"""Small adjustments that let moto run our stack the way AWS does, and the one call that applies them all."""
 
 from __future__ import annotations
 
@@ -9,6 +9,23 @@ from typing import Any
 _DYNAMODB_WRITE_METHODS = ("put_item", "update_item", "delete_item", "transact_write_items")
 _dynamodb_write_lock = threading.RLock()
 _dynamodb_writes_serialized = False
+
+
+def install_moto_patches() -> None:
+    """Apply every patch the runtime, the tests and the benchmarks run moto with. Idempotent.
+
+    Raises ``MotoVersionError`` first if moto is not the pinned version: the patches reach
+    into moto's internals, and a silent mismatch would make the emulator wrong, not slow.
+    """
+    from local_runtime.moto_version import require_pinned_moto
+    from local_runtime.stepfunctions_patches import cache_jsonpath_parsers, cache_parsed_programs
+
+    require_pinned_moto()
+    route_cloudformation_state_machines_to_interpreter()
+    serialize_dynamodb_writes()
+    reuse_interpreter_lambda_clients()
+    cache_parsed_programs()
+    cache_jsonpath_parsers()
 
 
 def route_cloudformation_state_machines_to_interpreter() -> None:
