@@ -1,9 +1,10 @@
-"""The AWS side in-process: a moto server running our CloudFormation stack and the app's Lambdas."""
+"""The AWS side in-process: moto running our CloudFormation stack and the app's Lambdas, and its HTTP endpoint."""
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,17 +66,20 @@ class StackOutputs:
 
 
 class AwsServer:
-    """moto's ``ThreadedMotoServer`` on loopback, configured and loaded with our stack.
+    """moto in this process (``mock_aws``), loaded with our stack, and its HTTP endpoint for outside tools.
 
-    The server (not ``mock_aws``) is used because moto's Step Functions interpreter calls
-    Lambda over HTTP at ``localhost:MOTO_PORT``: the executions need a real endpoint.
+    The app's boto3 clients and the Step Functions interpreter reach moto's backends through
+    ``mock_aws``'s botocore hook: no socket, no HTTP parsing, no server thread per call (the HTTP
+    hop was about 30% of the runtime's CPU per submission). The same backends are also served
+    over HTTP on ``port`` so the AWS CLI and other tools can inspect tables and executions.
     """
 
     def __init__(self, chalice_app: Any, *, stage: str, port: int = 0) -> None:
         self._chalice_app = chalice_app
         self._stage = stage
         self._requested_port = port
-        self._server: Any = None
+        self._mock: Any = None
+        self._endpoint: AwsEndpoint | None = None
         self.port = 0
         self.dispatcher: Any = None
 
@@ -83,38 +87,39 @@ class AwsServer:
     def endpoint_url(self) -> str:
         return f"http://{LOOPBACK}:{self.port}"
 
-    def start(self) -> StackOutputs:
-        """Start moto, route its Lambda calls to the app, deploy the stack; return its outputs.
+    def bind(self) -> None:
+        """Take the HTTP port now, so a port in use fails before anything starts."""
+        self._endpoint = AwsEndpoint(LOOPBACK, self._requested_port)
+        self.port = self._endpoint.port
 
-        Sets MOTO_PORT (the interpreter reads it on every call) before anything can run
-        an execution, and AWS_ENDPOINT_URL so the app's own clients reach the server.
-        """
-        from moto.core.config import default_user_config
-        from moto.server import ThreadedMotoServer
+    def start(self) -> StackOutputs:
+        """Start moto in-process, route its Lambda calls to the app, deploy the stack, serve HTTP; return the outputs."""
+        from moto import mock_aws
 
         from local_runtime.lambda_dispatch import LambdaDispatcher, install
         from local_runtime.moto_hooks import install_moto_patches, quiet_moto_server_logs
 
         install_moto_patches()
         quiet_moto_server_logs()
-        for section, values in MOTO_CONFIG.items():
-            default_user_config[section] = {**default_user_config.get(section, {}), **values}  # type: ignore[literal-required]
+        if self._endpoint is None:
+            self.bind()
+        credentials = {name: os.environ[name] for name in FAKE_CREDENTIALS if name in os.environ}
+        self._mock = mock_aws(config=MOTO_CONFIG)
+        self._mock.start()
+        os.environ.update(credentials)  # mock_aws swaps in its own; the runtime's stay in force
         self.dispatcher = LambdaDispatcher.for_chalice_app(self._chalice_app)
         install(self.dispatcher)
-
-        self._server = ThreadedMotoServer(ip_address=LOOPBACK, port=self._requested_port, verbose=False)
-        self._server.start()
-        self.port = int(self._server.get_host_and_port()[1])
-        os.environ["MOTO_PORT"] = str(self.port)
-        os.environ["AWS_ENDPOINT_URL"] = self.endpoint_url
-        return self._deploy()
+        outputs = self._deploy()
+        assert self._endpoint is not None
+        self._endpoint.start()
+        return outputs
 
     def _deploy(self) -> StackOutputs:
         import boto3
 
         from deploy.stack import deploy_stack
 
-        cloudformation = boto3.client("cloudformation", region_name=REGION, endpoint_url=self.endpoint_url)
+        cloudformation = boto3.client("cloudformation", region_name=REGION)
         # No deletion protection: the tables live in memory and vanish with the process anyway.
         outputs = deploy_stack(
             cloudformation, stage=self._stage, region=REGION, account_id=ACCOUNT_ID, deletion_protection=False
@@ -125,7 +130,36 @@ class AwsServer:
     def stop(self) -> None:
         from local_runtime.lambda_dispatch import uninstall
 
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
+        if self._endpoint is not None:
+            self._endpoint.stop()
+            self._endpoint = None
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
         uninstall()
+
+
+class AwsEndpoint:
+    """moto's own WSGI application (the one ``moto_server`` runs) on loopback, over this process's backends.
+
+    Bound at construction, served from :meth:`start` on a thread, one thread per request.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+        from werkzeug.serving import make_server
+
+        application = DomainDispatcherApplication(create_backend_app)
+        self._server = make_server(host, port, application, threaded=True, request_handler=MotoRequestHandler)
+        self.port = int(self._server.server_address[1])
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="aws-endpoint", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(timeout=5)
+        self._server.server_close()

@@ -17,8 +17,19 @@ def install_moto_patches() -> None:
     Raises ``MotoVersionError`` first if moto is not the pinned version: the patches reach
     into moto's internals, and a silent mismatch would make the emulator wrong, not slow.
     """
+    from local_runtime.dynamodb_patches import query_gsi_members
     from local_runtime.moto_version import require_pinned_moto
-    from local_runtime.stepfunctions_patches import cache_jsonpath_parsers, cache_parsed_programs
+    from local_runtime.stepfunctions_patches import (
+        cache_jsonpath_parsers,
+        cache_parsed_programs,
+        index_executions,
+        index_task_tokens,
+        invoke_app_lambdas_directly,
+        release_finished_executions,
+        run_programs_on_the_execution_thread,
+        stop_keeping_every_thread,
+        wait_for_task_tokens_on_the_execution_thread,
+    )
 
     require_pinned_moto()
     route_cloudformation_state_machines_to_interpreter()
@@ -26,6 +37,14 @@ def install_moto_patches() -> None:
     reuse_interpreter_lambda_clients()
     cache_parsed_programs()
     cache_jsonpath_parsers()
+    invoke_app_lambdas_directly()
+    stop_keeping_every_thread()
+    run_programs_on_the_execution_thread()
+    wait_for_task_tokens_on_the_execution_thread()
+    index_task_tokens()
+    index_executions()
+    release_finished_executions()
+    query_gsi_members()
 
 
 def route_cloudformation_state_machines_to_interpreter() -> None:

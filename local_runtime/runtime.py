@@ -110,7 +110,8 @@ class LocalRuntime:
             "PORT", settings.port, lambda: RestServer(chalice_app, config, host=settings.host, port=settings.port)
         )
 
-        self.aws = AwsServer(chalice_app, stage=settings.stage)
+        self.aws = AwsServer(chalice_app, stage=settings.stage, port=settings.aws_port)
+        _bind("AWS_PORT", settings.aws_port, self.aws.bind)
         outputs = self.aws.start()
 
         for name in _AWS_ONLY_VARIABLES:
@@ -162,7 +163,9 @@ class LocalRuntime:
         """The URLs, the admin token and commands that work as pasted."""
         settings = self._settings
         rest, ws, token = self.rest_url, self.websocket_url, settings.admin_token
-        token_note = "generated; set ADMIN_TOKEN to choose your own" if settings.admin_token_generated else "from ADMIN_TOKEN"
+        token_note = (
+            "generated; set ADMIN_TOKEN to choose your own" if settings.admin_token_generated else "from ADMIN_TOKEN"
+        )
         return "\n".join(
             [
                 "content-moderation is running locally (no AWS account, no Docker).",
@@ -179,13 +182,13 @@ class LocalRuntime:
                 "Try it (in another terminal):",
                 "  # 1. submit a title that trips the check (note the submissionId)",
                 f"  curl -s -X POST {rest}/submissions -H 'Content-Type: application/json' "
-                "-d '{\"title\": \"This is forbidden\"}'",
+                '-d \'{"title": "This is forbidden"}\'',
                 "  # 2. watch it live: connect, then type the subscribe message",
                 f"  {_python_command()} -m websockets '{ws}/?submissionId=<submissionId>'",
                 '  {"action": "subscribe", "submissionId": "<submissionId>"}',
                 "  # 3. find its review (note the reviewId)",
                 f"  curl -s '{rest}/reviews?status=pending' -H 'Authorization: Bearer {token}'",
-                "  # 4. approve it (or .../reject with -d '{\"reason\": \"...\"}'); the decision arrives on the socket",
+                '  # 4. approve it (or .../reject with -d \'{"reason": "..."}\'); the decision arrives on the socket',
                 f"  curl -s -X POST {rest}/reviews/<reviewId>/approve -H 'Authorization: Bearer {token}'",
                 "",
                 "Press Ctrl-C to stop.",

@@ -10,6 +10,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_WS_PORT = 8001
 DEFAULT_WS_MANAGEMENT_PORT = 8002
+DEFAULT_AWS_PORT = 8003
 DEFAULT_MODERATION_WORDS = "forbidden"
 DEFAULT_REVIEW_TIMEOUT_SECONDS = 7 * 24 * 3600
 # The runtime deploys the stack and names the functions for this stage; the app's
@@ -46,6 +47,7 @@ class RuntimeSettings:
     port: int
     ws_port: int
     ws_management_port: int
+    aws_port: int
     admin_token: str
     admin_token_generated: bool
     link_signing_secret: str
@@ -63,6 +65,7 @@ class RuntimeSettings:
             port=_port(environ, "PORT", DEFAULT_PORT),
             ws_port=_port(environ, "WS_PORT", DEFAULT_WS_PORT),
             ws_management_port=_port(environ, "WS_MANAGEMENT_PORT", DEFAULT_WS_MANAGEMENT_PORT),
+            aws_port=_port(environ, "AWS_PORT", DEFAULT_AWS_PORT),
             admin_token=admin_token or secrets.token_urlsafe(24),
             admin_token_generated=not admin_token,
             link_signing_secret=link_secret or secrets.token_urlsafe(32),

@@ -145,7 +145,7 @@ class RunningRuntime:
 
 def start_runtime(directory: Path, **extra_env: str) -> RunningRuntime:
     """Start the runtime on free ports and wait for its "ready" line and /health."""
-    ports = {"PORT": free_port(), "WS_PORT": free_port(), "WS_MANAGEMENT_PORT": free_port()}
+    ports = {"PORT": free_port(), "WS_PORT": free_port(), "WS_MANAGEMENT_PORT": free_port(), "AWS_PORT": free_port()}
     env = {name: value for name, value in os.environ.items() if not name.startswith(("AWS_", "MOTO_"))}
     env.update({name: str(port) for name, port in ports.items()})
     env.update({"ADMIN_TOKEN": ADMIN_TOKEN, "PYTHONUNBUFFERED": "1", **extra_env})

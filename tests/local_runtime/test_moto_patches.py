@@ -63,3 +63,160 @@ def test_jsonpath_expressions_are_compiled_once(client: Any) -> None:
     assert after.hits > before.hits, "the interpreter no longer evaluates JSONPath through json_path.parse"
     assert after.misses == before.misses, "a second execution of the same definition compiled new expressions"
     assert json.dumps(json_path.extract_json("$.a[0]", {"a": [1, 2]})) == "1"
+
+
+def _execution_arn(submission_id: str) -> str:
+    import boto3
+
+    from tests.conftest import REGION
+
+    client = boto3.client("stepfunctions", region_name=REGION)
+    machines = client.list_state_machines()["stateMachines"]
+    for machine in machines:
+        for execution in client.list_executions(stateMachineArn=machine["stateMachineArn"])["executions"]:
+            if submission_id in execution["name"] or submission_id in execution["executionArn"]:
+                return str(execution["executionArn"])
+    raise AssertionError(f"no execution for {submission_id}")
+
+
+def _parser_execution(execution_arn: str) -> Any:
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    from tests.conftest import ACCOUNT_ID, REGION
+
+    return stepfunctions_parser_backends[ACCOUNT_ID][REGION].describe_execution(execution_arn)
+
+
+def test_the_interpreter_calls_the_apps_handlers_without_the_lambda_api(
+    client: Any, dispatcher: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the interpreter went through moto's Lambda API")
+
+    monkeypatch.setattr(LambdaSimpleBackend, "invoke", refuse)
+    wait_for_status(client, submit(client, "A clean direct title")["submissionId"], "APPROVED")
+    assert any(name.endswith("check_content") for name in dispatcher.invocations)
+    assert any(name.endswith("record_outcome") for name in dispatcher.invocations)
+
+
+def test_a_waiting_execution_holds_one_thread(client: Any, admin_headers: dict[str, str]) -> None:
+    import threading
+
+    from tests.conftest import pending_review_for
+
+    wait_for_status(client, submit(client, "A clean warm-up")["submissionId"], "APPROVED")
+    before = threading.active_count()
+    waiting = 4
+    for index in range(waiting):
+        pending_review_for(client, admin_headers, submit(client, f"forbidden thread {index}")["submissionId"])
+    assert threading.active_count() - before <= waiting
+
+
+def test_task_tokens_and_executions_are_found_without_scanning(
+    client: Any, admin_headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Approve and DescribeExecution work with moto's scans disabled; finished state is released."""
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    from local_runtime.stepfunctions_patches import _FinishedEnvironment
+    from tests.conftest import pending_review_for
+
+    created = submit(client, "forbidden indexed")
+    review = pending_review_for(client, admin_headers, created["submissionId"])
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("moto scanned every execution")
+
+    monkeypatch.setattr(StepFunctionsParserBackend, "_get_executions", refuse)
+    approved = client.http.post(f"/reviews/{review['reviewId']}/approve", headers=admin_headers, body="{}")
+    assert approved.status_code == 200, approved.body
+    wait_for_status(client, created["submissionId"], "APPROVED")
+    execution = _parser_execution(_execution_arn(created["submissionId"]))
+    assert isinstance(execution.exec_worker.env, _FinishedEnvironment)
+    history = [event["type"] for event in execution.to_history_output()["events"]]
+    assert history[0] == "ExecutionStarted" and history[-1] == "ExecutionSucceeded"
+
+
+def test_a_finished_executions_token_and_a_reused_name_get_moto_errors(
+    client: Any, admin_headers: dict[str, str], aws: dict[str, str]
+) -> None:
+    import boto3
+    from botocore.exceptions import ClientError
+
+    from tests.conftest import REGION, pending_review_for
+
+    created = submit(client, "forbidden finished")
+    review = pending_review_for(client, admin_headers, created["submissionId"])
+    reviews = boto3.resource("dynamodb", region_name=REGION).Table(aws["ReviewsTableName"])
+    token = reviews.get_item(Key={"reviewId": review["reviewId"]})["Item"]["taskToken"]
+    assert (
+        client.http.post(f"/reviews/{review['reviewId']}/approve", headers=admin_headers, body="{}").status_code == 200
+    )
+    wait_for_status(client, created["submissionId"], "APPROVED")
+    stepfunctions = boto3.client("stepfunctions", region_name=REGION)
+    with pytest.raises(ClientError) as refused:
+        stepfunctions.send_task_success(taskToken=token, output="{}")
+    assert refused.value.response["Error"]["Code"] == "InvalidToken"
+
+    execution = stepfunctions.describe_execution(executionArn=_execution_arn(created["submissionId"]))
+    with pytest.raises(ClientError) as exists:
+        stepfunctions.start_execution(
+            stateMachineArn=execution["stateMachineArn"], name=execution["name"], input=execution["input"]
+        )
+    assert exists.value.response["Error"]["Code"] == "ExecutionAlreadyExists"
+
+
+def test_a_sparse_index_query_reads_only_the_items_in_the_index(
+    aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same answers as moto's full walk (adds, removals, paging), while walking only the index's items."""
+    import boto3
+    from boto3.dynamodb.conditions import Key
+    from moto.dynamodb.models.table import Table
+
+    from tests.conftest import REGION
+
+    table = boto3.resource("dynamodb", region_name=REGION).Table(aws["ReviewsTableName"])
+    with table.batch_writer() as batch:
+        for number in range(200):
+            batch.put_item(Item={"reviewId": f"decided-{number:03}", "createdAt": f"2026-01-01T00:{number // 60:02}"})
+        for number in range(5):
+            batch.put_item(
+                Item={
+                    "reviewId": f"pending-{number}",
+                    "createdAt": f"2026-02-0{number + 1}",
+                    "pendingPartition": "PENDING",
+                }
+            )
+
+    walked: list[int] = []
+    all_items = Table.all_items
+
+    def recording(self: Any) -> Any:
+        items = all_items(self)
+        walked.append(len(items))
+        return items
+
+    monkeypatch.setattr(Table, "all_items", recording)
+
+    def pending(**extra: Any) -> list[str]:
+        page = table.query(
+            IndexName="pending-by-created", KeyConditionExpression=Key("pendingPartition").eq("PENDING"), **extra
+        )
+        return [item["reviewId"] for item in page["Items"]]
+
+    pending()  # the first Query builds the membership with one walk
+    walked.clear()
+    assert pending() == [f"pending-{number}" for number in range(5)]
+    assert walked and max(walked) <= 5, walked
+    table.update_item(Key={"reviewId": "pending-0"}, UpdateExpression="REMOVE pendingPartition")
+    table.update_item(
+        Key={"reviewId": "decided-007"},
+        UpdateExpression="SET pendingPartition = :p",
+        ExpressionAttributeValues={":p": "PENDING"},
+    )
+    table.delete_item(Key={"reviewId": "pending-1"})
+    assert pending() == ["decided-007", "pending-2", "pending-3", "pending-4"]
+    assert pending(ScanIndexForward=False, Limit=2) == ["pending-4", "pending-3"]
