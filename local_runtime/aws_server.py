@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from local_runtime.settings import LOOPBACK
+from local_runtime.sigv4 import AwsCredentials, SignedOnly
 
 logger = logging.getLogger(__name__)
 
@@ -74,8 +75,9 @@ class AwsServer:
     over HTTP on ``port`` so the AWS CLI and other tools can inspect tables and executions.
     """
 
-    def __init__(self, chalice_app: Any, *, stage: str, port: int = 0) -> None:
+    def __init__(self, chalice_app: Any, *, stage: str, credentials: AwsCredentials, port: int = 0) -> None:
         self._chalice_app = chalice_app
+        self._credentials = credentials
         self._stage = stage
         self._requested_port = port
         self._mock: Any = None
@@ -89,7 +91,7 @@ class AwsServer:
 
     def bind(self) -> None:
         """Take the HTTP port now, so a port in use fails before anything starts."""
-        self._endpoint = AwsEndpoint(LOOPBACK, self._requested_port)
+        self._endpoint = AwsEndpoint(LOOPBACK, self._requested_port, self._credentials)
         self.port = self._endpoint.port
 
     def start(self) -> StackOutputs:
@@ -142,14 +144,15 @@ class AwsServer:
 class AwsEndpoint:
     """moto's own WSGI application (the one ``moto_server`` runs) on loopback, over this process's backends.
 
+    Only requests SigV4-signed with the runtime's credentials reach moto (``sigv4.SignedOnly``).
     Bound at construction, served from :meth:`start` on a thread, one thread per request.
     """
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, credentials: AwsCredentials) -> None:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
         from werkzeug.serving import make_server
 
-        application = DomainDispatcherApplication(create_backend_app)
+        application = SignedOnly(DomainDispatcherApplication(create_backend_app), credentials)
         self._server = make_server(host, port, application, threaded=True, request_handler=MotoRequestHandler)
         self.port = int(self._server.server_address[1])
         self._thread: threading.Thread | None = None

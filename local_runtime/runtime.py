@@ -8,6 +8,7 @@ import os
 from collections.abc import Callable, MutableMapping
 from typing import Any, TypeVar
 
+from local_runtime.aws_server import REGION
 from local_runtime.settings import LOOPBACK, PortInUseError, RuntimeSettings, url_host
 
 T = TypeVar("T")
@@ -88,6 +89,10 @@ class LocalRuntime:
         for name, value in stage_variables.items():
             environ.setdefault(name, value)
         settings = self.settings = RuntimeSettings.from_environ(environ)
+        # The app's clients sign with these: the @connections API accepts nothing else.
+        environ.pop("AWS_SESSION_TOKEN", None)
+        environ["AWS_ACCESS_KEY_ID"] = settings.aws_credentials.access_key_id
+        environ["AWS_SECRET_ACCESS_KEY"] = settings.aws_credentials.secret_access_key
 
         handlers = app_websocket_handlers(chalice_app)
         self.gateway = _bind(
@@ -104,13 +109,17 @@ class LocalRuntime:
         self.management = _bind(
             "WS_MANAGEMENT_PORT",
             settings.ws_management_port,
-            lambda: ManagementAPI(self.gateway, host=LOOPBACK, port=settings.ws_management_port),
+            lambda: ManagementAPI(
+                self.gateway, host=LOOPBACK, port=settings.ws_management_port, credentials=settings.aws_credentials
+            ),
         )
         self.rest = _bind(
             "PORT", settings.port, lambda: RestServer(chalice_app, config, host=settings.host, port=settings.port)
         )
 
-        self.aws = AwsServer(chalice_app, stage=settings.stage, port=settings.aws_port)
+        self.aws = AwsServer(
+            chalice_app, stage=settings.stage, port=settings.aws_port, credentials=settings.aws_credentials
+        )
         _bind("AWS_PORT", settings.aws_port, self.aws.bind)
         outputs = self.aws.start()
 
@@ -166,6 +175,12 @@ class LocalRuntime:
         token_note = (
             "generated; set ADMIN_TOKEN to choose your own" if settings.admin_token_generated else "from ADMIN_TOKEN"
         )
+        credentials = settings.aws_credentials
+        credentials_note = (
+            "credentials generated for this run; set LOCAL_AWS_ACCESS_KEY_ID and LOCAL_AWS_SECRET_ACCESS_KEY to fix them"
+            if settings.aws_credentials_generated
+            else "credentials from LOCAL_AWS_ACCESS_KEY_ID and LOCAL_AWS_SECRET_ACCESS_KEY"
+        )
         return "\n".join(
             [
                 "content-moderation is running locally (no AWS account, no Docker).",
@@ -176,6 +191,7 @@ class LocalRuntime:
                 f"  moderation words     {settings.moderation_words}   (MODERATION_WORDS)",
                 f"  review timeout       {settings.review_timeout_seconds} s   (REVIEW_TIMEOUT_SECONDS)",
                 f"  internal             AWS (moto) {self.moto_url}, @connections API {self.management_url}",
+                f"                       (AWS_PORT; region {REGION}; SigV4-signed requests only, with the credentials below)",
                 "",
                 "State lives in memory and is lost when this process stops.",
                 "",
@@ -190,6 +206,14 @@ class LocalRuntime:
                 f"  curl -s '{rest}/reviews?status=pending' -H 'Authorization: Bearer {token}'",
                 '  # 4. approve it (or .../reject with -d \'{"reason": "..."}\'); the decision arrives on the socket',
                 f"  curl -s -X POST {rest}/reviews/<reviewId>/approve -H 'Authorization: Bearer {token}'",
+                "",
+                f"Inspect tables and executions with the AWS CLI ({credentials_note}):",
+                f"  export AWS_ACCESS_KEY_ID={credentials.access_key_id} "
+                f"AWS_SECRET_ACCESS_KEY={credentials.secret_access_key} AWS_DEFAULT_REGION={REGION}",
+                f"  aws --endpoint-url {self.moto_url} stepfunctions list-executions "
+                f"--state-machine-arn {self._environ.get('STATE_MACHINE_ARN', '<arn>')} --max-items 5",
+                f"  aws --endpoint-url {self.moto_url} dynamodb scan --table-name "
+                f"{self._environ.get('REVIEWS_TABLE', '<table>')} --max-items 5",
                 "",
                 "Press Ctrl-C to stop.",
             ]

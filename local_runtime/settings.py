@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from local_runtime.sigv4 import AwsCredentials
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -54,12 +56,15 @@ class RuntimeSettings:
     link_signing_secret_generated: bool
     moderation_words: str
     review_timeout_seconds: int
+    aws_credentials: AwsCredentials = field(default_factory=AwsCredentials.generate)
+    aws_credentials_generated: bool = True
     stage: str = LOCAL_STAGE
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> RuntimeSettings:
         admin_token = environ.get("ADMIN_TOKEN") or ""
         link_secret = environ.get("LINK_SIGNING_SECRET") or ""
+        credentials = _aws_credentials(environ)
         return cls(
             host=environ.get("HOST") or DEFAULT_HOST,
             port=_port(environ, "PORT", DEFAULT_PORT),
@@ -72,7 +77,24 @@ class RuntimeSettings:
             link_signing_secret_generated=not link_secret,
             moderation_words=environ.get("MODERATION_WORDS") or DEFAULT_MODERATION_WORDS,
             review_timeout_seconds=_positive_int(environ, "REVIEW_TIMEOUT_SECONDS", DEFAULT_REVIEW_TIMEOUT_SECONDS),
+            aws_credentials=credentials or AwsCredentials.generate(),
+            aws_credentials_generated=credentials is None,
         )
+
+
+def _aws_credentials(environ: Mapping[str, str]) -> AwsCredentials | None:
+    """The key pair from LOCAL_AWS_ACCESS_KEY_ID / LOCAL_AWS_SECRET_ACCESS_KEY, or None to generate one.
+
+    Not from AWS_ACCESS_KEY_ID: in a developer's shell that is often a real key, which the
+    runtime would then print in its banner and accept on its ports.
+    """
+    access_key = environ.get("LOCAL_AWS_ACCESS_KEY_ID") or ""
+    secret = environ.get("LOCAL_AWS_SECRET_ACCESS_KEY") or ""
+    if not access_key and not secret:
+        return None
+    if not access_key or not secret:
+        raise SettingsError("set both LOCAL_AWS_ACCESS_KEY_ID and LOCAL_AWS_SECRET_ACCESS_KEY, or neither")
+    return AwsCredentials(access_key, secret)
 
 
 def display_host(host: str) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from local_runtime.sigv4 import AwsCredentials
 from tests.conftest import wait_for as shared_wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,12 +56,23 @@ class HttpResult:
     headers: dict[str, str]
 
 
-def http(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None) -> HttpResult:
-    """One real HTTP request (a fresh connection each time); JSON in and out."""
+def http(
+    method: str,
+    url: str,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    *,
+    signed_by: AwsCredentials | None = None,
+    service: str = "execute-api",
+) -> HttpResult:
+    """One real HTTP request (a fresh connection each time); JSON in and out; SigV4-signed when ``signed_by`` is given."""
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
+    headers = dict(headers or {})
     if data is not None:
-        request.add_header("Content-Type", "application/json")
+        headers["Content-Type"] = "application/json"
+    if signed_by is not None:
+        headers = sign(method, url, data or b"", headers, signed_by, service=service)
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             status, raw, response_headers = response.status, response.read(), dict(response.headers)
@@ -71,6 +83,19 @@ def http(method: str, url: str, body: Any = None, headers: dict[str, str] | None
     except ValueError:
         parsed = raw.decode("utf-8", "replace")
     return HttpResult(status, parsed, response_headers)
+
+
+def sign(
+    method: str, url: str, body: bytes, headers: dict[str, str], credentials: AwsCredentials, *, service: str
+) -> dict[str, str]:
+    """``headers`` plus the SigV4 headers botocore would add for ``credentials``."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    request = AWSRequest(method=method, url=url, data=body, headers=headers)
+    SigV4Auth(Credentials(credentials.access_key_id, credentials.secret_access_key), service, REGION).add_auth(request)
+    return dict(request.headers.items())
 
 
 @dataclass
@@ -85,6 +110,7 @@ class RunningRuntime:
     management_url: str
     moto_url: str
     admin_token: str
+    credentials: AwsCredentials
 
     @property
     def admin_headers(self) -> dict[str, str]:
@@ -94,18 +120,13 @@ class RunningRuntime:
         return self.stdout_path.read_text(errors="replace") + self.stderr_path.read_text(errors="replace")
 
     def boto3_client(self, service: str, **kwargs: Any) -> Any:
-        """A client for the runtime's moto server, with fake credentials passed explicitly."""
+        """A client for the runtime's moto server, signing with the credentials its banner printed."""
         import boto3
 
         kwargs.setdefault("endpoint_url", self.moto_url)
-        return boto3.client(
-            service,
-            region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            aws_session_token="testing",
-            **kwargs,
-        )
+        kwargs.setdefault("aws_access_key_id", self.credentials.access_key_id)
+        kwargs.setdefault("aws_secret_access_key", self.credentials.secret_access_key)
+        return boto3.client(service, region_name=REGION, **kwargs)
 
     def connections_table(self) -> Any:
         return self._table("ConnectionsTableName")
@@ -124,9 +145,8 @@ class RunningRuntime:
             "dynamodb",
             region_name=REGION,
             endpoint_url=self.moto_url,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            aws_session_token="testing",
+            aws_access_key_id=self.credentials.access_key_id,
+            aws_secret_access_key=self.credentials.secret_access_key,
         )
         return resource.Table(outputs[output])
 
@@ -168,7 +188,8 @@ def start_runtime(directory: Path, **extra_env: str) -> RunningRuntime:
         wait_for(ready, timeout=STARTUP_TIMEOUT)
         banner = stdout_path.read_text()
         moto = re.search(r"AWS \(moto\) (http://[0-9.:]+)", banner)
-        assert moto, banner
+        exported = re.search(r"export AWS_ACCESS_KEY_ID=(\S+) AWS_SECRET_ACCESS_KEY=(\S+) AWS_DEFAULT_REGION=(\S+)", banner)
+        assert moto and exported and exported.group(3) == REGION, banner
         runtime = RunningRuntime(
             process=process,
             stdout_path=stdout_path,
@@ -178,6 +199,7 @@ def start_runtime(directory: Path, **extra_env: str) -> RunningRuntime:
             management_url=f"http://127.0.0.1:{ports['WS_MANAGEMENT_PORT']}",
             moto_url=moto.group(1),
             admin_token=ADMIN_TOKEN,
+            credentials=AwsCredentials(exported.group(1), exported.group(2)),
         )
         assert runtime.rest_url in banner and runtime.ws_url in banner and ADMIN_TOKEN in banner, banner
         assert http("GET", f"{runtime.rest_url}/health").body == {"status": "ok"}

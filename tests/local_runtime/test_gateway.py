@@ -14,8 +14,11 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from local_runtime.management_api import ManagementAPI
+from local_runtime.sigv4 import AwsCredentials
 from local_runtime.websocket_gateway import GoneError, WebSocketGateway
 from tests.local_runtime.conftest import REGION, http, wait_for
+
+CREDENTIALS = AwsCredentials.generate()
 
 RECEIVE_TIMEOUT = 10.0
 
@@ -80,7 +83,7 @@ def gateway(recorder: RecordingHandlers) -> Iterator[WebSocketGateway]:
 
 @pytest.fixture
 def management(gateway: WebSocketGateway) -> Iterator[str]:
-    api = ManagementAPI(gateway, host="127.0.0.1", port=0)
+    api = ManagementAPI(gateway, host="127.0.0.1", port=0, credentials=CREDENTIALS)
     api.start()
     try:
         yield f"http://127.0.0.1:{api.port}"
@@ -123,8 +126,8 @@ def management_client(endpoint: str) -> Any:
         "apigatewaymanagementapi",
         endpoint_url=endpoint,
         region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+        aws_access_key_id=CREDENTIALS.access_key_id,
+        aws_secret_access_key=CREDENTIALS.secret_access_key,
     )
 
 
@@ -276,11 +279,16 @@ def test_management_api_post_get_delete_and_gone(
 
 def test_management_api_answers_410_for_unknown_ids_and_404_for_other_paths(management: str) -> None:
     for method in ("POST", "GET", "DELETE"):
-        result = http(method, f"{management}/@connections/bm90LWEtY29ubmVjdGlvbg=", {"x": 1} if method == "POST" else None)
+        result = http(
+            method,
+            f"{management}/@connections/bm90LWEtY29ubmVjdGlvbg=",
+            {"x": 1} if method == "POST" else None,
+            signed_by=CREDENTIALS,
+        )
         assert result.status == 410, (method, result)
         assert result.headers["x-amzn-ErrorType"] == "GoneException"
         assert "message" in result.body
-    assert http("GET", f"{management}/somewhere-else").status == 404
+    assert http("GET", f"{management}/somewhere-else", signed_by=CREDENTIALS).status == 404
 
 
 def test_threadsafe_calls_report_gone_connections(gateway: WebSocketGateway) -> None:

@@ -120,7 +120,9 @@ def test_the_apps_send_path_reaches_the_socket_and_gone_connections_get_410(runt
             assert gone.value.response["Error"]["Code"] == "GoneException"
 
     asyncio.run(scenario())
-    result = http("POST", f"{runtime.management_url}/@connections/AAAAAAAAAAAAAAAAAAAA", {"x": 1})
+    result = http(
+        "POST", f"{runtime.management_url}/@connections/AAAAAAAAAAAAAAAAAAAA", {"x": 1}, signed_by=runtime.credentials
+    )
     assert result.status == 410 and result.headers["x-amzn-ErrorType"] == "GoneException"
 
 
