@@ -298,3 +298,15 @@ def test_threadsafe_calls_report_gone_connections(gateway: WebSocketGateway) -> 
         gateway.info_threadsafe("unknown")
     with pytest.raises(GoneError):
         gateway.delete_threadsafe("unknown")
+
+
+def test_frames_go_out_without_waiting_for_the_clients_delayed_ack(gateway: WebSocketGateway) -> None:
+    """Nagle off on every accepted socket: otherwise a push right after a reply waits ~40 ms (decision latency)."""
+
+    async def scenario() -> None:
+        async with connect(ws_url(gateway, "?client=nodelay")):
+            connection = wait_for(lambda: next(iter(gateway._by_socket), None), timeout=RECEIVE_TIMEOUT)
+            server_socket = connection.transport.get_extra_info("socket")
+            assert server_socket.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+
+    asyncio.run(scenario())
