@@ -220,3 +220,15 @@ def test_a_sparse_index_query_reads_only_the_items_in_the_index(
     table.delete_item(Key={"reviewId": "pending-1"})
     assert pending() == ["decided-007", "pending-2", "pending-3", "pending-4"]
     assert pending(ScanIndexForward=False, Limit=2) == ["pending-4", "pending-3"]
+
+
+def test_moto_lists_a_response_class_methods_once(client: Any) -> None:
+    """call_action must still ask method_names_from_class (now cached) whether the action exists."""
+    from moto.core import responses
+
+    assert getattr(responses.method_names_from_class, "cached_per_class", False)
+    wait_for_status(client, submit(client, "A clean listed title")["submissionId"], "APPROVED")
+    before = responses.method_names_from_class.cache_info()  # type: ignore[attr-defined]
+    wait_for_status(client, submit(client, "Another clean listed title")["submissionId"], "APPROVED")
+    after = responses.method_names_from_class.cache_info()  # type: ignore[attr-defined]
+    assert after.hits > before.hits and after.misses == before.misses
