@@ -84,6 +84,8 @@ class AwsServer:
         self._endpoint: AwsEndpoint | None = None
         self.port = 0
         self.dispatcher: Any = None
+        # The app's own key pair once the deploy policy is enforced (see iam_enforcement).
+        self.app_credentials: AwsCredentials | None = None
 
     @property
     def endpoint_url(self) -> str:
@@ -98,6 +100,7 @@ class AwsServer:
         """Start moto in-process, route its Lambda calls to the app, deploy the stack, serve HTTP; return the outputs."""
         from moto import mock_aws
 
+        from local_runtime.iam_enforcement import enforce_deployed_policy
         from local_runtime.lambda_dispatch import LambdaDispatcher, install
         from local_runtime.moto_hooks import install_moto_patches, quiet_moto_server_logs
 
@@ -112,6 +115,9 @@ class AwsServer:
         self.dispatcher = LambdaDispatcher.for_chalice_app(self._chalice_app)
         install(self.dispatcher)
         outputs = self._deploy()
+        self.app_credentials = enforce_deployed_policy(
+            stage=self._stage, region=REGION, account_id=ACCOUNT_ID, runtime_credentials=self._credentials
+        )
         assert self._endpoint is not None
         self._endpoint.start()
         return outputs
@@ -130,12 +136,14 @@ class AwsServer:
         return StackOutputs.from_outputs(outputs)
 
     def stop(self) -> None:
+        from local_runtime.iam_enforcement import stop_enforcing
         from local_runtime.lambda_dispatch import uninstall
 
         if self._endpoint is not None:
             self._endpoint.stop()
             self._endpoint = None
         if self._mock is not None:
+            stop_enforcing()
             self._mock.stop()
             self._mock = None
         uninstall()

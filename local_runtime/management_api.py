@@ -30,7 +30,9 @@ class ManagementHTTPServer(ThreadingHTTPServer):
     block_on_close = False
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], gateway: WebSocketGateway, credentials: AwsCredentials) -> None:
+    def __init__(
+        self, address: tuple[str, int], gateway: WebSocketGateway, credentials: AwsCredentials | list[AwsCredentials]
+    ) -> None:
         super().__init__(address, ManagementRequestHandler)
         self.gateway = gateway
         self.credentials = credentials
@@ -141,7 +143,9 @@ class ManagementRequestHandler(BaseHTTPRequestHandler):
 class ManagementAPI:
     """Binds at construction (the port goes into the app's settings) and serves from :meth:`start`."""
 
-    def __init__(self, gateway: WebSocketGateway, *, host: str, port: int, credentials: AwsCredentials) -> None:
+    def __init__(
+        self, gateway: WebSocketGateway, *, host: str, port: int, credentials: AwsCredentials | list[AwsCredentials]
+    ) -> None:
         self._server = ManagementHTTPServer((host, port), gateway, credentials)
         self.port = int(self._server.server_address[1])
         self._thread: threading.Thread | None = None

@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable, MutableMapping
 from typing import Any, TypeVar
 
-from local_runtime.aws_server import REGION
+from local_runtime.aws_server import ACCOUNT_ID, REGION
 from local_runtime.settings import LOOPBACK, PortInUseError, RuntimeSettings, url_host
 
 T = TypeVar("T")
@@ -94,6 +94,9 @@ class LocalRuntime:
         environ["AWS_ACCESS_KEY_ID"] = settings.aws_credentials.access_key_id
         environ["AWS_SECRET_ACCESS_KEY"] = settings.aws_credentials.secret_access_key
 
+        # Who may call @connections: the runtime's own credentials, and the app's once the deployed
+        # policy is known to allow it (added below, after moto's IAM holds the app's identity).
+        management_signers = [settings.aws_credentials]
         handlers = app_websocket_handlers(chalice_app)
         self.gateway = _bind(
             "WS_PORT",
@@ -110,7 +113,7 @@ class LocalRuntime:
             "WS_MANAGEMENT_PORT",
             settings.ws_management_port,
             lambda: ManagementAPI(
-                self.gateway, host=LOOPBACK, port=settings.ws_management_port, credentials=settings.aws_credentials
+                self.gateway, host=LOOPBACK, port=settings.ws_management_port, credentials=management_signers
             ),
         )
         self.rest = _bind(
@@ -122,6 +125,7 @@ class LocalRuntime:
         )
         _bind("AWS_PORT", settings.aws_port, self.aws.bind)
         outputs = self.aws.start()
+        self._run_functions_under_the_deployed_policy(environ, management_signers)
 
         for name in _AWS_ONLY_VARIABLES:
             environ.pop(name, None)
@@ -149,6 +153,22 @@ class LocalRuntime:
         self.management.start()
         self.rest.start()
         logger.info("local runtime started: %s %s", self.rest_url, self.websocket_url)
+
+    def _run_functions_under_the_deployed_policy(
+        self, environ: MutableMapping[str, str], management_signers: list[Any]
+    ) -> None:
+        """The app's clients sign as the IAM user holding deploy/lambda-policy.json (moto enforces it).
+
+        The @connections API is not moto: it accepts the app's signature only if that policy
+        allows ``execute-api:ManageConnections``, as API Gateway would.
+        """
+        from local_runtime.iam_enforcement import policy_allows_managing_connections
+
+        app = self.aws.app_credentials
+        environ["AWS_ACCESS_KEY_ID"] = app.access_key_id
+        environ["AWS_SECRET_ACCESS_KEY"] = app.secret_access_key
+        if policy_allows_managing_connections(stage=self._settings.stage, region=REGION, account_id=ACCOUNT_ID):
+            management_signers.append(app)
 
     def stop(self) -> None:
         """Stop what was started; safe to call twice or after a failed start.

@@ -52,7 +52,7 @@ class SignatureRefused(Exception):
 
 
 def verify_request(
-    credentials: AwsCredentials,
+    credentials: AwsCredentials | Iterable[AwsCredentials],
     *,
     method: str,
     raw_path: str,
@@ -62,7 +62,7 @@ def verify_request(
 ) -> None:
     """Raise :class:`SignatureRefused` unless the request carries a valid SigV4 header signature by ``credentials``.
 
-    ``raw_path`` is the request target as sent (path and query, still percent-encoded), ``header``
+    ``credentials`` is one key pair or several (any of them may sign). ``raw_path`` is the request target as sent (path and query, still percent-encoded), ``header``
     looks a header up by its lower-case name. Presigned URLs are not accepted.
     """
     from botocore.auth import SigV4Auth
@@ -75,7 +75,11 @@ def verify_request(
     parsed = _AUTHORIZATION.match(authorization)
     if parsed is None:
         raise SignatureRefused("IncompleteSignatureException", "the Authorization header is not a SigV4 signature")
-    if not hmac.compare_digest(parsed["access_key"], credentials.access_key_id):
+    candidates = [credentials] if isinstance(credentials, AwsCredentials) else list(credentials)
+    signer_credentials = next(
+        (pair for pair in candidates if hmac.compare_digest(parsed["access_key"], pair.access_key_id)), None
+    )
+    if signer_credentials is None:
         raise SignatureRefused("UnrecognizedClientException", "The security token included in the request is invalid.")
     amz_date = header("x-amz-date") or ""
     try:
@@ -92,7 +96,9 @@ def verify_request(
     request = AWSRequest(method=method, url=f"http://{headers['host']}{raw_path}", headers=headers, data=body)
     request.context["timestamp"] = amz_date
     signer = SigV4Auth(
-        Credentials(credentials.access_key_id, credentials.secret_access_key), parsed["service"], parsed["region"]
+        Credentials(signer_credentials.access_key_id, signer_credentials.secret_access_key),
+        parsed["service"],
+        parsed["region"],
     )
     canonical = signer.canonical_request(request)
     expected = signer.signature(signer.string_to_sign(request, canonical), request)
