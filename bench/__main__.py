@@ -11,7 +11,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import boot_time, cold_start, content_check, cost, decision_latency, memory, pending_list, submit_throughput
+from bench import (
+    boot_time,
+    cold_start,
+    content_check,
+    cost,
+    decision_latency,
+    long_run,
+    memory,
+    pending_list,
+    submit_throughput,
+)
 from bench.report import FigureResult, Row, console_table, error_result, load_average, markdown
 from bench.runtime import ROOT, RuntimeProcess
 
@@ -74,6 +84,7 @@ TITLES = {
     "content_check": "Content check",
     "boot_time": "Boot time",
     "memory": "Memory",
+    "long_run": "Memory over a long run",
     "make_test": "make test",
 }
 # Run order: quiet, short figures first; the loaded local runtime last. The report follows TITLES' order.
@@ -87,6 +98,7 @@ RUN_ORDER = (
     "submit_throughput",
     "decision_latency",
     "memory",
+    "long_run",
 )
 
 
@@ -113,6 +125,7 @@ def run_all(quick: bool, only: set[str]) -> list[FigureResult]:
         "pending_list": pending_list.run,
         "memory": memory.run,
         "make_test": make_test_figure,
+        "long_run": long_run.run,
     }
     shared_runtime = [key for key in ("submit_throughput", "decision_latency") if key in only]
     for key in RUN_ORDER:

@@ -189,6 +189,21 @@ def run(quick: bool = False) -> FigureResult:
                 f" That is close to this machine's pid_max ({pid_max:,}; every thread of every process takes a "
                 f"pid), so {TARGET_PENDING:,} waiting executions may not fit in one local runtime here at all."
             )
+    if per_execution_kib > TARGET_KIB_PER_EXECUTION or threads_per_execution > TARGET_THREADS_PER_EXECUTION:
+        notes.append(
+            f"per waiting execution: {per_execution_kib:.0f} KiB (target {TARGET_KIB_PER_EXECUTION:.0f}) and "
+            f"{threads_per_execution:.2f} threads (target {TARGET_THREADS_PER_EXECUTION:.0f}). The one thread is the "
+            "execution's own, parked in its task-token wait (its stack is most of the KiB); what would close the "
+            "rest: waiting executions without a thread (a continuation resumed by SendTaskSuccess or the deadline "
+            "timer), which moto's interpreter, written as blocking code, does not allow without rewriting it."
+        )
+    if approve_ratio > TARGET_APPROVE_RATIO or not reached:
+        notes.append(
+            f"approve p50 {many_p50:.1f} ms with {pending:,} pending against {few_p50:.1f} ms with {few_pending:,} "
+            f"(ratio {approve_ratio:.2f}, target ≤ {TARGET_APPROVE_RATIO}). Task tokens and execution names are "
+            "indexed, so the approve path no longer scans executions; what remains grows with the process: more "
+            "threads for the scheduler and the garbage collector to walk."
+        )
     method = f"""
 A fresh local runtime (subprocess, `REVIEW_TIMEOUT_SECONDS=3600` so nothing expires). **Idle**: VmRSS
 from `/proc/<pid>/status` {IDLE_SETTLE_SECONDS:.0f} s after it printed "ready". **Warm**: after {warm_up}
