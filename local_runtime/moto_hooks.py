@@ -34,6 +34,7 @@ def install_moto_patches() -> None:
     require_pinned_moto()
     route_cloudformation_state_machines_to_interpreter()
     serialize_dynamodb_writes()
+    serialize_dynamodb_requests()
     reuse_interpreter_lambda_clients()
     cache_parsed_programs()
     cache_jsonpath_parsers()
@@ -90,6 +91,27 @@ def serialize_dynamodb_writes() -> None:
     for name in _DYNAMODB_WRITE_METHODS:
         setattr(DynamoDBBackend, name, _under_write_lock(getattr(DynamoDBBackend, name)))
     _dynamodb_writes_serialized = True
+
+
+def serialize_dynamodb_requests() -> None:
+    """Handle one DynamoDB request at a time, reads included, as one consistent table would.
+
+    moto updates an item's attributes in place and serialises a read's answer after the backend
+    call returns, outside any lock: a GetItem racing an UpdateItem on the same item failed with
+    "dictionary changed size during iteration" (a 500 the app then saw). Holding the write lock
+    (re-entrant, so the writes inside still take it) around the whole request removes the race;
+    requests are CPU-bound under one GIL anyway. Idempotent.
+    """
+    from local_runtime.moto_version import require_pinned_moto
+
+    require_pinned_moto()
+    from moto.dynamodb.responses import DynamoHandler
+
+    if getattr(DynamoHandler.call_action, "serialized", False):
+        return
+    locked = _under_write_lock(DynamoHandler.call_action)
+    locked.serialized = True
+    DynamoHandler.call_action = locked
 
 
 def _under_write_lock(method: Any) -> Any:

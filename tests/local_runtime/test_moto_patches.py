@@ -232,3 +232,47 @@ def test_moto_lists_a_response_class_methods_once(client: Any) -> None:
     wait_for_status(client, submit(client, "Another clean listed title")["submissionId"], "APPROVED")
     after = responses.method_names_from_class.cache_info()  # type: ignore[attr-defined]
     assert after.hits > before.hits and after.misses == before.misses
+
+
+def test_a_read_never_races_a_write_on_the_same_item(aws: dict[str, str]) -> None:
+    """moto mutates items in place; without serialize_dynamodb_requests a GetItem could fail mid-update."""
+    import sys
+    import threading
+
+    import boto3
+
+    from tests.conftest import REGION
+
+    previous = sys.getswitchinterval()
+    table = boto3.resource("dynamodb", region_name=REGION).Table(aws["SubmissionsTableName"])
+    table.put_item(Item={"submissionId": "raced", **{f"field{index}": {"n": index} for index in range(200)}})
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def write() -> None:
+        try:
+            for number in range(300):
+                table.update_item(
+                    Key={"submissionId": "raced"},
+                    UpdateExpression="SET #a = :v REMOVE #b",
+                    ExpressionAttributeNames={"#a": f"a{number}", "#b": f"a{number - 1}"},
+                    ExpressionAttributeValues={":v": {"nested": {str(index): index for index in range(20)}}},
+                )
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            done.set()
+
+    sys.setswitchinterval(1e-6)  # switch threads often, so a read overlaps a write if it can
+    try:
+        writer = threading.Thread(target=write)
+        writer.start()
+        try:
+            while not done.is_set():
+                table.get_item(Key={"submissionId": "raced"})
+        except BaseException as error:
+            errors.append(error)
+        writer.join()
+    finally:
+        sys.setswitchinterval(previous)
+    assert not errors, errors
