@@ -20,11 +20,14 @@ $(STAMP): $(PY) requirements.txt requirements-dev.txt
 run: $(STAMP)
 	$(PY) -m local_runtime
 
-## test: lint, type-check and run every test (the browser tests need Debian's chromium: installed when missing)
+## test: lint, type-check and run every test (the browser tests need Debian's chromium: installed when
+## missing); the wall time goes to .make-test-seconds, which make bench reports
 test: $(STAMP) chromium
+	@date +%s > .make-test-started
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	$(PY) -m pytest
+	@echo $$(( $$(date +%s) - $$(cat .make-test-started) )) > .make-test-seconds; rm -f .make-test-started
 
 # Debian's own Chromium for tests/browser (Playwright never downloads a browser here); quick when present.
 chromium:

@@ -11,7 +11,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import boot_time, cold_start, content_check, cost, decision_latency, memory, pending_list, submit_throughput
+from bench import (
+    boot_time,
+    cold_start,
+    content_check,
+    cost,
+    decision_latency,
+    long_run,
+    memory,
+    pending_list,
+    submit_throughput,
+)
 from bench.report import FigureResult, Row, console_table, error_result, load_average, markdown
 from bench.runtime import ROOT, RuntimeProcess
 
@@ -45,6 +55,26 @@ the caches; the figure is the best of {content_check.RUNS} timed passes (titles 
     )
 
 
+def make_test_figure(quick: bool = False) -> FigureResult:
+    """The wall time of the last `make test` on this checkout (the Makefile writes it; running it here would double the run)."""
+    started = time.perf_counter()
+    record = ROOT / ".make-test-seconds"
+    if record.exists():
+        seconds = int(record.read_text().strip())
+        written = datetime.fromtimestamp(record.stat().st_mtime, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        rows = [Row("make test wall time", f"{seconds // 60} min {seconds % 60:02d} s (last run {written})")]
+    else:
+        rows = [Row("make test wall time", "not measured: run `make test` first")]
+    method = """
+`make test` (ruff, then the whole pytest suite) records its own wall time in `.make-test-seconds` when it
+passes; this figure reports the last such run on this checkout rather than running the suite again
+inside the benchmark (it would double the benchmark's time and compete with it for the two cores).
+"""
+    return FigureResult(
+        key="make_test", title="make test", rows=rows, method=method, seconds=time.perf_counter() - started
+    )
+
+
 TITLES = {
     "decision_latency": "Decision latency",
     "submit_throughput": "Submit throughput",
@@ -54,9 +84,12 @@ TITLES = {
     "content_check": "Content check",
     "boot_time": "Boot time",
     "memory": "Memory",
+    "long_run": "Memory over a long run",
+    "make_test": "make test",
 }
 # Run order: quiet, short figures first; the loaded local runtime last. The report follows TITLES' order.
 RUN_ORDER = (
+    "make_test",
     "cold_start",
     "content_check",
     "boot_time",
@@ -65,6 +98,7 @@ RUN_ORDER = (
     "submit_throughput",
     "decision_latency",
     "memory",
+    "long_run",
 )
 
 
@@ -90,6 +124,8 @@ def run_all(quick: bool, only: set[str]) -> list[FigureResult]:
         "cost": cost.run,
         "pending_list": pending_list.run,
         "memory": memory.run,
+        "make_test": make_test_figure,
+        "long_run": long_run.run,
     }
     shared_runtime = [key for key in ("submit_throughput", "decision_latency") if key in only]
     for key in RUN_ORDER:

@@ -7,7 +7,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bench.in_process import InProcessApp, in_process_app, poll
@@ -31,6 +31,8 @@ class ExecutionCost:
     transitions: int
     invocations: int
     events: Counter[str]
+    # AWS API calls made while it ran, by "service.Operation" (the benchmark's own polling excluded).
+    calls: Counter[str] = field(default_factory=Counter)
 
     @property
     def usd_per_million(self) -> float:
@@ -90,6 +92,48 @@ def _succeeded(execution_arn: str) -> None:
     poll(lambda: client.describe_execution(executionArn=execution_arn)["status"] == "SUCCEEDED", timeout=TIMEOUT_SECONDS)
 
 
+class CallCounter:
+    """Counts every AWS API call made by botocore in this process, by "service.Operation".
+
+    Wraps ``BaseClient._make_api_call`` (what every generated client method calls), so the app's
+    calls are counted whatever client or resource made them; polling done by the benchmark itself
+    is paused with :meth:`paused`.
+    """
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+        self._paused = threading.local()
+
+    def __enter__(self) -> CallCounter:
+        from botocore.client import BaseClient
+
+        self._original = BaseClient._make_api_call
+        counter = self
+
+        def counting(client: Any, operation_name: str, api_params: Any) -> Any:
+            if not getattr(counter._paused, "value", False):
+                counter.calls[f"{client.meta.service_model.service_name}.{operation_name}"] += 1
+            return counter._original(client, operation_name, api_params)
+
+        BaseClient._make_api_call = counting  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        from botocore.client import BaseClient
+
+        BaseClient._make_api_call = self._original  # type: ignore[method-assign]
+
+    def paused(self, function: Any) -> Any:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            self._paused.value = True
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self._paused.value = False
+
+        return run
+
+
 def measure() -> tuple[ExecutionCost, ...]:
     """Run one clean and one flagged (then approved) submission in-process, without and then with a
     webhook (a local receiver answering 204); count from their histories."""
@@ -133,23 +177,41 @@ def _receiver() -> Iterator[str]:
 
 
 def _measure_pair(app: InProcessApp, *, suffix: str) -> tuple[ExecutionCost, ExecutionCost]:
-    clean_id = app.submit("A quiet local story")
-    if _final(app, clean_id)["status"] != "APPROVED":
-        raise RuntimeError("the clean submission was not approved")
-    clean_arn = _execution_arn(app, clean_id)
-    _succeeded(clean_arn)
+    with CallCounter() as clean_calls:
+        clean_id = app.submit("A quiet local story")
+        if _final_with(clean_calls.paused(app.submission), clean_id)["status"] != "APPROVED":
+            raise RuntimeError("the clean submission was not approved")
+        clean_arn = clean_calls.paused(_execution_arn)(app, clean_id)
+        clean_calls.paused(_succeeded)(clean_arn)
 
-    flagged_id = app.submit("A story with a forbidden word")
-    review = poll(
-        lambda: next((item for item in app.pending_page(100)["items"] if item["submissionId"] == flagged_id), None),
-        timeout=TIMEOUT_SECONDS,
+    with CallCounter() as flagged_calls:
+        flagged_id = app.submit("A story with a forbidden word")
+        review = poll(
+            flagged_calls.paused(
+                lambda: next(
+                    (item for item in app.pending_page(100)["items"] if item["submissionId"] == flagged_id), None
+                )
+            ),
+            timeout=TIMEOUT_SECONDS,
+        )
+        app.approve(review["reviewId"])
+        if _final_with(flagged_calls.paused(app.submission), flagged_id)["status"] != "APPROVED":
+            raise RuntimeError("the flagged submission was not approved")
+        flagged_arn = flagged_calls.paused(_execution_arn)(app, flagged_id)
+        flagged_calls.paused(_succeeded)(flagged_arn)
+    clean = count("clean" + suffix, history(clean_arn))
+    flagged = count("flagged" + suffix, history(flagged_arn))
+    clean.calls, flagged.calls = clean_calls.calls, flagged_calls.calls
+    return clean, flagged
+
+
+def _final_with(read: Any, submission_id: str) -> dict[str, Any]:
+    return dict(
+        poll(
+            lambda: (body := read(submission_id))["status"] not in ("CHECKING", "IN_REVIEW") and body,
+            timeout=TIMEOUT_SECONDS,
+        )
     )
-    app.approve(review["reviewId"])
-    if _final(app, flagged_id)["status"] != "APPROVED":
-        raise RuntimeError("the flagged submission was not approved")
-    flagged_arn = _execution_arn(app, flagged_id)
-    _succeeded(flagged_arn)
-    return count("clean" + suffix, history(clean_arn)), count("flagged" + suffix, history(flagged_arn))
 
 
 def _price(value: float) -> str:
@@ -169,6 +231,14 @@ def run(quick: bool = False) -> FigureResult:
                 f"{cost.transitions} transitions, {cost.invocations} Lambda invocations",
                 f"≤ {max_transitions} transitions, ≤ {max_invocations} invocations",
                 PASS if ok else MISS,
+            )
+        )
+    for cost in costs:
+        rows.append(
+            Row(
+                f"AWS API calls per {cost.kind} submission",
+                f"{sum(cost.calls.values())}: "
+                + ", ".join(f"{name} ×{number}" for name, number in sorted(cost.calls.items())),
             )
         )
     for cost in costs:
@@ -206,6 +276,12 @@ ${per_invocation * 1e6:.4f} per million invocations. Not counted: DynamoDB, API 
 transfer, and the admin's approve request. Clean: {clean.transitions} × $0.000025 + {clean.invocations} ×
 ${per_invocation:.10f}; flagged: {flagged.transitions} × $0.000025 + {flagged.invocations} × ${per_invocation:.10f}.
 Retries would add transitions and invocations; none happened here.
+
+**AWS API calls** are every botocore call made in the process while the submission ran (the app's
+handlers and Lambda functions; the interpreter's Lambda invocations are dispatched in-process and are
+Step Functions' own requests on AWS, counted above as invocations). The flagged count includes the
+reviewer's approve request. The benchmark's own polling (reading the submission's status, the pending
+page, DescribeExecution) is excluded.
 """
     return FigureResult(
         key="cost",

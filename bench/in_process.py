@@ -87,11 +87,10 @@ def in_process_app() -> Iterator[InProcessApp]:
     from chalicelib import service
     from deploy.stack import app_environment, deploy_stack
     from local_runtime.lambda_dispatch import LambdaDispatcher, dispatching
-    from local_runtime.moto_hooks import route_cloudformation_state_machines_to_interpreter, serialize_dynamodb_writes
+    from local_runtime.moto_hooks import install_moto_patches
 
     with _environment(), mock_aws(config=MOTO_CONFIG):
-        route_cloudformation_state_machines_to_interpreter()
-        serialize_dynamodb_writes()
+        install_moto_patches()
         outputs = deploy_stack(
             boto3.client("cloudformation", region_name=REGION), stage=STAGE, region=REGION, account_id=ACCOUNT_ID
         )

@@ -147,6 +147,8 @@ def moto_query_iterates_table() -> bool:
 
     from moto.dynamodb.models.table import Table
 
+    if getattr(Table.query, "reads_index_members", False):
+        return False  # local_runtime.dynamodb_patches.query_gsi_members: an index Query walks the index only
     return "for item in self.all_items()" in inspect.getsource(Table.query)
 
 
@@ -196,6 +198,15 @@ def run(quick: bool = False) -> FigureResult:
         Row("Pending page: AWS calls per page", calls_text, "1 Query on the index, 0 Scan", PASS if design_ok else MISS),
     ]
     notes = []
+    if not iterates:
+        notes.append(
+            f"moto {_moto_version()}'s own `Table.query` loops over every item of the table for a GSI Query "
+            f"(`{MOTO_QUERY_SOURCE}`); the local runtime's `query_gsi_members` patch "
+            "(`local_runtime/dynamodb_patches.py`) keeps the set of items in each queried index, so the page "
+            f"walks only the pending reviews: the same Query sent straight to moto takes {1000 * small_moto:.1f} ms "
+            f"with {SMALL} decided reviews and {1000 * large_moto:.1f} ms with {large:,}. Our code path makes "
+            f"exactly {calls_text} per page."
+        )
     if iterates:
         notes.append(
             f"moto {_moto_version()} implements Query on a GSI by looping over every item of the table "

@@ -39,7 +39,7 @@ def free_ports(count: int) -> list[int]:
             probe.close()
 
 
-def runtime_environ(rest_port: int, ws_port: int, management_port: int) -> dict[str, str]:
+def runtime_environ(rest_port: int, ws_port: int, management_port: int, aws_port: int = 0) -> dict[str, str]:
     """The environment for one local runtime: our ports, token and timeout, quiet logs, no real AWS."""
     environ = {
         name: value
@@ -52,6 +52,7 @@ def runtime_environ(rest_port: int, ws_port: int, management_port: int) -> dict[
             "PORT": str(rest_port),
             "WS_PORT": str(ws_port),
             "WS_MANAGEMENT_PORT": str(management_port),
+            "AWS_PORT": str(aws_port),
             "ADMIN_TOKEN": ADMIN_TOKEN,
             "LINK_SIGNING_SECRET": "bench-link-secret",
             "MODERATION_WORDS": "forbidden",

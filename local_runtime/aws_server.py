@@ -1,13 +1,15 @@
-"""The AWS side in-process: a moto server running our CloudFormation stack and the app's Lambdas."""
+"""The AWS side in-process: moto running our CloudFormation stack and the app's Lambdas, and its HTTP endpoint."""
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
 from dataclasses import dataclass
 from typing import Any
 
 from local_runtime.settings import LOOPBACK
+from local_runtime.sigv4 import AwsCredentials, SignedOnly
 
 logger = logging.getLogger(__name__)
 
@@ -67,10 +69,12 @@ class StackOutputs:
 
 
 class AwsServer:
-    """moto's ``ThreadedMotoServer`` on loopback, configured and loaded with our stack.
+    """moto in this process (``mock_aws``), loaded with our stack, and its HTTP endpoint for outside tools.
 
-    The server (not ``mock_aws``) is used because moto's Step Functions interpreter calls
-    Lambda over HTTP at ``localhost:MOTO_PORT``: the executions need a real endpoint.
+    The app's boto3 clients and the Step Functions interpreter reach moto's backends through
+    ``mock_aws``'s botocore hook: no socket, no HTTP parsing, no server thread per call (the HTTP
+    hop was about 30% of the runtime's CPU per submission). The same backends are also served
+    over HTTP on ``port`` so the AWS CLI and other tools can inspect tables and executions.
     """
 
     def __init__(
@@ -78,89 +82,131 @@ class AwsServer:
         chalice_app: Any,
         *,
         stage: str,
+        credentials: AwsCredentials,
         port: int = 0,
         delivery: Any = None,
         sender_email: str | None = None,
         outbox: Any = None,
     ) -> None:
         self._chalice_app = chalice_app
+        self._credentials = credentials
         self._stage = stage
         self._delivery = delivery  # deploy.definition.DeliverySettings: the bus and webhook retry schedule
         self._sender_email = sender_email
         self._outbox = outbox
         self._requested_port = port
-        self._server: Any = None
+        self._mock: Any = None
+        self._endpoint: AwsEndpoint | None = None
         self.port = 0
         self.dispatcher: Any = None
+        # The app's own key pair once the deploy policy is enforced (see iam_enforcement).
+        self.app_credentials: AwsCredentials | None = None
 
     @property
     def endpoint_url(self) -> str:
         return f"http://{LOOPBACK}:{self.port}"
 
+    def bind(self) -> None:
+        """Take the HTTP port now, so a port in use fails before anything starts."""
+        self._endpoint = AwsEndpoint(LOOPBACK, self._requested_port, self._credentials)
+        self.port = self._endpoint.port
+
     def start(self) -> StackOutputs:
-        """Start moto, route its Lambda calls to the app, deploy the stack; return its outputs.
+        """Start moto in-process, route its Lambda calls to the app, deploy the stack, serve HTTP; return the outputs."""
+        from moto import mock_aws
 
-        Sets MOTO_PORT (the interpreter reads it on every call) before anything can run
-        an execution, and AWS_ENDPOINT_URL so the app's own clients reach the server.
-        """
-        from moto.core.config import default_user_config
-        from moto.server import ThreadedMotoServer
-
+        from local_runtime.iam_enforcement import enforce_deployed_policy
         from local_runtime.lambda_dispatch import LambdaDispatcher, install
-        from local_runtime.moto_hooks import (
-            quiet_moto_server_logs,
-            reuse_interpreter_lambda_clients,
-            route_cloudformation_state_machines_to_interpreter,
-            serialize_dynamodb_writes,
-        )
+        from local_runtime.moto_hooks import install_moto_patches, quiet_moto_server_logs
 
+        install_moto_patches()
         quiet_moto_server_logs()
-        serialize_dynamodb_writes()
-        reuse_interpreter_lambda_clients()
-        for section, values in MOTO_CONFIG.items():
-            default_user_config[section] = {**default_user_config.get(section, {}), **values}  # type: ignore[literal-required]
+        if self._endpoint is None:
+            self.bind()
+        credentials = {name: os.environ[name] for name in FAKE_CREDENTIALS if name in os.environ}
+        self._mock = mock_aws(config=MOTO_CONFIG)
+        self._mock.start()
+        os.environ.update(credentials)  # mock_aws swaps in its own; the runtime's stay in force
         self.dispatcher = LambdaDispatcher.for_chalice_app(self._chalice_app)
         install(self.dispatcher)
         if self._outbox is not None:
             from local_runtime import outbox
 
             outbox.install(self._outbox)
-        route_cloudformation_state_machines_to_interpreter()
-
-        self._server = ThreadedMotoServer(ip_address=LOOPBACK, port=self._requested_port, verbose=False)
-        self._server.start()
-        self.port = int(self._server.get_host_and_port()[1])
-        os.environ["MOTO_PORT"] = str(self.port)
-        os.environ["AWS_ENDPOINT_URL"] = self.endpoint_url
-        return self._deploy()
+        outputs = self._deploy()
+        self.app_credentials = enforce_deployed_policy(
+            stage=self._stage,
+            region=REGION,
+            account_id=ACCOUNT_ID,
+            runtime_credentials=self._credentials,
+            sender_email=self._sender_email,
+        )
+        assert self._endpoint is not None
+        self._endpoint.start()
+        return outputs
 
     def _deploy(self) -> StackOutputs:
         import boto3
 
         from deploy.stack import deploy_stack
 
-        cloudformation = boto3.client("cloudformation", region_name=REGION, endpoint_url=self.endpoint_url)
-        # No deletion protection: the tables live in memory and vanish with the process anyway.
+        cloudformation = boto3.client("cloudformation", region_name=REGION)
         # A custom bus must exist before anything is put on it (on AWS, it is the platform's to create).
         bus = getattr(self._delivery, "event_bus_name", "default")
         if bus != "default":
-            boto3.client("events", region_name=REGION, endpoint_url=self.endpoint_url).create_event_bus(Name=bus)
+            boto3.client("events", region_name=REGION).create_event_bus(Name=bus)
+        # No deletion protection: the tables live in memory and vanish with the process anyway.
         outputs = deploy_stack(
-            cloudformation, stage=self._stage, region=REGION, account_id=ACCOUNT_ID, deletion_protection=False,
+            cloudformation,
+            stage=self._stage,
+            region=REGION,
+            account_id=ACCOUNT_ID,
+            deletion_protection=False,
             delivery=self._delivery,
         )
         if self._sender_email:  # SES sends only from a verified identity, locally too
-            ses = boto3.client("ses", region_name=REGION, endpoint_url=self.endpoint_url)
-            ses.verify_email_identity(EmailAddress=self._sender_email)
+            boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=self._sender_email)
         logger.debug("stack outputs: %s", outputs)
         return StackOutputs.from_outputs(outputs)
 
     def stop(self) -> None:
         from local_runtime import outbox
+        from local_runtime.iam_enforcement import stop_enforcing
         from local_runtime.lambda_dispatch import uninstall
 
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
+        if self._endpoint is not None:
+            self._endpoint.stop()
+            self._endpoint = None
+        if self._mock is not None:
+            stop_enforcing()
+            self._mock.stop()
+            self._mock = None
         uninstall()
         outbox.uninstall()
+
+
+class AwsEndpoint:
+    """moto's own WSGI application (the one ``moto_server`` runs) on loopback, over this process's backends.
+
+    Only requests SigV4-signed with the runtime's credentials reach moto (``sigv4.SignedOnly``).
+    Bound at construction, served from :meth:`start` on a thread, one thread per request.
+    """
+
+    def __init__(self, host: str, port: int, credentials: AwsCredentials) -> None:
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+        from werkzeug.serving import make_server
+
+        application = SignedOnly(DomainDispatcherApplication(create_backend_app), credentials)
+        self._server = make_server(host, port, application, threaded=True, request_handler=MotoRequestHandler)
+        self.port = int(self._server.server_address[1])
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="aws-endpoint", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(timeout=5)
+        self._server.server_close()

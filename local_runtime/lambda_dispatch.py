@@ -12,6 +12,7 @@ import logging
 import threading
 import traceback
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any], Any], Any]
+_INVOCATIONS_KEPT = 10_000
 
 
 class LocalLambdaContext:
@@ -41,7 +43,8 @@ class LambdaDispatcher:
 
     def __init__(self, handlers: dict[str, Handler]) -> None:
         self._handlers = handlers
-        self.invocations: list[str] = []
+        # The latest invocations, for tests and benchmarks; bounded so a long run's memory stays flat.
+        self.invocations: deque[str] = deque(maxlen=_INVOCATIONS_KEPT)
         self._lock = threading.Lock()
 
     @classmethod
@@ -60,9 +63,24 @@ class LambdaDispatcher:
         return None
 
     def invoke(self, function_name: str, body: Any, response_headers: dict[str, str]) -> bytes | None:
+        """moto's Lambda ``invoke``: the payload's bytes, with the function error (if any) in ``response_headers``."""
+        outcome = self.run(function_name, body)
+        if outcome is None:
+            return None  # moto answers 404 ResourceNotFound, as Lambda would
+        payload, function_error = outcome
+        if function_error is not None:
+            response_headers["x-amz-function-error"] = function_error
+        return payload
+
+    def run(self, function_name: str, body: Any) -> tuple[bytes, str | None] | None:
+        """Run the handler for ``function_name`` on a JSON ``body``: (payload bytes, function error or None).
+
+        None when no handler has that name. A handler that raises is reported the way Lambda
+        reports it: an ``Unhandled`` function error whose payload names the exception.
+        """
         handler = self.resolve(function_name)
         if handler is None:
-            return None  # moto answers 404 ResourceNotFound, as Lambda would
+            return None
         with self._lock:
             self.invocations.append(function_name)
         event = json.loads(body) if body else {}
@@ -70,15 +88,20 @@ class LambdaDispatcher:
             result = handler(event, LocalLambdaContext(function_name))
         except Exception as error:  # Lambda reports a handler error as an "Unhandled" function error
             logger.warning("lambda %s raised %s", function_name, error)
-            response_headers["x-amz-function-error"] = "Unhandled"
-            return json.dumps(
+            payload = json.dumps(
                 {
                     "errorType": type(error).__name__,
                     "errorMessage": str(error),
                     "stackTrace": traceback.format_exception(error)[-3:],
                 }
             ).encode()
-        return json.dumps(result).encode()
+            return payload, "Unhandled"
+        return json.dumps(result).encode(), None
+
+
+def active_dispatcher() -> LambdaDispatcher | None:
+    """The dispatcher moto's Lambda invocations go to right now, if one is installed."""
+    return _installed
 
 
 _installed: LambdaDispatcher | None = None

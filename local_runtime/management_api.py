@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from local_runtime.access_log import redact_text
+from local_runtime.sigv4 import AwsCredentials, SignatureRefused, verify_request
 from local_runtime.websocket_gateway import MAX_MESSAGE_BYTES, GoneError, WebSocketGateway
 
 logger = logging.getLogger(__name__)
@@ -30,9 +31,12 @@ class ManagementHTTPServer(ThreadingHTTPServer):
     block_on_close = False
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], gateway: WebSocketGateway) -> None:
+    def __init__(
+        self, address: tuple[str, int], gateway: WebSocketGateway, credentials: AwsCredentials | list[AwsCredentials]
+    ) -> None:
         super().__init__(address, ManagementRequestHandler)
         self.gateway = gateway
+        self.credentials = credentials
 
 
 class ManagementRequestHandler(BaseHTTPRequestHandler):
@@ -104,7 +108,19 @@ class ManagementRequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._error(HTTPStatus.BAD_REQUEST, "BadRequestException", "invalid Content-Length")
             return None
-        return self.rfile.read(length) if length else b""
+        body = self.rfile.read(length) if length else b""
+        return body if self._signed(body) else None
+
+    def _signed(self, body: bytes) -> bool:
+        """True for a request SigV4-signed with the runtime's credentials; otherwise answer 403, as API Gateway does."""
+        try:
+            verify_request(
+                self.server.credentials, method=self.command, raw_path=self.path, header=self.headers.get, body=body
+            )
+        except SignatureRefused as refused:
+            self._error(HTTPStatus.FORBIDDEN, refused.error_type, str(refused))
+            return False
+        return True
 
     def _error(self, status: HTTPStatus, error_type: str, message: str) -> None:
         self._send(status, {"message": message}, error_type=error_type)
@@ -128,8 +144,10 @@ class ManagementRequestHandler(BaseHTTPRequestHandler):
 class ManagementAPI:
     """Binds at construction (the port goes into the app's settings) and serves from :meth:`start`."""
 
-    def __init__(self, gateway: WebSocketGateway, *, host: str, port: int) -> None:
-        self._server = ManagementHTTPServer((host, port), gateway)
+    def __init__(
+        self, gateway: WebSocketGateway, *, host: str, port: int, credentials: AwsCredentials | list[AwsCredentials]
+    ) -> None:
+        self._server = ManagementHTTPServer((host, port), gateway, credentials)
         self.port = int(self._server.server_address[1])
         self._thread: threading.Thread | None = None
 

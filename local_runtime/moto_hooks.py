@@ -1,4 +1,4 @@
-"""Small adjustments that let moto run our stack the way AWS does."""
+"""Small adjustments that let moto run our stack the way AWS does, and the one call that applies them all."""
 
 from __future__ import annotations
 
@@ -9,6 +9,44 @@ from typing import Any
 _DYNAMODB_WRITE_METHODS = ("put_item", "update_item", "delete_item", "transact_write_items")
 _dynamodb_write_lock = threading.RLock()
 _dynamodb_writes_serialized = False
+
+
+def install_moto_patches() -> None:
+    """Apply every patch the runtime, the tests and the benchmarks run moto with. Idempotent.
+
+    Raises ``MotoVersionError`` first if moto is not the pinned version: the patches reach
+    into moto's internals, and a silent mismatch would make the emulator wrong, not slow.
+    """
+    from local_runtime.dynamodb_patches import query_gsi_members
+    from local_runtime.moto_version import require_pinned_moto
+    from local_runtime.stepfunctions_patches import (
+        cache_jsonpath_parsers,
+        cache_parsed_programs,
+        index_executions,
+        index_task_tokens,
+        invoke_app_lambdas_directly,
+        release_finished_executions,
+        run_programs_on_the_execution_thread,
+        stop_keeping_every_thread,
+        wait_for_task_tokens_on_the_execution_thread,
+    )
+
+    require_pinned_moto()
+    route_cloudformation_state_machines_to_interpreter()
+    serialize_dynamodb_writes()
+    serialize_dynamodb_requests()
+    reuse_interpreter_lambda_clients()
+    cache_parsed_programs()
+    cache_jsonpath_parsers()
+    invoke_app_lambdas_directly()
+    stop_keeping_every_thread()
+    run_programs_on_the_execution_thread()
+    wait_for_task_tokens_on_the_execution_thread()
+    index_task_tokens()
+    index_executions()
+    release_finished_executions()
+    query_gsi_members()
+    cache_response_method_names()
 
 
 def route_cloudformation_state_machines_to_interpreter() -> None:
@@ -55,6 +93,27 @@ def serialize_dynamodb_writes() -> None:
     _dynamodb_writes_serialized = True
 
 
+def serialize_dynamodb_requests() -> None:
+    """Handle one DynamoDB request at a time, reads included, as one consistent table would.
+
+    moto updates an item's attributes in place and serialises a read's answer after the backend
+    call returns, outside any lock: a GetItem racing an UpdateItem on the same item failed with
+    "dictionary changed size during iteration" (a 500 the app then saw). Holding the write lock
+    (re-entrant, so the writes inside still take it) around the whole request removes the race;
+    requests are CPU-bound under one GIL anyway. Idempotent.
+    """
+    from local_runtime.moto_version import require_pinned_moto
+
+    require_pinned_moto()
+    from moto.dynamodb.responses import DynamoHandler
+
+    if getattr(DynamoHandler.call_action, "serialized", False):
+        return
+    locked = _under_write_lock(DynamoHandler.call_action)
+    locked.serialized = True
+    DynamoHandler.call_action = locked
+
+
 def _under_write_lock(method: Any) -> Any:
     @functools.wraps(method)
     def locked(*args: Any, **kwargs: Any) -> Any:
@@ -93,3 +152,24 @@ def reuse_interpreter_lambda_clients() -> None:
 
     cached.reuses_clients = True  # type: ignore[attr-defined]
     lambda_eval_utils.boto_client_for = cached
+
+
+def cache_response_method_names() -> None:
+    """List each moto response class's methods once, not on every request.
+
+    ``BaseResponse.call_action`` runs ``inspect.getmembers`` over the whole response class on
+    every AWS call only to check that the action has a method (a third of a millisecond per call,
+    several calls per submission). Response classes do not gain or lose methods at run time, so
+    the answer is kept per class. Idempotent.
+    """
+    from local_runtime.moto_version import require_pinned_moto
+
+    require_pinned_moto()
+    from moto.core import responses
+
+    listed = responses.method_names_from_class
+    if getattr(listed, "cached_per_class", False):
+        return
+    cached: Any = functools.lru_cache(maxsize=None)(lambda clazz: frozenset(listed(clazz)))
+    cached.cached_per_class = True
+    responses.method_names_from_class = cached

@@ -8,6 +8,7 @@ import os
 from collections.abc import Callable, MutableMapping
 from typing import Any, TypeVar
 
+from local_runtime.aws_server import ACCOUNT_ID, REGION
 from local_runtime.settings import LOOPBACK, PortInUseError, RuntimeSettings, url_host
 
 T = TypeVar("T")
@@ -93,7 +94,14 @@ class LocalRuntime:
         for name, value in stage_variables.items():
             environ.setdefault(name, value)
         settings = self.settings = RuntimeSettings.from_environ(environ)
+        # The app's clients sign with these: the @connections API accepts nothing else.
+        environ.pop("AWS_SESSION_TOKEN", None)
+        environ["AWS_ACCESS_KEY_ID"] = settings.aws_credentials.access_key_id
+        environ["AWS_SECRET_ACCESS_KEY"] = settings.aws_credentials.secret_access_key
 
+        # Who may call @connections: the runtime's own credentials, and the app's once the deployed
+        # policy is known to allow it (added below, after moto's IAM holds the app's identity).
+        management_signers = [settings.aws_credentials]
         handlers = app_websocket_handlers(chalice_app)
         self.gateway = _bind(
             "WS_PORT",
@@ -109,7 +117,9 @@ class LocalRuntime:
         self.management = _bind(
             "WS_MANAGEMENT_PORT",
             settings.ws_management_port,
-            lambda: ManagementAPI(self.gateway, host=LOOPBACK, port=settings.ws_management_port),
+            lambda: ManagementAPI(
+                self.gateway, host=LOOPBACK, port=settings.ws_management_port, credentials=management_signers
+            ),
         )
         self.rest = _bind(
             "PORT", settings.port, lambda: RestServer(chalice_app, config, host=settings.host, port=settings.port)
@@ -120,11 +130,15 @@ class LocalRuntime:
         self.aws = AwsServer(
             chalice_app,
             stage=settings.stage,
+            port=settings.aws_port,
+            credentials=settings.aws_credentials,
             delivery=settings.delivery(),
             sender_email=settings.sender_email,
             outbox=settings.local_outbox.resolve(),
         )
+        _bind("AWS_PORT", settings.aws_port, self.aws.bind)
         outputs = self.aws.start()
+        self._run_functions_under_the_deployed_policy(environ, management_signers)
 
         for name in _AWS_ONLY_VARIABLES:
             environ.pop(name, None)
@@ -157,6 +171,22 @@ class LocalRuntime:
         self.rest.start()
         logger.info("local runtime started: %s %s", self.rest_url, self.websocket_url)
 
+    def _run_functions_under_the_deployed_policy(
+        self, environ: MutableMapping[str, str], management_signers: list[Any]
+    ) -> None:
+        """The app's clients sign as the IAM user holding deploy/lambda-policy.json (moto enforces it).
+
+        The @connections API is not moto: it accepts the app's signature only if that policy
+        allows ``execute-api:ManageConnections``, as API Gateway would.
+        """
+        from local_runtime.iam_enforcement import policy_allows_managing_connections
+
+        app = self.aws.app_credentials
+        environ["AWS_ACCESS_KEY_ID"] = app.access_key_id
+        environ["AWS_SECRET_ACCESS_KEY"] = app.secret_access_key
+        if policy_allows_managing_connections(stage=self._settings.stage, region=REGION, account_id=ACCOUNT_ID):
+            management_signers.append(app)
+
     def stop(self) -> None:
         """Stop what was started; safe to call twice or after a failed start.
 
@@ -179,10 +209,18 @@ class LocalRuntime:
         """The URLs, the admin token and commands that work as pasted."""
         settings = self._settings
         rest, ws, token = self.rest_url, self.websocket_url, settings.admin_token
-        token_note = "generated; set ADMIN_TOKEN to choose your own" if settings.admin_token_generated else "from ADMIN_TOKEN"
+        token_note = (
+            "generated; set ADMIN_TOKEN to choose your own" if settings.admin_token_generated else "from ADMIN_TOKEN"
+        )
         secret_note = "generated; set WEBHOOK_SECRET to keep one" if settings.webhook_secret_generated else "from WEBHOOK_SECRET"
         webhook = settings.webhook_url or "none (set WEBHOOK_URL to get signed POSTs; events still go on the bus)"
         retries = settings.delivery()
+        credentials = settings.aws_credentials
+        credentials_note = (
+            "credentials generated for this run; set LOCAL_AWS_ACCESS_KEY_ID and LOCAL_AWS_SECRET_ACCESS_KEY to fix them"
+            if settings.aws_credentials_generated
+            else "credentials from LOCAL_AWS_ACCESS_KEY_ID and LOCAL_AWS_SECRET_ACCESS_KEY"
+        )
         return "\n".join(
             [
                 "content-moderation is running locally (no AWS account, no Docker).",
@@ -193,6 +231,7 @@ class LocalRuntime:
                 f"  moderation words     {settings.moderation_words}   (MODERATION_WORDS)",
                 f"  review timeout       {settings.review_timeout_seconds} s   (REVIEW_TIMEOUT_SECONDS)",
                 f"  internal             AWS (moto) {self.moto_url}, @connections API {self.management_url}",
+                f"                       (AWS_PORT; region {REGION}; SigV4-signed requests only, with the credentials below)",
                 f"  outcome events       event bus {settings.event_bus_name!r} on the AWS endpoint above   (EVENT_BUS_NAME)",
                 f"  webhook              {webhook}",
                 f"  webhook secret       {settings.webhook_secret}   ({secret_note}; verify with standardwebhooks)",
@@ -206,7 +245,7 @@ class LocalRuntime:
                 "Try it (in another terminal):",
                 "  # 1. submit a title that trips the check (note the submissionId)",
                 f"  curl -s -X POST {rest}/submissions -H 'Content-Type: application/json' "
-                "-d '{\"title\": \"This is forbidden\"}'",
+                '-d \'{"title": "This is forbidden"}\'',
                 "  # 2. watch it live: connect, then type the subscribe message",
                 f"  {_python_command()} -m websockets '{ws}/?submissionId=<submissionId>'",
                 '  {"action": "subscribe", "submissionId": "<submissionId>"}',
@@ -217,6 +256,14 @@ class LocalRuntime:
                 "  #    or reject it with a reason (the header matters: curl -d alone sends a form, refused with 415)",
                 f"  curl -s -X POST {rest}/reviews/<reviewId>/reject -H 'Authorization: Bearer {token}' "
                 "-H 'Content-Type: application/json' -d '{\"reason\": \"off-topic\"}'",
+                "",
+                f"Inspect tables and executions with the AWS CLI ({credentials_note}):",
+                f"  export AWS_ACCESS_KEY_ID={credentials.access_key_id} "
+                f"AWS_SECRET_ACCESS_KEY={credentials.secret_access_key} AWS_DEFAULT_REGION={REGION}",
+                f"  aws --endpoint-url {self.moto_url} stepfunctions list-executions "
+                f"--state-machine-arn {self._environ.get('STATE_MACHINE_ARN', '<arn>')} --max-items 5",
+                f"  aws --endpoint-url {self.moto_url} dynamodb scan --table-name "
+                f"{self._environ.get('REVIEWS_TABLE', '<table>')} --max-items 5",
                 "",
                 "Press Ctrl-C to stop.",
             ]

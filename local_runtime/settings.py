@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from local_runtime.sigv4 import AwsCredentials
 
 if TYPE_CHECKING:
     from deploy.definition import DeliverySettings
@@ -16,6 +18,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_WS_PORT = 8001
 DEFAULT_WS_MANAGEMENT_PORT = 8002
+DEFAULT_AWS_PORT = 8003
 DEFAULT_MODERATION_WORDS = "forbidden"
 DEFAULT_REVIEW_TIMEOUT_SECONDS = 7 * 24 * 3600
 # The runtime deploys the stack and names the functions for this stage; the app's
@@ -61,6 +64,7 @@ class RuntimeSettings:
     port: int
     ws_port: int
     ws_management_port: int
+    aws_port: int
     admin_token: str
     admin_token_generated: bool
     link_signing_secret: str
@@ -76,6 +80,8 @@ class RuntimeSettings:
     webhook_retry_interval_seconds: int = DEFAULT_WEBHOOK_RETRY_INTERVAL_SECONDS
     webhook_retry_max_attempts: int = DEFAULT_WEBHOOK_RETRY_MAX_ATTEMPTS
     webhook_retry_backoff_rate: float = DEFAULT_WEBHOOK_RETRY_BACKOFF_RATE
+    aws_credentials: AwsCredentials = field(default_factory=AwsCredentials.generate)
+    aws_credentials_generated: bool = True
     stage: str = LOCAL_STAGE
 
     @classmethod
@@ -83,11 +89,13 @@ class RuntimeSettings:
         admin_token = environ.get("ADMIN_TOKEN") or ""
         link_secret = environ.get("LINK_SIGNING_SECRET") or ""
         webhook_secret = environ.get("WEBHOOK_SECRET") or ""
+        credentials = _aws_credentials(environ)
         return cls(
             host=environ.get("HOST") or DEFAULT_HOST,
             port=_port(environ, "PORT", DEFAULT_PORT),
             ws_port=_port(environ, "WS_PORT", DEFAULT_WS_PORT),
             ws_management_port=_port(environ, "WS_MANAGEMENT_PORT", DEFAULT_WS_MANAGEMENT_PORT),
+            aws_port=_port(environ, "AWS_PORT", DEFAULT_AWS_PORT),
             admin_token=admin_token or secrets.token_urlsafe(24),
             admin_token_generated=not admin_token,
             link_signing_secret=link_secret or secrets.token_urlsafe(32),
@@ -107,6 +115,8 @@ class RuntimeSettings:
                 environ, "WEBHOOK_RETRY_MAX_ATTEMPTS", DEFAULT_WEBHOOK_RETRY_MAX_ATTEMPTS
             ),
             webhook_retry_backoff_rate=_backoff_rate(environ),
+            aws_credentials=credentials or AwsCredentials.generate(),
+            aws_credentials_generated=credentials is None,
         )
 
     def delivery(self) -> DeliverySettings:
@@ -146,6 +156,21 @@ def _backoff_rate(environ: Mapping[str, str]) -> float:
     if value < 1.0:
         raise SettingsError(f"WEBHOOK_RETRY_BACKOFF_RATE must be at least 1.0, got {value}")
     return value
+
+
+def _aws_credentials(environ: Mapping[str, str]) -> AwsCredentials | None:
+    """The key pair from LOCAL_AWS_ACCESS_KEY_ID / LOCAL_AWS_SECRET_ACCESS_KEY, or None to generate one.
+
+    Not from AWS_ACCESS_KEY_ID: in a developer's shell that is often a real key, which the
+    runtime would then print in its banner and accept on its ports.
+    """
+    access_key = environ.get("LOCAL_AWS_ACCESS_KEY_ID") or ""
+    secret = environ.get("LOCAL_AWS_SECRET_ACCESS_KEY") or ""
+    if not access_key and not secret:
+        return None
+    if not access_key or not secret:
+        raise SettingsError("set both LOCAL_AWS_ACCESS_KEY_ID and LOCAL_AWS_SECRET_ACCESS_KEY, or neither")
+    return AwsCredentials(access_key, secret)
 
 
 def display_host(host: str) -> str:

@@ -130,7 +130,10 @@ class WebSocketGateway:
         self._stage = stage
         self._function_prefix = function_prefix
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self._socket = socket.create_server((host, port), family=family, backlog=LISTEN_BACKLOG)
+        listener = socket.create_server((host, port), family=family, backlog=LISTEN_BACKLOG)
+        # asyncio turns Nagle off (TCP_NODELAY) only on sockets whose proto is IPPROTO_TCP, and
+        # create_server leaves it 0: a decision frame then waited ~40 ms for the client's delayed ACK.
+        self._socket = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP, fileno=listener.detach())
         self.port = int(self._socket.getsockname()[1])
         self.domain_name = domain_name or f"{url_host(host)}:{self.port}"
         self._executor = ThreadPoolExecutor(max_workers=HANDLER_THREADS, thread_name_prefix="ws-handler")

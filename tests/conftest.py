@@ -70,11 +70,10 @@ def aws(environment: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str
     from chalicelib import service
     from deploy.definition import DeliverySettings
     from deploy.stack import app_environment, deploy_stack
-    from local_runtime.moto_hooks import route_cloudformation_state_machines_to_interpreter, serialize_dynamodb_writes
+    from local_runtime.moto_hooks import install_moto_patches
 
     with mock_aws(config=MOTO_CONFIG):
-        route_cloudformation_state_machines_to_interpreter()
-        serialize_dynamodb_writes()
+        install_moto_patches()
         outputs = deploy_stack(
             boto3.client("cloudformation", region_name=REGION), stage=STAGE, region=REGION, account_id=ACCOUNT_ID,
             delivery=DeliverySettings(**TEST_DELIVERY),

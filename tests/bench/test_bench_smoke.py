@@ -15,6 +15,7 @@ MODULES = (
     "bench.content_check",
     "bench.cost",
     "bench.decision_latency",
+    "bench.long_run",
     "bench.memory",
     "bench.pending_list",
     "bench.submit_throughput",

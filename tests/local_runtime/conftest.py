@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from local_runtime.sigv4 import AwsCredentials
 from tests.conftest import wait_for as shared_wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,12 +61,23 @@ class HttpResult:
     headers: dict[str, str]
 
 
-def http(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None) -> HttpResult:
-    """One real HTTP request (a fresh connection each time); JSON in and out."""
+def http(
+    method: str,
+    url: str,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    *,
+    signed_by: AwsCredentials | None = None,
+    service: str = "execute-api",
+) -> HttpResult:
+    """One real HTTP request (a fresh connection each time); JSON in and out; SigV4-signed when ``signed_by`` is given."""
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
+    headers = dict(headers or {})
     if data is not None:
-        request.add_header("Content-Type", "application/json")
+        headers["Content-Type"] = "application/json"
+    if signed_by is not None:
+        headers = sign(method, url, data or b"", headers, signed_by, service=service)
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             status, raw, response_headers = response.status, response.read(), dict(response.headers)
@@ -76,6 +88,19 @@ def http(method: str, url: str, body: Any = None, headers: dict[str, str] | None
     except ValueError:
         parsed = raw.decode("utf-8", "replace")
     return HttpResult(status, parsed, response_headers)
+
+
+def sign(
+    method: str, url: str, body: bytes, headers: dict[str, str], credentials: AwsCredentials, *, service: str
+) -> dict[str, str]:
+    """``headers`` plus the SigV4 headers botocore would add for ``credentials``."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    request = AWSRequest(method=method, url=url, data=body, headers=headers)
+    SigV4Auth(Credentials(credentials.access_key_id, credentials.secret_access_key), service, REGION).add_auth(request)
+    return dict(request.headers.items())
 
 
 @dataclass
@@ -91,6 +116,7 @@ class RunningRuntime:
     moto_url: str
     admin_token: str
     ports: dict[str, int]
+    credentials: AwsCredentials
     link_signing_secret: str = LINK_SIGNING_SECRET
 
     @property
@@ -143,18 +169,13 @@ class RunningRuntime:
         assert not signatures, f"signature values printed: {signatures[:5]}"
 
     def boto3_client(self, service: str, **kwargs: Any) -> Any:
-        """A client for the runtime's moto server, with fake credentials passed explicitly."""
+        """A client for the runtime's moto server, signing with the credentials its banner printed."""
         import boto3
 
         kwargs.setdefault("endpoint_url", self.moto_url)
-        return boto3.client(
-            service,
-            region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            aws_session_token="testing",
-            **kwargs,
-        )
+        kwargs.setdefault("aws_access_key_id", self.credentials.access_key_id)
+        kwargs.setdefault("aws_secret_access_key", self.credentials.secret_access_key)
+        return boto3.client(service, region_name=REGION, **kwargs)
 
     def connections_table(self) -> Any:
         return self._table("ConnectionsTableName")
@@ -176,9 +197,8 @@ class RunningRuntime:
             "dynamodb",
             region_name=REGION,
             endpoint_url=self.moto_url,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            aws_session_token="testing",
+            aws_access_key_id=self.credentials.access_key_id,
+            aws_secret_access_key=self.credentials.secret_access_key,
         )
         return resource.Table(outputs[output])
 
@@ -197,11 +217,17 @@ class RunningRuntime:
 
 def start_runtime(directory: Path, *, ports: dict[str, int] | None = None, **extra_env: str) -> RunningRuntime:
     """Start the runtime on free ports (or on ``ports``, to restart one) and wait for its "ready" line and /health."""
-    ports = ports or {"PORT": free_port(), "WS_PORT": free_port(), "WS_MANAGEMENT_PORT": free_port()}
+    ports = ports or {
+        "PORT": free_port(),
+        "WS_PORT": free_port(),
+        "WS_MANAGEMENT_PORT": free_port(),
+        "AWS_PORT": free_port(),
+    }
     env = {
         name: value
         for name, value in os.environ.items()
-        if not name.startswith(("AWS_", "MOTO_", "WEBHOOK_")) and name not in ("SENDER_EMAIL", "EVENT_BUS_NAME")
+        if not name.startswith(("AWS_", "MOTO_", "WEBHOOK_", "LOCAL_AWS_"))
+        and name not in ("SENDER_EMAIL", "EVENT_BUS_NAME")
     }
     env.update({name: str(port) for name, port in ports.items()})
     env.update(
@@ -233,7 +259,8 @@ def start_runtime(directory: Path, *, ports: dict[str, int] | None = None, **ext
         wait_for(ready, timeout=STARTUP_TIMEOUT)
         banner = stdout_path.read_text()
         moto = re.search(r"AWS \(moto\) (http://[0-9.:]+)", banner)
-        assert moto, banner
+        exported = re.search(r"export AWS_ACCESS_KEY_ID=(\S+) AWS_SECRET_ACCESS_KEY=(\S+) AWS_DEFAULT_REGION=(\S+)", banner)
+        assert moto and exported and exported.group(3) == REGION, banner
         runtime = RunningRuntime(
             process=process,
             stdout_path=stdout_path,
@@ -245,6 +272,7 @@ def start_runtime(directory: Path, *, ports: dict[str, int] | None = None, **ext
             admin_token=env["ADMIN_TOKEN"],
             link_signing_secret=env["LINK_SIGNING_SECRET"],
             ports=ports,
+            credentials=AwsCredentials(exported.group(1), exported.group(2)),
         )
         assert runtime.rest_url in banner and runtime.ws_url in banner and ADMIN_TOKEN in banner, banner
         assert http("GET", f"{runtime.rest_url}/health").body == {"status": "ok"}
@@ -337,7 +365,9 @@ class BlockedPost:
         return None if self.thread.is_alive() else self.outcome[0]
 
 
-def fill_until_stuck(management_url: str, connection_id: str, *, frame_bytes: int = 64 * 1024) -> BlockedPost:
+def fill_until_stuck(
+    management_url: str, connection_id: str, *, credentials: AwsCredentials, frame_bytes: int = 64 * 1024
+) -> BlockedPost:
     """Post big frames to a :class:`StuckClient` until one does not come back: its buffers are full.
 
     The post that does not come back is left running (the gateway answers it once it drops the
@@ -351,8 +381,8 @@ def fill_until_stuck(management_url: str, connection_id: str, *, frame_bytes: in
         "apigatewaymanagementapi",
         endpoint_url=management_url,
         region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+        aws_access_key_id=credentials.access_key_id,
+        aws_secret_access_key=credentials.secret_access_key,
         config=Config(read_timeout=30, retries={"total_max_attempts": 1}),
     )
     frame = b"x" * frame_bytes

@@ -16,8 +16,11 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from chalicelib.aws import MANAGEMENT_API_READ_TIMEOUT_SECONDS
 from local_runtime.management_api import ManagementAPI
+from local_runtime.sigv4 import AwsCredentials
 from local_runtime.websocket_gateway import GoneError, WebSocketGateway
 from tests.local_runtime.conftest import REGION, StuckClient, fill_until_stuck, http, wait_for
+
+CREDENTIALS = AwsCredentials.generate()
 
 RECEIVE_TIMEOUT = 10.0
 
@@ -82,7 +85,7 @@ def gateway(recorder: RecordingHandlers) -> Iterator[WebSocketGateway]:
 
 @pytest.fixture
 def management(gateway: WebSocketGateway) -> Iterator[str]:
-    api = ManagementAPI(gateway, host="127.0.0.1", port=0)
+    api = ManagementAPI(gateway, host="127.0.0.1", port=0, credentials=CREDENTIALS)
     api.start()
     try:
         yield f"http://127.0.0.1:{api.port}"
@@ -125,8 +128,8 @@ def management_client(endpoint: str) -> Any:
         "apigatewaymanagementapi",
         endpoint_url=endpoint,
         region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+        aws_access_key_id=CREDENTIALS.access_key_id,
+        aws_secret_access_key=CREDENTIALS.secret_access_key,
     )
 
 
@@ -278,11 +281,16 @@ def test_management_api_post_get_delete_and_gone(
 
 def test_management_api_answers_410_for_unknown_ids_and_404_for_other_paths(management: str) -> None:
     for method in ("POST", "GET", "DELETE"):
-        result = http(method, f"{management}/@connections/bm90LWEtY29ubmVjdGlvbg=", {"x": 1} if method == "POST" else None)
+        result = http(
+            method,
+            f"{management}/@connections/bm90LWEtY29ubmVjdGlvbg=",
+            {"x": 1} if method == "POST" else None,
+            signed_by=CREDENTIALS,
+        )
         assert result.status == 410, (method, result)
         assert result.headers["x-amzn-ErrorType"] == "GoneException"
         assert "message" in result.body
-    assert http("GET", f"{management}/somewhere-else").status == 404
+    assert http("GET", f"{management}/somewhere-else", signed_by=CREDENTIALS).status == 404
 
 
 def test_threadsafe_calls_report_gone_connections(gateway: WebSocketGateway) -> None:
@@ -304,7 +312,7 @@ def test_a_client_that_stops_reading_is_dropped_without_delaying_posts_to_others
         async def scenario() -> None:
             async with connect(ws_url(gateway, "?client=live")) as live:
                 live_id = await asyncio.to_thread(connection_id_of, recorder, "live")
-                blocked = await asyncio.to_thread(fill_until_stuck, management, stuck_id)
+                blocked = await asyncio.to_thread(fill_until_stuck, management, stuck_id, credentials=CREDENTIALS)
 
                 # While that post waits on the stuck socket, a post to another one goes through at once.
                 started = time.monotonic()
@@ -327,3 +335,15 @@ def test_a_client_that_stops_reading_is_dropped_without_delaying_posts_to_others
             gateway.post_threadsafe(stuck_id, b"late")
     finally:
         stuck.close()
+
+
+def test_frames_go_out_without_waiting_for_the_clients_delayed_ack(gateway: WebSocketGateway) -> None:
+    """Nagle off on every accepted socket: otherwise a push right after a reply waits ~40 ms (decision latency)."""
+
+    async def scenario() -> None:
+        async with connect(ws_url(gateway, "?client=nodelay")):
+            connection = wait_for(lambda: next(iter(gateway._by_socket), None), timeout=RECEIVE_TIMEOUT)
+            server_socket = connection.transport.get_extra_info("socket")
+            assert server_socket.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+
+    asyncio.run(scenario())

@@ -121,7 +121,9 @@ def test_the_apps_send_path_reaches_the_socket_and_gone_connections_get_410(runt
             assert gone.value.response["Error"]["Code"] == "GoneException"
 
     asyncio.run(scenario())
-    result = http("POST", f"{runtime.management_url}/@connections/AAAAAAAAAAAAAAAAAAAA", {"x": 1})
+    result = http(
+        "POST", f"{runtime.management_url}/@connections/AAAAAAAAAAAAAAAAAAAA", {"x": 1}, signed_by=runtime.credentials
+    )
     assert result.status == 410 and result.headers["x-amzn-ErrorType"] == "GoneException"
 
 
@@ -214,7 +216,8 @@ def test_a_subscriber_that_stops_reading_does_not_delay_the_others(runtime: Runn
                     others.append(await connect(url))
                 for socket in others:
                     await app_ping(socket)
-                blocked = await asyncio.to_thread(fill_until_stuck, f"{runtime.management_url}/local", stuck_id)
+                blocked = await asyncio.to_thread(fill_until_stuck, f"{runtime.management_url}/local", stuck_id, credentials=runtime.credentials
+                )
 
                 reviews = await asyncio.to_thread(
                     http, "GET", f"{runtime.rest_url}/reviews?status=pending&limit=100", None, runtime.admin_headers

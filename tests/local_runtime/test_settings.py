@@ -21,6 +21,7 @@ def test_defaults_match_the_spec() -> None:
         8001,
         8002,
     )
+    assert settings.aws_port == 8003
     assert settings.moderation_words == "forbidden"
     assert settings.review_timeout_seconds == 604800
     assert settings.admin_token_generated and len(settings.admin_token) >= 24
@@ -62,7 +63,7 @@ def test_a_port_in_use_is_named_without_a_traceback() -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = run_main(PORT="0", WS_PORT=str(port), WS_MANAGEMENT_PORT="0")
+        result = run_main(PORT="0", WS_PORT=str(port), WS_MANAGEMENT_PORT="0", AWS_PORT="0")
     assert result.returncode == 2
     assert f"WS_PORT={port} is already in use" in result.stderr
     assert "Traceback" not in result.stderr

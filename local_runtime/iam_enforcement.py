@@ -1,0 +1,166 @@
+"""The app's functions run locally under the policy ``make deploy`` attaches (deploy/lambda-policy.json), enforced by moto.
+
+A permission missing from ``deploy/`` then fails on the laptop (moto answers AccessDenied and the
+app's call raises), not first in the cloud. moto's IAM checks every request once
+``settings.INITIAL_NO_AUTH_ACTION_COUNT`` is reached; the runtime switches it on after the stack is
+deployed, with two identities: the app (an IAM user holding exactly the rendered deploy policy) and
+the runtime's own credentials (an IAM user allowed everything: the person at the AWS CLI).
+
+moto evaluates a statement against one resource ARN per request, and only for the services whose
+responses name it; :func:`name_request_resources` names them for DynamoDB and Step Functions, the
+services the app calls. What moto cannot evaluate faithfully is listed in docs/local-runtime.md.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from local_runtime.moto_version import require_pinned_moto
+from local_runtime.sigv4 import AwsCredentials
+
+APP_USER = "content-moderation-{stage}-functions"
+RUNTIME_USER = "local-runtime"
+# The WebSocket API's stage on AWS (chalice's api_gateway_stage); locally the app's
+# @connections calls never reach moto, so this only keeps the rendered policy complete.
+WEBSOCKET_STAGE = "api"
+_EVERYTHING = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+
+_previous_no_auth_count: Any = None
+
+
+def render_deploy_policy(
+    *, stage: str, region: str, account_id: str, sender_email: str | None = None
+) -> dict[str, Any]:
+    """deploy/lambda-policy.json rendered exactly as ``make deploy`` renders it for this stage."""
+    from deploy.names import Target
+    from deploy.policy import render_policy
+
+    return render_policy(
+        Target(stage=stage, region=region, account_id=account_id),
+        websocket_stage=WEBSOCKET_STAGE,
+        sender_email=sender_email,
+    )
+
+
+def enforce_deployed_policy(
+    *,
+    stage: str,
+    region: str,
+    account_id: str,
+    runtime_credentials: AwsCredentials,
+    policy: dict[str, Any] | None = None,
+    sender_email: str | None = None,
+) -> AwsCredentials:
+    """Create both identities in moto's IAM, switch enforcement on, and return the app's credentials.
+
+    ``policy`` replaces the rendered deploy policy (tests use it to take a permission away).
+    """
+    global _previous_no_auth_count
+    require_pinned_moto()
+    from moto import settings
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.iam.models import iam_backends
+
+    name_request_resources()
+    iam = iam_backends[account_id]["aws"]
+    app_user = APP_USER.format(stage=stage)
+    iam.create_user(region_name=region, user_name=app_user, path="/", tags=[])
+    if policy is None:
+        policy = render_deploy_policy(stage=stage, region=region, account_id=account_id, sender_email=sender_email)
+    iam.put_user_policy(app_user, "deployed-lambda-policy", json.dumps(policy))
+    app_key = iam.create_access_key(app_user)
+
+    iam.create_user(region_name=region, user_name=RUNTIME_USER, path="/", tags=[])
+    iam.put_user_policy(RUNTIME_USER, "everything", json.dumps(_EVERYTHING))
+    runtime_key = iam.create_access_key(RUNTIME_USER)
+    # moto generates the key pair; the runtime's own (printed, or chosen by the user) replaces it.
+    runtime_key.access_key_id = runtime_credentials.access_key_id
+    runtime_key.secret_access_key = runtime_credentials.secret_access_key
+
+    if _previous_no_auth_count is None:
+        _previous_no_auth_count = settings.INITIAL_NO_AUTH_ACTION_COUNT
+    settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
+    ActionAuthenticatorMixin.request_count = 0
+    return AwsCredentials(app_key.access_key_id, app_key.secret_access_key)
+
+
+def stop_enforcing() -> None:
+    """Give moto back its default (no IAM checks), e.g. when the runtime stops inside a test process."""
+    global _previous_no_auth_count
+    from moto import settings
+
+    if _previous_no_auth_count is not None:
+        settings.INITIAL_NO_AUTH_ACTION_COUNT = _previous_no_auth_count
+        _previous_no_auth_count = None
+
+
+def name_request_resources() -> None:
+    """Tell moto's IAM check which ARN a DynamoDB or Step Functions request acts on.
+
+    moto 5.2.5 checks every such request against the resource ``*``, which no statement naming
+    a table or state machine matches, so the deploy policy would deny everything. AWS authorises
+    a DynamoDB request on its table (or ``table/T/index/I`` for a Query on an index), StartExecution
+    on the state machine and DescribeExecution on the execution. ``BaseResponse.call_action`` asks
+    a response for ``_determine_resource()`` when it has one; these give it. Idempotent.
+    """
+    require_pinned_moto()
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    if hasattr(DynamoHandler, "_determine_resource"):
+        return
+    DynamoHandler._determine_resource = _dynamodb_resource  # type: ignore[attr-defined]
+    StepFunctionResponse._determine_resource = _stepfunctions_resource  # type: ignore[attr-defined]
+
+
+def _request_body(response: Any) -> dict[str, Any]:
+    """The request's JSON parameters (moto has already parsed them for some services)."""
+    body = response.body
+    if isinstance(body, (str, bytes, bytearray)):
+        try:
+            body = json.loads(body or "{}")
+        except ValueError:
+            return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _dynamodb_resource(response: Any) -> str:
+    """The table (or index) ARN; for batch and transactional writes, the first table named."""
+    body = _request_body(response)
+    table = body.get("TableName")
+    if table is None and isinstance(body.get("RequestItems"), dict) and body["RequestItems"]:
+        table = next(iter(body["RequestItems"]))
+    if table is None and isinstance(body.get("TransactItems"), list) and body["TransactItems"]:
+        first = next(iter(body["TransactItems"][0].values()), {})
+        table = first.get("TableName") if isinstance(first, dict) else None
+    if not isinstance(table, str):
+        return "*"
+    arn = f"arn:aws:dynamodb:{response.region}:{response.current_account}:table/{table}"
+    index = body.get("IndexName")
+    return f"{arn}/index/{index}" if isinstance(index, str) else arn
+
+
+def _stepfunctions_resource(response: Any) -> str:
+    body = _request_body(response)
+    for key in ("executionArn", "stateMachineArn"):
+        value = body.get(key)
+        if isinstance(value, str):
+            return value
+    return "*"
+
+
+def policy_allows_managing_connections(*, stage: str, region: str, account_id: str) -> bool:
+    """Whether the deploy policy lets the functions post to WebSocket clients (``execute-api:ManageConnections``).
+
+    The local @connections API is not moto, so moto's IAM never sees those calls; this asks
+    moto's policy evaluator the same question AWS asks, for a POST to one connection.
+    """
+    require_pinned_moto()
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+
+    policy = json.dumps(render_deploy_policy(stage=stage, region=region, account_id=account_id))
+    connection = f"arn:aws:execute-api:{region}:{account_id}:local/{WEBSOCKET_STAGE}/POST/@connections/any"
+    return IAMPolicy(policy).is_action_permitted("execute-api:ManageConnections", connection) == (
+        PermissionResult.PERMITTED
+    )

@@ -1,0 +1,278 @@
+"""Each moto patch still reaches the moto code it replaces: these fail when moto changes underneath."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.conftest import submit, wait_for_status
+
+
+def test_the_runtime_refuses_another_moto_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.metadata
+
+    from local_runtime import moto_version
+
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "5.9.9")
+    with pytest.raises(moto_version.MotoVersionError, match="moto==5.2.5"):
+        moto_version.require_pinned_moto()
+
+
+def test_the_installed_moto_is_the_pinned_one() -> None:
+    from local_runtime.moto_version import require_pinned_moto
+
+    require_pinned_moto()
+
+
+def test_executions_of_one_definition_share_one_parsed_program(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto's ExecutionWorker must still get its program from AmazonStateLanguageParser.parse (now cached)."""
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+    from moto.stepfunctions.parser.backend import execution_worker
+
+    parse = AmazonStateLanguageParser.parse
+    assert getattr(parse, "caches_programs", False), "cache_parsed_programs was not applied"
+    programs: list[Any] = []
+    original = execution_worker.ExecutionWorker._get_evaluation_entrypoint
+
+    def recording(worker: Any) -> Any:
+        program = original(worker)
+        programs.append(program)
+        return program
+
+    monkeypatch.setattr(execution_worker.ExecutionWorker, "_get_evaluation_entrypoint", recording)
+    for title in ("A clean title", "Another clean title"):
+        wait_for_status(client, submit(client, title)["submissionId"], "APPROVED")
+    assert len(programs) == 2
+    assert programs[0] is programs[1]
+    assert parse.cache_info().hits >= 2  # type: ignore[attr-defined]
+
+
+def test_jsonpath_expressions_are_compiled_once(client: Any) -> None:
+    """moto's interpreter must still compile JSONPath through the module attributes the patch replaces."""
+    from moto.stepfunctions.parser.asl.component.common.path import result_path
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    for module in (json_path, result_path):
+        assert getattr(module.parse, "caches_expressions", False), module.__name__
+    wait_for_status(client, submit(client, "A clean title")["submissionId"], "APPROVED")
+    before = json_path.parse.cache_info()
+    wait_for_status(client, submit(client, "A second clean title")["submissionId"], "APPROVED")
+    after = json_path.parse.cache_info()
+    assert after.hits > before.hits, "the interpreter no longer evaluates JSONPath through json_path.parse"
+    assert after.misses == before.misses, "a second execution of the same definition compiled new expressions"
+    assert json.dumps(json_path.extract_json("$.a[0]", {"a": [1, 2]})) == "1"
+
+
+def _execution_arn(submission_id: str) -> str:
+    import boto3
+
+    from tests.conftest import REGION
+
+    client = boto3.client("stepfunctions", region_name=REGION)
+    machines = client.list_state_machines()["stateMachines"]
+    for machine in machines:
+        for execution in client.list_executions(stateMachineArn=machine["stateMachineArn"])["executions"]:
+            if submission_id in execution["name"] or submission_id in execution["executionArn"]:
+                return str(execution["executionArn"])
+    raise AssertionError(f"no execution for {submission_id}")
+
+
+def _parser_execution(execution_arn: str) -> Any:
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    from tests.conftest import ACCOUNT_ID, REGION
+
+    return stepfunctions_parser_backends[ACCOUNT_ID][REGION].describe_execution(execution_arn)
+
+
+def test_the_interpreter_calls_the_apps_handlers_without_the_lambda_api(
+    client: Any, dispatcher: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the interpreter went through moto's Lambda API")
+
+    monkeypatch.setattr(LambdaSimpleBackend, "invoke", refuse)
+    wait_for_status(client, submit(client, "A clean direct title")["submissionId"], "APPROVED")
+    assert any(name.endswith("check_content") for name in dispatcher.invocations)
+    assert any(name.endswith("record_outcome") for name in dispatcher.invocations)
+
+
+def test_a_waiting_execution_holds_one_thread(client: Any, admin_headers: dict[str, str]) -> None:
+    import threading
+
+    from tests.conftest import pending_review_for
+
+    wait_for_status(client, submit(client, "A clean warm-up")["submissionId"], "APPROVED")
+    before = threading.active_count()
+    waiting = 4
+    for index in range(waiting):
+        pending_review_for(client, admin_headers, submit(client, f"forbidden thread {index}")["submissionId"])
+    assert threading.active_count() - before <= waiting
+
+
+def test_task_tokens_and_executions_are_found_without_scanning(
+    client: Any, admin_headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Approve and DescribeExecution work with moto's scans disabled; finished state is released."""
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    from local_runtime.stepfunctions_patches import _FinishedEnvironment
+    from tests.conftest import pending_review_for
+
+    created = submit(client, "forbidden indexed")
+    review = pending_review_for(client, admin_headers, created["submissionId"])
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("moto scanned every execution")
+
+    monkeypatch.setattr(StepFunctionsParserBackend, "_get_executions", refuse)
+    approved = client.http.post(f"/reviews/{review['reviewId']}/approve", headers=admin_headers, body="{}")
+    assert approved.status_code == 200, approved.body
+    wait_for_status(client, created["submissionId"], "APPROVED")
+    execution = _parser_execution(_execution_arn(created["submissionId"]))
+    assert isinstance(execution.exec_worker.env, _FinishedEnvironment)
+    history = [event["type"] for event in execution.to_history_output()["events"]]
+    assert history[0] == "ExecutionStarted" and history[-1] == "ExecutionSucceeded"
+
+
+def test_a_finished_executions_token_and_a_reused_name_get_moto_errors(
+    client: Any, admin_headers: dict[str, str], aws: dict[str, str]
+) -> None:
+    import boto3
+    from botocore.exceptions import ClientError
+
+    from tests.conftest import REGION, pending_review_for
+
+    created = submit(client, "forbidden finished")
+    review = pending_review_for(client, admin_headers, created["submissionId"])
+    reviews = boto3.resource("dynamodb", region_name=REGION).Table(aws["ReviewsTableName"])
+    token = reviews.get_item(Key={"reviewId": review["reviewId"]})["Item"]["taskToken"]
+    assert (
+        client.http.post(f"/reviews/{review['reviewId']}/approve", headers=admin_headers, body="{}").status_code == 200
+    )
+    wait_for_status(client, created["submissionId"], "APPROVED")
+    stepfunctions = boto3.client("stepfunctions", region_name=REGION)
+    with pytest.raises(ClientError) as refused:
+        stepfunctions.send_task_success(taskToken=token, output="{}")
+    assert refused.value.response["Error"]["Code"] == "InvalidToken"
+
+    execution = stepfunctions.describe_execution(executionArn=_execution_arn(created["submissionId"]))
+    with pytest.raises(ClientError) as exists:
+        stepfunctions.start_execution(
+            stateMachineArn=execution["stateMachineArn"], name=execution["name"], input=execution["input"]
+        )
+    assert exists.value.response["Error"]["Code"] == "ExecutionAlreadyExists"
+
+
+def test_a_sparse_index_query_reads_only_the_items_in_the_index(
+    aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same answers as moto's full walk (adds, removals, paging), while walking only the index's items."""
+    import boto3
+    from boto3.dynamodb.conditions import Key
+    from moto.dynamodb.models.table import Table
+
+    from tests.conftest import REGION
+
+    table = boto3.resource("dynamodb", region_name=REGION).Table(aws["ReviewsTableName"])
+    with table.batch_writer() as batch:
+        for number in range(200):
+            batch.put_item(Item={"reviewId": f"decided-{number:03}", "createdAt": f"2026-01-01T00:{number // 60:02}"})
+        for number in range(5):
+            batch.put_item(
+                Item={
+                    "reviewId": f"pending-{number}",
+                    "createdAt": f"2026-02-0{number + 1}",
+                    "pendingPartition": "PENDING",
+                }
+            )
+
+    walked: list[int] = []
+    all_items = Table.all_items
+
+    def recording(self: Any) -> Any:
+        items = all_items(self)
+        walked.append(len(items))
+        return items
+
+    monkeypatch.setattr(Table, "all_items", recording)
+
+    def pending(**extra: Any) -> list[str]:
+        page = table.query(
+            IndexName="pending-by-created", KeyConditionExpression=Key("pendingPartition").eq("PENDING"), **extra
+        )
+        return [item["reviewId"] for item in page["Items"]]
+
+    pending()  # the first Query builds the membership with one walk
+    walked.clear()
+    assert pending() == [f"pending-{number}" for number in range(5)]
+    assert walked and max(walked) <= 5, walked
+    table.update_item(Key={"reviewId": "pending-0"}, UpdateExpression="REMOVE pendingPartition")
+    table.update_item(
+        Key={"reviewId": "decided-007"},
+        UpdateExpression="SET pendingPartition = :p",
+        ExpressionAttributeValues={":p": "PENDING"},
+    )
+    table.delete_item(Key={"reviewId": "pending-1"})
+    assert pending() == ["decided-007", "pending-2", "pending-3", "pending-4"]
+    assert pending(ScanIndexForward=False, Limit=2) == ["pending-4", "pending-3"]
+
+
+def test_moto_lists_a_response_class_methods_once(client: Any) -> None:
+    """call_action must still ask method_names_from_class (now cached) whether the action exists."""
+    from moto.core import responses
+
+    assert getattr(responses.method_names_from_class, "cached_per_class", False)
+    wait_for_status(client, submit(client, "A clean listed title")["submissionId"], "APPROVED")
+    before = responses.method_names_from_class.cache_info()  # type: ignore[attr-defined]
+    wait_for_status(client, submit(client, "Another clean listed title")["submissionId"], "APPROVED")
+    after = responses.method_names_from_class.cache_info()  # type: ignore[attr-defined]
+    assert after.hits > before.hits and after.misses == before.misses
+
+
+def test_a_read_never_races_a_write_on_the_same_item(aws: dict[str, str]) -> None:
+    """moto mutates items in place; without serialize_dynamodb_requests a GetItem could fail mid-update."""
+    import sys
+    import threading
+
+    import boto3
+
+    from tests.conftest import REGION
+
+    previous = sys.getswitchinterval()
+    table = boto3.resource("dynamodb", region_name=REGION).Table(aws["SubmissionsTableName"])
+    table.put_item(Item={"submissionId": "raced", **{f"field{index}": {"n": index} for index in range(200)}})
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def write() -> None:
+        try:
+            for number in range(300):
+                table.update_item(
+                    Key={"submissionId": "raced"},
+                    UpdateExpression="SET #a = :v REMOVE #b",
+                    ExpressionAttributeNames={"#a": f"a{number}", "#b": f"a{number - 1}"},
+                    ExpressionAttributeValues={":v": {"nested": {str(index): index for index in range(20)}}},
+                )
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            done.set()
+
+    sys.setswitchinterval(1e-6)  # switch threads often, so a read overlaps a write if it can
+    try:
+        writer = threading.Thread(target=write)
+        writer.start()
+        try:
+            while not done.is_set():
+                table.get_item(Key={"submissionId": "raced"})
+        except BaseException as error:
+            errors.append(error)
+        writer.join()
+    finally:
+        sys.setswitchinterval(previous)
+    assert not errors, errors
