@@ -21,6 +21,8 @@ from local_runtime.sigv4 import AwsCredentials
 
 APP_USER = "content-moderation-{stage}-functions"
 RUNTIME_USER = "local-runtime"
+# The key pair moto's Step Functions interpreter signs its service-integration calls with.
+INTERPRETER_KEY = ("ak", "sk")
 # The WebSocket API's stage on AWS (chalice's api_gateway_stage); locally the app's
 # @connections calls never reach moto, so this only keeps the rendered policy complete.
 WEBSOCKET_STAGE = "api"
@@ -67,7 +69,9 @@ def enforce_deployed_policy(
     app_user = APP_USER.format(stage=stage)
     iam.create_user(region_name=region, user_name=app_user, path="/", tags=[])
     if policy is None:
-        policy = render_deploy_policy(stage=stage, region=region, account_id=account_id, sender_email=sender_email)
+        policy = without_unevaluable_conditions(
+            render_deploy_policy(stage=stage, region=region, account_id=account_id, sender_email=sender_email)
+        )
     iam.put_user_policy(app_user, "deployed-lambda-policy", json.dumps(policy))
     app_key = iam.create_access_key(app_user)
 
@@ -77,6 +81,10 @@ def enforce_deployed_policy(
     # moto generates the key pair; the runtime's own (printed, or chosen by the user) replaces it.
     runtime_key.access_key_id = runtime_credentials.access_key_id
     runtime_key.secret_access_key = runtime_credentials.secret_access_key
+    # The Step Functions interpreter signs its service integrations (events:putEvents) with moto's
+    # fixed "ak"/"sk": like its Lambda invocations, the state machine's own role is not enforced.
+    interpreter_key = iam.create_access_key(RUNTIME_USER)
+    interpreter_key.access_key_id, interpreter_key.secret_access_key = INTERPRETER_KEY
 
     if _previous_no_auth_count is None:
         _previous_no_auth_count = settings.INITIAL_NO_AUTH_ACTION_COUNT
@@ -106,12 +114,14 @@ def name_request_resources() -> None:
     """
     require_pinned_moto()
     from moto.dynamodb.responses import DynamoHandler
+    from moto.ses.responses import EmailResponse
     from moto.stepfunctions.responses import StepFunctionResponse
 
     if hasattr(DynamoHandler, "_determine_resource"):
         return
     DynamoHandler._determine_resource = _dynamodb_resource  # type: ignore[attr-defined]
     StepFunctionResponse._determine_resource = _stepfunctions_resource  # type: ignore[attr-defined]
+    EmailResponse._determine_resource = _ses_resource  # type: ignore[attr-defined]
 
 
 def _request_body(response: Any) -> dict[str, Any]:
@@ -139,6 +149,32 @@ def _dynamodb_resource(response: Any) -> str:
     arn = f"arn:aws:dynamodb:{response.region}:{response.current_account}:table/{table}"
     index = body.get("IndexName")
     return f"{arn}/index/{index}" if isinstance(index, str) else arn
+
+
+def _ses_resource(response: Any) -> str:
+    """SendEmail acts on the sender's identity (AWS authorises the From address's identity)."""
+    source = response.querystring.get("Source", [None])[0] if isinstance(response.querystring, dict) else None
+    if not isinstance(source, str):
+        return "*"
+    return f"arn:aws:ses:{response.region}:{response.current_account}:identity/{source}"
+
+
+def without_unevaluable_conditions(policy: dict[str, Any]) -> dict[str, Any]:
+    """The policy with the conditions moto cannot evaluate removed, so it judges the rest.
+
+    moto 5.2.5 compares a condition's keys only against values a request supplies, and supplies
+    none for ``ses:FromAddress``: the sender statement would deny every e-mail. Locally the
+    statement is checked by action and identity resource (the From address's identity, named by
+    ``_ses_resource``); the condition itself is left to AWS (docs/local-runtime.md).
+    """
+    statements = []
+    for statement in policy["Statement"]:
+        condition = statement.get("Condition", {})
+        keys = {key for operator in condition.values() for key in operator}
+        if keys and keys <= {"ses:FromAddress"}:
+            statement = {name: value for name, value in statement.items() if name != "Condition"}
+        statements.append(statement)
+    return {**policy, "Statement": statements}
 
 
 def _stepfunctions_resource(response: Any) -> str:
