@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import submit, wait_for_status
+from tests.conftest import submit, wait_for, wait_for_status
 
 
 def test_the_runtime_refuses_another_moto_version(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -156,6 +156,9 @@ def test_a_finished_executions_token_and_a_reused_name_get_moto_errors(
     )
     wait_for_status(client, created["submissionId"], "APPROVED")
     stepfunctions = boto3.client("stepfunctions", region_name=REGION)
+    # The outcome is recorded before the delivery states run: wait for the execution itself to end.
+    execution_arn = _execution_arn(created["submissionId"])
+    wait_for(lambda: stepfunctions.describe_execution(executionArn=execution_arn)["status"] == "SUCCEEDED")
     with pytest.raises(ClientError) as refused:
         stepfunctions.send_task_success(taskToken=token, output="{}")
     assert refused.value.response["Error"]["Code"] == "InvalidToken"
