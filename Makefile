@@ -25,6 +25,7 @@ run: $(STAMP)
 test: $(STAMP) chromium
 	@date +%s > .make-test-started
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 	$(PY) -m pytest
 	@echo $$(( $$(date +%s) - $$(cat .make-test-started) )) > .make-test-seconds; rm -f .make-test-started
@@ -39,6 +40,7 @@ chromium:
 ## lint: ruff and mypy (strict on app.py and chalicelib/, configured in pyproject.toml)
 lint: $(STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
 ## bench: run the benchmarks and write BENCHMARKS.md

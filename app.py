@@ -225,7 +225,9 @@ def submission_history(submission_id: str) -> dict[str, Any]:
 def list_reviews() -> dict[str, Any]:
     params: Mapping[str, str] = _request().query_params or {}
     reviews, next_token = service.moderation_service().list_reviews(
-        status=params.get("status"), limit=params.get("limit"), next_token=params.get("nextToken"),
+        status=params.get("status"),
+        limit=params.get("limit"),
+        next_token=params.get("nextToken"),
         order=params.get("order"),
     )
     base_url = _base_url()
@@ -276,9 +278,7 @@ def _decide(review_id: str, action: str) -> dict[str, Any]:
 @json_errors
 @admins_only
 def create_reviewer() -> Response:
-    reviewer, token = service.reviewers().create(
-        parse_new_reviewer(_json_body()), created_by=_caller().name
-    )
+    reviewer, token = service.reviewers().create(parse_new_reviewer(_json_body()), created_by=_caller().name)
     body = {"name": reviewer.name, "role": reviewer.role, "token": token, "createdAt": reviewer.created_at}
     return Response(body=body, status_code=201)
 

@@ -35,7 +35,10 @@ def content_check_figure(quick: bool = False) -> FigureResult:
     started = time.perf_counter()
     figures = content_check.run()
     rows = [
-        Row(f"Content check, {size:,} word{'s' if size > 1 else ''} in the list", f"{figures[f'words_{size}']:,.0f} titles/s")
+        Row(
+            f"Content check, {size:,} word{'s' if size > 1 else ''} in the list",
+            f"{figures[f'words_{size}']:,.0f} titles/s",
+        )
         for size in content_check.LIST_SIZES
     ]
     method = f"""

@@ -67,7 +67,10 @@ def count(kind: str, events: list[dict[str, Any]]) -> ExecutionCost:
         1
         for event in events
         if event["type"] == "LambdaFunctionScheduled"
-        or (event["type"] == "TaskScheduled" and event.get("taskScheduledEventDetails", {}).get("resourceType") == "lambda")
+        or (
+            event["type"] == "TaskScheduled"
+            and event.get("taskScheduledEventDetails", {}).get("resourceType") == "lambda"
+        )
     )
     return ExecutionCost(kind, transitions, invocations, types)
 
@@ -81,15 +84,21 @@ def _execution_arn(app: InProcessApp, submission_id: str) -> str:
 
 
 def _final(app: InProcessApp, submission_id: str) -> dict[str, Any]:
-    return dict(poll(lambda: (body := app.submission(submission_id))["status"] not in ("CHECKING", "IN_REVIEW") and body,
-                     timeout=TIMEOUT_SECONDS))
+    return dict(
+        poll(
+            lambda: (body := app.submission(submission_id))["status"] not in ("CHECKING", "IN_REVIEW") and body,
+            timeout=TIMEOUT_SECONDS,
+        )
+    )
 
 
 def _succeeded(execution_arn: str) -> None:
     import boto3
 
     client = boto3.client("stepfunctions", region_name="us-east-1")
-    poll(lambda: client.describe_execution(executionArn=execution_arn)["status"] == "SUCCEEDED", timeout=TIMEOUT_SECONDS)
+    poll(
+        lambda: client.describe_execution(executionArn=execution_arn)["status"] == "SUCCEEDED", timeout=TIMEOUT_SECONDS
+    )
 
 
 class CallCounter:

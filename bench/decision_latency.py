@@ -34,7 +34,9 @@ def _receive_until(socket: Any, wanted: str, submission_id: str, deadline: float
             return dict(message)
 
 
-def _measure_one(runtime: RuntimeProcess, client: Any, submission_id: str, review_id: str) -> tuple[float, float] | None:
+def _measure_one(
+    runtime: RuntimeProcess, client: Any, submission_id: str, review_id: str
+) -> tuple[float, float] | None:
     """(decision latency, approve round trip) in seconds, or None if the decision never arrived."""
     from websockets.sync.client import connect
 
@@ -85,7 +87,12 @@ def run(quick: bool = False, runtime: RuntimeProcess | None = None) -> FigureRes
     lost = count - len(latencies)
     suffix = f" ({len(latencies)}/{count} decisions received)" if lost else ""
     rows = [
-        Row("Decision latency p50", f"{p50:.1f} ms{suffix}", f"≤ {TARGET_P50_MS:.0f} ms", check(p50, at_most=TARGET_P50_MS)),
+        Row(
+            "Decision latency p50",
+            f"{p50:.1f} ms{suffix}",
+            f"≤ {TARGET_P50_MS:.0f} ms",
+            check(p50, at_most=TARGET_P50_MS),
+        ),
         Row("Decision latency p95", f"{p95:.1f} ms"),
         Row("Decision latency p99", f"{p99:.1f} ms", f"≤ {TARGET_P99_MS:.0f} ms", check(p99, at_most=TARGET_P99_MS)),
     ]

@@ -64,7 +64,11 @@ def _count_pending(runtime: RuntimeProcess, wanted: set[str]) -> int:
 def _make_pending(runtime: RuntimeProcess, count: int, *, seconds: float, prefix: str) -> list[str]:
     """Submit ``count`` flagged titles and wait until each has a pending review."""
     accepted = submit_until(
-        runtime, lambda index: f"{prefix} {index}: a forbidden word", concurrency=CONCURRENCY, count=count, seconds=seconds
+        runtime,
+        lambda index: f"{prefix} {index}: a forbidden word",
+        concurrency=CONCURRENCY,
+        count=count,
+        seconds=seconds,
     )
     wanted = set(accepted)
     wait_until(lambda: _count_pending(runtime, wanted) == len(wanted), timeout=PENDING_TIMEOUT_SECONDS, interval=0.5)

@@ -187,15 +187,23 @@ def run(quick: bool = False) -> FigureResult:
     )
     design_ok = len(queries) == 1 and not scans and on_index and len(calls) == 1
     rows = [
-        Row(f"Pending page ({PAGE_SIZE}), {SMALL} decided in table", f"{1000 * small_seconds:.1f} ms ({small_items} items)"),
-        Row(f"Pending page ({PAGE_SIZE}), {large:,} decided in table", f"{1000 * large_seconds:.1f} ms ({large_items} items)"),
+        Row(
+            f"Pending page ({PAGE_SIZE}), {SMALL} decided in table",
+            f"{1000 * small_seconds:.1f} ms ({small_items} items)",
+        ),
+        Row(
+            f"Pending page ({PAGE_SIZE}), {large:,} decided in table",
+            f"{1000 * large_seconds:.1f} ms ({large_items} items)",
+        ),
         Row(
             f"Pending page ratio {large:,} / {SMALL}",
             f"{ratio:.2f}" + (" (moto scans the table on every index Query)" if iterates else ""),
             f"≤ {TARGET_RATIO}",
             check(ratio, at_most=TARGET_RATIO),
         ),
-        Row("Pending page: AWS calls per page", calls_text, "1 Query on the index, 0 Scan", PASS if design_ok else MISS),
+        Row(
+            "Pending page: AWS calls per page", calls_text, "1 Query on the index, 0 Scan", PASS if design_ok else MISS
+        ),
     ]
     notes = []
     if not iterates:

@@ -139,8 +139,9 @@ def machine(root: Path) -> list[tuple[str, str]]:
 def console_table(results: list[FigureResult]) -> str:
     rows = [row for result in results for row in result.rows]
     headers = ("figure", "result", "target", "status")
-    cells = [(row.figure, row.result, row.target, row.status.upper() if row.status == MISS else row.status)
-             for row in rows]
+    cells = [
+        (row.figure, row.result, row.target, row.status.upper() if row.status == MISS else row.status) for row in rows
+    ]
     widths = [max(len(header), *(len(cell[index]) for cell in cells)) for index, header in enumerate(headers)]
     line = "  ".join(header.ljust(width) for header, width in zip(headers, widths, strict=True))
     out = [line, "  ".join("-" * width for width in widths)]
@@ -183,7 +184,14 @@ def markdown(
         out += [f"- **{title}**: {note}" for title, note in findings]
     out += ["", "## Method", ""]
     for index, result in enumerate(results, start=1):
-        out += [f"### {index}. {result.title}", "", result.method.strip(), "", f"_Measured in {result.seconds:.1f} s._", ""]
+        out += [
+            f"### {index}. {result.title}",
+            "",
+            result.method.strip(),
+            "",
+            f"_Measured in {result.seconds:.1f} s._",
+            "",
+        ]
     out += ["## Machine", "", "| | |", "|---|---|"]
     out += [f"| {name} | {_escape(value)} |" for name, value in machine(root)]
     out += [

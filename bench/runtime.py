@@ -287,9 +287,7 @@ def wait_until(predicate: Callable[[], bool], *, timeout: float, interval: float
     return True
 
 
-def wait_for_pending(
-    client: ApiClient, submission_ids: Iterable[str], *, timeout: float
-) -> dict[str, str]:
+def wait_for_pending(client: ApiClient, submission_ids: Iterable[str], *, timeout: float) -> dict[str, str]:
     """Wait until every submission has a pending review; returns submissionId -> reviewId (possibly partial)."""
     wanted = set(submission_ids)
     found: dict[str, str] = {}

@@ -56,12 +56,8 @@ class Settings:
             reviewers_table=_required(environ, "REVIEWERS_TABLE"),
             history_table=_required(environ, "HISTORY_TABLE"),
             state_machine_arn=_required(environ, "STATE_MACHINE_ARN"),
-            review_timeout_seconds=_positive_int(
-                environ, "REVIEW_TIMEOUT_SECONDS", DEFAULT_REVIEW_TIMEOUT_SECONDS
-            ),
-            connection_ttl_seconds=_positive_int(
-                environ, "CONNECTION_TTL_SECONDS", DEFAULT_CONNECTION_TTL_SECONDS
-            ),
+            review_timeout_seconds=_positive_int(environ, "REVIEW_TIMEOUT_SECONDS", DEFAULT_REVIEW_TIMEOUT_SECONDS),
+            connection_ttl_seconds=_positive_int(environ, "CONNECTION_TTL_SECONDS", DEFAULT_CONNECTION_TTL_SECONDS),
             moderation_words=environ.get("MODERATION_WORDS") or DEFAULT_MODERATION_WORDS,
             moderation_words_file=environ.get("MODERATION_WORDS_FILE") or None,
             public_base_url=(environ.get("PUBLIC_BASE_URL") or "").rstrip("/") or None,

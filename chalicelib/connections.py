@@ -102,7 +102,9 @@ class ConnectionStore:
         ids = sorted(set(connection_ids))
         found: list[Connection] = []
         for start in range(0, len(ids), _BATCH_GET_LIMIT):
-            keys = [{"connectionId": cid, "subscription": CONNECTION_ITEM} for cid in ids[start : start + _BATCH_GET_LIMIT]]
+            keys = [
+                {"connectionId": cid, "subscription": CONNECTION_ITEM} for cid in ids[start : start + _BATCH_GET_LIMIT]
+            ]
             request: dict[str, Any] = {self._table.name: {"Keys": keys, "ConsistentRead": True}}
             while request:
                 response = self._table.meta.client.batch_get_item(RequestItems=request)

@@ -31,8 +31,9 @@ FAILED = "failed"
 DELIVERED = "delivered"
 DELIVERY_FAILED = "delivery_failed"
 # Never stored, whatever a caller passes (the audit trail is readable by every reviewer).
-_FORBIDDEN_FIELDS = frozenset({"taskToken", "token", "signature", "secret", "notifyEmail", "email", "approveUrl",
-                               "rejectUrl"})
+_FORBIDDEN_FIELDS = frozenset(
+    {"taskToken", "token", "signature", "secret", "notifyEmail", "email", "approveUrl", "rejectUrl"}
+)
 # Items carry these beside the event's own fields.
 _KEYS = ("submissionId", "eventId")
 
@@ -70,8 +71,14 @@ class History:
         try:
             conditional_write(self._table.put_item, Item=item, ConditionExpression="attribute_not_exists(eventId)")
         except Exception as error:  # botocore's errors, or anything a transient failure raises
-            log_event(logger, "history.write_failed", level=logging.ERROR, submissionId=submission_id, historyEvent=event,
-                      error=type(error).__name__)
+            log_event(
+                logger,
+                "history.write_failed",
+                level=logging.ERROR,
+                submissionId=submission_id,
+                historyEvent=event,
+                error=type(error).__name__,
+            )
 
     def events(self, submission_id: str) -> list[HistoryEvent]:
         """Every event of a submission, oldest first (consistent reads, every page)."""

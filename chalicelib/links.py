@@ -29,12 +29,18 @@ def sign(secret: str, *, review_id: str, action: str, expires: int) -> str:
 def signed_path(secret: str, *, review_id: str, action: str, expires: int) -> str:
     """The path and query of a decision link (made absolute by whoever shows it)."""
     query = urlencode(
-        {"action": action, "expires": expires, "signature": sign(secret, review_id=review_id, action=action, expires=expires)}
+        {
+            "action": action,
+            "expires": expires,
+            "signature": sign(secret, review_id=review_id, action=action, expires=expires),
+        }
     )
     return f"/reviews/{review_id}/decide?{query}"
 
 
-def verify(secret: str, *, review_id: str, action: str | None, expires: str | None, signature: str | None, now: float) -> str:
+def verify(
+    secret: str, *, review_id: str, action: str | None, expires: str | None, signature: str | None, now: float
+) -> str:
     """Check a link's query parameters and return its action.
 
     Raises ForbiddenError for a tampered, action-swapped or expired link; the message never

@@ -41,9 +41,7 @@ def log_level(environ: Mapping[str, str]) -> int:
     if not name:
         return DEFAULT_LOG_LEVEL
     if name not in _LEVELS:
-        raise ValueError(
-            f"LOG_LEVEL={environ['LOG_LEVEL']!r} is not a level; use one of {', '.join(_LEVEL_NAMES)}"
-        )
+        raise ValueError(f"LOG_LEVEL={environ['LOG_LEVEL']!r} is not a level; use one of {', '.join(_LEVEL_NAMES)}")
     return _LEVELS[name]
 
 

@@ -56,8 +56,10 @@ class Mailer:
             response = self._ses.send_email(
                 Source=self._sender,
                 Destination={"ToAddresses": [to]},
-                Message={"Subject": {"Data": subject, "Charset": "UTF-8"},
-                         "Body": {"Text": {"Data": text, "Charset": "UTF-8"}}},
+                Message={
+                    "Subject": {"Data": subject, "Charset": "UTF-8"},
+                    "Body": {"Text": {"Data": text, "Charset": "UTF-8"}},
+                },
             )
         except ClientError as error:
             raise MailNotSent(error.response["Error"]["Code"]) from None

@@ -186,10 +186,22 @@ class ModerationService:
         reported = [
             {**match, "text": match["text"][:MAX_QUOTED_CHARACTERS]} for match in matches[:MAX_REPORTED_MATCHES]
         ]
-        log_event(logger, "content.checked", submissionId=submission.submission_id,
-                  executionArn=event.get("executionArn"), flagged=bool(matches), matchCount=len(matches))
-        self._history.append(submission.submission_id, events.CHECKED, at=iso(self._clock()), flagged=bool(matches),
-                             matches=reported, matchCount=len(matches))
+        log_event(
+            logger,
+            "content.checked",
+            submissionId=submission.submission_id,
+            executionArn=event.get("executionArn"),
+            flagged=bool(matches),
+            matchCount=len(matches),
+        )
+        self._history.append(
+            submission.submission_id,
+            events.CHECKED,
+            at=iso(self._clock()),
+            flagged=bool(matches),
+            matches=reported,
+            matchCount=len(matches),
+        )
         return {"flagged": bool(matches), "matches": reported, "matchCount": len(matches)}
 
     def request_approval(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -221,13 +233,26 @@ class ModerationService:
         stored = self._reviews.put_pending(review)
         if in_review is not None:
             self._notifier.publish_status(in_review)
-        log_event(logger, "review.requested", submissionId=submission_id, executionArn=execution_arn,
-                  reviewId=review_id, deadline=review.deadline_at, stored=stored)
+        log_event(
+            logger,
+            "review.requested",
+            submissionId=submission_id,
+            executionArn=execution_arn,
+            reviewId=review_id,
+            deadline=review.deadline_at,
+            stored=stored,
+        )
         if not stored:
             self._replay_decision(review_id, task_token=event["taskToken"])
         else:
-            self._history.append(submission_id, events.REVIEW_REQUESTED, at=review.created_at, key=review_id,
-                                 reviewId=review_id, deadline=review.deadline_at)
+            self._history.append(
+                submission_id,
+                events.REVIEW_REQUESTED,
+                at=review.created_at,
+                key=review_id,
+                reviewId=review_id,
+                deadline=review.deadline_at,
+            )
             self._notifier.publish_review_event("created", review.to_public(None))
         return {"reviewId": review_id}
 
@@ -241,8 +266,14 @@ class ModerationService:
         if review is None or review.decision not in (Decision.APPROVED, Decision.REJECTED):
             return
         self._workflow.send_decision(task_token, _callback_output(review))
-        log_event(logger, "review.decision_replayed", submissionId=review.submission_id,
-                  executionArn=review.execution_arn, reviewId=review_id, decision=review.decision)
+        log_event(
+            logger,
+            "review.decision_replayed",
+            submissionId=review.submission_id,
+            executionArn=review.execution_arn,
+            reviewId=review_id,
+            decision=review.decision,
+        )
 
     def record_outcome(self, event: dict[str, Any]) -> dict[str, Any]:
         """Record the outcome on the submission and review, notify subscribers, e-mail the submitter.
@@ -263,14 +294,35 @@ class ModerationService:
             decided_at=iso(parse_iso(outcome["decidedAt"])) if outcome.get("decidedAt") else iso(self._clock()),
         )
         if submission is None:  # nothing to record (it was rolled back): retrying cannot help
-            log_event(logger, "outcome.no_submission", level=logging.ERROR, submissionId=event["submissionId"],
-                      executionArn=event.get("executionArn"), decision=decision)
-            detail = {"submissionId": event["submissionId"], "title": None, "decision": decision,
-                      "decidedBy": outcome.get("decidedBy", WORKFLOW), "decidedAt": outcome.get("decidedAt")}
-            return {"submissionId": event["submissionId"], "decision": decision, "delivered": 0, "detail": detail,
-                    "webhooks": []}
-        log_event(logger, "outcome.recorded", submissionId=submission.submission_id,
-                  executionArn=event.get("executionArn"), decision=decision)
+            log_event(
+                logger,
+                "outcome.no_submission",
+                level=logging.ERROR,
+                submissionId=event["submissionId"],
+                executionArn=event.get("executionArn"),
+                decision=decision,
+            )
+            detail = {
+                "submissionId": event["submissionId"],
+                "title": None,
+                "decision": decision,
+                "decidedBy": outcome.get("decidedBy", WORKFLOW),
+                "decidedAt": outcome.get("decidedAt"),
+            }
+            return {
+                "submissionId": event["submissionId"],
+                "decision": decision,
+                "delivered": 0,
+                "detail": detail,
+                "webhooks": [],
+            }
+        log_event(
+            logger,
+            "outcome.recorded",
+            submissionId=submission.submission_id,
+            executionArn=event.get("executionArn"),
+            decision=decision,
+        )
         # Subscribers first: they wait on this, the review's copy of the outcome does not.
         delivered = self._notifier.publish_decision(submission)
         self._record_outcome_history(submission, delivered=delivered)
@@ -291,10 +343,20 @@ class ModerationService:
         detail = outcome_detail(submission)
         webhooks = []
         if self._webhook_sender() is not None:
-            webhooks.append({"submissionId": submission.submission_id,
-                             "webhookId": webhook_id_for(submission.submission_id), "detail": detail})
-        return {"submissionId": submission.submission_id, "decision": decision, "delivered": delivered,
-                "detail": detail, "webhooks": webhooks}
+            webhooks.append(
+                {
+                    "submissionId": submission.submission_id,
+                    "webhookId": webhook_id_for(submission.submission_id),
+                    "detail": detail,
+                }
+            )
+        return {
+            "submissionId": submission.submission_id,
+            "decision": decision,
+            "delivered": delivered,
+            "detail": detail,
+            "webhooks": webhooks,
+        }
 
     def _send_outcome_email(self, submission: Submission) -> None:
         """One message to the address given at submit; its fate goes in the audit trail, never the address."""
@@ -304,13 +366,16 @@ class ModerationService:
                 raise MailNotSent("no mailer is configured")
             message_id = self._mailer().send_outcome(submission, to=submission.notify_email or "")
         except MailNotSent as error:
-            log_event(logger, "email.failed", level=logging.WARNING, submissionId=submission.submission_id,
-                      error=str(error))
-            self._history.append(submission.submission_id, events.DELIVERY_FAILED, at=at, key="email",
-                                 channel="email", error=str(error))
+            log_event(
+                logger, "email.failed", level=logging.WARNING, submissionId=submission.submission_id, error=str(error)
+            )
+            self._history.append(
+                submission.submission_id, events.DELIVERY_FAILED, at=at, key="email", channel="email", error=str(error)
+            )
             return
-        self._history.append(submission.submission_id, events.DELIVERED, at=at, key="email", channel="email",
-                             messageId=message_id)
+        self._history.append(
+            submission.submission_id, events.DELIVERED, at=at, key="email", channel="email", messageId=message_id
+        )
 
     # --- deliveries to the platform ----------------------------------------------------------
 
@@ -328,11 +393,26 @@ class ModerationService:
         try:
             attempt = sender.send(webhook_id=webhook_id, body=message_body(event["detail"]))
         except WebhookDeliveryFailed as error:
-            log_event(logger, "webhook.attempt_failed", level=logging.WARNING, submissionId=submission_id,
-                      webhookId=webhook_id, attempt=attempt_number, error=str(error))
+            log_event(
+                logger,
+                "webhook.attempt_failed",
+                level=logging.WARNING,
+                submissionId=submission_id,
+                webhookId=webhook_id,
+                attempt=attempt_number,
+                error=str(error),
+            )
             raise
-        self._history.append(submission_id, events.DELIVERED, at=iso(self._clock()), key="webhook",
-                             channel="webhook", webhookId=webhook_id, status=attempt.status, attempts=attempt_number)
+        self._history.append(
+            submission_id,
+            events.DELIVERED,
+            at=iso(self._clock()),
+            key="webhook",
+            channel="webhook",
+            webhookId=webhook_id,
+            status=attempt.status,
+            attempts=attempt_number,
+        )
         return {"webhookId": webhook_id, "status": attempt.status, "attempts": attempt_number}
 
     def record_delivery_failure(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -340,10 +420,26 @@ class ModerationService:
         channel = event["channel"]
         error = event.get("error") or {}
         cause = _error_message(error.get("Cause"))
-        log_event(logger, "delivery.failed", level=logging.WARNING, submissionId=event["submissionId"],
-                  executionArn=event.get("executionArn"), channel=channel, error=error.get("Error"), cause=cause)
-        self._history.append(event["submissionId"], events.DELIVERY_FAILED, at=iso(self._clock()), key=channel,
-                             channel=channel, webhookId=event.get("webhookId"), error=error.get("Error"), cause=cause)
+        log_event(
+            logger,
+            "delivery.failed",
+            level=logging.WARNING,
+            submissionId=event["submissionId"],
+            executionArn=event.get("executionArn"),
+            channel=channel,
+            error=error.get("Error"),
+            cause=cause,
+        )
+        self._history.append(
+            event["submissionId"],
+            events.DELIVERY_FAILED,
+            at=iso(self._clock()),
+            key=channel,
+            channel=channel,
+            webhookId=event.get("webhookId"),
+            error=error.get("Error"),
+            cause=cause,
+        )
         return {"channel": channel, "recorded": True}
 
     def _record_outcome_history(self, submission: Submission, *, delivered: int) -> None:
@@ -354,10 +450,17 @@ class ModerationService:
         elif submission.decision == Decision.FAILED:
             self._history.append(submission.submission_id, events.FAILED, at=at, reason=submission.reason)
         elif submission.decided_by == CONTENT_CHECK:
-            self._history.append(submission.submission_id, events.DECIDED, at=at, decision=submission.decision,
-                                 actor=CONTENT_CHECK)
-        self._history.append(submission.submission_id, events.DELIVERED, at=iso(self._clock()), key="websocket",
-                             channel="websocket", sockets=delivered)
+            self._history.append(
+                submission.submission_id, events.DECIDED, at=at, decision=submission.decision, actor=CONTENT_CHECK
+            )
+        self._history.append(
+            submission.submission_id,
+            events.DELIVERED,
+            at=iso(self._clock()),
+            key="websocket",
+            channel="websocket",
+            sockets=delivered,
+        )
 
     # --- reviews -------------------------------------------------------------------------
 
@@ -429,13 +532,24 @@ class ModerationService:
             now = self._clock()
             # Claim first: on the common path the conditional write is the only read we need.
             claimed = self._reviews.claim_decision(
-                review_id, decision=decision, reason=reason, decided_by=decided_by, decided_at=iso(now),
-                claim_id=claim_id, now=int(now),
+                review_id,
+                decision=decision,
+                reason=reason,
+                decided_by=decided_by,
+                decided_at=iso(now),
+                claim_id=claim_id,
+                now=int(now),
             )
             if claimed is not None:
-                log_event(logger, "review.decided", submissionId=claimed.submission_id,
-                          executionArn=claimed.execution_arn, reviewId=review_id, decision=decision,
-                          decidedBy=decided_by)
+                log_event(
+                    logger,
+                    "review.decided",
+                    submissionId=claimed.submission_id,
+                    executionArn=claimed.execution_arn,
+                    reviewId=review_id,
+                    decision=decision,
+                    decidedBy=decided_by,
+                )
                 return self._resume(claimed, release_on_refusal=True)
             review = self._reviews.get(review_id)
             if review is None:
@@ -468,8 +582,14 @@ class ModerationService:
         renewed = self._reviews.renew_abandoned_claim(review, now=int(self._clock()))
         if renewed is None:
             return review
-        log_event(logger, "review.abandoned_claim_finished", submissionId=review.submission_id,
-                  executionArn=review.execution_arn, reviewId=review.review_id, decision=review.decision)
+        log_event(
+            logger,
+            "review.abandoned_claim_finished",
+            submissionId=review.submission_id,
+            executionArn=review.execution_arn,
+            reviewId=review.review_id,
+            decision=review.decision,
+        )
         return self._resume(renewed)
 
     def _resume(self, review: Review, *, release_on_refusal: bool = False) -> Review:
@@ -479,32 +599,61 @@ class ModerationService:
         except TaskTokenGoneError as error:
             # AWS answers alike for a used token and a timed-out task: ask the execution.
             if self._clock() < review.deadline and self._workflow.execution_status(review.execution_arn) in (
-                "RUNNING", "SUCCEEDED"
+                "RUNNING",
+                "SUCCEEDED",
             ):
                 # An earlier attempt of this claim delivered it (a lost reply, or a request
                 # that died after its callback): the decision stands.
-                log_event(logger, "review.decision_already_delivered", submissionId=review.submission_id,
-                          executionArn=review.execution_arn, reviewId=review.review_id)
+                log_event(
+                    logger,
+                    "review.decision_already_delivered",
+                    submissionId=review.submission_id,
+                    executionArn=review.execution_arn,
+                    reviewId=review.review_id,
+                )
             else:
-                log_event(logger, "review.expired_on_decision", submissionId=review.submission_id,
-                          executionArn=review.execution_arn, reviewId=review.review_id, error=str(error))
+                log_event(
+                    logger,
+                    "review.expired_on_decision",
+                    submissionId=review.submission_id,
+                    executionArn=review.execution_arn,
+                    reviewId=review.review_id,
+                    error=str(error),
+                )
                 raise ExpiredError("the review expired before the decision reached the workflow") from error
         except OutcomeUnknownError:
-            log_event(logger, "review.decision_uncertain", level=logging.WARNING, submissionId=review.submission_id,
-                      executionArn=review.execution_arn, reviewId=review.review_id)
+            log_event(
+                logger,
+                "review.decision_uncertain",
+                level=logging.WARNING,
+                submissionId=review.submission_id,
+                executionArn=review.execution_arn,
+                reviewId=review.review_id,
+            )
             raise
         except UnavailableError:
             if release_on_refusal and review.claim_id is not None:
                 self._reviews.release_decision(review.review_id, claim_id=review.claim_id)
-                log_event(logger, "review.decision_rolled_back", level=logging.WARNING,
-                          submissionId=review.submission_id, executionArn=review.execution_arn,
-                          reviewId=review.review_id)
+                log_event(
+                    logger,
+                    "review.decision_rolled_back",
+                    level=logging.WARNING,
+                    submissionId=review.submission_id,
+                    executionArn=review.execution_arn,
+                    reviewId=review.review_id,
+                )
             raise
         self._reviews.finish_decision(review.review_id)
         decided = review.without_pending_callback()
-        self._history.append(decided.submission_id, events.DECIDED, at=decided.decided_at or iso(self._clock()),
-                             reviewId=decided.review_id, decision=decided.decision, reason=decided.reason,
-                             actor=decided.decided_by)
+        self._history.append(
+            decided.submission_id,
+            events.DECIDED,
+            at=decided.decided_at or iso(self._clock()),
+            reviewId=decided.review_id,
+            decision=decided.decision,
+            reason=decided.reason,
+            actor=decided.decided_by,
+        )
         self._notifier.publish_review_event("decided", decided.to_public(None))
         return decided
 

@@ -111,12 +111,22 @@ class Notifier:
                 followed = self._connections.remove(connection.connection_id)
                 log_event(logger, "connection.gone", connectionId=connection.connection_id, followed=len(followed))
             else:
-                log_event(logger, "connection.send_failed", level=logging.WARNING,
-                          connectionId=connection.connection_id, error=code)
+                log_event(
+                    logger,
+                    "connection.send_failed",
+                    level=logging.WARNING,
+                    connectionId=connection.connection_id,
+                    error=code,
+                )
             return False
         except BotoCoreError as error:
-            log_event(logger, "connection.send_failed", level=logging.WARNING,
-                      connectionId=connection.connection_id, error=str(error))
+            log_event(
+                logger,
+                "connection.send_failed",
+                level=logging.WARNING,
+                connectionId=connection.connection_id,
+                error=str(error),
+            )
             return False
         return True
 
@@ -141,16 +151,26 @@ class Notifier:
         done, late = wait(futures, timeout=self._post_timeout * rounds)
         for future in late:
             future.cancel()  # not started yet: it never will; already posting: botocore's timeout ends it
-            log_event(logger, "connection.send_timed_out", level=logging.WARNING,
-                      connectionId=futures[future].connection_id, waitedSeconds=round(time.monotonic() - started, 3))
+            log_event(
+                logger,
+                "connection.send_timed_out",
+                level=logging.WARNING,
+                connectionId=futures[future].connection_id,
+                waitedSeconds=round(time.monotonic() - started, 3),
+            )
         delivered = 0
         for future in done:
             error = future.exception()
             if error is None:
                 delivered += bool(future.result())
             else:  # e.g. DynamoDB failed while pruning a gone connection: that one was not delivered
-                log_event(logger, "connection.send_failed", level=logging.WARNING,
-                          connectionId=futures[future].connection_id, error=type(error).__name__)
+                log_event(
+                    logger,
+                    "connection.send_failed",
+                    level=logging.WARNING,
+                    connectionId=futures[future].connection_id,
+                    error=type(error).__name__,
+                )
         return delivered
 
     def publish_status(self, submission: Submission) -> int:
@@ -166,16 +186,23 @@ class Notifier:
         current = self._current_reviewers({reviewer for _connection, reviewer in watching}) if watching else set()
         watchers = [connection for connection, reviewer in watching if reviewer in current]
         delivered = self.send_to_all(watchers, message)
-        log_event(logger, "review_event.published", reviewId=review.get("reviewId"), reviewEvent=event,
-                  delivered=delivered)
+        log_event(
+            logger, "review_event.published", reviewId=review.get("reviewId"), reviewEvent=event, delivered=delivered
+        )
         return delivered
 
     def publish_decision(self, submission: Submission) -> int:
         """Send the decision to every subscriber; returns how many received it."""
         message = decision_message(submission)
         delivered = self.send_to_all(self._connections.get_many(submission.subscribers), message)
-        log_event(logger, "decision.published", submissionId=submission.submission_id,
-                  executionArn=submission.execution_arn, decision=submission.decision, delivered=delivered)
+        log_event(
+            logger,
+            "decision.published",
+            submissionId=submission.submission_id,
+            executionArn=submission.execution_arn,
+            decision=submission.decision,
+            delivered=delivered,
+        )
         return delivered
 
 

@@ -69,9 +69,9 @@ def static_file(name: str) -> StaticFile:
 
 def _page(title: str, content: str) -> str:
     return (
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-        "<meta name=\"robots\" content=\"noindex\">"
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        '<meta name="robots" content="noindex">'
         f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
         f"<body>{content}</body></html>"
     )
@@ -84,9 +84,9 @@ def confirmation_page(*, action: str, title: str, status: str, form_query: str) 
         f"{verb} submission",
         f"<h1>{verb} this submission?</h1>"
         f"<p><strong>{escape(title)}</strong></p>"
-        f"<p class=\"muted\">Current status: {escape(status)}</p>"
-        f"<form method=\"post\" action=\"?{escape(form_query)}\">"
-        f"<button type=\"submit\" class=\"{escape(action)}\">{verb}</button></form>",
+        f'<p class="muted">Current status: {escape(status)}</p>'
+        f'<form method="post" action="?{escape(form_query)}">'
+        f'<button type="submit" class="{escape(action)}">{verb}</button></form>',
     )
 
 

@@ -74,4 +74,6 @@ def unsupported_media_type(content_type: str | None, accepted: Iterable[str]) ->
     """The error for a body whose Content-Type the route does not read, saying what to send instead."""
     accepted = list(accepted) or [JSON_MEDIA_TYPE]
     wanted = accepted[0] if len(accepted) == 1 else "one of " + ", ".join(accepted)
-    return UnsupportedMediaTypeError(f"unsupported Content-Type {content_type or '(none)'!r}; send Content-Type: {wanted}")
+    return UnsupportedMediaTypeError(
+        f"unsupported Content-Type {content_type or '(none)'!r}; send Content-Type: {wanted}"
+    )

@@ -118,8 +118,14 @@ class ReviewerStore:
         hashed = token_hash(token)
         written = conditional_write(
             self._table.put_item,
-            Item={"pk": _REVIEWER_PARTITION, "sk": new.name, "role": new.role, "createdAt": created_at,
-                  "createdBy": created_by, "tokenHash": hashed},
+            Item={
+                "pk": _REVIEWER_PARTITION,
+                "sk": new.name,
+                "role": new.role,
+                "createdAt": created_at,
+                "createdBy": created_by,
+                "tokenHash": hashed,
+            },
             ConditionExpression="attribute_not_exists(pk)",
         )
         if written is None:
@@ -161,8 +167,9 @@ class ReviewerStore:
         wanted = sorted(names - found)
         for start in range(0, len(wanted), 100):
             keys = [{"pk": _REVIEWER_PARTITION, "sk": name} for name in wanted[start : start + 100]]
-            request: dict[str, Any] = {self._table.name: {"Keys": keys, "ConsistentRead": True,
-                                                          "ProjectionExpression": "sk"}}
+            request: dict[str, Any] = {
+                self._table.name: {"Keys": keys, "ConsistentRead": True, "ProjectionExpression": "sk"}
+            }
             while request:
                 response = self._table.meta.client.batch_get_item(RequestItems=request)
                 items: list[dict[str, Any]] = response["Responses"].get(self._table.name, [])

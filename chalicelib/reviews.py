@@ -89,7 +89,7 @@ def parse_decision_request(payload: object) -> str | None:
     if payload is None:
         return None
     if not isinstance(payload, dict) or set(payload) - _DECISION_REQUEST_FIELDS:
-        raise BadRequestError("the body may only be {\"reason\": string}")
+        raise BadRequestError('the body may only be {"reason": string}')
     reason = payload.get("reason")
     if reason is not None and not isinstance(reason, str):
         raise BadRequestError("'reason' must be a string")
@@ -328,7 +328,10 @@ class ReviewStore:
         the lease, a later request) can finish a claim whose callback never completed.
         """
         update = decision_update(
-            status=REVIEW_STATUS_BY_DECISION[decision], decision=decision, reason=reason, decided_by=decided_by,
+            status=REVIEW_STATUS_BY_DECISION[decision],
+            decision=decision,
+            reason=reason,
+            decided_by=decided_by,
             decided_at=decided_at,
             also_set={
                 "callbackPending": True,
@@ -406,8 +409,12 @@ class ReviewStore:
         Only the final task calls this.
         """
         update = decision_update(
-            status=REVIEW_STATUS_BY_DECISION[decision], decision=decision, reason=reason, decided_by=decided_by,
-            decided_at=decided_at, also_set={"decidedPartition": DECIDED_PARTITION},
+            status=REVIEW_STATUS_BY_DECISION[decision],
+            decision=decision,
+            reason=reason,
+            decided_by=decided_by,
+            decided_at=decided_at,
+            also_set={"decidedPartition": DECIDED_PARTITION},
             remove=("pendingPartition", "callbackPending"),
         )
         response = conditional_write(

@@ -206,8 +206,7 @@ class SubmissionStore:
     def create(self, submission: Submission) -> bool:
         """Store a new submission; False when one with that id already exists."""
         written = conditional_write(
-            self._table.put_item,
-            Item=submission.to_item(), ConditionExpression="attribute_not_exists(submissionId)"
+            self._table.put_item, Item=submission.to_item(), ConditionExpression="attribute_not_exists(submissionId)"
         )
         return written is not None
 
@@ -281,7 +280,11 @@ class SubmissionStore:
         Idempotent (a retried final state writes the same values); None if the submission is gone.
         """
         update = decision_update(
-            status=status, decision=decision, reason=reason, decided_by=decided_by, decided_at=decided_at,
+            status=status,
+            decision=decision,
+            reason=reason,
+            decided_by=decided_by,
+            decided_at=decided_at,
             clear_missing_reason=True,
         )
         response = conditional_write(

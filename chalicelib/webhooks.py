@@ -82,7 +82,7 @@ def signature(secret: str, *, webhook_id: str, timestamp: int, body: bytes) -> s
 
     Raises ValueError (without the secret in the message) when the secret is not base64.
     """
-    encoded = secret[len(SECRET_PREFIX):] if secret.startswith(SECRET_PREFIX) else secret
+    encoded = secret[len(SECRET_PREFIX) :] if secret.startswith(SECRET_PREFIX) else secret
     try:
         key = base64.b64decode(encoded, validate=True)
     except ValueError:
@@ -112,8 +112,14 @@ _opener = urllib.request.build_opener(_RefuseRedirects)
 class WebhookSender:
     """Signs and POSTs one message; ``clock`` gives Unix seconds (tests pin it)."""
 
-    def __init__(self, *, url: str, secret: Callable[[], str], clock: Callable[[], float],
-                 timeout: float = ATTEMPT_TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self,
+        *,
+        url: str,
+        secret: Callable[[], str],
+        clock: Callable[[], float],
+        timeout: float = ATTEMPT_TIMEOUT_SECONDS,
+    ) -> None:
         self._url = validate_webhook_url(url)
         self._secret = secret
         self._clock = clock

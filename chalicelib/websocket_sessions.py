@@ -106,8 +106,13 @@ class WebsocketSessions:
         replies = [status_message(submission)]
         if submission.is_final:
             replies.append(decision_message(submission))
-        log_event(logger, "connection.subscribed", connectionId=connection.connection_id,
-                  submissionId=submission_id, status=submission.status)
+        log_event(
+            logger,
+            "connection.subscribed",
+            connectionId=connection.connection_id,
+            submissionId=submission_id,
+            status=submission.status,
+        )
         return replies
 
     def _follow(self, connection: Connection, submission_id: str) -> Submission | None:

@@ -53,8 +53,13 @@ class Workflow:
         except ClientError as error:
             if error.response["Error"]["Code"] == "ExecutionAlreadyExists":
                 return self.execution_arn_for(name)
-            log_event(logger, "execution.start_failed", level=logging.ERROR, submissionId=name,
-                      error=error.response["Error"]["Code"])
+            log_event(
+                logger,
+                "execution.start_failed",
+                level=logging.ERROR,
+                submissionId=name,
+                error=error.response["Error"]["Code"],
+            )
             raise UnavailableError("could not start the moderation workflow; retry the request") from error
         except BotoCoreError as error:
             log_event(logger, "execution.start_uncertain", level=logging.ERROR, submissionId=name, error=str(error))

@@ -73,8 +73,11 @@ class OutcomeSettings:
 
     def environment(self) -> dict[str, str]:
         """The app's variables for these settings (unset ones are left out)."""
-        values = {"EVENT_BUS_NAME": self.event_bus_name, "WEBHOOK_URL": self.webhook_url,
-                  "SENDER_EMAIL": self.sender_email}
+        values = {
+            "EVENT_BUS_NAME": self.event_bus_name,
+            "WEBHOOK_URL": self.webhook_url,
+            "SENDER_EMAIL": self.sender_email,
+        }
         return {name: value for name, value in values.items() if value}
 
     def delivery(self) -> DeliverySettings:

@@ -184,8 +184,10 @@ def deploy(
     echo(f"WebSocket API: {deployed.websocket_api_url}")
     echo("Admin token (send it as `Authorization: Bearer <token>`):")
     echo(f"  {admin_token_command(stage, target.region)}")
-    echo(f"Outcome events go to event bus {outcome.event_bus_name!r}; webhook: {outcome.webhook_url or 'none'}; "
-         f"e-mail sender: {outcome.sender_email or 'none (set SENDER_EMAIL, a verified SES identity)'}.")
+    echo(
+        f"Outcome events go to event bus {outcome.event_bus_name!r}; webhook: {outcome.webhook_url or 'none'}; "
+        f"e-mail sender: {outcome.sender_email or 'none (set SENDER_EMAIL, a verified SES identity)'}."
+    )
     return DeployResult(
         target=target,
         outputs=outputs,
@@ -276,7 +278,10 @@ def _check_outputs_match_policy(target: Target, outputs: Mapping[str, str]) -> N
     expected = {
         "SubmissionsTableName": table_name(target.stage, "submissions"),
         "ReviewsTableName": table_name(target.stage, "reviews"),
-        **{f"{table.capitalize()}TableName": table_name(target.stage, table) for table in (*TABLES, *APPEND_ONLY_TABLES)},
+        **{
+            f"{table.capitalize()}TableName": table_name(target.stage, table)
+            for table in (*TABLES, *APPEND_ONLY_TABLES)
+        },
         "StateMachineArn": state_machine_arn(target),
     }
     wrong = {key: outputs.get(key) for key, value in expected.items() if outputs.get(key) != value}

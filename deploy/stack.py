@@ -99,7 +99,9 @@ def _wait(cloudformation: Any, waiter: str, name: str) -> None:
             for event in events
             if event.get("ResourceStatus", "").endswith("FAILED")
         ]
-        raise RuntimeError(f"stack {name}: {error}; " + ("; ".join(reasons[:5]) or "no failure reason recorded")) from error
+        raise RuntimeError(
+            f"stack {name}: {error}; " + ("; ".join(reasons[:5]) or "no failure reason recorded")
+        ) from error
 
 
 def stack_exists(cloudformation: Any, name: str) -> bool:

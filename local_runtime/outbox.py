@@ -23,8 +23,9 @@ _outbox: Path | None = None
 _original_send_email: Any = None
 
 
-def write_message(outbox: Path, *, message_id: str, source: str, destinations: dict[str, list[str]],
-                  subject: str, body: str) -> Path:
+def write_message(
+    outbox: Path, *, message_id: str, source: str, destinations: dict[str, list[str]], subject: str, body: str
+) -> Path:
     """Write one message as ``{message_id}.eml`` under ``outbox``; return the path."""
     message = EmailMessage()
     message["From"] = source
@@ -57,8 +58,9 @@ def install(outbox: Path) -> None:
             message = _original_send_email(backend, source, subject, body, destinations)
             target = _outbox
             if target is not None:
-                path = write_message(target, message_id=message.id, source=source, destinations=destinations,
-                                     subject=subject, body=body)
+                path = write_message(
+                    target, message_id=message.id, source=source, destinations=destinations, subject=subject, body=body
+                )
                 logger.info("e-mail %r written to %s", subject, path)
             return message
 

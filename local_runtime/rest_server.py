@@ -113,7 +113,9 @@ class QuietChaliceRequestHandler(ChaliceRequestHandler):
         transfer_encoding = self.headers.get("Transfer-Encoding")
         if transfer_encoding is not None:
             if transfer_encoding.strip().lower() != "chunked" or "Content-Length" in self.headers:
-                raise _RequestRefused(BadRequestError("only Transfer-Encoding: chunked, without Content-Length, is supported"))
+                raise _RequestRefused(
+                    BadRequestError("only Transfer-Encoding: chunked, without Content-Length, is supported")
+                )
             return self._read_chunked() or None
         length = self._declared_length()
         if not length:

@@ -212,7 +212,9 @@ class LocalRuntime:
         token_note = (
             "generated; set ADMIN_TOKEN to choose your own" if settings.admin_token_generated else "from ADMIN_TOKEN"
         )
-        secret_note = "generated; set WEBHOOK_SECRET to keep one" if settings.webhook_secret_generated else "from WEBHOOK_SECRET"
+        secret_note = (
+            "generated; set WEBHOOK_SECRET to keep one" if settings.webhook_secret_generated else "from WEBHOOK_SECRET"
+        )
         webhook = settings.webhook_url or "none (set WEBHOOK_URL to get signed POSTs; events still go on the bus)"
         retries = settings.delivery()
         credentials = settings.aws_credentials

@@ -128,8 +128,9 @@ class RuntimeSettings:
             webhook_retry_interval_seconds=self.webhook_retry_interval_seconds,
             webhook_retry_max_attempts=self.webhook_retry_max_attempts,
             webhook_retry_backoff_rate=self.webhook_retry_backoff_rate,
-            webhook_retry_max_delay_seconds=max(DEFAULT_WEBHOOK_RETRY_MAX_DELAY_SECONDS,
-                                                self.webhook_retry_interval_seconds),
+            webhook_retry_max_delay_seconds=max(
+                DEFAULT_WEBHOOK_RETRY_MAX_DELAY_SECONDS, self.webhook_retry_interval_seconds
+            ),
         )
 
 

@@ -74,9 +74,7 @@ def new_connection_id() -> str:
 
 
 def _iso(epoch_seconds: float) -> str:
-    return datetime.fromtimestamp(epoch_seconds, tz=UTC).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z"
-    )
+    return datetime.fromtimestamp(epoch_seconds, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass
@@ -238,7 +236,11 @@ class WebSocketGateway:
         return connection.respond(status_code, body)
 
     async def _connect(self, live: LiveConnection, parts: dict[str, Any]) -> tuple[int, str]:
-        event = {**parts, "requestContext": self._request_context(live, "$connect", "CONNECT"), "isBase64Encoded": False}
+        event = {
+            **parts,
+            "requestContext": self._request_context(live, "$connect", "CONNECT"),
+            "isBase64Encoded": False,
+        }
         try:
             result = await self._invoke("$connect", event)
         except Exception:

@@ -75,7 +75,10 @@ def aws(environment: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str
     with mock_aws(config=MOTO_CONFIG):
         install_moto_patches()
         outputs = deploy_stack(
-            boto3.client("cloudformation", region_name=REGION), stage=STAGE, region=REGION, account_id=ACCOUNT_ID,
+            boto3.client("cloudformation", region_name=REGION),
+            stage=STAGE,
+            region=REGION,
+            account_id=ACCOUNT_ID,
             delivery=DeliverySettings(**TEST_DELIVERY),
         )
         # SES sends only from a verified identity (in its sandbox, also only to verified ones; moto checks the sender).
@@ -201,8 +204,10 @@ class WebsocketClients:
     """Drives the app's WebSocket handlers with API Gateway's events; moto's management API records what is sent."""
 
     def __init__(self, chalice_app: Any) -> None:
-        self._handlers = {route: _lambda_entry_point(config.handler_string)
-                          for route, config in chalice_app.websocket_handlers.items()}
+        self._handlers = {
+            route: _lambda_entry_point(config.handler_string)
+            for route, config in chalice_app.websocket_handlers.items()
+        }
 
     def connect(self, connection_id: str, *, submission_id: str | None = None) -> dict[str, Any]:
         event = load_event("websocket_connect", connectionId=connection_id)

@@ -60,7 +60,11 @@ def normalise(text: str) -> tuple[list[tuple[str, ...]], list[bool], list[int]]:
     glued, glued_gaps = _glue(tokens, gaps)
     for position, token in enumerate(glued):
         # One punctuation character between two words (rare: check the gap before calling).
-        if position > 0 and glued_gaps[position - 1] == _SINGLE_PUNCTUATION and _splits_a_word(glued[position - 1], token):
+        if (
+            position > 0
+            and glued_gaps[position - 1] == _SINGLE_PUNCTUATION
+            and _splits_a_word(glued[position - 1], token)
+        ):
             skippable[-1] = True  # the break before this token may also be read as nothing
         maps_lookalikes = _maps_lookalikes(token, has_latin, native_scripts)
         latin_like = maps_lookalikes or any(item[0] == LATIN for item, _ in token)

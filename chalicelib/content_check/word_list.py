@@ -81,9 +81,7 @@ class WordList:
                 covered_until = end
         return matches
 
-    def _find_spans(
-        self, text: str, found: dict[tuple[int, int], str], reading: markup.Reading | None = None
-    ) -> None:
+    def _find_spans(self, text: str, found: dict[tuple[int, int], str], reading: markup.Reading | None = None) -> None:
         """Add the (start, end) of every hit in text to found; in the markup's coordinates when text is a reading of it."""
         candidates, skippable, origins = normalise(text)
         hits = self.automaton.hits(candidates, skippable)

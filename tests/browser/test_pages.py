@@ -109,9 +109,7 @@ def test_the_policy_blocks_inline_script_and_the_tests_see_it(runtime: RunningRu
 
 
 @pytest.mark.parametrize(("path", "width"), [("/", "672px"), ("/admin", "1280px")])
-def test_page_loads_its_files_under_the_policy(
-    runtime: RunningRuntime, watched_page: PageWatch, path: str, width: str
-):
+def test_page_loads_its_files_under_the_policy(runtime: RunningRuntime, watched_page: PageWatch, path: str, width: str):
     page = watched_page.page
     response = page.goto(f"{runtime.rest_url}{path}")
 

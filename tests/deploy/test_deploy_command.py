@@ -295,8 +295,13 @@ def test_destroy_without_delete_data_keeps_the_tables_and_parameters(
     stack = clients("cloudformation").describe_stacks(StackName=stack_name(STAGE))["Stacks"][0]
     assert stack["StackStatus"] == "CREATE_COMPLETE"
     tables = clients("dynamodb").list_tables()["TableNames"]
-    for output in ("SubmissionsTableName", "ReviewsTableName", "ConnectionsTableName", "ReviewersTableName",
-                   "HistoryTableName"):
+    for output in (
+        "SubmissionsTableName",
+        "ReviewsTableName",
+        "ConnectionsTableName",
+        "ReviewersTableName",
+        "HistoryTableName",
+    ):
         assert result.outputs[output] in tables
     assert set(parameter_versions(clients)) == set(all_parameter_names(STAGE))
 
@@ -384,40 +389,63 @@ def _policy_document(document: str | dict[str, Any]) -> dict[str, Any]:
 def test_deploy_takes_the_outcome_settings_into_the_stage_the_policy_and_the_role(
     clients: Any, project: Path, fake_chalice: FakeChalice
 ) -> None:
-    settings = {"EVENT_BUS_NAME": "platform", "WEBHOOK_URL": "https://platform.example.com/hooks",
-                "SENDER_EMAIL": "moderation@example.com"}
+    settings = {
+        "EVENT_BUS_NAME": "platform",
+        "WEBHOOK_URL": "https://platform.example.com/hooks",
+        "SENDER_EMAIL": "moderation@example.com",
+    }
     clients("events").create_event_bus(Name="platform")
 
-    result = deploy(STAGE, clients=clients, project_dir=project, run_command=fake_chalice, chalice="chalice",
-                    echo=lambda line: None, settings=settings)
+    result = deploy(
+        STAGE,
+        clients=clients,
+        project_dir=project,
+        run_command=fake_chalice,
+        chalice="chalice",
+        echo=lambda line: None,
+        settings=settings,
+    )
 
     variables = load_config(project)["stages"][STAGE]["environment_variables"]
     assert {name: variables[name] for name in settings} == settings
     assert variables["WEBHOOK_SECRET_PARAMETER"] == parameter_name(STAGE, "webhook-secret")
     policy = json.loads((project / ".chalice" / f"policy-{STAGE}.json").read_text())
     (send,) = [statement for statement in policy["Statement"] if statement["Action"] == "ses:SendEmail"]
-    assert send["Resource"] == [f"arn:aws:ses:{REGION}:{ACCOUNT_ID}:identity/moderation@example.com",
-                                f"arn:aws:ses:{REGION}:{ACCOUNT_ID}:identity/example.com"]
+    assert send["Resource"] == [
+        f"arn:aws:ses:{REGION}:{ACCOUNT_ID}:identity/moderation@example.com",
+        f"arn:aws:ses:{REGION}:{ACCOUNT_ID}:identity/example.com",
+    ]
     assert send["Condition"] == {"StringEquals": {"ses:FromAddress": "moderation@example.com"}}
     machine = clients("stepfunctions").describe_state_machine(stateMachineArn=result.outputs["StateMachineArn"])
     entry = json.loads(machine["definition"])["States"]["PublishEvent"]["Parameters"]["Entries"][0]
     assert entry["EventBusName"] == "platform"
     # A second deploy without the settings keeps them.
-    deploy(STAGE, clients=clients, project_dir=project, run_command=fake_chalice, chalice="chalice",
-           echo=lambda line: None)
+    deploy(
+        STAGE, clients=clients, project_dir=project, run_command=fake_chalice, chalice="chalice", echo=lambda line: None
+    )
     assert load_config(project)["stages"][STAGE]["environment_variables"]["WEBHOOK_URL"] == settings["WEBHOOK_URL"]
 
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("WEBHOOK_URL", "http://platform.example.com/hooks"), ("SENDER_EMAIL", "not-an-address"),
-     ("EVENT_BUS_NAME", "no spaces")],
+    [
+        ("WEBHOOK_URL", "http://platform.example.com/hooks"),
+        ("SENDER_EMAIL", "not-an-address"),
+        ("EVENT_BUS_NAME", "no spaces"),
+    ],
 )
 def test_deploy_refuses_a_plain_http_webhook_or_a_bad_sender_before_touching_aws(
     clients: Any, project: Path, fake_chalice: FakeChalice, name: str, value: str
 ) -> None:
     with pytest.raises(DeployError, match=name):
-        deploy(STAGE, clients=clients, project_dir=project, run_command=fake_chalice, chalice="chalice",
-               echo=lambda line: None, settings={name: value})
+        deploy(
+            STAGE,
+            clients=clients,
+            project_dir=project,
+            run_command=fake_chalice,
+            chalice="chalice",
+            echo=lambda line: None,
+            settings={name: value},
+        )
 
     assert fake_chalice.commands() == []

@@ -168,8 +168,11 @@ def test_policy_names_exactly_the_stage_tables_indexes_state_machine_and_paramet
 
 def test_policy_allows_every_aws_call_the_app_makes() -> None:
     """A static scan of app.py and chalicelib/ for boto3 calls; each needs its action in the policy."""
-    policy = render_policy(Target(stage="dev", region=REGION, account_id=ACCOUNT_ID), websocket_stage="api",
-                           sender_email="moderation@example.com")
+    policy = render_policy(
+        Target(stage="dev", region=REGION, account_id=ACCOUNT_ID),
+        websocket_stage="api",
+        sender_email="moderation@example.com",
+    )
     allowed = {action for statement in policy["Statement"] for action in actions(statement)}
     sources = [ROOT / "app.py", *sorted((ROOT / "chalicelib").glob("*.py"))]
     calls = {(path.relative_to(ROOT).as_posix(), call) for path in sources for call in _CALL.findall(path.read_text())}
@@ -204,7 +207,6 @@ def test_policy_template_fixes_no_account_region_or_stage(stage: str) -> None:
     assert "${" not in text
     for fixed in (ACCOUNT_ID, "000000000000", "us-east-1", "content-moderation-dev" if stage != "dev" else "prod"):
         assert fixed not in text
-
 
 
 ACCESS_LOG_FORMATS = {

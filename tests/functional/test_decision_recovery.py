@@ -52,8 +52,12 @@ def _stubbed_workflow(aws: dict[str, str]) -> tuple[Workflow, Stubber]:
 def _answer_execution(stubber: Stubber, execution_arn: str, state_machine_arn: str, status: str = "RUNNING") -> None:
     stubber.add_response(
         "describe_execution",
-        {"executionArn": execution_arn, "stateMachineArn": state_machine_arn, "status": status,
-         "startDate": datetime.now(tz=UTC)},
+        {
+            "executionArn": execution_arn,
+            "stateMachineArn": state_machine_arn,
+            "status": status,
+            "startDate": datetime.now(tz=UTC),
+        },
         {"executionArn": execution_arn},
     )
 
@@ -78,12 +82,18 @@ def _race(decide: Callable[[int], Any], count: int) -> list[Any]:
     return results
 
 
-def _claim_of_a_request_that_died(reviews: ReviewStore, review_id: str, *, decision: str, reason: str | None,
-                                  claim_id: str, now: float) -> None:
+def _claim_of_a_request_that_died(
+    reviews: ReviewStore, review_id: str, *, decision: str, reason: str | None, claim_id: str, now: float
+) -> None:
     """What a Lambda leaves behind when it dies right after its conditional write, before the callback."""
     assert reviews.claim_decision(
-        review_id, decision=decision, reason=reason, decided_by="admin",
-        decided_at="2026-11-24T00:00:00.000Z", claim_id=claim_id, now=int(now),
+        review_id,
+        decision=decision,
+        reason=reason,
+        decided_by="admin",
+        decided_at="2026-11-24T00:00:00.000Z",
+        claim_id=claim_id,
+        now=int(now),
     )
 
 
@@ -142,8 +152,11 @@ def test_a_retry_with_the_same_idempotency_key_gets_the_same_answer(client, admi
 
     assert first.status_code == 200
     assert retry.status_code == 200
-    assert retry.json_body == first.json_body == {"reviewId": review["reviewId"], "decision": "rejected",
-                                                  "decidedBy": "admin"}
+    assert (
+        retry.json_body
+        == first.json_body
+        == {"reviewId": review["reviewId"], "decision": "rejected", "decidedBy": "admin"}
+    )
     assert other_action.status_code == 422
     assert other_action.json_body["error"]["code"] == "IdempotencyKeyReused"
     assert other_key.status_code == 409
@@ -155,8 +168,12 @@ def test_callback_failure_rolls_the_claim_back_so_a_retry_succeeds(client, admin
     created = submit(client, "forbidden retry")
     review = pending_review_for(client, admin_headers, created["submissionId"])
     workflow, stubber = _stubbed_workflow(aws)
-    stubber.add_client_error("send_task_success", service_error_code="ServiceUnavailable", http_status_code=503,
-                             expected_params={"taskToken": ANY, "output": ANY})
+    stubber.add_client_error(
+        "send_task_success",
+        service_error_code="ServiceUnavailable",
+        http_status_code=503,
+        expected_params={"taskToken": ANY, "output": ANY},
+    )
     failing = service.build_moderation_service(workflow=workflow)
 
     with pytest.raises(UnavailableError):
@@ -176,11 +193,20 @@ def test_callback_failure_rolls_the_claim_back_so_a_retry_succeeds(client, admin
 def test_a_claim_left_half_done_is_finished_by_its_own_retry_with_the_same_key(client, admin_headers, reviews):
     created = submit(client, "forbidden crash")
     review = pending_review_for(client, admin_headers, created["submissionId"])
-    _claim_of_a_request_that_died(reviews, review["reviewId"], decision="rejected", reason="spam",
-                                  claim_id=claim_id_for("admin", "key-1"), now=time.time())
+    _claim_of_a_request_that_died(
+        reviews,
+        review["reviewId"],
+        decision="rejected",
+        reason="spam",
+        claim_id=claim_id_for("admin", "key-1"),
+        now=time.time(),
+    )
 
-    retry = client.http.post(f"/reviews/{review['reviewId']}/reject",
-                             headers={**admin_headers, "Idempotency-Key": "key-1"}, body='{"reason": "spam"}')
+    retry = client.http.post(
+        f"/reviews/{review['reviewId']}/reject",
+        headers={**admin_headers, "Idempotency-Key": "key-1"},
+        body='{"reason": "spam"}',
+    )
     other = client.http.post(f"/reviews/{review['reviewId']}/approve", headers=admin_headers)
 
     assert retry.status_code == 200
@@ -193,8 +219,9 @@ def test_a_concurrent_request_never_finishes_another_requests_claim(client, admi
     created = submit(client, "forbidden in flight")
     review = pending_review_for(client, admin_headers, created["submissionId"])
     clock = FakeClock()
-    _claim_of_a_request_that_died(reviews, review["reviewId"], decision="rejected", reason="spam",
-                                  claim_id="the-first-request", now=clock())
+    _claim_of_a_request_that_died(
+        reviews, review["reviewId"], decision="rejected", reason="spam", claim_id="the-first-request", now=clock()
+    )
     workflow, stubber = _stubbed_workflow(aws)  # no responses queued: any Step Functions call fails the test
     moderation = service.build_moderation_service(workflow=workflow, clock=clock)
 
@@ -206,13 +233,15 @@ def test_a_concurrent_request_never_finishes_another_requests_claim(client, admi
     assert reviews.get(review["reviewId"]).callback_pending
 
 
-def test_a_claim_whose_request_died_is_finished_after_the_lease_by_one_later_request(client, admin_headers, aws,
-                                                                                    reviews):
+def test_a_claim_whose_request_died_is_finished_after_the_lease_by_one_later_request(
+    client, admin_headers, aws, reviews
+):
     created = submit(client, "forbidden abandoned")
     review = pending_review_for(client, admin_headers, created["submissionId"])
     clock = FakeClock()
-    _claim_of_a_request_that_died(reviews, review["reviewId"], decision="rejected", reason="spam",
-                                  claim_id="the-request-that-died", now=clock())
+    _claim_of_a_request_that_died(
+        reviews, review["reviewId"], decision="rejected", reason="spam", claim_id="the-request-that-died", now=clock()
+    )
     clock.advance(CLAIM_LEASE_SECONDS + 1)
     moderation = service.build_moderation_service(clock=clock)
 
@@ -230,8 +259,9 @@ def test_on_aws_a_died_claim_that_had_reached_the_execution_is_closed_without_a_
     created = submit(client, "forbidden delivered then died")
     review = pending_review_for(client, admin_headers, created["submissionId"])
     clock = FakeClock()
-    _claim_of_a_request_that_died(reviews, review["reviewId"], decision="approved", reason=None,
-                                  claim_id="delivered-then-died", now=clock())
+    _claim_of_a_request_that_died(
+        reviews, review["reviewId"], decision="approved", reason=None, claim_id="delivered-then-died", now=clock()
+    )
     clock.advance(CLAIM_LEASE_SECONDS + 1)
     workflow, stubber = _stubbed_workflow(aws)
     stubber.add_client_error("send_task_success", service_error_code="TaskTimedOut", http_status_code=400)
@@ -257,22 +287,27 @@ def test_a_reused_key_for_another_decision_is_refused_and_changes_nothing(client
     assert reviews.get(review["reviewId"]).reason == "spam"
 
 
-def test_a_retried_request_approval_hands_the_existing_decision_to_its_new_token(client, admin_headers, aws,
-                                                                                reviews):
+def test_a_retried_request_approval_hands_the_existing_decision_to_its_new_token(client, admin_headers, aws, reviews):
     created = submit(client, "forbidden retried task")
     review = pending_review_for(client, admin_headers, created["submissionId"])
     stored = reviews.get(review["reviewId"])
-    _claim_of_a_request_that_died(reviews, review["reviewId"], decision="rejected", reason="spam",
-                                  claim_id="first", now=time.time())
+    _claim_of_a_request_that_died(
+        reviews, review["reviewId"], decision="rejected", reason="spam", claim_id="first", now=time.time()
+    )
     # Step Functions retried the task (a new attempt, a new token) after the review was decided.
     workflow, stubber = _stubbed_workflow(aws)
     stubber.add_response("send_task_success", {}, {"taskToken": "token-of-the-retry", "output": ANY})
     moderation = service.build_moderation_service(workflow=workflow)
 
-    moderation.request_approval({
-        "taskToken": "token-of-the-retry", "submissionId": created["submissionId"],
-        "executionArn": stored.execution_arn, "timeoutSeconds": 3600, "matches": [],
-    })
+    moderation.request_approval(
+        {
+            "taskToken": "token-of-the-retry",
+            "submissionId": created["submissionId"],
+            "executionArn": stored.execution_arn,
+            "timeoutSeconds": 3600,
+            "matches": [],
+        }
+    )
 
     stubber.assert_no_pending_responses()
 

@@ -68,8 +68,9 @@ def _execution(submission_id: str) -> dict[str, Any]:
 
 
 def _wait_until_finished(submission_id: str, *, timeout: float = 30.0) -> dict[str, Any]:
-    return wait_for(lambda: (execution := _execution(submission_id))["status"] != "RUNNING" and execution,
-                    timeout=timeout)
+    return wait_for(
+        lambda: (execution := _execution(submission_id))["status"] != "RUNNING" and execution, timeout=timeout
+    )
 
 
 def _assert_exactly_one_event(queue_url: str, submission_id: str, **expected: Any) -> dict[str, Any]:
@@ -172,8 +173,13 @@ def webhook(monkeypatch: pytest.MonkeyPatch, aws: dict[str, str]) -> Iterator[di
 def test_a_clean_approval_puts_exactly_one_submission_decided_event(client, event_queue):
     created = submit(client, "A quiet walk in the park")
 
-    detail = _assert_exactly_one_event(event_queue, created["submissionId"], decision="approved",
-                                       decidedBy="content-check", title="A quiet walk in the park")
+    detail = _assert_exactly_one_event(
+        event_queue,
+        created["submissionId"],
+        decision="approved",
+        decidedBy="content-check",
+        title="A quiet walk in the park",
+    )
 
     assert "reason" not in detail
 
@@ -182,11 +188,13 @@ def test_a_reviewer_decision_puts_exactly_one_event_with_the_reason(client, admi
     created = submit(client, "forbidden fruit")
     review = pending_review_for(client, admin_headers, created["submissionId"])
 
-    client.http.post(f"/reviews/{review['reviewId']}/reject", headers=admin_headers,
-                     body=json.dumps({"reason": "off-topic"}))
+    client.http.post(
+        f"/reviews/{review['reviewId']}/reject", headers=admin_headers, body=json.dumps({"reason": "off-topic"})
+    )
 
-    _assert_exactly_one_event(event_queue, created["submissionId"], decision="rejected", decidedBy="admin",
-                              reason="off-topic")
+    _assert_exactly_one_event(
+        event_queue, created["submissionId"], decision="rejected", decidedBy="admin", reason="off-topic"
+    )
 
 
 def test_an_expired_review_puts_exactly_one_expired_event(client, admin_headers, event_queue, monkeypatch):
@@ -231,8 +239,9 @@ def test_a_webhook_is_signed_retried_with_the_same_id_and_recorded_once_delivere
         webhook["configure"](receiver.url)
         created = submit(client, "forbidden fruit")
         review = pending_review_for(client, admin_headers, created["submissionId"])
-        client.http.post(f"/reviews/{review['reviewId']}/reject", headers=admin_headers,
-                         body=json.dumps({"reason": "off-topic"}))
+        client.http.post(
+            f"/reviews/{review['reviewId']}/reject", headers=admin_headers, body=json.dumps({"reason": "off-topic"})
+        )
 
         assert _wait_until_finished(created["submissionId"])["status"] == "SUCCEEDED"
 
@@ -333,15 +342,14 @@ def _sent_messages() -> list[Any]:
     return list(ses_backends[ACCOUNT_ID][REGION].sent_messages)
 
 
-def test_an_outcome_is_emailed_once_to_the_address_given_and_never_shown_or_recorded(
-    client, admin_headers, caplog
-):
+def test_an_outcome_is_emailed_once_to_the_address_given_and_never_shown_or_recorded(client, admin_headers, caplog):
     _capture_logs(caplog)
     created = _submit_with(client, "forbidden fruit", notifyEmail=ADDRESS)
     assert ADDRESS not in json.dumps(created)
     review = pending_review_for(client, admin_headers, created["submissionId"])
-    client.http.post(f"/reviews/{review['reviewId']}/reject", headers=admin_headers,
-                     body=json.dumps({"reason": "off-topic"}))
+    client.http.post(
+        f"/reviews/{review['reviewId']}/reject", headers=admin_headers, body=json.dumps({"reason": "off-topic"})
+    )
     wait_for_status(client, created["submissionId"], "REJECTED")
     _wait_until_finished(created["submissionId"])
 
@@ -351,8 +359,13 @@ def test_an_outcome_is_emailed_once_to_the_address_given_and_never_shown_or_reco
     assert "rejected" in message.body and "off-topic" in message.body
     items = _history(client, admin_headers, created["submissionId"])
     assert [item["event"] for item in items if item.get("channel") == "email"] == ["delivered"]
-    shown = json.dumps([client.http.get(f"/submissions/{created['submissionId']}").json_body, items,
-                        client.http.get(f"/reviews/{review['reviewId']}", headers=admin_headers).json_body])
+    shown = json.dumps(
+        [
+            client.http.get(f"/submissions/{created['submissionId']}").json_body,
+            items,
+            client.http.get(f"/reviews/{review['reviewId']}", headers=admin_headers).json_body,
+        ]
+    )
     assert ADDRESS not in shown
     assert ADDRESS not in caplog.text
 
@@ -371,15 +384,26 @@ def test_a_clean_approval_is_emailed_once_and_nothing_is_sent_without_an_address
 
 @pytest.mark.parametrize(
     "value",
-    ["", "not-an-address", "a@b", "two@@example.org", "spaces in@example.org", "x@example.org\nBcc: y@example.org",
-     "a" * 250 + "@example.org", 42, ["a@example.org"], {"to": "a@example.org"}],
+    [
+        "",
+        "not-an-address",
+        "a@b",
+        "two@@example.org",
+        "spaces in@example.org",
+        "x@example.org\nBcc: y@example.org",
+        "a" * 250 + "@example.org",
+        42,
+        ["a@example.org"],
+        {"to": "a@example.org"},
+    ],
 )
 def test_a_bad_notify_email_is_a_400_and_starts_nothing(client, aws, value):
     stepfunctions = boto3.client("stepfunctions", region_name=REGION)
     before = stepfunctions.list_executions(stateMachineArn=aws["StateMachineArn"])["executions"]
 
-    response = client.http.post("/submissions", headers=json_headers(),
-                                body=json.dumps({"title": "Fine title", "notifyEmail": value}))
+    response = client.http.post(
+        "/submissions", headers=json_headers(), body=json.dumps({"title": "Fine title", "notifyEmail": value})
+    )
 
     assert response.status_code == 400, response.body
     assert response.json_body["error"]["code"] == "BadRequest"

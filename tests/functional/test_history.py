@@ -27,8 +27,13 @@ def test_a_clean_submission_is_submitted_checked_decided_by_the_check_and_delive
     created = submit(client, "A lovely day")
     wait_for_status(client, created["submissionId"], "APPROVED")
 
-    items = wait_for(lambda: (found := _history(client, admin_headers, created["submissionId"]))
-                     and "delivered" in _events(found) and found)
+    items = wait_for(
+        lambda: (
+            (found := _history(client, admin_headers, created["submissionId"]))
+            and "delivered" in _events(found)
+            and found
+        )
+    )
 
     assert _events(items) == ["submitted", "checked", "decided", "delivered"]
     assert items[1]["flagged"] is False
@@ -43,13 +48,19 @@ def test_a_reviewed_submission_records_who_decided_and_why(client, admin_headers
     created = submit(client, "This is forbidden")
     websockets_clients.connect("follower", submission_id=created["submissionId"])
     review = pending_review_for(client, admin_headers, created["submissionId"])
-    decided = client.http.post(f"/reviews/{review['reviewId']}/reject", headers=bearer(alice),
-                               body='{"reason": "off-topic"}')
+    decided = client.http.post(
+        f"/reviews/{review['reviewId']}/reject", headers=bearer(alice), body='{"reason": "off-topic"}'
+    )
     assert decided.status_code == 200
     wait_for_status(client, created["submissionId"], "REJECTED")
 
-    items = wait_for(lambda: (found := _history(client, bearer(alice), created["submissionId"]))
-                     and "delivered" in _events(found) and found)
+    items = wait_for(
+        lambda: (
+            (found := _history(client, bearer(alice), created["submissionId"]))
+            and "delivered" in _events(found)
+            and found
+        )
+    )
 
     assert _events(items) == ["submitted", "checked", "review_requested", "decided", "delivered"]
     checked, requested, decision, delivered = items[1:]
@@ -57,8 +68,11 @@ def test_a_reviewed_submission_records_who_decided_and_why(client, admin_headers
     assert requested["reviewId"] == review["reviewId"] and requested["deadline"] == review["deadline"]
     assert (decision["decision"], decision["reason"], decision["actor"]) == ("rejected", "off-topic", "alice")
     assert delivered["sockets"] == 1
-    stored = boto3.resource("dynamodb", region_name=REGION).Table(aws["ReviewsTableName"]).get_item(
-        Key={"reviewId": review["reviewId"]})["Item"]
+    stored = (
+        boto3.resource("dynamodb", region_name=REGION)
+        .Table(aws["ReviewsTableName"])
+        .get_item(Key={"reviewId": review["reviewId"]})["Item"]
+    )
     text = json.dumps(items)
     assert stored["taskToken"] not in text
     assert "signature" not in text and alice not in text
@@ -72,8 +86,13 @@ def test_a_retried_decision_adds_no_second_decided_event(client, admin_headers):
         assert client.http.post(f"/reviews/{review['reviewId']}/approve", headers=keyed).status_code == 200
     wait_for_status(client, created["submissionId"], "APPROVED")
 
-    items = wait_for(lambda: (found := _history(client, admin_headers, created["submissionId"]))
-                     and "delivered" in _events(found) and found)
+    items = wait_for(
+        lambda: (
+            (found := _history(client, admin_headers, created["submissionId"]))
+            and "delivered" in _events(found)
+            and found
+        )
+    )
 
     assert _events(items).count("decided") == 1
 
@@ -82,7 +101,8 @@ def test_history_needs_a_reviewer_token_and_a_known_submission(client, admin_hea
     created = submit(client, "A lovely day")
 
     assert client.http.get(f"/submissions/{created['submissionId']}/history").status_code == 401
-    assert client.http.get(f"/submissions/{created['submissionId']}/history",
-                           headers=bearer("wrong")).status_code == 401
+    assert (
+        client.http.get(f"/submissions/{created['submissionId']}/history", headers=bearer("wrong")).status_code == 401
+    )
     assert client.http.get(f"/submissions/{UNKNOWN_ID}/history", headers=admin_headers).status_code == 404
     assert client.http.get("/submissions/not-an-id/history", headers=admin_headers).status_code == 400

@@ -136,9 +136,13 @@ def test_documented_limits_are_the_codes_limits(document):
         parameters = [_resolve(document, parameter) for parameter in _operation(document, path, "post")["parameters"]]
         assert idempotency_key in parameters, path
 
-    query = {parameter["name"]: parameter["schema"] for parameter in _operation(document, "/reviews", "get")["parameters"]}
+    query = {
+        parameter["name"]: parameter["schema"] for parameter in _operation(document, "/reviews", "get")["parameters"]
+    }
     assert (query["limit"]["minimum"], query["limit"]["maximum"], query["limit"]["default"]) == (
-        1, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE
+        1,
+        MAX_PAGE_SIZE,
+        DEFAULT_PAGE_SIZE,
     )
     assert query["status"]["enum"] == ["pending", *DECIDED_STATUSES]
     assert query["order"]["enum"] == ["oldest", "newest"]
@@ -151,7 +155,8 @@ def test_documented_request_content_types_are_ones_the_route_accepts(document):
         if "requestBody" not in operation:
             continue
         route = next(
-            entries[method.upper()] for chalice_path, entries in app.app.routes.items()
+            entries[method.upper()]
+            for chalice_path, entries in app.app.routes.items()
             if _template(chalice_path) == _template(path)
         )
         assert set(operation["requestBody"]["content"]) <= set(route.content_types), (method, path)

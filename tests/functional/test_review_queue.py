@@ -7,8 +7,11 @@ from tests.functional.test_reviewers_api import bearer, create_reviewer
 
 
 def _review_events(websockets_clients, connection_id: str) -> list[tuple[str, str]]:
-    return [(message["event"], message["review"]["reviewId"])
-            for message in websockets_clients.received(connection_id) if message.get("type") == "review"]
+    return [
+        (message["event"], message["review"]["reviewId"])
+        for message in websockets_clients.received(connection_id)
+        if message.get("type") == "review"
+    ]
 
 
 def test_watching_reviewers_see_reviews_created_and_decided(client, admin_headers, websockets_clients):
@@ -17,8 +20,11 @@ def test_watching_reviewers_see_reviews_created_and_decided(client, admin_header
     websockets_clients.connect("admin-dashboard")
     websockets_clients.send("alice-dashboard", {"action": "watchReviews", "token": alice})
     websockets_clients.send("admin-dashboard", {"action": "watchReviews", "token": ADMIN_TOKEN})
-    assert websockets_clients.received("alice-dashboard")[0] == {"type": "watching", "reviewer": "alice",
-                                                                 "role": "reviewer"}
+    assert websockets_clients.received("alice-dashboard")[0] == {
+        "type": "watching",
+        "reviewer": "alice",
+        "role": "reviewer",
+    }
 
     created = submit(client, "This is forbidden")
     review = pending_review_for(client, admin_headers, created["submissionId"])
@@ -28,11 +34,18 @@ def test_watching_reviewers_see_reviews_created_and_decided(client, admin_header
     wait_for_status(client, created["submissionId"], "APPROVED")
 
     for dashboard in ("alice-dashboard", "admin-dashboard"):
-        events = wait_for(lambda dashboard=dashboard: len(_review_events(websockets_clients, dashboard)) >= 2
-                          and _review_events(websockets_clients, dashboard))
+        events = wait_for(
+            lambda dashboard=dashboard: (
+                len(_review_events(websockets_clients, dashboard)) >= 2
+                and _review_events(websockets_clients, dashboard)
+            )
+        )
         assert events == [("created", review["reviewId"]), ("decided", review["reviewId"])]
-    pushed = [message["review"] for message in websockets_clients.received("alice-dashboard")
-              if message.get("type") == "review"]
+    pushed = [
+        message["review"]
+        for message in websockets_clients.received("alice-dashboard")
+        if message.get("type") == "review"
+    ]
     assert pushed[1]["decidedBy"] == "alice" and pushed[1]["status"] == "APPROVED"
     assert all("approveUrl" not in review and "taskToken" not in review for review in pushed)
 

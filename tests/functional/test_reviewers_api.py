@@ -54,12 +54,33 @@ def test_a_taken_name_is_409_and_changes_nothing(client, admin_headers, aws):
 @pytest.mark.parametrize(
     "body",
     [
-        '{"name": "Alice"}', '{"name": "al ice"}', '{"name": ""}', json.dumps({"name": "a" * 65}), '{"name": 5}',
-        '{"name": "admin"}', '{"name": "signed-link"}', '{"name": "bob", "role": "owner"}',
-        '{"name": "bob", "email": "b@example.com"}', "[]", '{"role": "reviewer"}', '{"name": "b\\u00f6b"}',
+        '{"name": "Alice"}',
+        '{"name": "al ice"}',
+        '{"name": ""}',
+        json.dumps({"name": "a" * 65}),
+        '{"name": 5}',
+        '{"name": "admin"}',
+        '{"name": "signed-link"}',
+        '{"name": "bob", "role": "owner"}',
+        '{"name": "bob", "email": "b@example.com"}',
+        "[]",
+        '{"role": "reviewer"}',
+        '{"name": "b\\u00f6b"}',
     ],
-    ids=["uppercase", "space", "empty", "too-long", "not-a-string", "reserved-admin", "reserved-actor",
-         "unknown-role", "unknown-field", "not-an-object", "missing-name", "non-ascii"],
+    ids=[
+        "uppercase",
+        "space",
+        "empty",
+        "too-long",
+        "not-a-string",
+        "reserved-admin",
+        "reserved-actor",
+        "unknown-role",
+        "unknown-field",
+        "not-an-object",
+        "missing-name",
+        "non-ascii",
+    ],
 )
 def test_bad_reviewer_bodies_get_400_and_store_nothing(client, admin_headers, aws, body):
     response = client.http.post("/reviewers", headers=admin_headers, body=body)

@@ -64,9 +64,10 @@ def test_pending_list_pages_through_every_review_oldest_first(client, admin_head
     assert sorted(listed) == sorted(review["reviewId"] for review in reviews)
     created = [item["createdAt"] for page in (first, second, third) for item in page["items"]]
     assert created == sorted(created)
-    assert "nextToken" not in third or not _pending_items(
-        client, admin_headers, f"&limit=2&nextToken={third['nextToken']}"
-    )["items"]
+    assert (
+        "nextToken" not in third
+        or not _pending_items(client, admin_headers, f"&limit=2&nextToken={third['nextToken']}")["items"]
+    )
 
 
 def test_pending_list_newest_first_is_the_reverse_order(client, admin_headers):
@@ -89,7 +90,8 @@ def test_pending_list_is_a_query_on_the_sparse_index(client, admin_headers, aws)
     description = boto3.client("dynamodb", region_name=REGION).describe_table(TableName=aws["ReviewsTableName"])
     indexes = {index["IndexName"]: index for index in description["Table"]["GlobalSecondaryIndexes"]}
     assert [key["AttributeName"] for key in indexes["pending-by-created"]["KeySchema"]] == [
-        "pendingPartition", "createdAt"
+        "pendingPartition",
+        "createdAt",
     ]
     calls = _record_dynamodb_calls()
     assert client.http.get("/reviews?status=pending", headers=admin_headers).status_code == 200
@@ -98,12 +100,21 @@ def test_pending_list_is_a_query_on_the_sparse_index(client, admin_headers, aws)
 
 @pytest.mark.parametrize(
     "query",
-    ["&limit=0", "&limit=101", "&limit=abc", "&order=sideways", "&nextToken=%%%", "&nextToken=e30", "&status=archived",
-     "&status=PENDING&nextToken=eyJyZXZpZXdJZCI6ICJ4In0"],
+    [
+        "&limit=0",
+        "&limit=101",
+        "&limit=abc",
+        "&order=sideways",
+        "&nextToken=%%%",
+        "&nextToken=e30",
+        "&status=archived",
+        "&status=PENDING&nextToken=eyJyZXZpZXdJZCI6ICJ4In0",
+    ],
 )
 def test_bad_list_parameters_get_400(client, admin_headers, query):
-    response = client.http.get(f"/reviews?status=pending{query}".replace("status=pending&status", "status"),
-                               headers=admin_headers)
+    response = client.http.get(
+        f"/reviews?status=pending{query}".replace("status=pending&status", "status"), headers=admin_headers
+    )
     assert response.status_code == 400
     assert response.json_body["error"]["code"] == "BadRequest"
 
@@ -220,8 +231,10 @@ def _record_dynamodb_calls() -> list[tuple[str, str | None]]:
 
     calls: list[tuple[str, str | None]] = []
     events = aws_clients.table(get_settings().reviews_table).meta.client.meta.events
-    events.register("provide-client-params.dynamodb.*",
-                    lambda params, model, **_: calls.append((model.name, params.get("IndexName"))))
+    events.register(
+        "provide-client-params.dynamodb.*",
+        lambda params, model, **_: calls.append((model.name, params.get("IndexName"))),
+    )
     return calls
 
 
@@ -284,7 +297,7 @@ def test_a_review_opened_in_full_shows_the_body_and_where_each_match_is(client, 
     assert full["body"] == "Some text, then f0rbidden words, then more."
     (match,) = full["matches"]
     assert match["field"] == "body"
-    assert full["body"][match["start"]:match["end"]] == match["text"] == "f0rbidden"
+    assert full["body"][match["start"] : match["end"]] == match["text"] == "f0rbidden"
     assert "body" not in client.http.get("/reviews", headers=admin_headers).json_body["items"][0]
 
 

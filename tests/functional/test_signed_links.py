@@ -33,7 +33,7 @@ def test_get_shows_a_confirmation_page_and_changes_nothing(client, admin_headers
         page = client.http.get(_path(review["approveUrl"]))
         assert page.status_code == 200
         assert page.headers["Content-Type"].startswith("text/html")
-        assert b"<form method=\"post\"" in page.body
+        assert b'<form method="post"' in page.body
         assert b"forbidden link test" in page.body
 
     assert _status(client, admin_headers, review) == "PENDING"
@@ -93,7 +93,9 @@ def test_tampered_link_gets_403_and_changes_nothing(client, admin_headers, how):
 
 def test_expired_link_gets_403_and_changes_nothing(client, admin_headers):
     review = _flagged_review(client, admin_headers)
-    expired = signed_path("test-link-secret", review_id=review["reviewId"], action="approve", expires=int(time.time()) - 1)
+    expired = signed_path(
+        "test-link-secret", review_id=review["reviewId"], action="approve", expires=int(time.time()) - 1
+    )
 
     assert client.http.get(expired).status_code == 403
     assert client.http.post(expired, headers=FORM, body=b"").status_code == 403

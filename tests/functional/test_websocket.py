@@ -31,9 +31,9 @@ class GoneAnsweringClient:
 
 def _connection_items(table_name: str, connection_id: str) -> list[dict]:
     table = boto3.resource("dynamodb", region_name=REGION).Table(table_name)
-    return table.query(
-        KeyConditionExpression="connectionId = :id", ExpressionAttributeValues={":id": connection_id}
-    )["Items"]
+    return table.query(KeyConditionExpression="connectionId = :id", ExpressionAttributeValues={":id": connection_id})[
+        "Items"
+    ]
 
 
 def test_subscriber_receives_the_approval_as_it_happens(client, admin_headers, websockets_clients):
@@ -200,14 +200,22 @@ def test_subscribers_hear_when_the_submission_goes_to_review(client, admin_heade
     # Submitted without an execution, so the subscription surely comes first; then the app's
     # RequestApproval Lambda runs as Step Functions would call it.
     workflow = RecordingWorkflow()
-    flagged = service.build_moderation_service(workflow=workflow).submit({"title": "forbidden, wait"},
-                                                                          idempotency_key=None)
+    flagged = service.build_moderation_service(workflow=workflow).submit(
+        {"title": "forbidden, wait"}, idempotency_key=None
+    )
     websockets_clients.connect("kate", submission_id=flagged.submission_id)
 
-    app.request_approval({
-        "submissionId": flagged.submission_id, "executionArn": workflow.execution_arn_for(flagged.submission_id),
-        "taskToken": "token", "enteredTime": iso(time.time()), "timeoutSeconds": 3600, "matches": [],
-    }, None)
+    app.request_approval(
+        {
+            "submissionId": flagged.submission_id,
+            "executionArn": workflow.execution_arn_for(flagged.submission_id),
+            "taskToken": "token",
+            "enteredTime": iso(time.time()),
+            "timeoutSeconds": 3600,
+            "matches": [],
+        },
+        None,
+    )
 
     (pushed,) = websockets_clients.received("kate")
     assert pushed["type"] == "status"

@@ -96,7 +96,9 @@ def test_execution_history_shows_the_wait_for_callback_and_few_transitions(clien
     client.http.post(f"/reviews/{review['reviewId']}/approve", headers=admin_headers)
     wait_for_status(client, flagged["submissionId"], "APPROVED")
 
-    clean_entered = [e for e in _history(_execution_arn(client, clean["submissionId"])) if e["type"].endswith("StateEntered")]
+    clean_entered = [
+        e for e in _history(_execution_arn(client, clean["submissionId"])) if e["type"].endswith("StateEntered")
+    ]
     flagged_events = _history(_execution_arn(client, flagged["submissionId"]))
     flagged_entered = [e for e in flagged_events if e["type"].endswith("StateEntered")]
 
@@ -105,8 +107,9 @@ def test_execution_history_shows_the_wait_for_callback_and_few_transitions(clien
     assert any(e["type"] == "TaskSubmitted" or e["type"] == "TaskScheduled" for e in flagged_events)
 
 
-def test_failing_content_check_ends_failed_and_still_notifies(client, admin_headers, monkeypatch, websockets_clients,
-                                                              tmp_path):
+def test_failing_content_check_ends_failed_and_still_notifies(
+    client, admin_headers, monkeypatch, websockets_clients, tmp_path
+):
     # The word list cannot be read (a file that is not there): every attempt of CheckContent fails.
     monkeypatch.setenv("MODERATION_WORDS_FILE", str(tmp_path / "missing-words.txt"))
     service.reset()
@@ -128,7 +131,7 @@ def test_an_evasive_title_goes_to_review_with_the_original_text_as_the_match(cli
     (match,) = review["matches"]
     assert match["word"] == "forbidden"
     assert match["text"] == "f.0.r.b.i.d.d.3.n"
-    assert "Totally f.0.r.b.i.d.d.3.n advice"[match["start"]:match["end"]] == match["text"]
+    assert "Totally f.0.r.b.i.d.d.3.n advice"[match["start"] : match["end"]] == match["text"]
 
 
 def test_an_evasion_in_the_body_is_caught_too(client, admin_headers):

@@ -259,7 +259,9 @@ def start_runtime(directory: Path, *, ports: dict[str, int] | None = None, **ext
         wait_for(ready, timeout=STARTUP_TIMEOUT)
         banner = stdout_path.read_text()
         moto = re.search(r"AWS \(moto\) (http://[0-9.:]+)", banner)
-        exported = re.search(r"export AWS_ACCESS_KEY_ID=(\S+) AWS_SECRET_ACCESS_KEY=(\S+) AWS_DEFAULT_REGION=(\S+)", banner)
+        exported = re.search(
+            r"export AWS_ACCESS_KEY_ID=(\S+) AWS_SECRET_ACCESS_KEY=(\S+) AWS_DEFAULT_REGION=(\S+)", banner
+        )
         assert moto and exported and exported.group(3) == REGION, banner
         runtime = RunningRuntime(
             process=process,

@@ -82,7 +82,9 @@ class StoredState:
 
     def _is_settled(self, snapshot: dict[str, Any]) -> bool:
         submissions = {item["submissionId"]["S"]: item["status"]["S"] for item in self._rows(snapshot, "submissions")}
-        waiting = {item["submissionId"]["S"] for item in self._rows(snapshot, "reviews") if item["status"]["S"] == "PENDING"}
+        waiting = {
+            item["submissionId"]["S"] for item in self._rows(snapshot, "reviews") if item["status"]["S"] == "PENDING"
+        }
         for name, status in snapshot["executions"]:  # an execution is named after its submission
             if status == "RUNNING" and not (submissions.get(name) == "IN_REVIEW" and name in waiting):
                 return False

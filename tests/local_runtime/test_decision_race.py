@@ -30,8 +30,12 @@ def _decide_all_at_once(runtime: RunningRuntime, review_id: str) -> list[tuple[s
         action = "approve" if index % 2 else "reject"
         reason = f"reason {index}"
         barrier.wait()
-        result = http("POST", f"{runtime.rest_url}/reviews/{review_id}/{action}", {"reason": reason},
-                      headers=runtime.admin_headers)
+        result = http(
+            "POST",
+            f"{runtime.rest_url}/reviews/{review_id}/{action}",
+            {"reason": reason},
+            headers=runtime.admin_headers,
+        )
         results[index] = (action, reason, result)
 
     threads = [threading.Thread(target=decide, args=(index,)) for index in range(CONCURRENT_DECISIONS)]
@@ -51,7 +55,7 @@ def test_fifty_concurrent_decisions_give_exactly_one_200(runtime: RunningRuntime
 
     statuses = sorted(result.status for _, _, result in results)
     assert statuses == [200] + [409] * (CONCURRENT_DECISIONS - 1), statuses
-    (_, reason, won), = [(action, reason, result) for action, reason, result in results if result.status == 200]
+    ((_, reason, won),) = [(action, reason, result) for action, reason, result in results if result.status == 200]
     decision = won.body["decision"]
     assert won.body == {"reviewId": review["reviewId"], "decision": decision, "decidedBy": "admin"}
     for _, _, result in results:

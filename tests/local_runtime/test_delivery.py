@@ -50,8 +50,12 @@ def test_an_outcome_goes_on_the_bus_to_the_webhook_and_into_the_outbox_without_l
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
     server, received = _receiver(secret)
     outbox = tmp_path / "mail"
-    runtime = start_runtime(tmp_path / "runtime", WEBHOOK_URL=f"http://127.0.0.1:{server.server_address[1]}/hook",
-                            WEBHOOK_SECRET=secret, LOCAL_OUTBOX=str(outbox))
+    runtime = start_runtime(
+        tmp_path / "runtime",
+        WEBHOOK_URL=f"http://127.0.0.1:{server.server_address[1]}/hook",
+        WEBHOOK_SECRET=secret,
+        LOCAL_OUTBOX=str(outbox),
+    )
     try:
         assert "webhook secret" in runtime.banner() and str(outbox) in runtime.banner()
         queue_url = _bus_queue(runtime)

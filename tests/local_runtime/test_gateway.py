@@ -232,7 +232,11 @@ def test_abrupt_disconnects_and_garbage_do_not_take_the_gateway_down(
     disconnected = wait_for(lambda: recorder.of("$disconnect", connection_id), timeout=RECEIVE_TIMEOUT)
     assert disconnected[0]["requestContext"]["disconnectStatusCode"] == 1006
 
-    for garbage in (b"\x16\x03\x01\x02\x00 not even HTTP\r\n\r\n", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", b"\xff" * 70000):
+    for garbage in (
+        b"\x16\x03\x01\x02\x00 not even HTTP\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"\xff" * 70000,
+    ):
         with socket.create_connection(("127.0.0.1", gateway.port), timeout=RECEIVE_TIMEOUT) as raw:
             raw.sendall(garbage)
             raw.shutdown(socket.SHUT_WR)

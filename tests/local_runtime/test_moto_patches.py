@@ -279,4 +279,3 @@ def test_a_read_never_races_a_write_on_the_same_item(aws: dict[str, str]) -> Non
     finally:
         sys.setswitchinterval(previous)
     assert not errors, errors
-

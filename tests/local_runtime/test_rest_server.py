@@ -67,7 +67,9 @@ def test_a_64_mb_body_is_refused_by_its_declared_length_without_waiting_for_it(r
 
 def test_a_content_length_of_10_to_the_15_gets_413_and_the_server_keeps_serving(runtime: RunningRuntime) -> None:
     with open_socket(runtime) as connection:
-        connection.sendall(request_head("/submissions", "Content-Type: application/json", "Content-Length: 1000000000000000"))
+        connection.sendall(
+            request_head("/submissions", "Content-Type: application/json", "Content-Length: 1000000000000000")
+        )
         connection.sendall(b'{"title": "x"}')
         answer = read_answer(connection)
 

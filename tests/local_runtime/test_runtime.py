@@ -216,7 +216,8 @@ def test_a_subscriber_that_stops_reading_does_not_delay_the_others(runtime: Runn
                     others.append(await connect(url))
                 for socket in others:
                     await app_ping(socket)
-                blocked = await asyncio.to_thread(fill_until_stuck, f"{runtime.management_url}/local", stuck_id, credentials=runtime.credentials
+                blocked = await asyncio.to_thread(
+                    fill_until_stuck, f"{runtime.management_url}/local", stuck_id, credentials=runtime.credentials
                 )
 
                 reviews = await asyncio.to_thread(
@@ -226,7 +227,10 @@ def test_a_subscriber_that_stops_reading_does_not_delay_the_others(runtime: Runn
                 started = time.monotonic()
                 approve = asyncio.create_task(
                     asyncio.to_thread(
-                        http, "POST", f"{runtime.rest_url}/reviews/{review['reviewId']}/approve", None,
+                        http,
+                        "POST",
+                        f"{runtime.rest_url}/reviews/{review['reviewId']}/approve",
+                        None,
                         runtime.admin_headers,
                     )
                 )

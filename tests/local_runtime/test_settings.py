@@ -30,7 +30,13 @@ def test_defaults_match_the_spec() -> None:
 
 def test_values_from_the_environment_win() -> None:
     settings = RuntimeSettings.from_environ(
-        {"PORT": "0", "WS_PORT": "9001", "ADMIN_TOKEN": "mine", "MODERATION_WORDS": "spam,scam", "REVIEW_TIMEOUT_SECONDS": "60"}
+        {
+            "PORT": "0",
+            "WS_PORT": "9001",
+            "ADMIN_TOKEN": "mine",
+            "MODERATION_WORDS": "spam,scam",
+            "REVIEW_TIMEOUT_SECONDS": "60",
+        }
     )
     assert settings.port == 0 and settings.ws_port == 9001
     assert settings.admin_token == "mine" and not settings.admin_token_generated
@@ -38,7 +44,8 @@ def test_values_from_the_environment_win() -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "value"), [("PORT", "http"), ("WS_PORT", "70000"), ("REVIEW_TIMEOUT_SECONDS", "0"), ("REVIEW_TIMEOUT_SECONDS", "1h")]
+    ("name", "value"),
+    [("PORT", "http"), ("WS_PORT", "70000"), ("REVIEW_TIMEOUT_SECONDS", "0"), ("REVIEW_TIMEOUT_SECONDS", "1h")],
 )
 def test_bad_values_name_the_variable(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):

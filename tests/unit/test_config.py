@@ -50,8 +50,17 @@ def test_a_plain_http_webhook_url_outside_loopback_is_a_configuration_error():
     from chalicelib.config import Settings
     from chalicelib.errors import ConfigurationError
 
-    base = {name: "x" for name in ("SUBMISSIONS_TABLE", "REVIEWS_TABLE", "CONNECTIONS_TABLE", "REVIEWERS_TABLE",
-                                   "HISTORY_TABLE", "STATE_MACHINE_ARN")}
+    base = {
+        name: "x"
+        for name in (
+            "SUBMISSIONS_TABLE",
+            "REVIEWS_TABLE",
+            "CONNECTIONS_TABLE",
+            "REVIEWERS_TABLE",
+            "HISTORY_TABLE",
+            "STATE_MACHINE_ARN",
+        )
+    }
 
     with pytest.raises(ConfigurationError, match="WEBHOOK_URL"):
         Settings.from_environ({**base, "WEBHOOK_URL": "http://platform.example.com/hooks"})

@@ -88,7 +88,7 @@ FLAGGED = [
     _case("split", "s-cam alert", "scam"),
     # HTML markup inside a word: tags, comments, character references
     _case("markup", "f<b>o</b>rbidden"),
-    _case("markup", "f<span class=\"x\">orbid</span>den"),
+    _case("markup", 'f<span class="x">orbid</span>den'),
     _case("markup", "for<!-- -->bidden"),
     _case("markup", "for<!---->bidden"),
     _case("markup", "forbi&#100;den"),
@@ -100,7 +100,7 @@ FLAGGED = [
     _case("markup", "forbidd&Egrave;n"),
     _case("markup", "forbidd&eacuten"),
     _case("markup", "&#102;&#111;&#114;&#98;&#105;&#100;&#100;&#101;&#110;"),
-    _case("markup", "<p>A f<i>o</i>rb&#105;dden <a href=\"#\">offer</a></p>"),
+    _case("markup", '<p>A f<i>o</i>rb&#105;dden <a href="#">offer</a></p>'),
     _case("markup", "f<br>o<br>r<br>b<br>i<br>d<br>d<br>e<br>n"),
     _case("markup", "f&#x2d;orbidden"),
     _case("markup", "&#115;c&#97;m inside", "scam"),
@@ -195,7 +195,7 @@ CLEAN = [
     _case("markup", "Q&amp;A: bidding for beginners"),
     _case("markup", "&lt;forbid&gt; tags &amp; hidden dens"),
     _case("markup", "caf&eacute; owner&rsquo;s cr&egrave;me br&ucirc;l&eacute;e"),
-    _case("markup", "<a href=\"/hidden\">hidden</a> gems"),
+    _case("markup", '<a href="/hidden">hidden</a> gems'),
     _case("markup", "<!-- draft --><p>Mascara review</p>", "scam"),
     _case("markup", "<p>Oscar&nbsp;winners</p>", "scam"),
     _case("markup", "contra<br>band practice", "contraband"),
@@ -300,8 +300,20 @@ def test_does_not_flag_clean_title(text: str, word: str, table_words: WordList) 
 def test_tables_cover_every_category_with_enough_cases() -> None:
     flagged_categories = {case.id.split(":")[0] for case in FLAGGED}
     clean_categories = {case.id.split(":")[0] for case in CLEAN}
-    assert {"case", "compatibility", "accent", "invisible", "separator", "split", "markup", "substitution",
-            "lookalike", "repeat", "embedded", "combined"} <= flagged_categories
+    assert {
+        "case",
+        "compatibility",
+        "accent",
+        "invisible",
+        "separator",
+        "split",
+        "markup",
+        "substitution",
+        "lookalike",
+        "repeat",
+        "embedded",
+        "combined",
+    } <= flagged_categories
     assert {"no-glue", "hyphenated", "markup", "shared-letters", "non-latin"} <= clean_categories
     assert len(FLAGGED) >= 70
     assert len(CLEAN) >= 70
@@ -568,8 +580,22 @@ def test_matches_are_ordered_and_never_overlap(text: str, table_words: WordList)
     _assert_well_formed(text, find_matches(text, table_words))
 
 
-INLINE_MARKUP = ("<b>", "</b>", '<span class="x">', "</span>", "<!-- -->", "<!---->", "<i>", "</i>", "<a href='#'>",
-                 "</a>", "<wbr>", "&shy;", "&#8203;", "&zwj;")
+INLINE_MARKUP = (
+    "<b>",
+    "</b>",
+    '<span class="x">',
+    "</span>",
+    "<!-- -->",
+    "<!---->",
+    "<i>",
+    "</i>",
+    "<a href='#'>",
+    "</a>",
+    "<wbr>",
+    "&shy;",
+    "&#8203;",
+    "&zwj;",
+)
 """Markup that renders as nothing, or as an invisible character, inside a word."""
 
 
@@ -612,9 +638,23 @@ def test_flags_evasion_whatever_characters_are_written_as_references(
     _assert_well_formed(written, matches)
 
 
-_NAMED_REFERENCES = {"é": "&eacute;", "è": "&egrave;", "ó": "&oacute;", "í": "&iacute;", "!": "&excl;",
-                     "$": "&dollar;", "@": "&commat;", "|": "&verbar;", ".": "&period;", "*": "&ast;", " ": "&#32;",
-                     "_": "&lowbar;", "-": "&hyphen;", "a": "&aacute", "o": "&ouml;"}
+_NAMED_REFERENCES = {
+    "é": "&eacute;",
+    "è": "&egrave;",
+    "ó": "&oacute;",
+    "í": "&iacute;",
+    "!": "&excl;",
+    "$": "&dollar;",
+    "@": "&commat;",
+    "|": "&verbar;",
+    ".": "&period;",
+    "*": "&ast;",
+    " ": "&#32;",
+    "_": "&lowbar;",
+    "-": "&hyphen;",
+    "a": "&aacute",
+    "o": "&ouml;",
+}
 
 
 @given(

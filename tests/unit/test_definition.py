@@ -62,15 +62,24 @@ def _webhook_task(definition: dict) -> dict:
 
 
 def test_retry_settings_render_as_numbers_and_the_bus_as_a_string():
-    delivery = DeliverySettings(event_bus_name="platform", webhook_retry_interval_seconds=1,
-                                webhook_retry_max_attempts=2, webhook_retry_backoff_rate=1.5,
-                                webhook_retry_max_delay_seconds=7)
-    definition = json.loads(render_definition(definition_values("dev", region="us-east-1", account_id="1",
-                                                                delivery=delivery)))
+    delivery = DeliverySettings(
+        event_bus_name="platform",
+        webhook_retry_interval_seconds=1,
+        webhook_retry_max_attempts=2,
+        webhook_retry_backoff_rate=1.5,
+        webhook_retry_max_delay_seconds=7,
+    )
+    definition = json.loads(
+        render_definition(definition_values("dev", region="us-east-1", account_id="1", delivery=delivery))
+    )
 
     (retry,) = _webhook_task(definition)["Retry"]
     assert (retry["IntervalSeconds"], retry["MaxAttempts"], retry["BackoffRate"], retry["MaxDelaySeconds"]) == (
-        1, 2, 1.5, 7)
+        1,
+        2,
+        1.5,
+        7,
+    )
     assert definition["States"]["PublishEvent"]["Parameters"]["Entries"][0]["EventBusName"] == "platform"
 
 

@@ -21,12 +21,24 @@ def test_signed_path_verifies_until_it_expires():
 
 @pytest.mark.parametrize(
     "changes",
-    [{"review_id": "r2"}, {"action": "reject"}, {"expires": "1001"}, {"expires": "soon"}, {"action": "delete"},
-     {"signature": None}, {"expires": None}],
+    [
+        {"review_id": "r2"},
+        {"action": "reject"},
+        {"expires": "1001"},
+        {"expires": "soon"},
+        {"action": "delete"},
+        {"signature": None},
+        {"expires": None},
+    ],
 )
 def test_any_changed_part_fails_verification(changes):
-    arguments = {"review_id": "r1", "action": "approve", "expires": "1000",
-                 "signature": sign(SECRET, review_id="r1", action="approve", expires=1000), "now": 0}
+    arguments = {
+        "review_id": "r1",
+        "action": "approve",
+        "expires": "1000",
+        "signature": sign(SECRET, review_id="r1", action="approve", expires=1000),
+        "now": 0,
+    }
     arguments.update(changes)
     with pytest.raises(ForbiddenError) as raised:
         verify(SECRET, **arguments)
@@ -42,8 +54,18 @@ def test_another_secret_does_not_verify():
 @pytest.mark.parametrize(
     "spelling",
     [" 1000", "1000 ", "+1000", "01000", "1_000", "١٠٠٠", "１０００", "1000\n", "-1000", ""],
-    ids=["leading-space", "trailing-space", "plus", "leading-zero", "underscore", "arabic-indic", "full-width",
-         "newline", "negative", "empty"],
+    ids=[
+        "leading-space",
+        "trailing-space",
+        "plus",
+        "leading-zero",
+        "underscore",
+        "arabic-indic",
+        "full-width",
+        "newline",
+        "negative",
+        "empty",
+    ],
 )
 def test_only_the_canonical_spelling_of_expires_verifies(spelling):
     signature = sign(SECRET, review_id="r1", action="approve", expires=1000)

@@ -399,11 +399,17 @@ def test_record_outcome_of_a_reviewed_submission_notifies_and_closes_the_review(
     )
 
     assert {key: result[key] for key in ("submissionId", "decision", "delivered", "webhooks")} == {
-        "submissionId": submission_id, "decision": "approved", "delivered": 0, "webhooks": []
+        "submissionId": submission_id,
+        "decision": "approved",
+        "delivered": 0,
+        "webhooks": [],
     }
     stored = world.submissions.items[submission_id]
     assert result["detail"] == {
-        "submissionId": submission_id, "title": stored.title, "decision": "approved", "decidedBy": "alice",
+        "submissionId": submission_id,
+        "title": stored.title,
+        "decision": "approved",
+        "decidedBy": "alice",
         "decidedAt": decided_at,
     }
     assert (stored.status, stored.decided_by, stored.decided_at) == (SubmissionStatus.APPROVED, "alice", decided_at)

@@ -23,7 +23,9 @@ class FakeConnectionStore:
     """The part of ConnectionStore a Notifier uses, in memory; records what it prunes."""
 
     def __init__(self, connection_ids: list[str]) -> None:
-        self.connections = {cid: Connection(cid, api_id="api", stage="test", domain_name="example") for cid in connection_ids}
+        self.connections = {
+            cid: Connection(cid, api_id="api", stage="test", domain_name="example") for cid in connection_ids
+        }
         self.removed: list[str] = []
 
     def get_many(self, connection_ids: Any) -> list[Connection]:
@@ -124,7 +126,9 @@ def test_a_stuck_post_does_not_delay_the_other_subscribers(executor, caplog):
     assert time.monotonic() - started < 2.0
     assert result == [3]  # the stuck one is counted as not delivered
     assert all(message["decision"] == "rejected" for message in client.posted.values())
-    timed_out = [json.loads(record.getMessage()) for record in caplog.records if "send_timed_out" in record.getMessage()]
+    timed_out = [
+        json.loads(record.getMessage()) for record in caplog.records if "send_timed_out" in record.getMessage()
+    ]
     assert [entry["connectionId"] for entry in timed_out] == ["a-stuck"]
     assert "a private reason" not in caplog.text  # the log says who, never what
 

@@ -48,4 +48,7 @@ def test_415_says_what_to_send() -> None:
     assert "'application/x-www-form-urlencoded'" in error.message
     assert error.message.endswith("send Content-Type: application/json")
     assert unsupported_media_type(None, []).message.endswith("send Content-Type: application/json")
-    assert "one of text/plain, application/json" in unsupported_media_type("a/b", ["text/plain", "application/json"]).message
+    assert (
+        "one of text/plain, application/json"
+        in unsupported_media_type("a/b", ["text/plain", "application/json"]).message
+    )

@@ -18,16 +18,25 @@ from chalicelib.webhooks import (
 )
 
 SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
-DETAIL = {"submissionId": "6f0c9d0e-3c1b-4c55-9d4e-2b8f3f1f5a10", "title": "Été", "decision": "rejected",
-          "reason": "off-topic", "decidedBy": "admin", "decidedAt": "2026-01-02T03:04:05.678Z"}
+DETAIL = {
+    "submissionId": "6f0c9d0e-3c1b-4c55-9d4e-2b8f3f1f5a10",
+    "title": "Été",
+    "decision": "rejected",
+    "reason": "off-topic",
+    "decidedBy": "admin",
+    "decidedAt": "2026-01-02T03:04:05.678Z",
+}
 
 
 def test_the_signature_verifies_with_the_standardwebhooks_library():
     now = int(datetime.now(tz=UTC).timestamp())
     body = message_body(DETAIL)
     webhook_id = webhook_id_for(DETAIL["submissionId"])
-    headers = {"webhook-id": webhook_id, "webhook-timestamp": str(now),
-               "webhook-signature": signature(SECRET, webhook_id=webhook_id, timestamp=now, body=body)}
+    headers = {
+        "webhook-id": webhook_id,
+        "webhook-timestamp": str(now),
+        "webhook-signature": signature(SECRET, webhook_id=webhook_id, timestamp=now, body=body),
+    }
 
     payload = Webhook(SECRET).verify(body, headers)
 
@@ -38,8 +47,11 @@ def test_a_signature_with_another_secret_or_body_is_refused():
     now = int(datetime.now(tz=UTC).timestamp())
     body = message_body(DETAIL)
     other = "whsec_" + base64.b64encode(b"another secret of 32 bytes......").decode()
-    headers = {"webhook-id": "msg_1", "webhook-timestamp": str(now),
-               "webhook-signature": signature(other, webhook_id="msg_1", timestamp=now, body=body)}
+    headers = {
+        "webhook-id": "msg_1",
+        "webhook-timestamp": str(now),
+        "webhook-signature": signature(other, webhook_id="msg_1", timestamp=now, body=body),
+    }
 
     with pytest.raises(WebhookVerificationError):
         Webhook(SECRET).verify(body, headers)
@@ -61,14 +73,25 @@ def test_a_secret_that_is_not_base64_is_refused_without_echoing_it():
     assert "not base64!!" not in str(refused.value)
 
 
-@pytest.mark.parametrize("url", ["https://platform.example.com/hooks", "http://127.0.0.1:9000/hook",
-                                 "http://localhost/hook", "http://[::1]:8080/"])
+@pytest.mark.parametrize(
+    "url",
+    ["https://platform.example.com/hooks", "http://127.0.0.1:9000/hook", "http://localhost/hook", "http://[::1]:8080/"],
+)
 def test_https_anywhere_and_plain_http_to_loopback_are_accepted(url):
     assert validate_webhook_url(url) == url
 
 
-@pytest.mark.parametrize("url", ["http://platform.example.com/hooks", "http://10.0.0.1/", "ftp://127.0.0.1/",
-                                 "https:///no-host", "platform.example.com", "http://127.0.0.1.example.com/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://platform.example.com/hooks",
+        "http://10.0.0.1/",
+        "ftp://127.0.0.1/",
+        "https:///no-host",
+        "platform.example.com",
+        "http://127.0.0.1.example.com/",
+    ],
+)
 def test_anything_else_is_refused(url):
     with pytest.raises(WebhookUrlError):
         validate_webhook_url(url)

@@ -38,8 +38,12 @@ def test_throttling_is_a_retryable_unavailable_error(stepfunctions):
 
 def test_starting_an_execution_that_exists_returns_its_arn(stepfunctions):
     client, stubber = stepfunctions
-    stubber.add_client_error("start_execution", service_error_code="ExecutionAlreadyExists", http_status_code=400,
-                             expected_params={"stateMachineArn": ARN, "name": "abc", "input": ANY})
+    stubber.add_client_error(
+        "start_execution",
+        service_error_code="ExecutionAlreadyExists",
+        http_status_code=400,
+        expected_params={"stateMachineArn": ARN, "name": "abc", "input": ANY},
+    )
 
     arn = Workflow(client, ARN).start(name="abc", payload={})
 
