@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 TITLE_MAX_CHARACTERS = 300
 BODY_MAX_BYTES = 100 * 1024
 IDEMPOTENCY_KEY_MAX_CHARACTERS = 128
-_SUBMISSION_FIELDS = frozenset({"title", "body", "notifyEmail"})
+SUBMISSION_FIELDS = frozenset({"title", "body", "notifyEmail"})
 # RFC 5321's limit on a forward path. The pattern is deliberately plain (and the same in the OpenAPI
 # document): one @, no spaces or control characters, a dotted domain of letters, digits and hyphens.
 EMAIL_MAX_CHARACTERS = 254
@@ -139,7 +139,7 @@ def parse_article_request(payload: Any) -> ArticleRequest:
     """
     if not isinstance(payload, dict):
         raise BadRequestError("the request body must be a JSON object")
-    unknown = sorted(set(payload) - _SUBMISSION_FIELDS)
+    unknown = sorted(set(payload) - SUBMISSION_FIELDS)
     if unknown:
         raise BadRequestError(f"unknown field(s): {', '.join(unknown)}")
     title = payload.get("title")

@@ -205,13 +205,10 @@ def test_an_expired_review_puts_exactly_one_expired_event(client, admin_headers,
     _assert_exactly_one_event(event_queue, created["submissionId"], decision="expired", decidedBy="deadline")
 
 
-def test_a_failed_workflow_puts_exactly_one_failed_event(client, event_queue, monkeypatch):
-    from chalicelib.moderation import ModerationService
-
-    def broken_check(self, event):
-        raise RuntimeError("word list unavailable")
-
-    monkeypatch.setattr(ModerationService, "check_content", broken_check)
+def test_a_failed_workflow_puts_exactly_one_failed_event(client, event_queue, monkeypatch, tmp_path):
+    # A word list that cannot be read fails the check task for good (configuration, not a patch).
+    monkeypatch.setenv("MODERATION_WORDS_FILE", str(tmp_path / "missing-words.txt"))
+    service.reset()
     created = submit(client, "Anything at all")
 
     _assert_exactly_one_event(event_queue, created["submissionId"], decision="failed", decidedBy="workflow")

@@ -113,15 +113,15 @@ def test_documented_limits_are_the_codes_limits(document):
     from chalicelib.moderation import REASON_MAX_CHARACTERS
     from chalicelib.reviews import DECIDED_STATUSES, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
     from chalicelib.submissions import (
-        _SUBMISSION_FIELDS,
         BODY_MAX_BYTES,
         IDEMPOTENCY_KEY_MAX_CHARACTERS,
+        SUBMISSION_FIELDS,
         TITLE_MAX_CHARACTERS,
     )
 
     submission = _json_body_schema(document, "/submissions", "post")
     assert submission["additionalProperties"] is False
-    assert set(submission["properties"]) == _SUBMISSION_FIELDS
+    assert set(submission["properties"]) == SUBMISSION_FIELDS
     assert submission["properties"]["title"]["maxLength"] == TITLE_MAX_CHARACTERS
     assert submission["properties"]["body"]["maxLength"] == BODY_MAX_BYTES  # characters: the bytes are checked too
 
