@@ -135,3 +135,30 @@ def plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     return value
+
+
+# BatchGetItem reads at most 100 keys per call.
+BATCH_GET_LIMIT = 100
+
+
+def query_all(table: Table, **query: Any) -> list[dict[str, Any]]:
+    """Every item a Query matches, page after page (for lists that are whole by design, never a user's page)."""
+    items: list[dict[str, Any]] = []
+    while True:
+        response = table.query(**query)
+        items.extend(response.get("Items", []))
+        if "LastEvaluatedKey" not in response:
+            return items
+        query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def batch_get_all(table: Table, keys: list[dict[str, Any]], **options: Any) -> list[dict[str, Any]]:
+    """The items stored under ``keys`` (missing ones skipped): BatchGetItem in chunks, unprocessed keys retried."""
+    items: list[dict[str, Any]] = []
+    for start in range(0, len(keys), BATCH_GET_LIMIT):
+        request: dict[str, Any] = {table.name: {"Keys": keys[start : start + BATCH_GET_LIMIT], **options}}
+        while request:
+            response = table.meta.client.batch_get_item(RequestItems=request)
+            items.extend(response["Responses"].get(table.name, []))
+            request = response.get("UnprocessedKeys") or {}
+    return items

@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.aws import batch_get_all, query_all
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
@@ -16,8 +18,6 @@ REVIEW_WATCH_ITEM = "#reviews"
 WATCHERS_INDEX = "review-watchers"
 WATCH_PARTITION = "REVIEWS"
 _NOT_SUBMISSIONS = frozenset({CONNECTION_ITEM, REVIEW_WATCH_ITEM})
-# BatchGetItem reads at most 100 keys per call.
-_BATCH_GET_LIMIT = 100
 
 
 @dataclass(frozen=True)
@@ -83,50 +83,29 @@ class ConnectionStore:
         A Query on a sparse index (eventually consistent: a watcher of the last second may
         miss one event, and the dashboard reloads the queue when it starts watching).
         """
-        watchers: list[tuple[Connection, str]] = []
-        query: dict[str, Any] = {
-            "IndexName": WATCHERS_INDEX,
-            "KeyConditionExpression": "watchPartition = :watching",
-            "ExpressionAttributeValues": {":watching": WATCH_PARTITION},
-        }
-        while True:
-            response = self._table.query(**query)
-            items: list[dict[str, Any]] = response.get("Items", [])
-            watchers.extend((Connection.from_item(item), item.get("reviewer", "")) for item in items)
-            if "LastEvaluatedKey" not in response:
-                return watchers
-            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        items = query_all(
+            self._table,
+            IndexName=WATCHERS_INDEX,
+            KeyConditionExpression="watchPartition = :watching",
+            ExpressionAttributeValues={":watching": WATCH_PARTITION},
+        )
+        return [(Connection.from_item(item), item.get("reviewer", "")) for item in items]
 
     def get_many(self, connection_ids: Iterable[str]) -> list[Connection]:
         """The stored connections among ``connection_ids`` (strongly consistent; unknown ids are skipped)."""
-        ids = sorted(set(connection_ids))
-        found: list[Connection] = []
-        for start in range(0, len(ids), _BATCH_GET_LIMIT):
-            keys = [
-                {"connectionId": cid, "subscription": CONNECTION_ITEM} for cid in ids[start : start + _BATCH_GET_LIMIT]
-            ]
-            request: dict[str, Any] = {self._table.name: {"Keys": keys, "ConsistentRead": True}}
-            while request:
-                response = self._table.meta.client.batch_get_item(RequestItems=request)
-                found.extend(Connection.from_item(item) for item in response["Responses"].get(self._table.name, []))
-                request = response.get("UnprocessedKeys") or {}
+        keys = [{"connectionId": cid, "subscription": CONNECTION_ITEM} for cid in sorted(set(connection_ids))]
+        found = [Connection.from_item(item) for item in batch_get_all(self._table, keys, ConsistentRead=True)]
         return sorted(found, key=lambda connection: connection.connection_id)
 
     def remove(self, connection_id: str) -> list[str]:
         """Delete a connection and its subscription items; returns the submissions it followed."""
-        items: list[dict[str, Any]] = []
-        query: dict[str, Any] = {
-            "KeyConditionExpression": "connectionId = :connection_id",
-            "ExpressionAttributeValues": {":connection_id": connection_id},
-            "ProjectionExpression": "connectionId, subscription",
-            "ConsistentRead": True,
-        }
-        while True:
-            response = self._table.query(**query)
-            items.extend(response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                break
-            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        items = query_all(
+            self._table,
+            KeyConditionExpression="connectionId = :connection_id",
+            ExpressionAttributeValues={":connection_id": connection_id},
+            ProjectionExpression="connectionId, subscription",
+            ConsistentRead=True,
+        )
         with self._table.batch_writer() as batch:
             for item in items:
                 batch.delete_item(Key={"connectionId": item["connectionId"], "subscription": item["subscription"]})

@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.aws import conditional_write, plain
+from chalicelib.aws import conditional_write, plain, query_all
 from chalicelib.log import log_event
 
 if TYPE_CHECKING:
@@ -82,18 +82,17 @@ class History:
 
     def events(self, submission_id: str) -> list[HistoryEvent]:
         """Every event of a submission, oldest first (consistent reads, every page)."""
-        events: list[HistoryEvent] = []
-        query: dict[str, Any] = {
-            "KeyConditionExpression": "submissionId = :submission",
-            "ExpressionAttributeValues": {":submission": submission_id},
-            "ConsistentRead": True,
-        }
-        while True:
-            response = self._table.query(**query)
-            items: list[dict[str, Any]] = response.get("Items", [])
-            for item in items:
-                fields = {name: plain(value) for name, value in item.items() if name not in (*_KEYS, "at", "event")}
-                events.append(HistoryEvent(at=item["at"], event=item["event"], fields=fields))
-            if "LastEvaluatedKey" not in response:
-                return events
-            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        items = query_all(
+            self._table,
+            KeyConditionExpression="submissionId = :submission",
+            ExpressionAttributeValues={":submission": submission_id},
+            ConsistentRead=True,
+        )
+        return [
+            HistoryEvent(
+                at=item["at"],
+                event=item["event"],
+                fields={name: plain(value) for name, value in item.items() if name not in (*_KEYS, "at", "event")},
+            )
+            for item in items
+        ]

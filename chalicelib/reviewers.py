@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chalicelib import actors
-from chalicelib.aws import conditional_write
+from chalicelib.aws import batch_get_all, conditional_write, query_all
 from chalicelib.clock import Clock, iso, system_clock
 from chalicelib.errors import AlreadyExistsError, BadRequestError, NotFoundError
 
@@ -136,21 +136,15 @@ class ReviewerStore:
 
     def list(self) -> list[Reviewer]:
         """Every reviewer, by name: one Query per page of the reviewers' partition."""
-        reviewers: list[Reviewer] = []
-        query: dict[str, Any] = {
-            "KeyConditionExpression": "pk = :partition",
-            "ExpressionAttributeValues": {":partition": _REVIEWER_PARTITION},
-        }
-        while True:
-            response = self._table.query(**query)
-            items: list[dict[str, Any]] = response.get("Items", [])
-            reviewers.extend(
-                Reviewer(name=item["sk"], role=item["role"], created_at=item["createdAt"], created_by=item["createdBy"])
-                for item in items
-            )
-            if "LastEvaluatedKey" not in response:
-                return reviewers
-            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        items = query_all(
+            self._table,
+            KeyConditionExpression="pk = :partition",
+            ExpressionAttributeValues={":partition": _REVIEWER_PARTITION},
+        )
+        return [
+            Reviewer(name=item["sk"], role=item["role"], created_at=item["createdAt"], created_by=item["createdBy"])
+            for item in items
+        ]
 
     def delete(self, name: str) -> None:
         """Revoke the reviewer's token, then forget the reviewer. Raises NotFoundError for an unknown name."""
@@ -164,17 +158,9 @@ class ReviewerStore:
     def existing(self, names: set[str]) -> set[str]:
         """Which of ``names`` are current reviewers (one BatchGetItem per 100; the bootstrap admin always is)."""
         found = {name for name in names if name == actors.ADMIN}
-        wanted = sorted(names - found)
-        for start in range(0, len(wanted), 100):
-            keys = [{"pk": _REVIEWER_PARTITION, "sk": name} for name in wanted[start : start + 100]]
-            request: dict[str, Any] = {
-                self._table.name: {"Keys": keys, "ConsistentRead": True, "ProjectionExpression": "sk"}
-            }
-            while request:
-                response = self._table.meta.client.batch_get_item(RequestItems=request)
-                items: list[dict[str, Any]] = response["Responses"].get(self._table.name, [])
-                found.update(item["sk"] for item in items)
-                request = response.get("UnprocessedKeys") or {}
+        keys = [{"pk": _REVIEWER_PARTITION, "sk": name} for name in sorted(names - found)]
+        items = batch_get_all(self._table, keys, ConsistentRead=True, ProjectionExpression="sk")
+        found.update(item["sk"] for item in items)
         return found
 
     def identify(self, token: str) -> Identity | None:
