@@ -9,21 +9,19 @@ from typing import TYPE_CHECKING, Any
 
 from chalice.app import AuthResponse, Chalice, Response
 
-from chalicelib import pages, service
-from chalicelib.actors import SIGNED_LINK
-from chalicelib.auth import bearer_token
+from chalicelib import service
 from chalicelib.config import get_settings
 from chalicelib.errors import BadRequestError, ConfigurationError, ForbiddenError, ServiceError, UnauthorizedError
-from chalicelib.links import link_query, verify_link
 from chalicelib.log import configure_logging, log_event
-from chalicelib.request_body import parse_json_body, unsupported_media_type
-from chalicelib.reviewers import ROLES, Identity, parse_new_reviewer, validate_name
-from chalicelib.reviews import parse_decision_request
 
+# Every Lambda function of this app imports this module, but each needs only part of chalicelib:
+# the pages, request parsing and team modules are imported by the handlers that use them, so a
+# cold start of, say, the check_content function does not pay for them (see `make bench`).
 if TYPE_CHECKING:
     from chalice.app import Request
 
     from chalicelib.connections import Connection
+    from chalicelib.reviewers import Identity
 
 app = Chalice(app_name="content-moderation")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
@@ -69,6 +67,8 @@ def _request() -> Request:
 
 
 def _json_body() -> Any:
+    from chalicelib.request_body import parse_json_body
+
     return parse_json_body(_request().raw_body)
 
 
@@ -79,6 +79,8 @@ def unsupported_media_type_in_spec_shape(event: Any, get_response: Callable[[Any
     response = get_response(event)
     if response.status_code != 415 or not isinstance(response.body, dict) or response.body.get("Code") is None:
         return response
+    from chalicelib.request_body import unsupported_media_type
+
     route = app.routes.get(event.context.get("resourcePath", ""), {}).get(event.method)
     error = unsupported_media_type(event.headers.get("content-type"), route.content_types if route else ())
     return _error_response(error.status_code, error.code, error.message)
@@ -103,6 +105,8 @@ def reviewer_auth(auth_request: Any) -> AuthResponse:
     An unknown token is let through with no role and refused by :func:`reviewers_only` with
     a 401 and the SPEC's error body: a Deny policy would make API Gateway answer 403 instead.
     """
+    from chalicelib.auth import bearer_token
+
     try:
         identity = service.identify(bearer_token(auth_request.token))
     except ConfigurationError as error:
@@ -138,6 +142,8 @@ def admins_only(view: Callable[..., Any]) -> Callable[..., Any]:
 
 def _caller() -> Identity:
     """Who the authorizer identified; UnauthorizedError when nobody."""
+    from chalicelib.reviewers import ROLES, Identity
+
     context = _request().context.get("authorizer") or {}
     role = context.get("role")
     if role not in ROLES:
@@ -151,12 +157,16 @@ def _caller() -> Identity:
 @app.route("/", methods=["GET"])
 def submit_page() -> Response:
     """The submit form; it then follows the submission live over the WebSocket."""
+    from chalicelib import pages
+
     return _html(pages.static_page("submit.html"), 200)
 
 
 @app.route("/admin", methods=["GET"])
 def admin_page() -> Response:
     """The reviewers' dashboard; it holds no data itself and calls the API with the reviewer's own token."""
+    from chalicelib import pages
+
     return _html(pages.static_page("admin.html"), 200)
 
 
@@ -164,6 +174,8 @@ def admin_page() -> Response:
 @json_errors
 def static_file(name: str) -> Response:
     """The pages' scripts and styles (the CSP allows no inline ones); names outside the allow-list get 404."""
+    from chalicelib import pages
+
     served = pages.static_file(name)
     headers: dict[str, str | list[str]] = {
         "Content-Type": served.content_type,
@@ -187,6 +199,8 @@ def health() -> dict[str, str]:
 @app.route("/openapi.json", methods=["GET"])
 def openapi_document() -> Response:
     """The OpenAPI 3.1 document of this REST API, a static file (tests check it against these routes)."""
+    from chalicelib import pages
+
     return Response(body=pages.static_page("openapi.json"), headers={"Content-Type": "application/json"})
 
 
@@ -260,6 +274,8 @@ def reject(review_id: str) -> dict[str, Any]:
 
 
 def _decide(review_id: str, action: str) -> dict[str, Any]:
+    from chalicelib.reviews import parse_decision_request
+
     reason = parse_decision_request(_json_body())
     review = service.moderation_service().decide(
         review_id,
@@ -278,6 +294,8 @@ def _decide(review_id: str, action: str) -> dict[str, Any]:
 @json_errors
 @admins_only
 def create_reviewer() -> Response:
+    from chalicelib.reviewers import parse_new_reviewer
+
     reviewer, token = service.reviewers().create(parse_new_reviewer(_json_body()), created_by=_caller().name)
     body = {"name": reviewer.name, "role": reviewer.role, "token": token, "createdAt": reviewer.created_at}
     return Response(body=body, status_code=201)
@@ -294,6 +312,8 @@ def list_reviewers() -> dict[str, Any]:
 @json_errors
 @admins_only
 def delete_reviewer(name: str) -> Response:
+    from chalicelib.reviewers import validate_name
+
     service.reviewers().delete(validate_name(name))
     return Response(body="", status_code=204)
 
@@ -321,10 +341,15 @@ def _link_query() -> Mapping[str, str]:
 
 
 def _verified_link(review_id: str) -> str:
+    from chalicelib.links import verify_link
+
     return verify_link(service.link_signing_secret(), review_id=review_id, query=_link_query())
 
 
 def _confirmation(review_id: str) -> Response:
+    from chalicelib import pages
+    from chalicelib.links import link_query
+
     action = _verified_link(review_id)
     review = service.moderation_service().get_review(review_id)
     query = link_query(_link_query())
@@ -333,12 +358,18 @@ def _confirmation(review_id: str) -> Response:
 
 
 def _decide_by_link(review_id: str) -> Response:
+    from chalicelib import pages
+
     action = _verified_link(review_id)
+    from chalicelib.actors import SIGNED_LINK
+
     review = service.moderation_service().decide(review_id, action=action, decided_by=SIGNED_LINK)
     return _html(pages.message_page("Done", f"The submission was {review.decision}."), 200)
 
 
 def _html(html: str, status_code: int) -> Response:
+    from chalicelib import pages
+
     return Response(
         body=html,
         status_code=status_code,
@@ -353,6 +384,8 @@ def _html(html: str, status_code: int) -> Response:
 
 
 def _html_errors(render: Callable[[], Response]) -> Response:
+    from chalicelib import pages
+
     try:
         return render()
     except ServiceError as error:
