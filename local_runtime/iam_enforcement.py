@@ -13,6 +13,7 @@ services the app calls. What moto cannot evaluate faithfully is listed in docs/l
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -26,6 +27,8 @@ INTERPRETER_KEY = ("ak", "sk")
 # The WebSocket API's stage on AWS (chalice's api_gateway_stage); locally the app's
 # @connections calls never reach moto, so this only keeps the rendered policy complete.
 WEBSOCKET_STAGE = "api"
+# Distinct policy documents moto checks: the deploy policy and the runtime's, a few in tests.
+_POLICY_CACHE_SIZE = 64
 _EVERYTHING = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 _previous_no_auth_count: Any = None
@@ -65,6 +68,8 @@ def enforce_deployed_policy(
     from moto.iam.models import iam_backends
 
     name_request_resources()
+    parse_each_policy_once()
+    trust_signatures_checked_before_moto()
     iam = iam_backends[account_id]["aws"]
     app_user = APP_USER.format(stage=stage)
     iam.create_user(region_name=region, user_name=app_user, path="/", tags=[])
@@ -200,3 +205,53 @@ def policy_allows_managing_connections(*, stage: str, region: str, account_id: s
     return IAMPolicy(policy).is_action_permitted("execute-api:ManageConnections", connection) == (
         PermissionResult.PERMITTED
     )
+
+
+def parse_each_policy_once() -> None:
+    """Parse each IAM policy document once, not on every request it is checked against.
+
+    moto's ``IAMPolicy`` runs ``json.loads`` over the caller's whole policy for every request,
+    and the app's deploy policy is checked on every one of its AWS calls. The parsed document is
+    only read (statements are evaluated, never changed), so one parse per document text serves
+    every request. Idempotent.
+    """
+    require_pinned_moto()
+    from moto.iam import access_control
+
+    if getattr(access_control.json, "caches_policies", False):
+        return
+    access_control.json = _CachedPolicyJson()  # type: ignore[assignment]
+
+
+class _CachedPolicyJson:
+    """Stands in for the ``json`` module inside ``moto.iam.access_control`` (which only calls ``loads``)."""
+
+    caches_policies = True
+
+    def __init__(self) -> None:
+        self.loads = functools.lru_cache(maxsize=_POLICY_CACHE_SIZE)(json.loads)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(json, name)
+
+
+def trust_signatures_checked_before_moto() -> None:
+    """Skip moto's second computation of each request's SigV4 signature; keep its policy check.
+
+    Every request that reaches moto was either signed in this process by botocore for the app
+    or the interpreter (nothing crosses a trust boundary), or came through the AWS port, whose
+    ``sigv4.SignedOnly`` already refused any request not signed with the runtime's credentials.
+    Recomputing the signature costs a canonical request and four HMACs per AWS call. The caller's
+    access key still selects the IAM user whose policy moto enforces. Idempotent.
+    """
+    require_pinned_moto()
+    from moto.iam.access_control import IAMRequestBase
+
+    if getattr(IAMRequestBase.check_signature, "trusts_earlier_check", False):
+        return
+
+    def check_signature(self: Any) -> None:
+        pass
+
+    check_signature.trusts_earlier_check = True  # type: ignore[attr-defined]
+    IAMRequestBase.check_signature = check_signature  # type: ignore[method-assign]

@@ -19,6 +19,7 @@ def install_moto_patches() -> None:
     """
     from local_runtime.dynamodb_patches import query_gsi_members
     from local_runtime.moto_version import require_pinned_moto
+    from local_runtime.pickling_copies import copy_plain_data_by_pickling
     from local_runtime.stepfunctions_patches import (
         cache_jsonpath_parsers,
         cache_parsed_programs,
@@ -35,7 +36,7 @@ def install_moto_patches() -> None:
     route_cloudformation_state_machines_to_interpreter()
     serialize_dynamodb_writes()
     serialize_dynamodb_requests()
-    reuse_interpreter_lambda_clients()
+    reuse_interpreter_clients()
     cache_parsed_programs()
     cache_jsonpath_parsers()
     invoke_app_lambdas_directly()
@@ -46,6 +47,7 @@ def install_moto_patches() -> None:
     index_executions()
     release_finished_executions()
     query_gsi_members()
+    copy_plain_data_by_pickling()
     cache_response_method_names()
 
 
@@ -123,18 +125,37 @@ def _under_write_lock(method: Any) -> Any:
     return locked
 
 
-def reuse_interpreter_lambda_clients() -> None:
-    """Let moto's Step Functions interpreter reuse one Lambda client per region.
+# moto's interpreter modules that build a client per task with ``boto_client_for``: Lambda,
+# the direct integrations, and the AWS SDK integrations (each imported the function by name).
+_INTERPRETER_CLIENT_MODULES = (
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_events",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sqs",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sns",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_dynamodb",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk",
+)
 
-    It builds a new boto3 client for every Lambda task, and building one lists botocore's
-    data directories: about 15% of the local runtime's CPU per submission. boto3 clients are
-    thread-safe, so one per (region, endpoint) serves every execution. Idempotent.
+
+def reuse_interpreter_clients() -> None:
+    """Let moto's Step Functions interpreter reuse one boto3 client per region and service.
+
+    It builds a new boto3 client for every task that calls AWS (Lambda, and the direct
+    ``events:putEvents`` integration of every outcome), and building one copies botocore's
+    event hooks and loads the service model: about 15% of the local runtime's CPU per
+    submission each. boto3 clients are thread-safe, and moto 5.2.5's ``boto_client_for``
+    ignores ``state_credentials`` (every client uses its fixed interpreter key), so one client
+    per (region, service, endpoint) serves every execution. Idempotent.
     """
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+    import importlib
 
-    build = lambda_eval_utils.boto_client_for
-    if getattr(build, "reuses_clients", False):
-        return
+    from local_runtime.moto_version import require_pinned_moto
+
+    require_pinned_moto()
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    build = boto_client.boto_client_for
     cache: dict[tuple[Any, ...], Any] = {}
     lock = threading.Lock()
 
@@ -151,7 +172,10 @@ def reuse_interpreter_lambda_clients() -> None:
             return cache[key]
 
     cached.reuses_clients = True  # type: ignore[attr-defined]
-    lambda_eval_utils.boto_client_for = cached
+    for name in _INTERPRETER_CLIENT_MODULES:
+        module = importlib.import_module(name)
+        if not getattr(module.boto_client_for, "reuses_clients", False):
+            module.boto_client_for = cached
 
 
 def cache_response_method_names() -> None:

@@ -279,3 +279,38 @@ def test_a_read_never_races_a_write_on_the_same_item(aws: dict[str, str]) -> Non
     finally:
         sys.setswitchinterval(previous)
     assert not errors, errors
+
+
+def test_the_interpreters_aws_calls_reuse_one_client_per_service(
+    client: Any, aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every interpreter module that builds clients must still do it through the function the patch replaces."""
+    import importlib
+
+    import boto3
+
+    from local_runtime.moto_hooks import _INTERPRETER_CLIENT_MODULES
+    from tests.conftest import REGION
+
+    for name in _INTERPRETER_CLIENT_MODULES:
+        assert getattr(importlib.import_module(name).boto_client_for, "reuses_clients", False), name
+    stepfunctions = boto3.client("stepfunctions", region_name=REGION)
+    executions = aws["StateMachineArn"].replace(":stateMachine:", ":execution:")
+    _run_to_the_end(client, stepfunctions, executions, "A clean title that warms the clients")
+    built: list[str] = []
+    original = boto3.client
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        built.append(kwargs.get("service_name") or args[0])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(boto3, "client", recording)
+    for title in ("A second clean title", "A third clean title"):
+        _run_to_the_end(client, stepfunctions, executions, title)
+    assert built == []
+
+
+def _run_to_the_end(client: Any, stepfunctions: Any, executions: str, title: str) -> None:
+    """Submit a clean title and wait until its execution (named after the submission) has ended."""
+    execution_arn = f"{executions}:{submit(client, title)['submissionId']}"
+    wait_for(lambda: stepfunctions.describe_execution(executionArn=execution_arn)["status"] == "SUCCEEDED")
