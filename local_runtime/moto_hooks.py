@@ -29,6 +29,7 @@ def install_moto_patches() -> None:
         run_programs_on_the_execution_thread,
         stop_keeping_every_thread,
         wait_for_task_tokens_on_the_execution_thread,
+        wait_for_task_tokens_on_the_interpreter_clock,
     )
 
     require_pinned_moto()
@@ -42,6 +43,7 @@ def install_moto_patches() -> None:
     stop_keeping_every_thread()
     run_programs_on_the_execution_thread()
     wait_for_task_tokens_on_the_execution_thread()
+    wait_for_task_tokens_on_the_interpreter_clock()
     index_task_tokens()
     index_executions()
     release_finished_executions()
