@@ -2,7 +2,8 @@
 
 Deadlines, claim leases, connection TTLs and link expiry read the clock they are given, so their
 tests move a fake clock instead of sleeping. The review deadline itself is a Step Functions
-timeout (``statemachine.json``): the functional test of an expired review waits for it in real time.
+timeout (``statemachine.json``), measured by the interpreter, not by this module: the local
+runtime and the tests advance the interpreter's clock (``local_runtime/interpreter_clock.py``).
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from local_runtime import interpreter_clock
+from local_runtime.interpreter_clock import InterpreterClock, ManualClock, RealTimeClock
 from local_runtime.settings import LOOPBACK
 from local_runtime.sigv4 import AwsCredentials, SignedOnly
 
@@ -97,6 +99,9 @@ class AwsServer:
         self._requested_port = port
         self._mock: Any = None
         self._endpoint: AwsEndpoint | None = None
+        # The interpreter's clock: real time, advanced on request (POST /_local/clock/advance).
+        self.clock = RealTimeClock()
+        self._previous_clock: InterpreterClock | None = None
         self.port = 0
         self.dispatcher: Any = None
         # The app's own key pair once the deploy policy is enforced (see iam_enforcement).
@@ -108,7 +113,7 @@ class AwsServer:
 
     def bind(self) -> None:
         """Take the HTTP port now, so a port in use fails before anything starts."""
-        self._endpoint = AwsEndpoint(LOOPBACK, self._requested_port, self._credentials)
+        self._endpoint = AwsEndpoint(LOOPBACK, self._requested_port, self._credentials, self.clock)
         self.port = self._endpoint.port
 
     def start(self) -> StackOutputs:
@@ -121,6 +126,7 @@ class AwsServer:
 
         install_moto_patches()
         quiet_moto_server_logs()
+        self._previous_clock = interpreter_clock.install(self.clock)
         if self._endpoint is None:
             self.bind()
         credentials = {name: os.environ[name] for name in FAKE_CREDENTIALS if name in os.environ}
@@ -183,20 +189,26 @@ class AwsServer:
             self._mock = None
         uninstall()
         outbox.uninstall()
+        if self._previous_clock is not None:
+            interpreter_clock.install(self._previous_clock)
+            self._previous_clock = None
 
 
 class AwsEndpoint:
     """moto's own WSGI application (the one ``moto_server`` runs) on loopback, over this process's backends.
 
-    Only requests SigV4-signed with the runtime's credentials reach moto (``sigv4.SignedOnly``).
+    Only requests SigV4-signed with the runtime's credentials reach moto (``sigv4.SignedOnly``), or
+    the interpreter's clock control under ``/_local/clock`` (``clock_control``).
     Bound at construction, served from :meth:`start` on a thread, one thread per request.
     """
 
-    def __init__(self, host: str, port: int, credentials: AwsCredentials) -> None:
+    def __init__(self, host: str, port: int, credentials: AwsCredentials, clock: ManualClock) -> None:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
         from werkzeug.serving import make_server
 
-        application = SignedOnly(DomainDispatcherApplication(create_backend_app), credentials)
+        from local_runtime.clock_control import ClockControl
+
+        application = SignedOnly(ClockControl(DomainDispatcherApplication(create_backend_app), clock), credentials)
         self._server = make_server(host, port, application, threaded=True, request_handler=MotoRequestHandler)
         self.port = int(self._server.server_address[1])
         self._thread: threading.Thread | None = None

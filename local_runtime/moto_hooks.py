@@ -30,6 +30,7 @@ def install_moto_patches() -> None:
         run_programs_on_the_execution_thread,
         stop_keeping_every_thread,
         wait_for_task_tokens_on_the_execution_thread,
+        wait_for_task_tokens_on_the_interpreter_clock,
     )
 
     require_pinned_moto()
@@ -43,6 +44,7 @@ def install_moto_patches() -> None:
     stop_keeping_every_thread()
     run_programs_on_the_execution_thread()
     wait_for_task_tokens_on_the_execution_thread()
+    wait_for_task_tokens_on_the_interpreter_clock()
     index_task_tokens()
     index_executions()
     release_finished_executions()

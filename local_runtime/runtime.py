@@ -267,6 +267,11 @@ class LocalRuntime:
                 f"  aws --endpoint-url {self.moto_url} dynamodb scan --table-name "
                 f"{self._environ.get('REVIEWS_TABLE', '<table>')} --max-items 5",
                 "",
+                "Skip ahead to review deadlines (moves Step Functions' timers only, not the app's clock; "
+                "signs with the export above):",
+                f"  {_python_command()} -m local_runtime.advance_clock {settings.review_timeout_seconds} "
+                f"--endpoint-url {self.moto_url}",
+                "",
                 "Press Ctrl-C to stop.",
             ]
         )

@@ -397,3 +397,32 @@ def release_finished_executions() -> None:
 
     terminated_and_released.releases_state = True  # type: ignore[attr-defined]
     BaseExecutionWorkerCommunication.terminated = terminated_and_released  # type: ignore[method-assign]
+
+
+def wait_for_task_tokens_on_the_interpreter_clock() -> None:
+    """Measure a ``waitForTaskToken`` task's deadline on the installed ``interpreter_clock``, not on real time.
+
+    moto waits for a token with ``CallbackEndpoint.wait`` (``Event.wait(TimeoutSeconds)``) and
+    treats "woken without an outcome" as the task's timeout (``States.Timeout``). The default
+    ``SystemClock`` waits exactly so; a ``ManualClock`` (tests) or ``RealTimeClock`` (the local
+    runtime) can be advanced past the deadline instead of waiting for it. A notify still sets the
+    event and wakes the waiter at once. With :func:`wait_for_task_tokens_on_the_execution_thread`
+    this is the only wait of such a task (the state-level timeout thread is not started for it).
+    Heartbeat timeouts (none in our definition) still follow real time.
+    """
+    require_pinned_moto()
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
+
+    from local_runtime import interpreter_clock
+
+    original = CallbackEndpoint.wait
+    if getattr(original, "uses_interpreter_clock", False):
+        return
+
+    @functools.wraps(original)
+    def wait(self: Any, timeout: float | None = None) -> Any:
+        interpreter_clock.active().wait(self._notify_event, timeout)
+        return self._outcome
+
+    wait.uses_interpreter_clock = True  # type: ignore[attr-defined]
+    CallbackEndpoint.wait = wait  # type: ignore[method-assign]

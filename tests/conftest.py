@@ -7,9 +7,12 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from local_runtime.interpreter_clock import ManualClock
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -22,6 +25,8 @@ ADMIN_TOKEN = "test-admin-token"
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 BASE_URL = "http://testserver"
 SENDER_EMAIL = "moderation@example.com"
+# A realistic review deadline: tests that need it to pass advance the interpreter's clock by it.
+REVIEW_TIMEOUT_SECONDS = 3600
 # Short webhook retries (the schedule on AWS spans a day): 1 s apart, two retries, three attempts in all.
 TEST_DELIVERY = {
     "webhook_retry_interval_seconds": 1,
@@ -51,7 +56,7 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         "PUBLIC_BASE_URL": BASE_URL,
         "WEBSOCKET_URL": "ws://testserver/ws",
         "MODERATION_WORDS": "forbidden",
-        "REVIEW_TIMEOUT_SECONDS": "3600",
+        "REVIEW_TIMEOUT_SECONDS": str(REVIEW_TIMEOUT_SECONDS),
         "SENDER_EMAIL": SENDER_EMAIL,
     }
     for name, value in settings.items():
@@ -62,7 +67,22 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture
-def aws(environment: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+def interpreter_clock() -> Iterator[ManualClock]:
+    """The Step Functions interpreter's clock for one test: a task-token deadline passes only when the test advances it.
+
+    Every in-process test runs on it (``aws`` depends on it), so no test waits for a review deadline
+    in real time; a test that needs one to pass asks for this fixture (a ``ManualClock``) and
+    advances it (see :func:`advance_past_review_deadlines`).
+    """
+    from local_runtime.interpreter_clock import ManualClock, installed
+
+    clock = ManualClock()
+    with installed(clock):
+        yield clock
+
+
+@pytest.fixture
+def aws(environment: None, interpreter_clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """moto with the Step Functions interpreter, and our CloudFormation stack deployed into it."""
     import boto3
     from moto import mock_aws
@@ -152,6 +172,18 @@ def wait_for(predicate: Callable[[], Any], *, timeout: float = 15.0, interval: f
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         time.sleep(interval)
+
+
+def advance_past_review_deadlines(interpreter_clock: ManualClock, *, waiting: int = 1) -> None:
+    """Once ``waiting`` review tasks wait for their token, move the interpreter's clock to their deadline.
+
+    The review item is written (by the RequestApproval Lambda) before its task starts waiting, and a
+    wait that starts after an advance counts its deadline from the advanced time, as on AWS: so
+    this first waits for the tasks to be waiting (no sleep: the clock signals it), then advances.
+    """
+    interpreter_clock.wait_until_waiting(waiting)
+    timed_out = interpreter_clock.advance(REVIEW_TIMEOUT_SECONDS)
+    assert timed_out == waiting, f"{timed_out} of {waiting} waiting review tasks timed out"
 
 
 def submit(client: Any, title: str, body: str | None = None, **headers: str) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from tests.conftest import (
     ACCOUNT_ID,
     REGION,
     SENDER_EMAIL,
+    advance_past_review_deadlines,
     json_headers,
     pending_review_for,
     submit,
@@ -197,10 +198,9 @@ def test_a_reviewer_decision_puts_exactly_one_event_with_the_reason(client, admi
     )
 
 
-def test_an_expired_review_puts_exactly_one_expired_event(client, admin_headers, event_queue, monkeypatch):
-    monkeypatch.setenv("REVIEW_TIMEOUT_SECONDS", "1")
-    service.reset()
+def test_an_expired_review_puts_exactly_one_expired_event(client, admin_headers, event_queue, interpreter_clock):
     created = submit(client, "forbidden and slow")
+    advance_past_review_deadlines(interpreter_clock)
 
     _assert_exactly_one_event(event_queue, created["submissionId"], decision="expired", decidedBy="deadline")
 

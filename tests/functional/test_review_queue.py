@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from tests.conftest import ADMIN_TOKEN, pending_review_for, submit, wait_for, wait_for_status
+from tests.conftest import (
+    ADMIN_TOKEN,
+    advance_past_review_deadlines,
+    pending_review_for,
+    submit,
+    wait_for,
+    wait_for_status,
+)
 from tests.functional.test_reviewers_api import bearer, create_reviewer
 
 
@@ -79,3 +86,29 @@ def test_a_reviewer_removed_while_watching_gets_no_more_events(client, admin_hea
 
     wait_for(lambda: ("created", review["reviewId"]) in _review_events(websockets_clients, "admin-dashboard"))
     assert _review_events(websockets_clients, "bob-dashboard") == []
+
+
+def test_watching_reviewers_see_a_review_expire_at_its_deadline(
+    client, admin_headers, websockets_clients, interpreter_clock
+):
+    websockets_clients.connect("admin-dashboard")
+    websockets_clients.send("admin-dashboard", {"action": "watchReviews", "token": ADMIN_TOKEN})
+    created = submit(client, "This is forbidden and nobody looks")
+    review = pending_review_for(client, admin_headers, created["submissionId"])
+
+    advance_past_review_deadlines(interpreter_clock)
+
+    wait_for_status(client, created["submissionId"], "EXPIRED")
+    events = wait_for(
+        lambda: (
+            len(_review_events(websockets_clients, "admin-dashboard")) >= 2
+            and _review_events(websockets_clients, "admin-dashboard")
+        )
+    )
+    assert events == [("created", review["reviewId"]), ("expired", review["reviewId"])]
+    (expired,) = [
+        message["review"]
+        for message in websockets_clients.received("admin-dashboard")
+        if message.get("type") == "review" and message["event"] == "expired"
+    ]
+    assert expired["status"] == "EXPIRED" and expired["decidedBy"] == "deadline"

@@ -8,7 +8,15 @@ import re
 import boto3
 
 from chalicelib import service
-from tests.conftest import REGION, pending_review_for, submit, wait_for, wait_for_status
+from tests.conftest import (
+    REGION,
+    REVIEW_TIMEOUT_SECONDS,
+    pending_review_for,
+    submission_status,
+    submit,
+    wait_for,
+    wait_for_status,
+)
 
 
 def _history(execution_arn: str) -> list[dict]:
@@ -72,12 +80,15 @@ def test_reject_with_reason_ends_rejected_and_keeps_the_reason(client, admin_hea
     assert done["reason"] == "off-topic"
 
 
-def test_review_deadline_expires_the_submission_and_a_late_approve_gets_410(client, admin_headers, monkeypatch):
-    monkeypatch.setenv("REVIEW_TIMEOUT_SECONDS", "1")
-    service.reset()
+def test_review_deadline_expires_the_submission_and_a_late_approve_gets_410(client, admin_headers, interpreter_clock):
     created = submit(client, "forbidden and slow")
     review = pending_review_for(client, admin_headers, created["submissionId"])
+    interpreter_clock.wait_until_waiting(1)
+    # A second short of the deadline nothing happens: the expiry comes from the clock, not from real time.
+    assert interpreter_clock.advance(REVIEW_TIMEOUT_SECONDS - 1) == 0
+    assert submission_status(client, created["submissionId"]) == "IN_REVIEW"
 
+    assert interpreter_clock.advance(1) == 1
     done = wait_for_status(client, created["submissionId"], "EXPIRED", "APPROVED", "FAILED")
 
     assert done["status"] == "EXPIRED"
@@ -86,6 +97,38 @@ def test_review_deadline_expires_the_submission_and_a_late_approve_gets_410(clie
     assert late.status_code == 410
     assert late.json_body["error"]["code"] == "Expired"
     assert client.http.get(f"/reviews/{review['reviewId']}", headers=admin_headers).json_body["status"] == "EXPIRED"
+
+
+def test_a_decision_just_before_the_deadline_wins_and_a_later_advance_changes_nothing(
+    client, admin_headers, interpreter_clock
+):
+    created = submit(client, "forbidden but decided in time")
+    review = pending_review_for(client, admin_headers, created["submissionId"])
+    interpreter_clock.wait_until_waiting(1)
+    assert interpreter_clock.advance(REVIEW_TIMEOUT_SECONDS - 1) == 0
+
+    approved = client.http.post(f"/reviews/{review['reviewId']}/approve", headers=admin_headers)
+
+    assert approved.status_code == 200, approved.body
+    done = wait_for_status(client, created["submissionId"], "APPROVED", "EXPIRED", "FAILED")
+    assert done["status"] == "APPROVED"
+    wait_for(lambda: interpreter_clock.waiting() == 0)
+    assert interpreter_clock.advance(REVIEW_TIMEOUT_SECONDS) == 0
+    assert submission_status(client, created["submissionId"]) == "APPROVED"
+    assert client.http.get(f"/reviews/{review['reviewId']}", headers=admin_headers).json_body["status"] == "APPROVED"
+
+
+def test_a_decision_wakes_the_waiting_execution_without_any_advance(client, admin_headers, interpreter_clock):
+    created = submit(client, "forbidden and promptly rejected")
+    review = pending_review_for(client, admin_headers, created["submissionId"])
+    interpreter_clock.wait_until_waiting(1)
+
+    rejected = client.http.post(f"/reviews/{review['reviewId']}/reject", headers=admin_headers)
+
+    assert rejected.status_code == 200, rejected.body
+    assert wait_for_status(client, created["submissionId"], "REJECTED", "EXPIRED", "FAILED")["status"] == "REJECTED"
+    wait_for(lambda: interpreter_clock.waiting() == 0)  # the task's wait ended on the notify
+    assert interpreter_clock.offset == 0
 
 
 def test_execution_history_shows_the_wait_for_callback_and_few_transitions(client, admin_headers):

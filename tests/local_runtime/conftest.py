@@ -177,6 +177,27 @@ class RunningRuntime:
         kwargs.setdefault("aws_secret_access_key", self.credentials.secret_access_key)
         return boto3.client(service, region_name=REGION, **kwargs)
 
+    def interpreter_clock(self) -> dict[str, Any]:
+        """The Step Functions clock's state (``offsetSeconds``, ``waiting``), from the signed ``GET /_local/clock``."""
+        result = http("GET", f"{self.moto_url}/_local/clock", signed_by=self.credentials, service="states")
+        assert result.status == 200, result
+        return dict(result.body)
+
+    def advance_clock(self, *arguments: str, signed: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run ``python -m local_runtime.advance_clock`` against this runtime, as a user would after the banner's export."""
+        env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+        if signed:
+            env["AWS_ACCESS_KEY_ID"] = self.credentials.access_key_id
+            env["AWS_SECRET_ACCESS_KEY"] = self.credentials.secret_access_key
+        return subprocess.run(
+            [sys.executable, "-m", "local_runtime.advance_clock", "--endpoint-url", self.moto_url, *arguments],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
     def connections_table(self) -> Any:
         return self._table("ConnectionsTableName")
 

@@ -8,11 +8,14 @@ import signal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
+from chalicelib.clock import parse_iso
 from tests.local_runtime.conftest import RunningRuntime, http, start_runtime, submit, wait_for
 
 MESSAGE_TIMEOUT = 30.0
+WEEK = 604_800  # the runtime's default REVIEW_TIMEOUT_SECONDS
 
 
 async def next_message(socket: ClientConnection, message_type: str) -> dict[str, Any]:
@@ -109,17 +112,32 @@ def test_submit_review_decide_and_receive_live_then_ctrl_c(tmp_path: Path) -> No
 
 
 def test_an_undecided_review_expires_at_its_deadline_then_sigterm(tmp_path: Path) -> None:
-    """The interpreter runs the definition's timeout for real: the Catch turns it into EXPIRED."""
-    runtime = start_runtime(tmp_path, REVIEW_TIMEOUT_SECONDS="2")
+    """The default 7-day deadline, reached by advancing the runtime's Step Functions clock: the Catch makes it EXPIRED."""
+    runtime = start_runtime(tmp_path)  # REVIEW_TIMEOUT_SECONDS unset: 604800
 
     async def scenario() -> None:
         submission_id = submit(runtime, "Nobody will review this forbidden title")
+        review = (await asyncio.to_thread(pending_reviews, runtime, submission_id))[submission_id]
+        assert parse_iso(review["deadline"]) - parse_iso(review["createdAt"]) == pytest.approx(WEEK, abs=5)
+        # The review is stored before its task waits for the token: advance only once it waits.
+        await asyncio.to_thread(wait_for, lambda: runtime.interpreter_clock()["waiting"] == 1)
+        assert http("GET", f"{runtime.rest_url}/submissions/{submission_id}").body["status"] == "IN_REVIEW"
+
+        advanced = await asyncio.to_thread(runtime.advance_clock, str(WEEK))
+
+        assert advanced.returncode == 0, advanced.stderr
+        assert "1 waiting task(s) timed out" in advanced.stdout, advanced.stdout
         async with connect(runtime.ws_url) as socket:
             # Subscribing by message gets the decision whether it is already made or not.
             await socket.send(json.dumps({"action": "subscribe", "submissionId": submission_id}))
             expired = await next_message(socket, "decision")
         assert expired["submissionId"] == submission_id
         assert expired["decision"] == "expired"
+        # The link's own expiry is the app's clock (real time), so it is the review's expiry that refuses it.
+        late = await asyncio.to_thread(
+            http, "POST", review["approveUrl"], None, {"Content-Type": "application/x-www-form-urlencoded"}
+        )
+        assert late.status == 410, late
 
     try:
         asyncio.run(scenario())

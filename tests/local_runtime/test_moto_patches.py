@@ -314,3 +314,39 @@ def _run_to_the_end(client: Any, stepfunctions: Any, executions: str, title: str
     """Submit a clean title and wait until its execution (named after the submission) has ended."""
     execution_arn = f"{executions}:{submit(client, title)['submissionId']}"
     wait_for(lambda: stepfunctions.describe_execution(executionArn=execution_arn)["status"] == "SUCCEEDED")
+
+
+def test_a_task_token_wait_runs_on_the_interpreter_clock_and_its_timeout_is_states_timeout(
+    client: Any, interpreter_clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """moto must still wait for a token in ``CallbackEndpoint.wait`` with the state's TimeoutSeconds, and
+    still read a wake-up without an outcome as the task's ``States.Timeout`` (the Catch goes to MarkExpired)."""
+    import boto3
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
+
+    from tests.conftest import REGION, REVIEW_TIMEOUT_SECONDS
+
+    assert getattr(CallbackEndpoint.wait, "uses_interpreter_clock", False), "the patch was not applied"
+    timeouts: list[Any] = []
+    wait = interpreter_clock.wait
+
+    def recording(event: Any, timeout: Any) -> bool:
+        timeouts.append(timeout)
+        return bool(wait(event, timeout))
+
+    monkeypatch.setattr(interpreter_clock, "wait", recording)
+    created = submit(client, "forbidden on the interpreter clock")
+    interpreter_clock.wait_until_waiting(1)
+    assert timeouts == [REVIEW_TIMEOUT_SECONDS]
+
+    assert interpreter_clock.advance(REVIEW_TIMEOUT_SECONDS) == 1
+
+    wait_for_status(client, created["submissionId"], "EXPIRED")
+    stepfunctions = boto3.client("stepfunctions", region_name=REGION)
+    execution_arn = _execution_arn(created["submissionId"])
+    wait_for(lambda: stepfunctions.describe_execution(executionArn=execution_arn)["status"] == "SUCCEEDED")
+    events = stepfunctions.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+    timed_out = [event for event in events if event["type"] == "TaskTimedOut"]
+    assert len(timed_out) == 1 and timed_out[0]["taskTimedOutEventDetails"]["error"] == "States.Timeout"
+    entered = [event["stateEnteredEventDetails"]["name"] for event in events if event["type"].endswith("StateEntered")]
+    assert "MarkExpired" in entered
