@@ -350,3 +350,46 @@ def test_a_task_token_wait_runs_on_the_interpreter_clock_and_its_timeout_is_stat
     assert len(timed_out) == 1 and timed_out[0]["taskTimedOutEventDetails"]["error"] == "States.Timeout"
     entered = [event["stateEnteredEventDetails"]["name"] for event in events if event["type"].endswith("StateEntered")]
     assert "MarkExpired" in entered
+
+
+def test_plain_data_copies_are_pickled_and_still_independent(client: Any) -> None:
+    """The patched modules must still copy through ``copy.deepcopy`` / ``deepcopy`` (the names replaced)."""
+    import importlib
+    import inspect
+
+    from local_runtime.pickling_copies import EXPRESSION_MODULES, INTERPRETER_MODULES, copy_by_pickling
+
+    for name in INTERPRETER_MODULES:
+        module = importlib.import_module(name)
+        assert getattr(module.copy, "copies_by_pickling", False), name
+        assert "copy.deepcopy(" in inspect.getsource(module), f"{name} no longer copies with copy.deepcopy"
+    for name in EXPRESSION_MODULES:
+        module = importlib.import_module(name)
+        assert module.deepcopy is copy_by_pickling, name
+        assert "deepcopy(" in inspect.getsource(module), f"{name} no longer copies with deepcopy"
+    original = {"a": [1, {"b": "c"}], "d": None}
+    copied = copy_by_pickling(original)
+    assert copied == original
+    copied["a"][1]["b"] = "changed"
+    assert original["a"][1]["b"] == "c"
+    wait_for_status(client, submit(client, "A clean title after the copies")["submissionId"], "APPROVED")
+
+
+def test_moto_parses_each_policy_once_and_still_enforces_it(aws: dict[str, str]) -> None:
+    """IAMPolicy must still parse through the module's ``json.loads``; the signature check still runs first."""
+    import inspect
+
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.iam import access_control
+
+    from local_runtime.iam_enforcement import parse_each_policy_once, trust_signatures_checked_before_moto
+
+    parse_each_policy_once()
+    trust_signatures_checked_before_moto()
+    assert "json.loads(policy_document)" in inspect.getsource(access_control.IAMPolicy.__init__)
+    authorize = inspect.getsource(ActionAuthenticatorMixin._authenticate_and_authorize_action)
+    assert authorize.index("check_signature()") < authorize.index("check_action_permitted(")
+    document = json.dumps({"Statement": [{"Effect": "Deny", "Action": "dynamodb:PutItem", "Resource": "*"}]})
+    first = access_control.IAMPolicy(document)
+    assert access_control.IAMPolicy(document)._policy_json is first._policy_json
+    assert first.is_action_permitted("dynamodb:PutItem") == access_control.PermissionResult.DENIED
