@@ -124,6 +124,9 @@ class ModerationService:
             created_at=iso(self._clock()),
             request_fingerprint=request.fingerprint(),
             notify_email=request.notify_email,
+            # The execution is named after the submission, so its ARN is known before it starts
+            # and is stored with the submission: no second write once it has started.
+            execution_arn=self._workflow.execution_arn_for(submission_id),
         )
         if not self._submissions.create(submission):
             existing = self._submissions.get(submission_id)
@@ -131,7 +134,7 @@ class ModerationService:
                 raise UnavailableError("a concurrent request with this Idempotency-Key failed; retry")
             if existing.request_fingerprint != submission.request_fingerprint:
                 raise IdempotencyKeyReusedError("this Idempotency-Key was used for a different article")
-            if existing.execution_arn:
+            if self._workflow.execution_status(self._workflow.execution_arn_for(submission_id)) is not None:
                 return existing
             submission = existing  # a retry after a start that failed half-way: start it now
         submission = self._start(submission)
@@ -158,7 +161,6 @@ class ModerationService:
         except UnavailableError:
             self._submissions.delete(submission.submission_id)  # no execution, so no submission
             raise
-        self._submissions.set_execution(submission.submission_id, execution_arn)
         log_event(logger, "submission.accepted", submissionId=submission.submission_id, executionArn=execution_arn)
         return replace(submission, execution_arn=execution_arn)
 

@@ -217,14 +217,6 @@ class SubmissionStore:
     def delete(self, submission_id: str) -> None:
         self._table.delete_item(Key={"submissionId": submission_id})
 
-    def set_execution(self, submission_id: str, execution_arn: str) -> None:
-        self._table.update_item(
-            Key={"submissionId": submission_id},
-            UpdateExpression="SET executionArn = :arn",
-            ConditionExpression="attribute_exists(submissionId)",  # never recreate a rolled-back item
-            ExpressionAttributeValues={":arn": execution_arn},
-        )
-
     def add_subscriber(self, submission_id: str, connection_id: str) -> Submission | None:
         """Follow a submission; returns it as of this write, or None if it does not exist.
 

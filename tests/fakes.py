@@ -68,10 +68,6 @@ class InMemorySubmissions(Recorder):
         self._record("delete", submission_id=submission_id)
         self.items.pop(submission_id, None)
 
-    def set_execution(self, submission_id: str, execution_arn: str) -> None:
-        self._record("set_execution", submission_id=submission_id, execution_arn=execution_arn)
-        self.items[submission_id] = replace(self.items[submission_id], execution_arn=execution_arn)
-
     def add_subscriber(self, submission_id: str, connection_id: str) -> Submission | None:
         self._record("add_subscriber", submission_id=submission_id, connection_id=connection_id)
         submission = self.items.get(submission_id)

@@ -101,6 +101,8 @@ def test_submit_stores_the_article_and_starts_its_execution(world):
     assert submission.created_at == iso(world.clock())
     assert submission.execution_arn == world.workflow.execution_arn_for(submission.submission_id)
     assert world.submissions.items[submission.submission_id].execution_arn == submission.execution_arn
+    # The ARN is known before the start (the execution is named after the submission): one write.
+    assert [name for name, _ in world.submissions.calls] == ["create"]
     (start,) = world.workflow.called("start")
     assert start == {
         "name": submission.submission_id,
@@ -120,6 +122,17 @@ def test_submit_with_the_same_key_returns_the_same_submission_and_starts_once(wo
 
     assert again == first
     assert len(world.workflow.called("start")) == 1
+
+
+def test_a_retry_starts_the_execution_a_crashed_request_stored_but_never_started(world):
+    first = world.service.submit({"title": "Hello"}, idempotency_key="key-1")
+    world.workflow.statuses.clear()  # as if the first request died between its write and its start
+
+    again = world.service.submit({"title": "Hello"}, idempotency_key="key-1")
+
+    assert again.submission_id == first.submission_id
+    assert len(world.workflow.called("start")) == 2
+    assert world.workflow.execution_status(again.execution_arn or "") == "RUNNING"
 
 
 def test_submit_with_a_used_key_for_another_article_is_422_and_changes_nothing(world):
