@@ -176,7 +176,8 @@ class ModerationService:
 
         At most MAX_REPORTED_MATCHES are passed on, each quoting at most MAX_QUOTED_CHARACTERS:
         a body stuffed with banned words must not blow Step Functions' 256 KB payload, a
-        DynamoDB item or a page of the pending list.
+        DynamoDB item or a page of the pending list. The full count goes to the history and
+        the log, not to the execution, whose state machine keeps only ``flagged`` and ``matches``.
         """
         submission = self.get_submission(event["submissionId"])
         matches: list[dict[str, Any]] = []
@@ -202,7 +203,7 @@ class ModerationService:
             matches=reported,
             matchCount=len(matches),
         )
-        return {"flagged": bool(matches), "matches": reported, "matchCount": len(matches)}
+        return {"flagged": bool(matches), "matches": reported}
 
     def request_approval(self, event: dict[str, Any]) -> dict[str, Any]:
         """The wait-for-callback task: store the review with its token; the execution then waits."""
