@@ -178,7 +178,8 @@ class ModerationService:
 
         At most MAX_REPORTED_MATCHES are passed on, each quoting at most MAX_QUOTED_CHARACTERS:
         a body stuffed with banned words must not blow Step Functions' 256 KB payload, a
-        DynamoDB item or a page of the pending list.
+        DynamoDB item or a page of the pending list. The full count goes to the history and
+        the log, not to the execution, whose state machine keeps only ``flagged`` and ``matches``.
         """
         submission = self.get_submission(event["submissionId"])
         matches: list[dict[str, Any]] = []
@@ -204,7 +205,7 @@ class ModerationService:
             matches=reported,
             matchCount=len(matches),
         )
-        return {"flagged": bool(matches), "matches": reported, "matchCount": len(matches)}
+        return {"flagged": bool(matches), "matches": reported}
 
     def request_approval(self, event: dict[str, Any]) -> dict[str, Any]:
         """The wait-for-callback task: store the review with its token; the execution then waits."""
@@ -329,17 +330,7 @@ class ModerationService:
         delivered = self._notifier.publish_decision(submission)
         self._record_outcome_history(submission, delivered=delivered)
         if submission.decided_by != CONTENT_CHECK:  # clean content never had a review
-            review = self._reviews.record_final(
-                review_id_for(event["executionArn"]),
-                decision=decision,
-                reason=submission.reason,
-                decided_by=submission.decided_by or WORKFLOW,
-                decided_at=submission.decided_at or iso(self._clock()),
-            )
-            if review is not None and decision in (Decision.EXPIRED, Decision.FAILED):
-                self._notifier.publish_review_event(
-                    "expired" if decision == Decision.EXPIRED else "decided", review.to_public(None)
-                )
+            self._close_review(review_id_for(event["executionArn"]), submission, decision=decision)
         if submission.notify_email:
             self._send_outcome_email(submission)
         detail = outcome_detail(submission)
@@ -359,6 +350,28 @@ class ModerationService:
             "detail": detail,
             "webhooks": webhooks,
         }
+
+    def _close_review(self, review_id: str, submission: Submission, *, decision: str) -> None:
+        """Make the review show the execution's outcome without writing a reviewer's decision twice.
+
+        A reviewer's decision reached the execution as the review's own fields, written by its
+        claim: only a ``callbackPending`` left by a request that died after its callback is
+        cleared. An expiry or a failure is written onto the review, and reviewers hear of it.
+        """
+        if decision in (Decision.APPROVED, Decision.REJECTED):
+            self._reviews.finish_decision(review_id)
+            return
+        review = self._reviews.record_final(
+            review_id,
+            decision=decision,
+            reason=submission.reason,
+            decided_by=submission.decided_by or WORKFLOW,
+            decided_at=submission.decided_at or iso(self._clock()),
+        )
+        if review is not None:
+            self._notifier.publish_review_event(
+                "expired" if decision == Decision.EXPIRED else "decided", review.to_public(None)
+            )
 
     def _send_outcome_email(self, submission: Submission) -> None:
         """One message to the address given at submit; its fate goes in the audit trail, never the address."""

@@ -378,8 +378,17 @@ class ReviewStore:
         return Review.from_item(response["Attributes"])
 
     def finish_decision(self, review_id: str) -> None:
-        """The execution accepted the decision: nothing is left to retry."""
-        self._table.update_item(Key={"reviewId": review_id}, UpdateExpression="REMOVE callbackPending")
+        """The execution accepted the decision: nothing is left to retry.
+
+        Writes only when ``callbackPending`` is still set (never creating an item), so the final
+        task can call it after the deciding request already has.
+        """
+        conditional_write(
+            self._table.update_item,
+            Key={"reviewId": review_id},
+            UpdateExpression="REMOVE callbackPending",
+            ConditionExpression="attribute_exists(callbackPending)",
+        )
 
     def release_decision(self, review_id: str, *, claim_id: str) -> None:
         """Roll our own claim back to PENDING after a callback that Step Functions refused."""
@@ -404,9 +413,11 @@ class ReviewStore:
     def record_final(
         self, review_id: str, *, decision: str, reason: str | None, decided_by: str, decided_at: str
     ) -> Review | None:
-        """Write an execution's final outcome onto its review and return it; None if it had no review.
+        """Write an outcome the review does not hold yet (expired, failed) onto it and return it.
 
-        Only the final task calls this.
+        None if the execution had no review. Only the final task calls this, and it wins over a
+        claim whose callback never reached the execution. A reviewer's decision is already on
+        the review (:meth:`claim_decision` wrote it first); the final task only finishes it.
         """
         update = decision_update(
             status=REVIEW_STATUS_BY_DECISION[decision],

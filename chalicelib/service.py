@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from chalicelib.connections import ConnectionStore
     from chalicelib.mailer import Mailer
     from chalicelib.moderation import ModerationService
-    from chalicelib.notifications import Notifier
+    from chalicelib.notifications import ManagementClientFactory, Notifier
     from chalicelib.reviewers import Identity, ReviewerStore
     from chalicelib.webhooks import WebhookSender
     from chalicelib.websocket_sessions import WebsocketSessions
@@ -40,8 +40,17 @@ def moderation_service() -> ModerationService:
     return build_moderation_service()
 
 
-def build_moderation_service(*, workflow: Workflow | None = None, clock: Clock = system_clock) -> ModerationService:
-    """A moderation service over the configured tables; tests pass their own workflow client or clock."""
+def build_moderation_service(
+    *,
+    workflow: Workflow | None = None,
+    clock: Clock = system_clock,
+    management_clients: ManagementClientFactory | None = None,
+) -> ModerationService:
+    """A moderation service over the configured tables.
+
+    Tests pass their own workflow client, clock or ``management_clients`` (endpoint -> client
+    that posts to WebSocket connections; moto's never answers GoneException, a test's can).
+    """
     from chalicelib.history import History
     from chalicelib.moderation import ModerationService
     from chalicelib.reviews import ReviewStore
@@ -54,7 +63,7 @@ def build_moderation_service(*, workflow: Workflow | None = None, clock: Clock =
         reviews=ReviewStore(aws.table(settings.reviews_table)),
         history=History(aws.table(settings.history_table)),
         workflow=workflow or Workflow(aws.client("stepfunctions"), settings.state_machine_arn),
-        notifier=_notifier(settings),
+        notifier=_notifier(settings, management_clients or management_client),
         word_list_source=lambda: configured_words(settings),
         link_secret=link_signing_secret,
         review_timeout_seconds=settings.review_timeout_seconds,
@@ -74,7 +83,7 @@ def websocket_sessions() -> WebsocketSessions:
         connections=_connection_store(settings),
         submissions=SubmissionStore(aws.table(settings.submissions_table)),
         identify=identify,
-        notifier=_notifier(settings),
+        notifier=_notifier(settings, management_client),
         clock=system_clock,
     )
 
@@ -195,12 +204,12 @@ def _fanout_executor() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=FANOUT_THREADS, thread_name_prefix="fanout")
 
 
-def _notifier(settings: Settings) -> Notifier:
+def _notifier(settings: Settings, management_clients: ManagementClientFactory) -> Notifier:
     from chalicelib.notifications import FANOUT_THREADS, Notifier
 
     return Notifier(
         _connection_store(settings),
-        lambda endpoint: management_client(endpoint),  # looked up per call, so tests can swap it
+        management_clients,
         region=settings.region,
         endpoint_override=settings.management_endpoint,
         current_reviewers=lambda names: reviewers().existing(names),

@@ -387,6 +387,13 @@ class WebSocketGateway:
             raise GoneError(connection_id)
         return live.info()
 
+    async def socket_option(self, connection_id: str, level: int, option: int) -> int:
+        """``getsockopt`` on the gateway's end of a live connection (e.g. TCP_NODELAY, which no client can see)."""
+        live = self._connections.get(connection_id)
+        if live is None or live.closed:
+            raise GoneError(connection_id)
+        return int(live.socket.transport.get_extra_info("socket").getsockopt(level, option))
+
     async def delete(self, connection_id: str) -> None:
         """Start closing the socket (1000) and return at once, as DeleteConnection does."""
         live = self._connections.get(connection_id)
@@ -402,6 +409,9 @@ class WebSocketGateway:
 
     def info_threadsafe(self, connection_id: str, timeout: float = 5.0) -> dict[str, Any]:
         return self._call(self.info(connection_id), timeout)
+
+    def socket_option_threadsafe(self, connection_id: str, level: int, option: int, timeout: float = 5.0) -> int:
+        return int(self._call(self.socket_option(connection_id, level, option), timeout))
 
     def delete_threadsafe(self, connection_id: str, timeout: float = 5.0) -> None:
         self._call(self.delete(connection_id), timeout)

@@ -210,7 +210,9 @@ class InMemoryReviews(Recorder):
 
     def finish_decision(self, review_id: str) -> None:
         self._record("finish_decision", review_id=review_id)
-        self.items[review_id] = replace(self.items[review_id], callback_pending=False)
+        review = self.items.get(review_id)
+        if review is not None and review.callback_pending:
+            self.items[review_id] = replace(review, callback_pending=False)
 
     def release_decision(self, review_id: str, *, claim_id: str) -> None:
         self._record("release_decision", review_id=review_id, claim_id=claim_id)

@@ -12,9 +12,10 @@ from chalicelib.connections import WATCHERS_INDEX
 from chalicelib.reviews import DECIDED_INDEX, PENDING_INDEX, STATUS_INDEX
 from deploy.chalice_project import load_config
 from deploy.commands import DeployError, DeployResult, deploy, destroy
-from deploy.definition import definition_values, function_arns, render_definition
+from deploy.definition import DeliverySettings, definition_values, function_arns, render_definition
 from deploy.names import Target, all_parameter_names, parameter_name, secret_parameter_names, table_name
 from deploy.policy import policy_text, render_policy
+from deploy.stack import deploy_stack
 from deploy.template import stack_name
 from tests.conftest import ACCOUNT_ID, REGION, ROOT
 from tests.deploy.conftest import FAKE_REST_URL, FAKE_WEBSOCKET_URL, FakeChalice, function_names
@@ -176,24 +177,26 @@ def test_deploy_is_idempotent_on_second_run(clients: Any, project: Path, fake_ch
 
 
 def test_deploy_updates_the_stack_when_the_template_changes(
-    clients: Any, project: Path, fake_chalice: FakeChalice, monkeypatch: pytest.MonkeyPatch
+    clients: Any, project: Path, fake_chalice: FakeChalice
 ) -> None:
-    import deploy.stack
+    # The stack as an earlier version deployed it: the same resources, parameters and tags, and a
+    # state machine with another webhook retry schedule (only the template differs).
+    earlier = deploy_stack(
+        clients("cloudformation"),
+        stage=STAGE,
+        region=REGION,
+        account_id=ACCOUNT_ID,
+        delivery=DeliverySettings(webhook_retry_max_attempts=3),
+    )
 
-    first, _ = run_deploy(clients, project, fake_chalice)
-    original = deploy.stack.build_template
-
-    def with_longer_log_retention(**kwargs: Any) -> dict[str, Any]:
-        template = original(**kwargs)
-        template["Parameters"]["LogRetentionDays"]["Default"] = 90
-        return template
-
-    monkeypatch.setattr(deploy.stack, "build_template", with_longer_log_retention)
-    second, _ = run_deploy(clients, project, fake_chalice)
+    result, _ = run_deploy(clients, project, fake_chalice)
 
     stack = clients("cloudformation").describe_stacks(StackName=stack_name(STAGE))["Stacks"][0]
     assert stack["StackStatus"] == "UPDATE_COMPLETE"
-    assert second.outputs == first.outputs
+    assert result.outputs == earlier
+    machine = clients("stepfunctions").describe_state_machine(stateMachineArn=result.outputs["StateMachineArn"])
+    deliver = json.loads(machine["definition"])["States"]["DeliverWebhooks"]["ItemProcessor"]["States"]
+    assert deliver["DeliverWebhook"]["Retry"][0]["MaxAttempts"] == DeliverySettings().webhook_retry_max_attempts
 
 
 def test_stack_tables_have_the_keys_and_indexes_the_app_uses(

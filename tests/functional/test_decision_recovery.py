@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +22,7 @@ from chalicelib import service
 from chalicelib.errors import ConflictError, ExpiredError, IdempotencyKeyReusedError, UnavailableError
 from chalicelib.reviews import CLAIM_LEASE_SECONDS, ReviewStore, claim_id_for
 from chalicelib.workflow import Workflow
-from tests.conftest import REGION, pending_review_for, submit, wait_for_status
+from tests.conftest import REGION, pending_review_for, submit, wait_for, wait_for_status
 
 
 class FakeClock:
@@ -273,6 +274,26 @@ def test_on_aws_a_died_claim_that_had_reached_the_execution_is_closed_without_a_
 
     stubber.assert_no_pending_responses()
     assert not reviews.get(review["reviewId"]).callback_pending
+
+
+def test_the_final_task_finishes_a_claim_whose_request_died_after_its_callback_and_keeps_its_decision(
+    client, admin_headers, aws, reviews
+):
+    created = submit(client, "forbidden, delivered, then the request died")
+    review = pending_review_for(client, admin_headers, created["submissionId"])
+    _claim_of_a_request_that_died(
+        reviews, review["reviewId"], decision="rejected", reason="spam", claim_id="died-after-it", now=time.time()
+    )
+    claimed = reviews.get(review["reviewId"])
+    # The request had resumed the execution, as ModerationService does, before it died.
+    Workflow(boto3.client("stepfunctions", region_name=REGION), aws["StateMachineArn"]).send_decision(
+        claimed.task_token,
+        {"decision": "rejected", "reason": "spam", "decidedBy": "admin", "decidedAt": claimed.decided_at},
+    )
+
+    assert wait_for_status(client, created["submissionId"], "REJECTED")["reason"] == "spam"
+    wait_for(lambda: not reviews.get(review["reviewId"]).callback_pending)
+    assert reviews.get(review["reviewId"]) == replace(claimed, callback_pending=False)
 
 
 def test_a_reused_key_for_another_decision_is_refused_and_changes_nothing(client, admin_headers, reviews):

@@ -167,23 +167,32 @@ def test_connections_are_stored_with_a_ttl(websockets_clients, aws):
     assert item["apiId"] == "abc123" and item["stage"] == "ws"
 
 
-def test_a_gone_connection_is_pruned_while_the_others_still_get_the_decision(
-    client, admin_headers, websockets_clients, aws, monkeypatch
-):
-    created = submit(client, "forbidden to all")
-    review = pending_review_for(client, admin_headers, created["submissionId"])
-    # Subscribed once IN_REVIEW was written, so the fake below sees only the decision's posts.
-    for connection_id in ("a-live", "b-gone", "c-live"):
-        websockets_clients.connect(connection_id, submission_id=created["submissionId"])
+def test_a_gone_connection_is_pruned_while_the_others_still_get_the_decision(client, websockets_clients, aws):
+    from chalicelib.clock import iso
+    from tests.fakes import RecordingWorkflow
 
     # moto never answers GoneException: a fake answers like API Gateway. The posts run concurrently,
     # so it answers by connection id rather than in call order (as botocore's Stubber would).
     management = GoneAnsweringClient(gone={"b-gone"})
-    monkeypatch.setattr(service, "management_client", lambda endpoint: management)
+    # Submitted without an execution; the decision is then recorded as the RecordOutcome task
+    # records it, by a service that posts through the fake.
+    workflow = RecordingWorkflow()
+    moderation = service.build_moderation_service(workflow=workflow, management_clients=lambda endpoint: management)
+    created = moderation.submit({"title": "forbidden to all"}, idempotency_key=None)
+    # Subscribed before the decision, so the fake sees only the decision's posts.
+    for connection_id in ("a-live", "b-gone", "c-live"):
+        websockets_clients.connect(connection_id, submission_id=created.submission_id)
 
-    client.http.post(f"/reviews/{review['reviewId']}/approve", headers=admin_headers)
-    wait_for_status(client, created["submissionId"], "APPROVED")
+    recorded = moderation.record_outcome(
+        {
+            "submissionId": created.submission_id,
+            "executionArn": workflow.execution_arn_for(created.submission_id),
+            "outcome": {"decision": "approved", "decidedBy": "admin", "decidedAt": iso(time.time())},
+        }
+    )
 
+    assert recorded["delivered"] == 2
+    wait_for_status(client, created.submission_id, "APPROVED")
     wait_for(lambda: not _connection_items(aws["ConnectionsTableName"], "b-gone"))
     wait_for(lambda: len(management.posted) == 3)
     assert sorted(connection_id for connection_id, _ in management.posted) == ["a-live", "b-gone", "c-live"]

@@ -341,13 +341,14 @@ def test_a_client_that_stops_reading_is_dropped_without_delaying_posts_to_others
         stuck.close()
 
 
-def test_frames_go_out_without_waiting_for_the_clients_delayed_ack(gateway: WebSocketGateway) -> None:
+def test_frames_go_out_without_waiting_for_the_clients_delayed_ack(
+    gateway: WebSocketGateway, recorder: RecordingHandlers
+) -> None:
     """Nagle off on every accepted socket: otherwise a push right after a reply waits ~40 ms (decision latency)."""
 
     async def scenario() -> None:
         async with connect(ws_url(gateway, "?client=nodelay")):
-            connection = wait_for(lambda: next(iter(gateway._by_socket), None), timeout=RECEIVE_TIMEOUT)
-            server_socket = connection.transport.get_extra_info("socket")
-            assert server_socket.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+            connection_id = connection_id_of(recorder, "nodelay")
+            assert gateway.socket_option_threadsafe(connection_id, socket.IPPROTO_TCP, socket.TCP_NODELAY)
 
     asyncio.run(scenario())

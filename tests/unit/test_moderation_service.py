@@ -189,7 +189,6 @@ def test_check_content_passes_clean_text(world):
     assert world.service.check_content({"submissionId": submission.submission_id}) == {
         "flagged": False,
         "matches": [],
-        "matchCount": 0,
     }
 
 
@@ -198,8 +197,10 @@ def test_check_content_reports_a_bounded_number_of_matches(world):
 
     result = world.service.check_content({"submissionId": submission.submission_id})
 
-    assert result["matchCount"] == 100
     assert len(result["matches"]) == MAX_REPORTED_MATCHES
+    (checked,) = world.history.called("append")[1:]
+    assert checked["matchCount"] == 100  # the full count is kept in the history, where it is read
+    assert checked["matches"] == result["matches"]
 
 
 def test_check_content_of_an_unknown_submission_is_not_found(world):
@@ -427,9 +428,53 @@ def test_record_outcome_of_a_reviewed_submission_notifies_and_closes_the_review(
     }
     assert (stored.status, stored.decided_by, stored.decided_at) == (SubmissionStatus.APPROVED, "alice", decided_at)
     assert [call["submission"].submission_id for call in world.notifier.called("publish_decision")] == [submission_id]
-    (final,) = world.reviews.called("record_final")
-    assert final["review_id"] == review_id and final["decision"] == "approved"
+    review = world.reviews.items[review_id]
+    assert (review.status, review.decided_by, review.decided_at) == (ReviewStatus.APPROVED, "alice", decided_at)
+    assert not review.callback_pending
+    assert world.reviews.called("finish_decision")[-1] == {"review_id": review_id}
+    assert world.reviews.called("record_final") == []  # the reviewer's decision is not written again
     assert world.history.kinds(submission_id)[-1] == "delivered"
+
+
+def test_the_final_step_keeps_the_reviewers_decision_and_clears_a_callback_its_request_left_pending(world):
+    submission_id, review_id = _in_review(world)
+    # The deciding request claimed the review and resumed the execution, then died before
+    # clearing callbackPending; the execution's outcome is the claim's own fields.
+    _claim_of_a_request_that_died(world, review_id, claim_id="died-after-its-callback")
+    claimed = world.reviews.items[review_id]
+    world.clock.advance(5)
+    event = {
+        "submissionId": submission_id,
+        "executionArn": world.workflow.execution_arn_for(submission_id),
+        "outcome": {"decision": "rejected", "reason": "spam", "decidedBy": "alice", "decidedAt": claimed.decided_at},
+    }
+
+    world.service.record_outcome(event)
+    world.service.record_outcome(event)  # Step Functions retried the final task
+
+    review = world.reviews.items[review_id]
+    assert review == replace(claimed, callback_pending=False)
+    assert world.reviews.called("record_final") == []
+    assert world.reviews.called("finish_decision") == [{"review_id": review_id}] * 2
+    assert world.submissions.items[submission_id].status == SubmissionStatus.REJECTED
+
+
+def test_an_expiry_wins_over_a_claim_that_never_reached_the_execution(world):
+    submission_id, review_id = _in_review(world)
+    _claim_of_a_request_that_died(world, review_id, claim_id="died-before-its-callback")
+
+    world.service.record_outcome(
+        {
+            "submissionId": submission_id,
+            "executionArn": world.workflow.execution_arn_for(submission_id),
+            "outcome": {"decision": "expired", "decidedBy": DEADLINE, "reason": "no decision in time"},
+        }
+    )
+
+    review = world.reviews.items[review_id]
+    assert (review.status, review.decision, review.decided_by) == (ReviewStatus.EXPIRED, "expired", DEADLINE)
+    assert not review.callback_pending
+    assert world.reviews.called("finish_decision") == []
 
 
 def test_record_outcome_of_clean_content_touches_no_review(world):
