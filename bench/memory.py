@@ -21,7 +21,9 @@ TARGET_THREADS_PER_EXECUTION = 1.0
 TARGET_KIB_PER_EXECUTION = 100.0
 TARGET_APPROVE_RATIO = 1.5
 CONCURRENCY = 16
-SUBMIT_SECONDS = 210.0  # the time budget for submitting; fewer than TARGET_PENDING if it runs out
+# The time budget for submitting (fewer than TARGET_PENDING if it runs out): 10,000 flagged
+# submissions at the ~40/s one runtime process checks them, with some room.
+SUBMIT_SECONDS = 300.0
 QUICK_SUBMIT_SECONDS = 15.0
 PENDING_TIMEOUT_SECONDS = 90.0
 IDLE_SETTLE_SECONDS = 1.0
