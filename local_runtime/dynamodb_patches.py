@@ -1,4 +1,5 @@
-"""Patches to moto's DynamoDB: a Query on a sparse global secondary index reads that index, not the table.
+"""Patches to moto's DynamoDB: a Query on a sparse global secondary index reads that index, not the table;
+each UpdateExpression is parsed once.
 
 Guarded like every moto patch (``local_runtime.moto_version``) and checked against moto by
 ``tests/local_runtime/test_moto_patches.py``.
@@ -17,6 +18,8 @@ _memberships: dict[int, tuple[Any, dict[str, set[tuple[Any, Any]]]]] = {}
 _membership_lock = threading.Lock()
 # The items ``Table.all_items`` returns to the Query running on this thread (see query_gsi_members).
 _query_scope = threading.local()
+# Distinct UpdateExpression texts: the app sends a handful.
+_EXPRESSION_CACHE_SIZE = 1024
 
 
 def _key_attributes(index: Any) -> list[str]:
@@ -134,3 +137,32 @@ def query_gsi_members() -> None:
     Table.all_items = all_items_in_scope  # type: ignore[method-assign]
     Table.put_item = put_and_note  # type: ignore[method-assign]
     DynamoDBBackend.update_item = update_and_note  # type: ignore[method-assign]
+
+
+def parse_each_update_expression_once() -> None:
+    """Parse each distinct UpdateExpression once, not twice per UpdateItem.
+
+    moto tokenises and parses an UpdateItem's expression in its response layer (to check the
+    names and values used) and again in its backend: about a twentieth of the runtime's CPU per
+    submission, for the same handful of expressions the app sends. The parsed tree depends only
+    on the expression's text; the one consumer that changes a tree, the validator, works on its
+    own deep copy (``Validator.__init__``), so a tree can be shared. Failed parses are not cached.
+    """
+    require_pinned_moto()
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    make = UpdateExpressionParser.__dict__["make"].__func__
+    if getattr(make, "caches_trees", False):
+        return
+
+    @functools.lru_cache(maxsize=_EXPRESSION_CACHE_SIZE)
+    def parse(expression: str) -> Any:
+        return make(UpdateExpressionParser, expression)
+
+    @functools.wraps(make)
+    def cached(cls: Any, expression: str) -> Any:
+        return parse(expression) if cls is UpdateExpressionParser else make(cls, expression)
+
+    cached.caches_trees = True  # type: ignore[attr-defined]
+    cached.cache_info = parse.cache_info  # type: ignore[attr-defined]
+    UpdateExpressionParser.make = classmethod(cached)  # type: ignore[assignment,method-assign]

@@ -395,3 +395,36 @@ def test_moto_parses_each_policy_once_and_still_enforces_it(aws: dict[str, str])
     first = access_control.IAMPolicy(document)
     assert access_control.IAMPolicy(document)._policy_json is first._policy_json
     assert first.is_action_permitted("dynamodb:PutItem") == access_control.PermissionResult.DENIED
+
+
+def test_an_update_expression_is_parsed_once_and_its_tree_never_changes(client: Any, aws: dict[str, str]) -> None:
+    """moto must still parse through ``UpdateExpressionParser.make``, and validate a copy of the shared tree."""
+    import inspect
+    import pickle
+
+    import boto3
+    from moto.dynamodb import responses
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    from tests.conftest import REGION
+
+    assert "UpdateExpressionParser.make(" in inspect.getsource(responses.DynamoHandler.update_item)
+    assert "UpdateExpressionParser.make(" in inspect.getsource(DynamoDBBackend.update_item)
+    expression = "SET #status = :status, decidedAt = :at REMOVE pendingPartition"
+    tree = UpdateExpressionParser.make(expression)
+    assert UpdateExpressionParser.make(expression) is tree
+    before = pickle.dumps(tree)
+    table = boto3.resource("dynamodb", region_name=REGION).Table(aws["SubmissionsTableName"])
+    hits = UpdateExpressionParser.make.cache_info().hits  # type: ignore[attr-defined]
+    for status, at in (("APPROVED", "2026-01-01T00:00:00Z"), ("REJECTED", "2026-01-02T00:00:00Z")):
+        updated = table.update_item(
+            Key={"submissionId": "s-1"},
+            UpdateExpression=expression,
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":status": status, ":at": at},
+            ReturnValues="ALL_NEW",
+        )["Attributes"]
+        assert updated == {"submissionId": "s-1", "status": status, "decidedAt": at}
+    assert UpdateExpressionParser.make.cache_info().hits >= hits + 4  # type: ignore[attr-defined]
+    assert pickle.dumps(tree) == before
