@@ -17,9 +17,9 @@ def install_moto_patches() -> None:
     Raises ``MotoVersionError`` first if moto is not the pinned version: the patches reach
     into moto's internals, and a silent mismatch would make the emulator wrong, not slow.
     """
+    from local_runtime.cheap_copies import copy_plain_data_cheaply
     from local_runtime.dynamodb_patches import parse_each_update_expression_once, query_gsi_members
     from local_runtime.moto_version import require_pinned_moto
-    from local_runtime.pickling_copies import copy_plain_data_by_pickling
     from local_runtime.stepfunctions_patches import (
         cache_jsonpath_parsers,
         cache_parsed_programs,
@@ -50,7 +50,7 @@ def install_moto_patches() -> None:
     release_finished_executions()
     query_gsi_members()
     parse_each_update_expression_once()
-    copy_plain_data_by_pickling()
+    copy_plain_data_cheaply()
     cache_response_method_names()
 
 

@@ -354,26 +354,30 @@ def test_a_task_token_wait_runs_on_the_interpreter_clock_and_its_timeout_is_stat
     assert "MarkExpired" in entered
 
 
-def test_plain_data_copies_are_pickled_and_still_independent(client: Any) -> None:
+def test_plain_data_copies_are_cheap_and_still_independent(client: Any) -> None:
     """The patched modules must still copy through ``copy.deepcopy`` / ``deepcopy`` (the names replaced)."""
     import importlib
     import inspect
 
-    from local_runtime.pickling_copies import EXPRESSION_MODULES, INTERPRETER_MODULES, copy_by_pickling
+    from local_runtime.cheap_copies import EXPRESSION_MODULES, INTERPRETER_MODULES, copy_by_pickling, copy_json
 
     for name in INTERPRETER_MODULES:
         module = importlib.import_module(name)
-        assert getattr(module.copy, "copies_by_pickling", False), name
+        assert getattr(module.copy, "copies_cheaply", False), name
         assert "copy.deepcopy(" in inspect.getsource(module), f"{name} no longer copies with copy.deepcopy"
     for name in EXPRESSION_MODULES:
         module = importlib.import_module(name)
         assert module.deepcopy is copy_by_pickling, name
         assert "deepcopy(" in inspect.getsource(module), f"{name} no longer copies with deepcopy"
-    original = {"a": [1, {"b": "c"}], "d": None}
-    copied = copy_by_pickling(original)
-    assert copied == original
-    copied["a"][1]["b"] = "changed"
-    assert original["a"][1]["b"] == "c"
+    text = "a task token " * 20
+    original = {"a": [1, {"b": text}], "d": None, "e": (1, [2]), "f": True, "g": 1.5}
+    for copy in (copy_json, copy_by_pickling):
+        copied = copy(original)
+        assert copied == original
+        copied["a"][1]["b"] = "changed"
+        copied["e"][1].append(3)
+        assert original["a"][1]["b"] == text and original["e"] == (1, [2])
+    assert copy_json(original)["a"][1]["b"] is text  # immutable leaves are shared, as deepcopy shares them
     wait_for_status(client, submit(client, "A clean title after the copies")["submissionId"], "APPROVED")
 
 
