@@ -1,5 +1,5 @@
 """Patches to moto's DynamoDB: a Query on a sparse global secondary index reads that index, not the table;
-each UpdateExpression is parsed once.
+each UpdateExpression and each repeated condition is parsed once.
 
 Guarded like every moto patch (``local_runtime.moto_version``) and checked against moto by
 ``tests/local_runtime/test_moto_patches.py``.
@@ -8,6 +8,7 @@ Guarded like every moto patch (``local_runtime.moto_version``) and checked again
 from __future__ import annotations
 
 import functools
+import json
 import threading
 from typing import Any
 
@@ -20,6 +21,8 @@ _membership_lock = threading.Lock()
 _query_scope = threading.local()
 # Distinct UpdateExpression texts: the app sends a handful.
 _EXPRESSION_CACHE_SIZE = 1024
+# Distinct conditions kept before starting over (most repeat; those holding a timestamp do not).
+_CONDITION_CACHE_SIZE = 4096
 
 
 def _key_attributes(index: Any) -> list[str]:
@@ -166,3 +169,47 @@ def parse_each_update_expression_once() -> None:
     cached.caches_trees = True  # type: ignore[attr-defined]
     cached.cache_info = parse.cache_info  # type: ignore[attr-defined]
     UpdateExpressionParser.make = classmethod(cached)  # type: ignore[assignment,method-assign]
+
+
+def reuse_parsed_conditions() -> None:
+    """Parse each distinct condition (expression, names and values together) once.
+
+    moto parses a conditional write's ``ConditionExpression`` in its response layer (to check the
+    names used) and again in its backend, on every request. Most of the app's conditions repeat
+    exactly (``attribute_not_exists(eventId)`` on every audit-trail append, the create of each
+    submission), so the parsed condition is kept per (expression, names, values). The parse
+    depends on nothing else, and the condition tree is only evaluated, never changed.
+    """
+    require_pinned_moto()
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    parse = ConditionExpressionParser.parse
+    if getattr(parse, "reuses_conditions", False):
+        return
+    parsed: dict[str, tuple[Any, list[str], list[str]]] = {}
+    lock = threading.Lock()
+
+    @functools.wraps(parse)
+    def cached(self: Any) -> Any:
+        key = json.dumps(
+            [self.condition_expression, self.expression_attribute_names, self.expression_attribute_values],
+            sort_keys=True,
+            default=repr,  # a binary value arrives as bytes
+        )
+        with lock:
+            entry = parsed.get(key)
+        if entry is None:
+            op = parse(self)
+            entry = (op, list(self.expr_attr_names_found), list(self.expr_attr_values_found))
+            with lock:
+                if len(parsed) >= _CONDITION_CACHE_SIZE:
+                    parsed.clear()  # distinct conditions with changing values (timestamps) would grow it
+                parsed[key] = entry
+            return op
+        op, names, values = entry
+        self.expr_attr_names_found.extend(names)
+        self.expr_attr_values_found.extend(values)
+        return op
+
+    cached.reuses_conditions = True  # type: ignore[attr-defined]
+    ConditionExpressionParser.parse = cached  # type: ignore[method-assign]

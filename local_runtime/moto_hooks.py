@@ -18,7 +18,11 @@ def install_moto_patches() -> None:
     into moto's internals, and a silent mismatch would make the emulator wrong, not slow.
     """
     from local_runtime.cheap_copies import copy_plain_data_cheaply
-    from local_runtime.dynamodb_patches import parse_each_update_expression_once, query_gsi_members
+    from local_runtime.dynamodb_patches import (
+        parse_each_update_expression_once,
+        query_gsi_members,
+        reuse_parsed_conditions,
+    )
     from local_runtime.moto_version import require_pinned_moto
     from local_runtime.stepfunctions_patches import (
         cache_jsonpath_parsers,
@@ -50,6 +54,7 @@ def install_moto_patches() -> None:
     release_finished_executions()
     query_gsi_members()
     parse_each_update_expression_once()
+    reuse_parsed_conditions()
     copy_plain_data_cheaply()
     cache_response_method_names()
 

@@ -432,3 +432,40 @@ def test_an_update_expression_is_parsed_once_and_its_tree_never_changes(client: 
         assert updated == {"submissionId": "s-1", "status": status, "decidedAt": at}
     assert UpdateExpressionParser.make.cache_info().hits >= hits + 4  # type: ignore[attr-defined]
     assert pickle.dumps(tree) == before
+
+
+def test_a_repeated_condition_is_parsed_once_and_still_decides(
+    aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """moto must still parse conditions through ``ConditionExpressionParser.parse``; a reused tree still judges each item."""
+    import inspect
+
+    import boto3
+    from botocore.exceptions import ClientError
+    from moto.dynamodb import responses
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    from tests.conftest import REGION
+
+    assert getattr(ConditionExpressionParser.parse, "reuses_conditions", False)
+    assert "create_condition_expression_parser(" in inspect.getsource(responses.DynamoHandler)
+    table = boto3.resource("dynamodb", region_name=REGION).Table(aws["HistoryTableName"])
+    parsed: list[Any] = []
+    original = ConditionExpressionParser.parse
+
+    def recording(parser: Any) -> Any:
+        op = original(parser)
+        parsed.append(op)
+        return op
+
+    monkeypatch.setattr(ConditionExpressionParser, "parse", recording)
+    for event_id in ("e-1", "e-2"):
+        table.put_item(
+            Item={"submissionId": "s-1", "eventId": event_id}, ConditionExpression="attribute_not_exists(eventId)"
+        )
+    with pytest.raises(ClientError) as refused:
+        table.put_item(
+            Item={"submissionId": "s-1", "eventId": "e-1"}, ConditionExpression="attribute_not_exists(eventId)"
+        )
+    assert refused.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
+    assert len(parsed) >= 3 and all(op is parsed[0] for op in parsed)
