@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bench import (
     boot_time,
+    call_overhead,
     cold_start,
     content_check,
     cost,
@@ -83,6 +84,7 @@ TITLES = {
     "submit_throughput": "Submit throughput",
     "pending_list": "Pending list at scale",
     "cost": "Cost per submission",
+    "call_overhead": "AWS call overhead",
     "cold_start": "Cold start",
     "content_check": "Content check",
     "boot_time": "Boot time",
@@ -97,6 +99,7 @@ RUN_ORDER = (
     "content_check",
     "boot_time",
     "cost",
+    "call_overhead",
     "pending_list",
     "submit_throughput",
     "decision_latency",
@@ -125,6 +128,7 @@ def run_all(quick: bool, only: set[str]) -> list[FigureResult]:
         "content_check": content_check_figure,
         "boot_time": boot_time.run,
         "cost": cost.run,
+        "call_overhead": call_overhead.run,
         "pending_list": pending_list.run,
         "memory": memory.run,
         "make_test": make_test_figure,
