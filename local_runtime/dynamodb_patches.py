@@ -1,5 +1,5 @@
 """Patches to moto's DynamoDB: a Query on a sparse global secondary index reads that index, not the table;
-each UpdateExpression and each repeated condition is parsed once.
+each UpdateExpression and each repeated condition is parsed once; item answers are written as JSON.
 
 Guarded like every moto patch (``local_runtime.moto_version``) and checked against moto by
 ``tests/local_runtime/test_moto_patches.py``.
@@ -213,3 +213,49 @@ def reuse_parsed_conditions() -> None:
 
     cached.reuses_conditions = True  # type: ignore[attr-defined]
     ConditionExpressionParser.parse = cached  # type: ignore[method-assign]
+
+
+# Item operations whose answers moto's DynamoDB handler already builds in the wire format: plain
+# dicts of strings, numbers, booleans, lists and dicts (AttributeValues are {"S": "..."} and so on).
+_PLAIN_JSON_ACTIONS = frozenset(
+    {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchGetItem", "BatchWriteItem"}
+)
+_JSON_CONTENT_TYPE = "application/x-amz-json-1.0"
+
+
+def answer_item_operations_as_json() -> None:
+    """Write a successful item operation's answer with ``json.dumps`` instead of moto's shape walker.
+
+    moto's generic response serializer walks the operation's output shape and, for every attribute
+    of every item, tries each AttributeValue member through a chain of alias lookups: more than a
+    third of a GetItem's CPU. For the item operations the handler's result is already the JSON
+    DynamoDB answers (at most with a key outside the output shape, which botocore ignores as it
+    ignores any unknown key; ``tests/local_runtime/test_moto_patches.py`` checks botocore reads
+    both answers alike), so it is dumped as is. Errors, paginated results and anything ``json`` cannot write
+    (bytes, datetimes) still go through moto's serializer. Idempotent.
+    """
+    require_pinned_moto()
+    from moto.core.responses import ActionResult
+    from moto.dynamodb.responses import DynamoHandler, DynamoResult
+
+    serialized = DynamoHandler.serialized
+    if getattr(serialized, "answers_as_json", False):
+        return
+    # Not PaginatedResult, whose serialising also pages the result.
+    plain_results = (ActionResult, DynamoResult)
+
+    @functools.wraps(serialized)
+    def as_json(self: Any, action_result: Any) -> Any:
+        result = action_result.result
+        if type(action_result) in plain_results and type(result) is dict and self._get_action() in _PLAIN_JSON_ACTIONS:
+            try:
+                body = json.dumps(result)
+            except (TypeError, ValueError):
+                return serialized(self, action_result)
+            headers = {"Content-Type": _JSON_CONTENT_TYPE}
+            headers.update(self.response_headers)
+            return 200, headers, body
+        return serialized(self, action_result)
+
+    as_json.answers_as_json = True  # type: ignore[attr-defined]
+    DynamoHandler.serialized = as_json  # type: ignore[method-assign]

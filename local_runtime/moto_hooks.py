@@ -19,6 +19,7 @@ def install_moto_patches() -> None:
     """
     from local_runtime.cheap_copies import copy_plain_data_cheaply
     from local_runtime.dynamodb_patches import (
+        answer_item_operations_as_json,
         parse_each_update_expression_once,
         query_gsi_members,
         reuse_parsed_conditions,
@@ -55,6 +56,7 @@ def install_moto_patches() -> None:
     query_gsi_members()
     parse_each_update_expression_once()
     reuse_parsed_conditions()
+    answer_item_operations_as_json()
     copy_plain_data_cheaply()
     cache_response_method_names()
 

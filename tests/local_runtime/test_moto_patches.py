@@ -469,3 +469,52 @@ def test_a_repeated_condition_is_parsed_once_and_still_decides(
         )
     assert refused.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
     assert len(parsed) >= 3 and all(op is parsed[0] for op in parsed)
+
+
+def test_item_answers_written_as_json_match_motos_serializer(
+    aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every item operation the app uses: botocore reads the JSON answer exactly as moto's own serializer's."""
+    import boto3
+    from botocore.parsers import create_parser
+    from moto.dynamodb.responses import DynamoHandler
+
+    from tests.conftest import REGION
+
+    fast = DynamoHandler.serialized
+    assert getattr(fast, "answers_as_json", False)
+    moto_serializer = fast.__wrapped__  # type: ignore[attr-defined]
+    model = boto3.client("dynamodb", region_name=REGION).meta.service_model
+    compared: list[str] = []
+
+    def read_by_botocore(action: str, status: int, headers: dict[str, str], body: str) -> Any:
+        answer = {"status_code": status, "headers": headers, "body": body.encode()}
+        parsed = create_parser("json").parse(answer, model.operation_model(action).output_shape)
+        parsed.pop("ResponseMetadata", None)
+        return parsed
+
+    def both(handler: Any, action_result: Any) -> Any:
+        action = handler._get_action()
+        status, headers, body = fast(handler, action_result)
+        expected_status, expected_headers, expected_body = moto_serializer(handler, action_result)
+        assert read_by_botocore(action, status, headers, body) == read_by_botocore(
+            action, expected_status, expected_headers, expected_body
+        ), action
+        assert (status, {**headers, "date": ""}) == (expected_status, {**expected_headers, "date": ""})
+        compared.append(action)
+        return status, headers, body
+
+    monkeypatch.setattr(DynamoHandler, "serialized", both)
+    name = aws["HistoryTableName"]
+    table = boto3.resource("dynamodb", region_name=REGION).Table(name)
+    key = {"submissionId": "s-1", "eventId": "e-1"}
+    item = {**key, "n": 5, "f": "1.5", "l": [1, "a", {"m": True}], "ss": {"a", "b"}, "nothing": None, "yes": True}
+    table.put_item(Item=item, ConditionExpression="attribute_not_exists(eventId)")
+    assert table.get_item(Key=key, ConsistentRead=True)["Item"]["l"][2] == {"m": True}
+    table.update_item(
+        Key=key, UpdateExpression="SET n = :n", ExpressionAttributeValues={":n": 6}, ReturnValues="ALL_NEW"
+    )
+    table.query(KeyConditionExpression="submissionId = :s", ExpressionAttributeValues={":s": "s-1"})
+    boto3.resource("dynamodb", region_name=REGION).batch_get_item(RequestItems={name: {"Keys": [key]}})
+    table.delete_item(Key=key, ReturnValues="ALL_OLD")
+    assert compared == ["PutItem", "GetItem", "UpdateItem", "Query", "BatchGetItem", "DeleteItem"]
