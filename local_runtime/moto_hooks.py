@@ -137,7 +137,7 @@ def _under_write_lock(method: Any) -> Any:
 
 # moto's interpreter modules that build a client per task with ``boto_client_for``: Lambda,
 # the direct integrations, and the AWS SDK integrations (each imported the function by name).
-_INTERPRETER_CLIENT_MODULES = (
+INTERPRETER_CLIENT_MODULES = (
     "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils",
     "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_events",
     "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sqs",
@@ -182,7 +182,7 @@ def reuse_interpreter_clients() -> None:
             return cache[key]
 
     cached.reuses_clients = True  # type: ignore[attr-defined]
-    for name in _INTERPRETER_CLIENT_MODULES:
+    for name in INTERPRETER_CLIENT_MODULES:
         module = importlib.import_module(name)
         if not getattr(module.boto_client_for, "reuses_clients", False):
             module.boto_client_for = cached
