@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+
+from local_runtime.harness import wait_for
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
@@ -117,13 +119,5 @@ def _stop_running_executions(state_machine_arn: str) -> None:
         client.stop_execution(executionArn=execution["executionArn"])
 
 
-def poll(predicate: Callable[[], Any], *, timeout: float, interval: float = 0.02) -> Any:
-    """Poll until ``predicate`` returns something truthy; raise TimeoutError after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"condition not met within {timeout}s")
-        time.sleep(interval)
+# The shared poller, with the benchmarks' shorter interval and TimeoutError for a condition never met.
+poll = functools.partial(wait_for, interval=0.02, error=TimeoutError)

@@ -18,6 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
+from local_runtime.harness import wait_until
+
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 ADMIN_TOKEN = "bench-admin-token"
@@ -275,16 +277,6 @@ def submit_all(runtime: RuntimeProcess, titles: list[str], concurrency: int) -> 
     finally:
         for client in clients:
             client.close()
-
-
-def wait_until(predicate: Callable[[], bool], *, timeout: float, interval: float = 0.05) -> bool:
-    """Poll ``predicate`` until it holds or ``timeout`` passes; returns whether it held."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(interval)
-    return True
 
 
 def wait_for_pending(client: ApiClient, submission_ids: Iterable[str], *, timeout: float) -> dict[str, str]:

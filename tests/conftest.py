@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from local_runtime.harness import wait_for  # noqa: E402  (the one poller; tests import it from here)
+
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
 STAGE = "test"
@@ -160,18 +162,6 @@ def admin_headers() -> dict[str, str]:
 
 def json_headers(**extra: str) -> dict[str, str]:
     return {"Content-Type": "application/json", **extra}
-
-
-def wait_for(predicate: Callable[[], Any], *, timeout: float = 15.0, interval: float = 0.05) -> Any:
-    """Poll until ``predicate`` returns something truthy (executions run on moto's threads)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(interval)
 
 
 def advance_past_review_deadlines(interpreter_clock: ManualClock, *, waiting: int = 1) -> None:

@@ -22,8 +22,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from local_runtime.harness import wait_for as shared_wait_for
 from local_runtime.sigv4 import AwsCredentials
-from tests.conftest import wait_for as shared_wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_TOKEN = "local-runtime-test-token"
