@@ -1,14 +1,17 @@
-"""What the tests and the benchmarks share to drive the runtime from outside: one poller.
+"""What the tests and the benchmarks share to drive the runtime from outside: one poller, free ports.
 
-The runtime itself does not use it; it lives here, next to what it drives, so that ``tests/`` and
+The runtime itself uses neither; they live here, next to what they drive, so that ``tests/`` and
 ``bench/`` import one copy (``chalicelib/``, which ships to Lambda, never imports this).
 """
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable
 from typing import TypeVar
+
+from local_runtime.settings import LOOPBACK
 
 T = TypeVar("T")
 
@@ -39,3 +42,19 @@ def wait_for(
     if not result:
         raise error(f"condition not met within {timeout}s")
     return result
+
+
+def free_ports(count: int, host: str = LOOPBACK) -> list[int]:
+    """``count`` distinct ports nobody listens on right now (the OS picks them, all probes held at once).
+
+    Free a moment ago: whoever binds them next (a runtime started right after) may in principle race
+    another process for one.
+    """
+    probes = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind((host, 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
