@@ -13,6 +13,7 @@ from typing import Any
 
 from local_runtime.harness import wait_for
 
+ACCOUNT_ID = "123456789012"  # moto's default account (bench/call_overhead.py reads its backends by it)
 REGION = "us-east-1"
 STAGE = "bench"
 ADMIN_TOKEN = "bench-admin-token"
