@@ -1,21 +1,22 @@
-"""Shared helper: the app in this process on moto's mock_aws, wired as tests/conftest.py does."""
+"""Shared helper: the app in this process on moto's mock_aws (the stack the tests run on: aws_server.in_process_stack)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-ACCOUNT_ID = "123456789012"
+from local_runtime.harness import wait_for
+
+ACCOUNT_ID = "123456789012"  # moto's default account (bench/call_overhead.py reads its backends by it)
 REGION = "us-east-1"
 STAGE = "bench"
 ADMIN_TOKEN = "bench-admin-token"
-MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/json"}
 JSON_HEADERS = {"Content-Type": "application/json"}
 SETTINGS = {
@@ -80,50 +81,18 @@ def _environment() -> Iterator[None]:
 @contextmanager
 def in_process_app() -> Iterator[InProcessApp]:
     """mock_aws with the Step Functions interpreter, our stack deployed, Lambda routed to the app."""
-    import boto3
     from chalice.test import Client
-    from moto import mock_aws
 
-    from chalicelib import service
-    from deploy.stack import app_environment, deploy_stack
+    from local_runtime.aws_server import in_process_stack
     from local_runtime.lambda_dispatch import LambdaDispatcher, dispatching
-    from local_runtime.moto_hooks import install_moto_patches
 
-    with _environment(), mock_aws(config=MOTO_CONFIG):
-        install_moto_patches()
-        outputs = deploy_stack(
-            boto3.client("cloudformation", region_name=REGION), stage=STAGE, region=REGION, account_id=ACCOUNT_ID
-        )
-        os.environ.update(app_environment(outputs))
-        service.reset()
+    with _environment(), in_process_stack(stage=STAGE) as outputs:
         import app
 
         logging.getLogger("chalicelib").setLevel(logging.WARNING)  # the app's JSON event lines would drown the report
-        try:
-            with dispatching(LambdaDispatcher.for_chalice_app(app.app)), Client(app.app, stage_name="bench") as client:
-                yield InProcessApp(outputs=outputs, client=client)
-        finally:
-            _stop_running_executions(outputs["StateMachineArn"])
-            service.reset()
+        with dispatching(LambdaDispatcher.for_chalice_app(app.app)), Client(app.app, stage_name="bench") as client:
+            yield InProcessApp(outputs=outputs, client=client)
 
 
-def _stop_running_executions(state_machine_arn: str) -> None:
-    """Executions run on moto's threads: stop them before the mock goes."""
-    import boto3
-
-    client = boto3.client("stepfunctions", region_name=REGION)
-    running = client.list_executions(stateMachineArn=state_machine_arn, statusFilter="RUNNING")["executions"]
-    for execution in running:
-        client.stop_execution(executionArn=execution["executionArn"])
-
-
-def poll(predicate: Callable[[], Any], *, timeout: float, interval: float = 0.02) -> Any:
-    """Poll until ``predicate`` returns something truthy; raise TimeoutError after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"condition not met within {timeout}s")
-        time.sleep(interval)
+# The shared poller, with the benchmarks' shorter interval and TimeoutError for a condition never met.
+poll = functools.partial(wait_for, interval=0.02, error=TimeoutError)

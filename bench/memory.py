@@ -6,7 +6,8 @@ import time
 from dataclasses import dataclass
 
 from bench.report import MISS, PASS, FigureResult, Row
-from bench.runtime import RuntimeProcess, percentile, submit_until, wait_until
+from bench.runtime import RuntimeProcess, percentile, submit_until
+from local_runtime.harness import wait_until
 
 TARGET_PENDING = 10_000
 QUICK_TARGET_PENDING = 30

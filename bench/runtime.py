@@ -7,7 +7,6 @@ import json
 import math
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,6 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
+from local_runtime.harness import free_ports, wait_until
+
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 ADMIN_TOKEN = "bench-admin-token"
@@ -25,18 +26,6 @@ REVIEW_TIMEOUT_SECONDS = 3600
 READY_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 20.0
 HTTP_TIMEOUT_SECONDS = 30.0
-
-
-def free_ports(count: int) -> list[int]:
-    """``count`` distinct ports nobody listens on right now (the OS picks them, all probes held at once)."""
-    probes = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
-    try:
-        for probe in probes:
-            probe.bind((HOST, 0))
-        return [int(probe.getsockname()[1]) for probe in probes]
-    finally:
-        for probe in probes:
-            probe.close()
 
 
 def runtime_environ(rest_port: int, ws_port: int, management_port: int, aws_port: int = 0) -> dict[str, str]:
@@ -275,16 +264,6 @@ def submit_all(runtime: RuntimeProcess, titles: list[str], concurrency: int) -> 
     finally:
         for client in clients:
             client.close()
-
-
-def wait_until(predicate: Callable[[], bool], *, timeout: float, interval: float = 0.05) -> bool:
-    """Poll ``predicate`` until it holds or ``timeout`` passes; returns whether it held."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(interval)
-    return True
 
 
 def wait_for_pending(client: ApiClient, submission_ids: Iterable[str], *, timeout: float) -> dict[str, str]:

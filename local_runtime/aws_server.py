@@ -1,10 +1,18 @@
-"""The AWS side in-process: moto running our CloudFormation stack and the app's Lambdas, and its HTTP endpoint."""
+"""The AWS side in-process: moto running our CloudFormation stack and the app's Lambdas, and its HTTP endpoint.
+
+:class:`AwsServer` is the runtime's; :func:`in_process_stack` is the same stack without the HTTP
+endpoint or IAM enforcement, for the tests and the in-process benchmarks. Both deploy it with
+:func:`deploy_into_moto`.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,26 +160,13 @@ class AwsServer:
         return outputs
 
     def _deploy(self) -> StackOutputs:
-        import boto3
-
-        from deploy.stack import deploy_stack
-
-        cloudformation = boto3.client("cloudformation", region_name=REGION)
-        # A custom bus must exist before anything is put on it (on AWS, it is the platform's to create).
-        bus = getattr(self._delivery, "event_bus_name", "default")
-        if bus != "default":
-            boto3.client("events", region_name=REGION).create_event_bus(Name=bus)
         # No deletion protection: the tables live in memory and vanish with the process anyway.
-        outputs = deploy_stack(
-            cloudformation,
+        outputs = deploy_into_moto(
             stage=self._stage,
-            region=REGION,
-            account_id=ACCOUNT_ID,
-            deletion_protection=False,
             delivery=self._delivery,
+            sender_email=self._sender_email,
+            deletion_protection=False,
         )
-        if self._sender_email:  # SES sends only from a verified identity, locally too
-            boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=self._sender_email)
         logger.debug("stack outputs: %s", outputs)
         return StackOutputs.from_outputs(outputs)
 
@@ -192,6 +187,96 @@ class AwsServer:
         if self._previous_clock is not None:
             interpreter_clock.install(self._previous_clock)
             self._previous_clock = None
+
+
+def deploy_into_moto(
+    *, stage: str, delivery: Any = None, sender_email: str | None = None, deletion_protection: bool = True
+) -> dict[str, str]:
+    """Deploy the stateful stack into the moto this process runs (``mock_aws`` started); return its outputs.
+
+    ``delivery`` is a ``deploy.definition.DeliverySettings`` (the default schedule if None); with
+    ``sender_email``, SES's sender identity is verified as it would be on AWS.
+    """
+    import boto3
+
+    from deploy.stack import deploy_stack
+
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    # A custom bus must exist before anything is put on it (on AWS, it is the platform's to create).
+    bus = getattr(delivery, "event_bus_name", "default")
+    if bus != "default":
+        boto3.client("events", region_name=REGION).create_event_bus(Name=bus)
+    outputs = deploy_stack(
+        cloudformation,
+        stage=stage,
+        region=REGION,
+        account_id=ACCOUNT_ID,
+        deletion_protection=deletion_protection,
+        delivery=delivery,
+    )
+    if sender_email:  # SES sends only from a verified identity (in its sandbox, also only to verified ones)
+        boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=sender_email)
+    return outputs
+
+
+@contextmanager
+def in_process_stack(*, stage: str, delivery: Any = None, sender_email: str | None = None) -> Iterator[dict[str, str]]:
+    """moto in this process with the Step Functions interpreter, our stack deployed, the app's settings pointing at it.
+
+    What the tests' ``aws`` fixture and the in-process benchmarks run on; yields the stack's outputs.
+    The caller sets the credentials and the app's other settings beforehand, and installs another
+    interpreter clock if it wants one; the app's Lambda calls go nowhere until it routes them
+    (``lambda_dispatch.dispatching``). The stack's variables are set for the duration and put back
+    afterwards; executions still running at the end are stopped before the mock goes.
+    """
+    from moto import mock_aws
+
+    from chalicelib import service
+    from deploy.stack import app_environment
+    from local_runtime.moto_hooks import install_moto_patches
+
+    with mock_aws(config=MOTO_CONFIG):
+        install_moto_patches()
+        outputs = deploy_into_moto(stage=stage, delivery=delivery, sender_email=sender_email)
+        with _environment_set(app_environment(outputs)):
+            service.reset()
+            try:
+                yield outputs
+            finally:
+                _stop_running_executions(outputs["StateMachineArn"])
+                service.reset()
+
+
+@contextmanager
+def _environment_set(values: dict[str, str]) -> Iterator[None]:
+    """``values`` in ``os.environ`` for the duration; each variable is put back as it was (or removed) afterwards."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _stop_running_executions(state_machine_arn: str) -> None:
+    """Executions run on moto's threads: stop them before the mock goes, so none outlives it."""
+    import boto3
+
+    client = boto3.client("stepfunctions", region_name=REGION)
+    for _attempt in range(20):
+        running = client.list_executions(stateMachineArn=state_machine_arn, statusFilter="RUNNING")["executions"]
+        if not running:
+            return
+        for execution in running:
+            try:
+                client.stop_execution(executionArn=execution["executionArn"])
+            except Exception:  # moto cannot stop an execution whose worker is still starting: try again
+                pass
+        time.sleep(0.05)
 
 
 class AwsEndpoint:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,11 +17,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from local_runtime.harness import wait_for  # noqa: E402  (the one poller; tests import it from here)
+
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
 STAGE = "test"
 ADMIN_TOKEN = "test-admin-token"
-MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 BASE_URL = "http://testserver"
 SENDER_EMAIL = "moderation@example.com"
 # A realistic review deadline: tests that need it to pass advance the interpreter's clock by it.
@@ -82,50 +82,16 @@ def interpreter_clock() -> Iterator[ManualClock]:
 
 
 @pytest.fixture
-def aws(environment: None, interpreter_clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+def aws(environment: None, interpreter_clock: ManualClock) -> Iterator[dict[str, str]]:
     """moto with the Step Functions interpreter, and our CloudFormation stack deployed into it."""
-    import boto3
-    from moto import mock_aws
-
-    from chalicelib import service
     from deploy.definition import DeliverySettings
-    from deploy.stack import app_environment, deploy_stack
-    from local_runtime.moto_hooks import install_moto_patches
+    from local_runtime.aws_server import in_process_stack
 
-    with mock_aws(config=MOTO_CONFIG):
-        install_moto_patches()
-        outputs = deploy_stack(
-            boto3.client("cloudformation", region_name=REGION),
-            stage=STAGE,
-            region=REGION,
-            account_id=ACCOUNT_ID,
-            delivery=DeliverySettings(**TEST_DELIVERY),
-        )
-        # SES sends only from a verified identity (in its sandbox, also only to verified ones; moto checks the sender).
-        boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=SENDER_EMAIL)
-        for variable, value in app_environment(outputs).items():
-            monkeypatch.setenv(variable, value)
-        service.reset()
+    # SES sends only from a verified identity (in its sandbox, also only to verified ones; moto checks the sender).
+    with in_process_stack(
+        stage=STAGE, delivery=DeliverySettings(**TEST_DELIVERY), sender_email=SENDER_EMAIL
+    ) as outputs:
         yield outputs
-        _stop_running_executions(outputs["StateMachineArn"])
-        service.reset()
-
-
-def _stop_running_executions(state_machine_arn: str) -> None:
-    """Executions run on moto's threads: stop them before the mock goes, so none outlives its test."""
-    import boto3
-
-    client = boto3.client("stepfunctions", region_name=REGION)
-    for _attempt in range(20):
-        running = client.list_executions(stateMachineArn=state_machine_arn, statusFilter="RUNNING")["executions"]
-        if not running:
-            return
-        for execution in running:
-            try:
-                client.stop_execution(executionArn=execution["executionArn"])
-            except Exception:  # moto cannot stop an execution whose worker is still starting: try again
-                pass
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -160,18 +126,6 @@ def admin_headers() -> dict[str, str]:
 
 def json_headers(**extra: str) -> dict[str, str]:
     return {"Content-Type": "application/json", **extra}
-
-
-def wait_for(predicate: Callable[[], Any], *, timeout: float = 15.0, interval: float = 0.05) -> Any:
-    """Poll until ``predicate`` returns something truthy (executions run on moto's threads)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(interval)
 
 
 def advance_past_review_deadlines(interpreter_clock: ManualClock, *, waiting: int = 1) -> None:

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ACCOUNT_ID, MOTO_CONFIG, REGION, ROOT
+from local_runtime.aws_server import MOTO_CONFIG
+from tests.conftest import ACCOUNT_ID, REGION, ROOT
 
 VENV_BIN = ROOT / ".venv" / "bin"
 FAKE_REST_URL = "https://rest123abc.execute-api.us-east-1.amazonaws.com/api/"

@@ -22,8 +22,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from local_runtime.harness import free_ports
+from local_runtime.harness import wait_for as shared_wait_for
 from local_runtime.sigv4 import AwsCredentials
-from tests.conftest import wait_for as shared_wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_TOKEN = "local-runtime-test-token"
@@ -31,13 +32,6 @@ LINK_SIGNING_SECRET = "local-runtime-test-link-secret"
 READY_LINE = "\nready\n"
 STARTUP_TIMEOUT = 60.0
 REGION = "us-east-1"
-
-
-def free_port() -> int:
-    """A port that was free a moment ago (the runtime binds it right after)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def raise_open_file_limit(wanted: int = 8192) -> None:
@@ -238,12 +232,7 @@ class RunningRuntime:
 
 def start_runtime(directory: Path, *, ports: dict[str, int] | None = None, **extra_env: str) -> RunningRuntime:
     """Start the runtime on free ports (or on ``ports``, to restart one) and wait for its "ready" line and /health."""
-    ports = ports or {
-        "PORT": free_port(),
-        "WS_PORT": free_port(),
-        "WS_MANAGEMENT_PORT": free_port(),
-        "AWS_PORT": free_port(),
-    }
+    ports = ports or dict(zip(("PORT", "WS_PORT", "WS_MANAGEMENT_PORT", "AWS_PORT"), free_ports(4), strict=True))
     env = {
         name: value
         for name, value in os.environ.items()
