@@ -130,6 +130,7 @@ def run(quick: bool = False) -> FigureResult:
             return pending == len(wanted)
 
         wait_until(all_pending, timeout=PENDING_TIMEOUT_SECONDS, interval=2.0)
+        time.sleep(IDLE_SETTLE_SECONDS)  # as before the baseline: the submitters' connection threads have ended
         loaded = snapshot(runtime)
         approves_many, _ = _time_approves(runtime, samples, set(accepted))
         client = runtime.client()
@@ -200,7 +201,8 @@ def run(quick: bool = False) -> FigureResult:
         notes.append(
             f"per waiting execution: {per_execution_kib:.0f} KiB (target {TARGET_KIB_PER_EXECUTION:.0f}) and "
             f"{threads_per_execution:.2f} threads (target {TARGET_THREADS_PER_EXECUTION:.0f}). The one thread is the "
-            "execution's own, parked in its task-token wait (its stack is most of the KiB); what would close the "
+            "execution's own, parked in its task-token wait (its touched stack is about 20-30 KiB, from /proc/<pid>/smaps; "
+            "the rest is the execution's interpreter state and its DynamoDB items); what would close the "
             "rest: waiting executions without a thread (a continuation resumed by SendTaskSuccess or the deadline "
             "timer), which moto's interpreter, written as blocking code, does not allow without rewriting it."
         )
@@ -218,7 +220,8 @@ flagged submissions are pending (the first requests import modules, build client
 one-off cost). **Loaded**: {CONCURRENCY} keep-alive clients POST titles containing "forbidden" until
 {target:,} in all are accepted or {window:.0f} s have passed; the benchmark then polls `GET /reviews?status=pending` (all pages) every 2 s until every
 accepted submission has a pending review (each one is a Step Functions execution waiting for its task
-token), reads VmRSS, VmHWM (peak RSS over the process's life) and the thread count, and checks that
+token), waits {IDLE_SETTLE_SECONDS:.0f} s (as before the warm reading, so the submitters' connection threads
+have ended in both), reads VmRSS, VmHWM (peak RSS over the process's life) and the thread count, and checks that
 `GET /health` still answers. Per-execution memory = (loaded RSS − warm RSS) ÷ reviews added after the
 warm-up (threads likewise); the
 {TARGET_PENDING:,} figure is extrapolated linearly from it when fewer could be created in the budget.
