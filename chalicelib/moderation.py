@@ -116,6 +116,9 @@ class ModerationService:
         """
         request = parse_article_request(payload)
         submission_id = submission_id_for(idempotency_key)
+        # The execution is named after the submission, so its ARN is known before it starts
+        # and is stored with the submission: no second write once it has started.
+        execution_arn = self._workflow.execution_arn_for(submission_id)
         submission = Submission(
             submission_id=submission_id,
             title=request.title,
@@ -124,9 +127,7 @@ class ModerationService:
             created_at=iso(self._clock()),
             request_fingerprint=request.fingerprint(),
             notify_email=request.notify_email,
-            # The execution is named after the submission, so its ARN is known before it starts
-            # and is stored with the submission: no second write once it has started.
-            execution_arn=self._workflow.execution_arn_for(submission_id),
+            execution_arn=execution_arn,
         )
         if not self._submissions.create(submission):
             existing = self._submissions.get(submission_id)
@@ -134,7 +135,7 @@ class ModerationService:
                 raise UnavailableError("a concurrent request with this Idempotency-Key failed; retry")
             if existing.request_fingerprint != submission.request_fingerprint:
                 raise IdempotencyKeyReusedError("this Idempotency-Key was used for a different article")
-            if self._workflow.execution_status(self._workflow.execution_arn_for(submission_id)) is not None:
+            if self._workflow.execution_status(execution_arn) is not None:
                 return existing
             submission = existing  # a retry after a start that failed half-way: start it now
         submission = self._start(submission)
