@@ -20,8 +20,8 @@ from chalicelib.log import configure_logging, log_event
 if TYPE_CHECKING:
     from chalice.app import Request
 
-    from chalicelib.connections import Connection
-    from chalicelib.reviewers import Identity
+    from chalicelib.stores.connections import Connection
+    from chalicelib.stores.reviewers import Identity
 
 app = Chalice(app_name="content-moderation")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
@@ -67,7 +67,7 @@ def _request() -> Request:
 
 
 def _json_body() -> Any:
-    from chalicelib.request_body import parse_json_body
+    from chalicelib.web.request_body import parse_json_body
 
     return parse_json_body(_request().raw_body)
 
@@ -79,7 +79,7 @@ def unsupported_media_type_in_spec_shape(event: Any, get_response: Callable[[Any
     response = get_response(event)
     if response.status_code != 415 or not isinstance(response.body, dict) or response.body.get("Code") is None:
         return response
-    from chalicelib.request_body import unsupported_media_type
+    from chalicelib.web.request_body import unsupported_media_type
 
     route = app.routes.get(event.context.get("resourcePath", ""), {}).get(event.method)
     error = unsupported_media_type(event.headers.get("content-type"), route.content_types if route else ())
@@ -105,7 +105,7 @@ def reviewer_auth(auth_request: Any) -> AuthResponse:
     An unknown token is let through with no role and refused by :func:`reviewers_only` with
     a 401 and the SPEC's error body: a Deny policy would make API Gateway answer 403 instead.
     """
-    from chalicelib.auth import bearer_token
+    from chalicelib.web.auth import bearer_token
 
     try:
         identity = service.identify(bearer_token(auth_request.token))
@@ -142,7 +142,7 @@ def admins_only(view: Callable[..., Any]) -> Callable[..., Any]:
 
 def _caller() -> Identity:
     """Who the authorizer identified; UnauthorizedError when nobody."""
-    from chalicelib.reviewers import ROLES, Identity
+    from chalicelib.stores.reviewers import ROLES, Identity
 
     context = _request().context.get("authorizer") or {}
     role = context.get("role")
@@ -157,7 +157,7 @@ def _caller() -> Identity:
 @app.route("/", methods=["GET"])
 def submit_page() -> Response:
     """The submit form; it then follows the submission live over the WebSocket."""
-    from chalicelib import pages
+    from chalicelib.web import pages
 
     return _html(pages.static_page("submit.html"), 200)
 
@@ -165,7 +165,7 @@ def submit_page() -> Response:
 @app.route("/admin", methods=["GET"])
 def admin_page() -> Response:
     """The reviewers' dashboard; it holds no data itself and calls the API with the reviewer's own token."""
-    from chalicelib import pages
+    from chalicelib.web import pages
 
     return _html(pages.static_page("admin.html"), 200)
 
@@ -174,7 +174,7 @@ def admin_page() -> Response:
 @json_errors
 def static_file(name: str) -> Response:
     """The pages' scripts and styles (the CSP allows no inline ones); names outside the allow-list get 404."""
-    from chalicelib import pages
+    from chalicelib.web import pages
 
     served = pages.static_file(name)
     headers: dict[str, str | list[str]] = {
@@ -199,7 +199,7 @@ def health() -> dict[str, str]:
 @app.route("/openapi.json", methods=["GET"])
 def openapi_document() -> Response:
     """The OpenAPI 3.1 document of this REST API, a static file (tests check it against these routes)."""
-    from chalicelib import pages
+    from chalicelib.web import pages
 
     return Response(body=pages.static_page("openapi.json"), headers={"Content-Type": "application/json"})
 
@@ -274,7 +274,7 @@ def reject(review_id: str) -> dict[str, Any]:
 
 
 def _decide(review_id: str, action: str) -> dict[str, Any]:
-    from chalicelib.reviews import parse_decision_request
+    from chalicelib.stores.reviews import parse_decision_request
 
     reason = parse_decision_request(_json_body())
     review = service.moderation_service().decide(
@@ -294,7 +294,7 @@ def _decide(review_id: str, action: str) -> dict[str, Any]:
 @json_errors
 @admins_only
 def create_reviewer() -> Response:
-    from chalicelib.reviewers import parse_new_reviewer
+    from chalicelib.stores.reviewers import parse_new_reviewer
 
     reviewer, token = service.reviewers().create(parse_new_reviewer(_json_body()), created_by=_caller().name)
     body = {"name": reviewer.name, "role": reviewer.role, "token": token, "createdAt": reviewer.created_at}
@@ -312,7 +312,7 @@ def list_reviewers() -> dict[str, Any]:
 @json_errors
 @admins_only
 def delete_reviewer(name: str) -> Response:
-    from chalicelib.reviewers import validate_name
+    from chalicelib.stores.reviewers import validate_name
 
     service.reviewers().delete(validate_name(name))
     return Response(body="", status_code=204)
@@ -341,14 +341,14 @@ def _link_query() -> Mapping[str, str]:
 
 
 def _verified_link(review_id: str) -> str:
-    from chalicelib.links import verify_link
+    from chalicelib.web.links import verify_link
 
     return verify_link(service.link_signing_secret(), review_id=review_id, query=_link_query())
 
 
 def _confirmation(review_id: str) -> Response:
-    from chalicelib import pages
-    from chalicelib.links import link_query
+    from chalicelib.web import pages
+    from chalicelib.web.links import link_query
 
     action = _verified_link(review_id)
     review = service.moderation_service().get_review(review_id)
@@ -358,17 +358,17 @@ def _confirmation(review_id: str) -> Response:
 
 
 def _decide_by_link(review_id: str) -> Response:
-    from chalicelib import pages
+    from chalicelib.web import pages
 
     action = _verified_link(review_id)
-    from chalicelib.actors import SIGNED_LINK
+    from chalicelib.domain.actors import SIGNED_LINK
 
     review = service.moderation_service().decide(review_id, action=action, decided_by=SIGNED_LINK)
     return _html(pages.message_page("Done", f"The submission was {review.decision}."), 200)
 
 
 def _html(html: str, status_code: int) -> Response:
-    from chalicelib import pages
+    from chalicelib.web import pages
 
     return Response(
         body=html,
@@ -384,7 +384,7 @@ def _html(html: str, status_code: int) -> Response:
 
 
 def _html_errors(render: Callable[[], Response]) -> Response:
-    from chalicelib import pages
+    from chalicelib.web import pages
 
     try:
         return render()
@@ -399,7 +399,7 @@ def _html_errors(render: Callable[[], Response]) -> Response:
 
 
 def _connection(event: Any) -> Connection:
-    from chalicelib.connections import Connection
+    from chalicelib.stores.connections import Connection
 
     context = event.to_dict()["requestContext"]
     return Connection(

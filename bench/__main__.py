@@ -46,7 +46,7 @@ def content_check_figure(quick: bool = False) -> FigureResult:
 `bench/content_check.py`, in-process and without AWS: {content_check.TITLE_COUNT:,} generated titles of
 about 60 characters (one in five carries an evasion of "forbidden": case, accents, full-width letters,
 look-alike Cyrillic, zero-width spaces, separators, leetspeak, repeated letters) are checked with
-`chalicelib.content_check.find_matches` against word lists of {", ".join(f"{size:,}" for size in content_check.LIST_SIZES)}
+`chalicelib.domain.content_check.find_matches` against word lists of {", ".join(f"{size:,}" for size in content_check.LIST_SIZES)}
 words ("forbidden" plus made-up words), compiled once as the Lambda would at start. One untimed pass warms
 the caches; the figure is the best of {content_check.RUNS} timed passes (titles ÷ seconds).
 """

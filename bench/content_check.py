@@ -6,7 +6,7 @@ import random
 import string
 import time
 
-from chalicelib.content_check import compile_word_list, find_matches
+from chalicelib.domain.content_check import compile_word_list, find_matches
 
 LIST_SIZES = (1, 100, 10_000)
 TITLE_COUNT = 1_000

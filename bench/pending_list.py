@@ -28,7 +28,7 @@ MOTO_QUERY_SOURCE = "moto/dynamodb/models/table.py"
 
 def _review_item(index: int, *, status: str, created: datetime) -> dict[str, Any]:
     """A review item exactly as the app writes it (Review.to_item), decided or pending."""
-    from chalicelib.reviews import Review
+    from chalicelib.stores.reviews import Review
 
     review_id = str(uuid.uuid4())
     decided = status != "PENDING"
@@ -157,7 +157,8 @@ def run(quick: bool = False) -> FigureResult:
     repeats = QUICK_REPEATS if quick else REPEATS
     started = time.perf_counter()
     with in_process_app() as app:
-        from chalicelib import aws, service
+        from chalicelib import service
+        from chalicelib.integrations import aws
 
         table_name = app.outputs["ReviewsTableName"]
         seed(table_name, PENDING, status="PENDING", first_index=0)

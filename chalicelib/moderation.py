@@ -8,10 +8,9 @@ from dataclasses import replace
 from functools import cached_property
 from typing import Any
 
-from chalicelib import content_check
-from chalicelib import history as events
-from chalicelib.actors import CONTENT_CHECK, SIGNED_LINK, WORKFLOW
 from chalicelib.clock import Clock, iso, parse_iso
+from chalicelib.domain import content_check
+from chalicelib.domain.actors import CONTENT_CHECK, SIGNED_LINK, WORKFLOW
 from chalicelib.errors import (
     BadRequestError,
     ConflictError,
@@ -20,12 +19,14 @@ from chalicelib.errors import (
     NotFoundError,
     UnavailableError,
 )
-from chalicelib.history import History, HistoryEvent
-from chalicelib.links import signed_path
+from chalicelib.integrations.mailer import Mailer, MailNotSent
+from chalicelib.integrations.notifications import Notifier
+from chalicelib.integrations.webhooks import WebhookDeliveryFailed, WebhookSender, message_body, webhook_id_for
+from chalicelib.integrations.workflow import OutcomeUnknownError, TaskTokenGoneError, Workflow
 from chalicelib.log import log_event
-from chalicelib.mailer import Mailer, MailNotSent
-from chalicelib.notifications import Notifier
-from chalicelib.reviews import (
+from chalicelib.stores import history as events
+from chalicelib.stores.history import History, HistoryEvent
+from chalicelib.stores.reviews import (
     DECIDED_STATUSES,
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -36,7 +37,7 @@ from chalicelib.reviews import (
     claim_id_for,
     review_id_for,
 )
-from chalicelib.submissions import (
+from chalicelib.stores.submissions import (
     IDEMPOTENCY_KEY_MAX_CHARACTERS,
     Submission,
     SubmissionStatus,
@@ -46,8 +47,7 @@ from chalicelib.submissions import (
     validate_submission_id,
     validate_uuid,
 )
-from chalicelib.webhooks import WebhookDeliveryFailed, WebhookSender, message_body, webhook_id_for
-from chalicelib.workflow import OutcomeUnknownError, TaskTokenGoneError, Workflow
+from chalicelib.web.links import signed_path
 
 logger = logging.getLogger(__name__)
 

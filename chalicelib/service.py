@@ -7,24 +7,24 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chalicelib import aws
 from chalicelib.clock import Clock, system_clock
 from chalicelib.config import Settings, get_settings, reset_settings
-from chalicelib.secrets_store import clear_secret_cache, resolve_secret
+from chalicelib.integrations import aws
+from chalicelib.integrations.secrets_store import clear_secret_cache, resolve_secret
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
 
     from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
 
-    from chalicelib.connections import ConnectionStore
-    from chalicelib.mailer import Mailer
+    from chalicelib.integrations.mailer import Mailer
+    from chalicelib.integrations.notifications import ManagementClientFactory, Notifier
+    from chalicelib.integrations.webhooks import WebhookSender
+    from chalicelib.integrations.workflow import Workflow
     from chalicelib.moderation import ModerationService
-    from chalicelib.notifications import ManagementClientFactory, Notifier
-    from chalicelib.reviewers import Identity, ReviewerStore
-    from chalicelib.webhooks import WebhookSender
-    from chalicelib.websocket_sessions import WebsocketSessions
-    from chalicelib.workflow import Workflow
+    from chalicelib.stores.connections import ConnectionStore
+    from chalicelib.stores.reviewers import Identity, ReviewerStore
+    from chalicelib.usecases.websocket_sessions import WebsocketSessions
 
 logger = logging.getLogger(__name__)
 
@@ -51,11 +51,11 @@ def build_moderation_service(
     Tests pass their own workflow client, clock or ``management_clients`` (endpoint -> client
     that posts to WebSocket connections; moto's never answers GoneException, a test's can).
     """
-    from chalicelib.history import History
+    from chalicelib.integrations.workflow import Workflow
     from chalicelib.moderation import ModerationService
-    from chalicelib.reviews import ReviewStore
-    from chalicelib.submissions import SubmissionStore
-    from chalicelib.workflow import Workflow
+    from chalicelib.stores.history import History
+    from chalicelib.stores.reviews import ReviewStore
+    from chalicelib.stores.submissions import SubmissionStore
 
     settings = get_settings()
     return ModerationService(
@@ -75,8 +75,8 @@ def build_moderation_service(
 
 @lru_cache(maxsize=1)
 def websocket_sessions() -> WebsocketSessions:
-    from chalicelib.submissions import SubmissionStore
-    from chalicelib.websocket_sessions import WebsocketSessions
+    from chalicelib.stores.submissions import SubmissionStore
+    from chalicelib.usecases.websocket_sessions import WebsocketSessions
 
     settings = get_settings()
     return WebsocketSessions(
@@ -90,14 +90,14 @@ def websocket_sessions() -> WebsocketSessions:
 
 @lru_cache(maxsize=1)
 def reviewers() -> ReviewerStore:
-    from chalicelib.reviewers import ReviewerStore
+    from chalicelib.stores.reviewers import ReviewerStore
 
     return ReviewerStore(aws.table(get_settings().reviewers_table))
 
 
 def identify(token: str | None) -> Identity | None:
     """Who a Bearer token belongs to (the bootstrap admin or a reviewer), or None."""
-    from chalicelib.auth import identify as identify_token
+    from chalicelib.web.auth import identify as identify_token
 
     return identify_token(token, admin_token=admin_token, reviewer_for=lambda token: reviewers().identify(token))
 
@@ -126,7 +126,7 @@ def webhook_secret() -> str:
 
 def webhook_sender(settings: Settings) -> WebhookSender | None:
     """The sender for WEBHOOK_URL, or None when no webhook is configured (then nothing is posted)."""
-    from chalicelib.webhooks import WebhookSender
+    from chalicelib.integrations.webhooks import WebhookSender
 
     if not settings.webhook_url:
         return None
@@ -135,7 +135,7 @@ def webhook_sender(settings: Settings) -> WebhookSender | None:
 
 @lru_cache(maxsize=1)
 def _mailer_for(sender: str | None) -> Mailer:
-    from chalicelib.mailer import Mailer
+    from chalicelib.integrations.mailer import Mailer
 
     return Mailer(aws.client("ses"), sender=sender)
 
@@ -161,7 +161,7 @@ def websocket_url() -> str | None:
 
 def configured_words(settings: Settings) -> list[str]:
     """MODERATION_WORDS plus, when set, the words in MODERATION_WORDS_FILE."""
-    from chalicelib import content_check
+    from chalicelib.domain import content_check
 
     words = content_check.parse_words(settings.moderation_words)
     if settings.moderation_words_file:
@@ -184,7 +184,7 @@ def reset() -> None:
 
 
 def _connection_store(settings: Settings) -> ConnectionStore:
-    from chalicelib.connections import ConnectionStore
+    from chalicelib.stores.connections import ConnectionStore
 
     return ConnectionStore(aws.table(settings.connections_table), ttl_seconds=settings.connection_ttl_seconds)
 
@@ -199,13 +199,13 @@ def _fanout_executor() -> ThreadPoolExecutor:
     """The process's fan-out threads, shared by every notifier; started on first use, not at import."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from chalicelib.notifications import FANOUT_THREADS
+    from chalicelib.integrations.notifications import FANOUT_THREADS
 
     return ThreadPoolExecutor(max_workers=FANOUT_THREADS, thread_name_prefix="fanout")
 
 
 def _notifier(settings: Settings, management_clients: ManagementClientFactory) -> Notifier:
-    from chalicelib.notifications import FANOUT_THREADS, Notifier
+    from chalicelib.integrations.notifications import FANOUT_THREADS, Notifier
 
     return Notifier(
         _connection_store(settings),

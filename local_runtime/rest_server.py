@@ -17,7 +17,7 @@ from typing import Any
 from chalice.local import ChaliceRequestHandler, LocalChalice, LocalDevServer, ThreadedHTTPServer
 
 from chalicelib.errors import BadRequestError, PayloadTooLargeError, ServiceError
-from chalicelib.request_body import check_body_size
+from chalicelib.web.request_body import check_body_size
 from local_runtime.access_log import redact_target, redact_text
 
 logger = logging.getLogger(__name__)

@@ -135,7 +135,7 @@ class RuntimeSettings:
 
 
 def _webhook_url(environ: Mapping[str, str]) -> str | None:
-    from chalicelib.webhooks import WebhookUrlError, validate_webhook_url
+    from chalicelib.integrations.webhooks import WebhookUrlError, validate_webhook_url
 
     raw = environ.get("WEBHOOK_URL") or ""
     if not raw.strip():

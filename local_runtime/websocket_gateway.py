@@ -43,7 +43,7 @@ OPEN_TIMEOUT_SECONDS = 30.0
 CLOSE_TIMEOUT_SECONDS = 2.0
 # How long a frame may wait for a client that stopped reading (its TCP buffers and ours full)
 # before the gateway drops that client, as API Gateway drops one it cannot deliver to. Shorter
-# than the app's management API read timeout (chalicelib.aws), so the app hears 410 Gone and
+# than the app's management API read timeout (chalicelib.integrations.aws), so the app hears 410 Gone and
 # prunes the connection instead of timing out and posting again. Each post waits on its own,
 # on the event loop, so a stuck client never delays the frames of any other.
 SEND_TIMEOUT_SECONDS = 2.0

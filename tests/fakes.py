@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from chalicelib.connections import Connection
-from chalicelib.history import HistoryEvent
-from chalicelib.reviews import CLAIM_LEASE_SECONDS, REVIEW_STATUS_BY_DECISION, Review, ReviewStatus
-from chalicelib.submissions import Submission, SubmissionStatus
-from chalicelib.workflow import TaskTokenGoneError
+from chalicelib.integrations.workflow import TaskTokenGoneError
+from chalicelib.stores.connections import Connection
+from chalicelib.stores.history import HistoryEvent
+from chalicelib.stores.reviews import CLAIM_LEASE_SECONDS, REVIEW_STATUS_BY_DECISION, Review, ReviewStatus
+from chalicelib.stores.submissions import Submission, SubmissionStatus
 
 START_TIME = 1_800_000_000.0  # 2027-01-15T08:00:00Z: any fixed moment will do
 

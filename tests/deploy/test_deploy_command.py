@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib.connections import WATCHERS_INDEX
-from chalicelib.reviews import DECIDED_INDEX, PENDING_INDEX, STATUS_INDEX
+from chalicelib.stores.connections import WATCHERS_INDEX
+from chalicelib.stores.reviews import DECIDED_INDEX, PENDING_INDEX, STATUS_INDEX
 from deploy.chalice_project import load_config
 from deploy.commands import DeployError, DeployResult, deploy, destroy
 from deploy.definition import DeliverySettings, definition_values, function_arns, render_definition

@@ -174,8 +174,10 @@ def test_policy_allows_every_aws_call_the_app_makes() -> None:
         sender_email="moderation@example.com",
     )
     allowed = {action for statement in policy["Statement"] for action in actions(statement)}
-    sources = [ROOT / "app.py", *sorted((ROOT / "chalicelib").glob("*.py"))]
+    sources = [ROOT / "app.py", *sorted((ROOT / "chalicelib").rglob("*.py"))]
     calls = {(path.relative_to(ROOT).as_posix(), call) for path in sources for call in _CALL.findall(path.read_text())}
+    # The content check's own WordList.scan is text matching, not DynamoDB's Scan (it calls no AWS).
+    calls -= {("chalicelib/domain/content_check/__init__.py", "scan")}
     assert calls, "the scan found no AWS calls at all: the pattern is stale"
     missing = sorted(
         (path, call, IAM_ACTION_FOR_CALL[call]) for path, call in calls if IAM_ACTION_FOR_CALL[call] not in allowed

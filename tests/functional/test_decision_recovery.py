@@ -17,11 +17,11 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from chalicelib import aws as aws_clients
 from chalicelib import service
 from chalicelib.errors import ConflictError, ExpiredError, IdempotencyKeyReusedError, UnavailableError
-from chalicelib.reviews import CLAIM_LEASE_SECONDS, ReviewStore, claim_id_for
-from chalicelib.workflow import Workflow
+from chalicelib.integrations import aws as aws_clients
+from chalicelib.integrations.workflow import Workflow
+from chalicelib.stores.reviews import CLAIM_LEASE_SECONDS, ReviewStore, claim_id_for
 from tests.conftest import REGION, pending_review_for, submit, wait_for, wait_for_status
 
 

@@ -111,8 +111,8 @@ def test_every_operation_documents_its_error_shape(document):
 
 def test_documented_limits_are_the_codes_limits(document):
     from chalicelib.moderation import REASON_MAX_CHARACTERS
-    from chalicelib.reviews import DECIDED_STATUSES, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-    from chalicelib.submissions import (
+    from chalicelib.stores.reviews import DECIDED_STATUSES, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+    from chalicelib.stores.submissions import (
         BODY_MAX_BYTES,
         IDEMPOTENCY_KEY_MAX_CHARACTERS,
         SUBMISSION_FIELDS,

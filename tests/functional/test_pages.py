@@ -90,7 +90,7 @@ def test_static_file_is_served_with_its_type_and_cache_headers(client, name, con
     assert response.headers["Content-Type"] == content_type
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Cache-Control"] == "public, max-age=300"
-    shipped = Path(__file__).resolve().parents[2] / "chalicelib" / "static" / name
+    shipped = Path(__file__).resolve().parents[2] / "chalicelib" / "web" / "static" / name
     assert response.body == shipped.read_bytes()
 
 
@@ -128,7 +128,7 @@ def test_signed_link_pages_inline_style_is_allowed_by_its_hash_only(client):
     import hashlib
     import re
 
-    from chalicelib import pages
+    from chalicelib.web import pages
 
     html = pages.message_page("Done", "The submission was approved.")
     style = re.search(r"<style>(.*?)</style>", html, re.S)

@@ -226,8 +226,8 @@ def test_task_token_appears_in_no_response_message_or_log(client, admin_headers,
 
 def _record_dynamodb_calls() -> list[tuple[str, str | None]]:
     """Every DynamoDB operation the app's reviews table makes from now on: (operation, index)."""
-    from chalicelib import aws as aws_clients
     from chalicelib.config import get_settings
+    from chalicelib.integrations import aws as aws_clients
 
     calls: list[tuple[str, str | None]] = []
     events = aws_clients.table(get_settings().reviews_table).meta.client.meta.events

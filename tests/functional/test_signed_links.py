@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from chalicelib.links import signed_path
+from chalicelib.web.links import signed_path
 from tests.conftest import pending_review_for, submit, wait_for_status
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}

@@ -20,7 +20,7 @@ import pytest
 
 from tests.local_runtime.conftest import ROOT, RunningRuntime, http, submit, wait_for
 
-DOCUMENT = ROOT / "chalicelib" / "static" / "openapi.json"
+DOCUMENT = ROOT / "chalicelib" / "web" / "static" / "openapi.json"
 # Per operation, split over positive and negative data: 8 operations with inputs x 30, plus the 4 without.
 MAX_EXAMPLES = 30
 SETTLE_TIMEOUT = 20.0

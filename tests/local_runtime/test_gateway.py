@@ -14,7 +14,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from chalicelib.aws import MANAGEMENT_API_READ_TIMEOUT_SECONDS
+from chalicelib.integrations.aws import MANAGEMENT_API_READ_TIMEOUT_SECONDS
 from local_runtime.management_api import ManagementAPI
 from local_runtime.sigv4 import AwsCredentials
 from local_runtime.websocket_gateway import GoneError, WebSocketGateway

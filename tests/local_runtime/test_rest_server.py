@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from chalicelib.request_body import REQUEST_BODY_MAX_BYTES
+from chalicelib.web.request_body import REQUEST_BODY_MAX_BYTES
 from tests.local_runtime.conftest import RunningRuntime, http
 
 ANSWER_TIMEOUT = 10.0

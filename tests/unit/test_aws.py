@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from chalicelib import aws
-from chalicelib.notifications import POST_TIMEOUT_SECONDS
+from chalicelib.integrations import aws
+from chalicelib.integrations.notifications import POST_TIMEOUT_SECONDS
 
 
 def test_the_management_api_client_gives_up_quickly():

@@ -1,4 +1,4 @@
-"""Tests of chalicelib.content_check: evasions that must be caught, clean titles that must not be."""
+"""Tests of chalicelib.domain.content_check: evasions that must be caught, clean titles that must not be."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.content_check import Match, WordList, compile_word_list, find_matches, parse_words
+from chalicelib.domain.content_check import Match, WordList, compile_word_list, find_matches, parse_words
 
 TABLE_WORDS = ("forbidden", "scam", "contraband")
 """The word list behind the two big tables: one long word, one short (whole-token) word, one more."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib.decision_writes import decision_update
+from chalicelib.stores.decision_writes import decision_update
 
 FIELDS = {"status": "APPROVED", "decision": "approved", "decided_by": "admin", "decided_at": "2026-11-24T00:00:00.000Z"}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.errors import ForbiddenError
-from chalicelib.links import sign, signed_path, verify
+from chalicelib.web.links import sign, signed_path, verify
 
 SECRET = "secret"
 

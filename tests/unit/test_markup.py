@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.content_check.markup import Reading, read
+from chalicelib.domain.content_check.markup import Reading, read
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,8 @@ from dataclasses import dataclass, replace
 
 import pytest
 
-from chalicelib.actors import CONTENT_CHECK, DEADLINE
 from chalicelib.clock import iso
+from chalicelib.domain.actors import CONTENT_CHECK, DEADLINE
 from chalicelib.errors import (
     BadRequestError,
     ConflictError,
@@ -16,10 +16,10 @@ from chalicelib.errors import (
     NotFoundError,
     UnavailableError,
 )
-from chalicelib.links import verify_link
 from chalicelib.moderation import MAX_REPORTED_MATCHES, ModerationService
-from chalicelib.reviews import CLAIM_LEASE_SECONDS, ReviewStatus, claim_id_for, review_id_for
-from chalicelib.submissions import SubmissionStatus
+from chalicelib.stores.reviews import CLAIM_LEASE_SECONDS, ReviewStatus, claim_id_for, review_id_for
+from chalicelib.stores.submissions import SubmissionStatus
+from chalicelib.web.links import verify_link
 from tests.fakes import (
     FakeClock,
     InMemoryHistory,

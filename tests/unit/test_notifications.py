@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from chalicelib.connections import Connection
-from chalicelib.notifications import Notifier
-from chalicelib.submissions import Submission
+from chalicelib.integrations.notifications import Notifier
+from chalicelib.stores.connections import Connection
+from chalicelib.stores.submissions import Submission
 
 RELEASE_TIMEOUT = 10.0
 
@@ -112,7 +112,7 @@ def test_a_stuck_post_does_not_delay_the_other_subscribers(executor, caplog):
     notifier = _notifier(FakeConnectionStore(sorted(subscribers)), client, executor, post_timeout=0.5)
     result: list[int] = []
     publishing = threading.Thread(target=lambda: result.append(notifier.publish_decision(_decided(subscribers))))
-    caplog.set_level(logging.INFO, logger="chalicelib.notifications")
+    caplog.set_level(logging.INFO, logger="chalicelib.integrations.notifications")
     started = time.monotonic()
     publishing.start()
     try:

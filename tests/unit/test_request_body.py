@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.errors import BadRequestError, PayloadTooLargeError
-from chalicelib.request_body import (
+from chalicelib.stores.submissions import BODY_MAX_BYTES
+from chalicelib.web.request_body import (
     REQUEST_BODY_MAX_BYTES,
     check_body_size,
     parse_json_body,
     unsupported_media_type,
 )
-from chalicelib.submissions import BODY_MAX_BYTES
 
 
 def test_the_limit_fits_a_fully_escaped_100kb_body_and_is_far_below_api_gateways() -> None:

@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from chalicelib.errors import BadRequestError
-from chalicelib.reviews import decode_page_token, encode_page_token
+from chalicelib.stores.reviews import decode_page_token, encode_page_token
 
 
 def test_a_page_token_round_trips():

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from chalicelib.webhooks import (
+from chalicelib.integrations.webhooks import (
     WebhookUrlError,
     message_body,
     signature,

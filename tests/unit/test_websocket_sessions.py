@@ -7,11 +7,11 @@ from dataclasses import dataclass, replace
 
 import pytest
 
-from chalicelib.connections import Connection
 from chalicelib.errors import BadRequestError
-from chalicelib.reviewers import Identity
-from chalicelib.submissions import Submission, SubmissionStatus
-from chalicelib.websocket_sessions import MAX_MESSAGE_BYTES, WebsocketSessions
+from chalicelib.stores.connections import Connection
+from chalicelib.stores.reviewers import Identity
+from chalicelib.stores.submissions import Submission, SubmissionStatus
+from chalicelib.usecases.websocket_sessions import MAX_MESSAGE_BYTES, WebsocketSessions
 from tests.fakes import FakeClock, InMemoryConnections, InMemorySubmissions, RecordingNotifier
 
 SUBMISSION_ID = "0b4f5c4e-8d7e-4f43-a1b9-6a7f4b6e2c11"

@@ -7,7 +7,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from chalicelib.errors import UnavailableError
-from chalicelib.workflow import TaskTokenGoneError, Workflow
+from chalicelib.integrations.workflow import TaskTokenGoneError, Workflow
 
 ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:content-moderation-test"
 

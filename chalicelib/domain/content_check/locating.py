@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib.content_check.normalising import BREAK
+from chalicelib.domain.content_check.normalising import BREAK
 
 
 def locate(

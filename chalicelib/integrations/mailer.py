@@ -6,7 +6,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from chalicelib.log import log_event
-from chalicelib.submissions import Submission
+from chalicelib.stores.submissions import Submission
 
 if TYPE_CHECKING:
     from mypy_boto3_ses import SESClient

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from chalicelib.content_check.automaton import Automaton
-from chalicelib.content_check.normalising import BREAK, normalise
-from chalicelib.content_check.word_list import Pattern, WordList
+from chalicelib.domain.content_check.automaton import Automaton
+from chalicelib.domain.content_check.normalising import BREAK, normalise
+from chalicelib.domain.content_check.word_list import Pattern, WordList
 
 EMBED_MIN_LETTERS = 5
 """Words shorter than this only match whole tokens ("ok" must not flag "book"), plural forms

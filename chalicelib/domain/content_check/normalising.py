@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from chalicelib.content_check.characters import (
+from chalicelib.domain.content_check.characters import (
     CONFUSABLE,
     DIGIT,
     LATIN,

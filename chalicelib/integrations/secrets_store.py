@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from chalicelib import aws
 from chalicelib.errors import ConfigurationError
+from chalicelib.integrations import aws
 
 _cache: dict[str, str] = {}
 _lock = threading.Lock()

@@ -10,10 +10,10 @@ from collections.abc import Callable
 from concurrent.futures import Executor, Future, wait
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.aws import MANAGEMENT_API_CONNECT_TIMEOUT_SECONDS, MANAGEMENT_API_READ_TIMEOUT_SECONDS
-from chalicelib.connections import Connection, ConnectionStore
+from chalicelib.integrations.aws import MANAGEMENT_API_CONNECT_TIMEOUT_SECONDS, MANAGEMENT_API_READ_TIMEOUT_SECONDS
 from chalicelib.log import log_event
-from chalicelib.submissions import Submission
+from chalicelib.stores.connections import Connection, ConnectionStore
+from chalicelib.stores.submissions import Submission
 
 if TYPE_CHECKING:
     from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient

@@ -26,9 +26,9 @@ configured words into a :class:`WordList`), ``locating`` (a hit back to the orig
 
 from __future__ import annotations
 
-from chalicelib.content_check.compiling import EMBED_MIN_LETTERS, compile_word_list, parse_words
-from chalicelib.content_check.normalising import BREAK
-from chalicelib.content_check.word_list import Match, WordList
+from chalicelib.domain.content_check.compiling import EMBED_MIN_LETTERS, compile_word_list, parse_words
+from chalicelib.domain.content_check.normalising import BREAK
+from chalicelib.domain.content_check.word_list import Match, WordList
 
 __all__ = ["BREAK", "EMBED_MIN_LETTERS", "Match", "WordList", "compile_word_list", "find_matches", "parse_words"]
 

@@ -9,9 +9,9 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.aws import conditional_write
-from chalicelib.decision_writes import decision_update
 from chalicelib.errors import BadRequestError, PayloadTooLargeError
+from chalicelib.integrations.aws import conditional_write
+from chalicelib.stores.decision_writes import decision_update
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table

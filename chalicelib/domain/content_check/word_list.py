@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib.content_check import markup
-from chalicelib.content_check.automaton import Automaton
-from chalicelib.content_check.locating import locate
-from chalicelib.content_check.normalising import end_of_character, normalise
+from chalicelib.domain.content_check import markup
+from chalicelib.domain.content_check.automaton import Automaton
+from chalicelib.domain.content_check.locating import locate
+from chalicelib.domain.content_check.normalising import end_of_character, normalise
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class WordList:
     """The compiled word list: one automaton for all words, built once and shared by every scan.
 
     Immutable; its automaton memoises transitions as it meets them, which never changes an answer.
-    Build it with :func:`chalicelib.content_check.compile_word_list`.
+    Build it with :func:`chalicelib.domain.content_check.compile_word_list`.
     """
 
     words: tuple[str, ...]

@@ -9,9 +9,9 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable
 
-from chalicelib.actors import ADMIN
-from chalicelib.reviewers import ADMIN as ADMIN_ROLE
-from chalicelib.reviewers import TOKEN_PREFIX, Identity
+from chalicelib.domain.actors import ADMIN
+from chalicelib.stores.reviewers import ADMIN as ADMIN_ROLE
+from chalicelib.stores.reviewers import TOKEN_PREFIX, Identity
 
 BEARER_PREFIX = "bearer "
 # The bootstrap admin's identity.

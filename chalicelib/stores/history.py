@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.aws import conditional_write, plain, query_all
+from chalicelib.integrations.aws import conditional_write, plain, query_all
 from chalicelib.log import log_event
 
 if TYPE_CHECKING:

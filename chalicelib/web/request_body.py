@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from chalicelib.errors import BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
-from chalicelib.submissions import BODY_MAX_BYTES
+from chalicelib.stores.submissions import BODY_MAX_BYTES
 
 JSON_MEDIA_TYPE = "application/json"
 # The largest valid request is a submission with a 100 KB body. A JSON encoder that escapes every

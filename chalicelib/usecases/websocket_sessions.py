@@ -8,14 +8,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.clock import Clock
-from chalicelib.connections import Connection, ConnectionStore
 from chalicelib.errors import BadRequestError
+from chalicelib.integrations.notifications import Notifier, decision_message, status_message
 from chalicelib.log import log_event
-from chalicelib.notifications import Notifier, decision_message, status_message
-from chalicelib.submissions import Submission, SubmissionStore, validate_submission_id
+from chalicelib.stores.connections import Connection, ConnectionStore
+from chalicelib.stores.submissions import Submission, SubmissionStore, validate_submission_id
 
 if TYPE_CHECKING:
-    from chalicelib.reviewers import Identity
+    from chalicelib.stores.reviewers import Identity
 
 logger = logging.getLogger(__name__)
 

@@ -18,10 +18,10 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from chalicelib import actors
-from chalicelib.aws import batch_get_all, conditional_write, query_all
 from chalicelib.clock import Clock, iso, system_clock
+from chalicelib.domain import actors
 from chalicelib.errors import AlreadyExistsError, BadRequestError, NotFoundError
+from chalicelib.integrations.aws import batch_get_all, conditional_write, query_all
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table

@@ -1,0 +1,1 @@
+"""Integrations: AWS clients, Step Functions, @connections, SES, webhooks and secrets."""

@@ -1,0 +1,1 @@
+"""Stores: DynamoDB item conversion and the conditional writes behind each port."""

@@ -1,0 +1,1 @@
+"""Use cases: one module per job (intake, workflow tasks, decisions, outcomes, queries), each a few small classes."""
