@@ -221,7 +221,7 @@ class LocalClassifier:
 def _load_profanity_check() -> Callable[[Sequence[str]], Sequence[float]]:
     # profanity_check unpickles its vectorizer and model when imported (about a second, with
     # scikit-learn, numpy and scipy): imported here, so only the first DetectToxicContent pays.
-    from profanity_check import predict_prob
+    from profanity_check import predict_prob  # type: ignore[import-untyped]
 
     return predict_prob  # type: ignore[no-any-return]
 
@@ -254,6 +254,6 @@ def answer_detect_toxic_content() -> None:
     ComprehendResponse.detect_toxic_content = detect_toxic_content_action  # type: ignore[attr-defined]
     # cache_response_method_names keeps each response class's method names: forget Comprehend's,
     # in case it was listed before this method existed.
-    cache_clear = getattr(responses.method_names_from_class, "cache_clear", None)
+    cache_clear = getattr(responses.method_names_from_class, "cache_clear", None)  # type: ignore[attr-defined]
     if cache_clear is not None:
         cache_clear()

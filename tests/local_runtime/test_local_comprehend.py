@@ -119,8 +119,9 @@ def test_the_label_and_language_names_are_botocores() -> None:
     from local_runtime.comprehend import LABEL_NAMES, LANGUAGE_CODES
 
     model = botocore.session.get_session().get_service_model("comprehend")
-    assert set(LABEL_NAMES) == set(model.shape_for("ToxicContentType").enum)
-    request = model.operation_model("DetectToxicContent").input_shape
+    labels: Any = model.shape_for("ToxicContentType")
+    request: Any = model.operation_model("DetectToxicContent").input_shape
+    assert set(LABEL_NAMES) == set(labels.enum)
     assert list(LANGUAGE_CODES) == list(request.members["LanguageCode"].enum)
 
 
@@ -306,7 +307,11 @@ def _imported_modules(path: Path) -> set[str]:
             "import_module",
             "__import__",
         ):
-            imported.update(argument.value for argument in node.args[:1] if isinstance(argument, ast.Constant))
+            imported.update(
+                argument.value
+                for argument in node.args[:1]
+                if isinstance(argument, ast.Constant) and isinstance(argument.value, str)
+            )
     return imported
 
 
