@@ -18,6 +18,7 @@ def install_moto_patches() -> None:
     into moto's internals, and a silent mismatch would make the emulator wrong, not slow.
     """
     from local_runtime.cheap_copies import copy_plain_data_cheaply
+    from local_runtime.comprehend import answer_detect_toxic_content
     from local_runtime.dynamodb_patches import (
         answer_item_operations_as_json,
         parse_each_update_expression_once,
@@ -59,6 +60,7 @@ def install_moto_patches() -> None:
     answer_item_operations_as_json()
     copy_plain_data_cheaply()
     cache_response_method_names()
+    answer_detect_toxic_content()
 
 
 def route_cloudformation_state_machines_to_interpreter() -> None:
