@@ -11,8 +11,9 @@ from chalice.app import AuthResponse, Chalice, Response
 
 from chalicelib import service
 from chalicelib.config import get_settings
-from chalicelib.errors import BadRequestError, ConfigurationError, ForbiddenError, ServiceError, UnauthorizedError
+from chalicelib.errors import BadRequestError, ConfigurationError, ForbiddenError, UnauthorizedError
 from chalicelib.log import configure_logging, log_event
+from chalicelib.web.errors import error_reply
 
 # Every Lambda function of this app imports this module, but each needs only part of chalicelib:
 # the pages, request parsing and team modules are imported by the handlers that use them, so a
@@ -20,8 +21,8 @@ from chalicelib.log import configure_logging, log_event
 if TYPE_CHECKING:
     from chalice.app import Request
 
-    from chalicelib.stores.connections import Connection
-    from chalicelib.stores.reviewers import Identity
+    from chalicelib.domain.connection import Connection
+    from chalicelib.domain.team import Identity
 
 app = Chalice(app_name="content-moderation")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
@@ -40,20 +41,30 @@ def _error_response(status_code: int, code: str, message: str) -> Response:
 
 
 def json_errors(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn service errors into the SPEC's error body; anything else is logged once and is a 500."""
+    """Any error becomes the SPEC's JSON error body (mapped once, in chalicelib.web.errors)."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return view(*args, **kwargs)
-        except ServiceError as error:
-            return _error_response(error.status_code, error.code, error.message)
-        except ConfigurationError as error:
-            log_event(logger, "configuration.error", level=logging.ERROR, error=str(error))
-            return _error_response(500, "InternalError", "the service is misconfigured")
-        except Exception:
-            logger.exception("unhandled error in %s", view.__name__)
-            return _error_response(500, "InternalError", "an internal error occurred")
+        except Exception as error:
+            return _error_response(*error_reply(error, where=view.__name__))
+
+    return wrapper
+
+
+def html_errors(view: Callable[..., Response]) -> Callable[..., Response]:
+    """Any error becomes an HTML page with the same status, code and message as the JSON mapping."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        try:
+            return view(*args, **kwargs)
+        except Exception as error:
+            from chalicelib.web import pages
+
+            status_code, code, message = error_reply(error, where=view.__name__)
+            return _html(pages.message_page("Error" if code == "InternalError" else code, message), status_code)
 
     return wrapper
 
@@ -142,7 +153,7 @@ def admins_only(view: Callable[..., Any]) -> Callable[..., Any]:
 
 def _caller() -> Identity:
     """Who the authorizer identified; UnauthorizedError when nobody."""
-    from chalicelib.stores.reviewers import ROLES, Identity
+    from chalicelib.domain.team import ROLES, Identity
 
     context = _request().context.get("authorizer") or {}
     role = context.get("role")
@@ -207,10 +218,10 @@ def openapi_document() -> Response:
 @app.route("/submissions", methods=["POST"])
 @json_errors
 def submit() -> Response:
-    request = _request()
-    submission = service.moderation_service().submit(
-        _json_body(), idempotency_key=request.headers.get("idempotency-key")
-    )
+    from chalicelib.web.requests import parse_article_request
+
+    article = parse_article_request(_json_body())
+    submission = service.use_cases().intake.submit(article, idempotency_key=_request().headers.get("idempotency-key"))
     body = {
         "submissionId": submission.submission_id,
         "status": submission.status,
@@ -222,30 +233,32 @@ def submit() -> Response:
 @app.route("/submissions/{submission_id}", methods=["GET"])
 @json_errors
 def get_submission(submission_id: str) -> dict[str, Any]:
-    return service.moderation_service().get_submission(submission_id).to_public()
+    from chalicelib.web.presenters import present_submission
+
+    return present_submission(service.use_cases().submissions.get_submission(submission_id))
 
 
 @app.route("/submissions/{submission_id}/history", methods=["GET"], authorizer=reviewer_auth)
 @json_errors
 @reviewers_only
 def submission_history(submission_id: str) -> dict[str, Any]:
-    events = service.moderation_service().history(submission_id)
-    return {"submissionId": submission_id, "items": [event.to_public() for event in events]}
+    from chalicelib.web.presenters import present_event
+
+    events = service.use_cases().submissions.history(submission_id)
+    return {"submissionId": submission_id, "items": [present_event(event) for event in events]}
 
 
 @app.route("/reviews", methods=["GET"], authorizer=reviewer_auth)
 @json_errors
 @reviewers_only
 def list_reviews() -> dict[str, Any]:
+    from chalicelib.web.presenters import present_review
+    from chalicelib.web.requests import parse_review_listing
+
     params: Mapping[str, str] = _request().query_params or {}
-    reviews, next_token = service.moderation_service().list_reviews(
-        status=params.get("status"),
-        limit=params.get("limit"),
-        next_token=params.get("nextToken"),
-        order=params.get("order"),
-    )
+    reviews, next_token = service.use_cases().reviews.list_reviews(parse_review_listing(params))
     base_url = _base_url()
-    page: dict[str, Any] = {"items": [review.to_public(base_url) for review in reviews]}
+    page: dict[str, Any] = {"items": [present_review(review, base_url) for review in reviews]}
     if next_token:
         page["nextToken"] = next_token
     return page
@@ -255,8 +268,10 @@ def list_reviews() -> dict[str, Any]:
 @json_errors
 @reviewers_only
 def get_review(review_id: str) -> dict[str, Any]:
-    review, body = service.moderation_service().get_review_in_full(review_id)
-    return review.to_public(_base_url(), body=body)
+    from chalicelib.web.presenters import present_review
+
+    review, body = service.use_cases().reviews.get_review_in_full(review_id)
+    return present_review(review, _base_url(), body=body)
 
 
 @app.route("/reviews/{review_id}/approve", methods=["POST"], authorizer=reviewer_auth)
@@ -274,10 +289,10 @@ def reject(review_id: str) -> dict[str, Any]:
 
 
 def _decide(review_id: str, action: str) -> dict[str, Any]:
-    from chalicelib.stores.reviews import parse_decision_request
+    from chalicelib.web.requests import parse_decision_request
 
     reason = parse_decision_request(_json_body())
-    review = service.moderation_service().decide(
+    review = service.use_cases().decisions.decide(
         review_id,
         action=action,
         reason=reason,
@@ -294,7 +309,7 @@ def _decide(review_id: str, action: str) -> dict[str, Any]:
 @json_errors
 @admins_only
 def create_reviewer() -> Response:
-    from chalicelib.stores.reviewers import parse_new_reviewer
+    from chalicelib.web.requests import parse_new_reviewer
 
     reviewer, token = service.reviewers().create(parse_new_reviewer(_json_body()), created_by=_caller().name)
     body = {"name": reviewer.name, "role": reviewer.role, "token": token, "createdAt": reviewer.created_at}
@@ -305,14 +320,16 @@ def create_reviewer() -> Response:
 @json_errors
 @admins_only
 def list_reviewers() -> dict[str, Any]:
-    return {"items": [reviewer.to_public() for reviewer in service.reviewers().list()]}
+    from chalicelib.web.presenters import present_reviewer
+
+    return {"items": [present_reviewer(reviewer) for reviewer in service.reviewers().list()]}
 
 
 @app.route("/reviewers/{name}", methods=["DELETE"], authorizer=reviewer_auth)
 @json_errors
 @admins_only
 def delete_reviewer(name: str) -> Response:
-    from chalicelib.stores.reviewers import validate_name
+    from chalicelib.domain.team import validate_name
 
     service.reviewers().delete(validate_name(name))
     return Response(body="", status_code=204)
@@ -322,9 +339,17 @@ def delete_reviewer(name: str) -> Response:
 
 
 @app.route("/reviews/{review_id}/decide", methods=["GET"])
+@html_errors
 def confirm_decision_page(review_id: str) -> Response:
     """Show what a signed link would do; a GET never changes anything."""
-    return _html_errors(lambda: _confirmation(review_id))
+    from chalicelib.web import pages
+    from chalicelib.web.links import link_query
+
+    action = _verified_link(review_id)
+    review = service.use_cases().reviews.get_review(review_id)
+    query = link_query(_link_query())
+    html = pages.confirmation_page(action=action, title=review.title, status=review.status, form_query=query)
+    return _html(html, 200)
 
 
 @app.route(
@@ -332,8 +357,14 @@ def confirm_decision_page(review_id: str) -> Response:
     methods=["POST"],
     content_types=["application/x-www-form-urlencoded", "application/json", "text/plain", "multipart/form-data"],
 )
+@html_errors
 def decide_by_link(review_id: str) -> Response:
-    return _html_errors(lambda: _decide_by_link(review_id))
+    from chalicelib.domain.actors import SIGNED_LINK
+    from chalicelib.web import pages
+
+    action = _verified_link(review_id)
+    review = service.use_cases().decisions.decide(review_id, action=action, decided_by=SIGNED_LINK)
+    return _html(pages.message_page("Done", f"The submission was {review.decision}."), 200)
 
 
 def _link_query() -> Mapping[str, str]:
@@ -344,27 +375,6 @@ def _verified_link(review_id: str) -> str:
     from chalicelib.web.links import verify_link
 
     return verify_link(service.link_signing_secret(), review_id=review_id, query=_link_query())
-
-
-def _confirmation(review_id: str) -> Response:
-    from chalicelib.web import pages
-    from chalicelib.web.links import link_query
-
-    action = _verified_link(review_id)
-    review = service.moderation_service().get_review(review_id)
-    query = link_query(_link_query())
-    html = pages.confirmation_page(action=action, title=review.title, status=review.status, form_query=query)
-    return _html(html, 200)
-
-
-def _decide_by_link(review_id: str) -> Response:
-    from chalicelib.web import pages
-
-    action = _verified_link(review_id)
-    from chalicelib.domain.actors import SIGNED_LINK
-
-    review = service.moderation_service().decide(review_id, action=action, decided_by=SIGNED_LINK)
-    return _html(pages.message_page("Done", f"The submission was {review.decision}."), 200)
 
 
 def _html(html: str, status_code: int) -> Response:
@@ -383,23 +393,11 @@ def _html(html: str, status_code: int) -> Response:
     )
 
 
-def _html_errors(render: Callable[[], Response]) -> Response:
-    from chalicelib.web import pages
-
-    try:
-        return render()
-    except ServiceError as error:
-        return _html(pages.message_page(error.code, error.message), error.status_code)
-    except Exception:
-        logger.exception("unhandled error on a decision link")
-        return _html(pages.message_page("Error", "an internal error occurred"), 500)
-
-
 # --- WebSocket API -----------------------------------------------------------------------
 
 
 def _connection(event: Any) -> Connection:
-    from chalicelib.stores.connections import Connection
+    from chalicelib.domain.connection import Connection
 
     context = event.to_dict()["requestContext"]
     return Connection(
@@ -416,7 +414,7 @@ def websocket_connect(event: Any) -> Response | None:
     try:
         service.websocket_sessions().connect(_connection(event), submission_id=query.get("submissionId"))
     except BadRequestError as error:
-        return _error_response(error.status_code, error.code, error.message)  # refuses the connection
+        return _error_response(*error_reply(error, where="websocket_connect"))  # refuses the connection
     return None
 
 
@@ -435,24 +433,24 @@ def websocket_disconnect(event: Any) -> None:
 
 @app.lambda_function(name="check_content")
 def check_content(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return service.moderation_service().check_content(event)
+    return service.use_cases().check.check(event)
 
 
 @app.lambda_function(name="request_approval")
 def request_approval(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return service.moderation_service().request_approval(event)
+    return service.use_cases().approval.request(event)
 
 
 @app.lambda_function(name="record_outcome")
 def record_outcome(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return service.moderation_service().record_outcome(event)
+    return service.use_cases().outcomes.record(event)
 
 
 @app.lambda_function(name="deliver_webhook")
 def deliver_webhook(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return service.moderation_service().deliver_webhook(event)
+    return service.use_cases().webhooks.deliver(event)
 
 
 @app.lambda_function(name="record_delivery_failure")
 def record_delivery_failure(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return service.moderation_service().record_delivery_failure(event)
+    return service.use_cases().delivery_failures.record(event)

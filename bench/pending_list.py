@@ -27,8 +27,9 @@ MOTO_QUERY_SOURCE = "moto/dynamodb/models/table.py"
 
 
 def _review_item(index: int, *, status: str, created: datetime) -> dict[str, Any]:
-    """A review item exactly as the app writes it (Review.to_item), decided or pending."""
-    from chalicelib.stores.reviews import Review
+    """A review item exactly as the app writes it (``review_to_item``), decided or pending."""
+    from chalicelib.domain.review import Review
+    from chalicelib.stores.reviews import review_to_item
 
     review_id = str(uuid.uuid4())
     decided = status != "PENDING"
@@ -49,7 +50,7 @@ def _review_item(index: int, *, status: str, created: datetime) -> dict[str, Any
         decided_by="admin" if decided else None,
         decided_at=created.isoformat(timespec="milliseconds").replace("+00:00", "Z") if decided else None,
     )
-    return review.to_item()
+    return review_to_item(review)
 
 
 def seed(table_name: str, count: int, *, status: str, first_index: int = 0) -> None:
@@ -173,7 +174,7 @@ def run(quick: bool = False) -> FigureResult:
         large_seconds, large_items = _time_page(app, repeats)
         large_moto = _time_moto_query(table_name, MOTO_REPEATS)
 
-        service.moderation_service()  # the app's clients exist now: count what one page costs
+        service.use_cases()  # the app's clients exist now: count what one page costs
         with counting_calls(aws.table(table_name).meta.client) as calls:
             app.pending_page(PAGE_SIZE)
     queries = [call for call in calls if call["operation"] == "Query"]
@@ -229,7 +230,7 @@ def run(quick: bool = False) -> FigureResult:
 In-process on moto's `mock_aws` (the app, the stack and the Lambda dispatcher wired as in
 `tests/conftest.py`). {PENDING} pending reviews (with `pendingPartition="PENDING"`, so in the sparse
 index `pending-by-created`) and {SMALL} decided ones (no `pendingPartition`) are written with
-`BatchWriteItem` in the app's own item shape (`Review.to_item`). `GET /reviews?status=pending&limit={PAGE_SIZE}&order=oldest`
+`BatchWriteItem` in the app's own item shape (`review_to_item`). `GET /reviews?status=pending&limit={PAGE_SIZE}&order=oldest`
 with the admin token goes through the whole app (chalice test client: routing, authorizer, the
 Query, JSON); one warm-up, then the median of {repeats} (the direct moto Query: median of {MOTO_REPEATS}). Then {large - SMALL:,} more decided reviews are
 written (took {seeding_seconds:.0f} s; moto's quadratic per-attribute item-size check is bypassed while

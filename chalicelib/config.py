@@ -107,7 +107,8 @@ def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
 
 
 def _webhook_url(environ: Mapping[str, str]) -> str | None:
-    from chalicelib.integrations.webhooks import WebhookUrlError, validate_webhook_url
+    from chalicelib.errors import WebhookUrlError
+    from chalicelib.integrations.webhooks import validate_webhook_url
 
     raw = environ.get("WEBHOOK_URL") or None
     if raw is None:

@@ -75,3 +75,28 @@ class UnavailableError(ServiceError):
 
 class ConfigurationError(Exception):
     """A required setting is missing or malformed (raised at first use, naming the variable)."""
+
+
+# Failures of the integrations, raised where the call is made and handled by the use cases.
+
+
+class OutcomeUnknownError(UnavailableError):
+    """The request may or may not have reached Step Functions (a timeout or a dropped connection)."""
+
+
+class TaskTokenGoneError(Exception):
+    """Step Functions no longer accepts this token: the task timed out, the execution ended,
+    or the token was already used (AWS answers all three alike)."""
+
+
+class MailNotSent(Exception):
+    """SES refused or could not be reached; the message names the error code, never the address."""
+
+
+# The class name is the error name Step Functions retries and catches: keep it stable.
+class WebhookDeliveryFailed(Exception):
+    """One attempt did not get a 2xx answer; the message never holds the secret or the signature."""
+
+
+class WebhookUrlError(ValueError):
+    """A WEBHOOK_URL the service will not post to; the message says why."""

@@ -1,8 +1,10 @@
-"""The composition root: builds the services from settings and AWS clients, once per process."""
+"""The composition root: builds the use cases from settings, stores and AWS clients, once per process."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,52 +19,79 @@ if TYPE_CHECKING:
 
     from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
 
+    from chalicelib.domain.ports import (
+        HistoryStore,
+        Notifications,
+        ReviewStore,
+        SubmissionStore,
+        WorkflowEngine,
+    )
+    from chalicelib.domain.team import Identity
     from chalicelib.integrations.mailer import Mailer
     from chalicelib.integrations.notifications import ManagementClientFactory, Notifier
     from chalicelib.integrations.webhooks import WebhookSender
-    from chalicelib.integrations.workflow import Workflow
-    from chalicelib.moderation import ModerationService
-    from chalicelib.stores.connections import ConnectionStore
-    from chalicelib.stores.reviewers import Identity, ReviewerStore
+    from chalicelib.stores.connections import DynamoDBConnectionStore
+    from chalicelib.stores.reviewers import DynamoDBReviewerStore
+    from chalicelib.usecases.decisions import DecideReview
+    from chalicelib.usecases.deliveries import DeliverWebhook, RecordDeliveryFailure
+    from chalicelib.usecases.intake import SubmitArticle
+    from chalicelib.usecases.outcomes import RecordOutcome
+    from chalicelib.usecases.queries import ReviewQueries, SubmissionQueries
+    from chalicelib.usecases.tasks import CheckContent, RequestApproval
     from chalicelib.usecases.websocket_sessions import WebsocketSessions
 
 logger = logging.getLogger(__name__)
 
-# The domain modules are imported inside the builders, on first use rather than at import: the
-# WebSocket handlers load the sessions, connections, submissions and notifier but never the
-# moderation use cases; the REST API and the three workflow tasks build the whole ModerationService
-# (content check, reviews, history, workflow, notifier) on their first call.
+# The composition root is the only module that knows every use case, store and client. They are
+# imported inside the builders, on first use rather than at import: the WebSocket handlers load the
+# sessions, connections, submissions and notifier but never the moderation use cases; the REST API
+# and the workflow's tasks build the use cases (content check, stores, workflow, notifier) on their
+# first call.
+
+
+@dataclass(frozen=True)
+class UseCases:
+    """Every use case of the REST API and the workflow's tasks, built over one set of stores and clients."""
+
+    intake: SubmitArticle
+    check: CheckContent
+    approval: RequestApproval
+    decisions: DecideReview
+    outcomes: RecordOutcome
+    webhooks: DeliverWebhook
+    delivery_failures: RecordDeliveryFailure
+    submissions: SubmissionQueries
+    reviews: ReviewQueries
 
 
 @lru_cache(maxsize=1)
-def moderation_service() -> ModerationService:
-    """The process's moderation service, built once from the settings."""
-    return build_moderation_service()
+def use_cases() -> UseCases:
+    """The process's use cases, built once from the settings."""
+    return build_use_cases()
 
 
-def build_moderation_service(
+def build_use_cases(
     *,
-    workflow: Workflow | None = None,
+    workflow: WorkflowEngine | None = None,
     clock: Clock = system_clock,
     management_clients: ManagementClientFactory | None = None,
-) -> ModerationService:
-    """A moderation service over the configured tables.
+) -> UseCases:
+    """The use cases over the configured tables.
 
     Tests pass their own workflow client, clock or ``management_clients`` (endpoint -> client
     that posts to WebSocket connections; moto's never answers GoneException, a test's can).
     """
-    from chalicelib.integrations.workflow import Workflow
-    from chalicelib.moderation import ModerationService
-    from chalicelib.stores.history import History
-    from chalicelib.stores.reviews import ReviewStore
-    from chalicelib.stores.submissions import SubmissionStore
+    from chalicelib.integrations.workflow import StepFunctionsWorkflow
+    from chalicelib.stores.history import DynamoDBHistoryStore
+    from chalicelib.stores.reviews import DynamoDBReviewStore
+    from chalicelib.stores.submissions import DynamoDBSubmissionStore
 
     settings = get_settings()
-    return ModerationService(
-        submissions=SubmissionStore(aws.table(settings.submissions_table)),
-        reviews=ReviewStore(aws.table(settings.reviews_table)),
-        history=History(aws.table(settings.history_table)),
-        workflow=workflow or Workflow(aws.client("stepfunctions"), settings.state_machine_arn),
+    return compose_use_cases(
+        submissions=DynamoDBSubmissionStore(aws.table(settings.submissions_table)),
+        reviews=DynamoDBReviewStore(aws.table(settings.reviews_table)),
+        history=DynamoDBHistoryStore(aws.table(settings.history_table)),
+        workflow=workflow or StepFunctionsWorkflow(aws.client("stepfunctions"), settings.state_machine_arn),
         notifier=_notifier(settings, management_clients or management_client),
         word_list_source=lambda: configured_words(settings),
         link_secret=link_signing_secret,
@@ -73,15 +102,75 @@ def build_moderation_service(
     )
 
 
+def compose_use_cases(
+    *,
+    submissions: SubmissionStore,
+    reviews: ReviewStore,
+    history: HistoryStore,
+    workflow: WorkflowEngine,
+    notifier: Notifications,
+    word_list_source: Callable[[], list[str]],
+    link_secret: Callable[[], str],
+    review_timeout_seconds: int,
+    clock: Clock,
+    mailer: Callable[[], Mailer] | None = None,
+    webhook_sender: Callable[[], WebhookSender | None] = lambda: None,
+) -> UseCases:
+    """Wire each use case to only what it uses (the unit tests pass in-memory fakes of the ports)."""
+    from chalicelib.usecases.decisions import DecideReview, ResumeExecution
+    from chalicelib.usecases.deliveries import DeliverWebhook, RecordDeliveryFailure
+    from chalicelib.usecases.intake import SubmitArticle
+    from chalicelib.usecases.outcomes import OutcomeEmail, RecordOutcome
+    from chalicelib.usecases.queries import ReviewQueries, SubmissionQueries
+    from chalicelib.usecases.tasks import CheckContent, RequestApproval
+    from chalicelib.web.links import decision_paths
+
+    resumer = ResumeExecution(reviews=reviews, history=history, workflow=workflow, notifier=notifier, clock=clock)
+    return UseCases(
+        intake=SubmitArticle(
+            submissions=submissions,
+            history=history,
+            workflow=workflow,
+            review_timeout_seconds=review_timeout_seconds,
+            clock=clock,
+        ),
+        check=CheckContent(submissions=submissions, history=history, word_list_source=word_list_source, clock=clock),
+        approval=RequestApproval(
+            submissions=submissions,
+            reviews=reviews,
+            history=history,
+            workflow=workflow,
+            notifier=notifier,
+            decision_paths=decision_paths(link_secret),
+            review_timeout_seconds=review_timeout_seconds,
+            clock=clock,
+        ),
+        decisions=DecideReview(reviews=reviews, resumer=resumer, clock=clock),
+        outcomes=RecordOutcome(
+            submissions=submissions,
+            reviews=reviews,
+            history=history,
+            notifier=notifier,
+            email=OutcomeEmail(history=history, mailer=mailer, clock=clock),
+            webhook_sender=webhook_sender,
+            clock=clock,
+        ),
+        webhooks=DeliverWebhook(history=history, webhook_sender=webhook_sender, clock=clock),
+        delivery_failures=RecordDeliveryFailure(history=history, clock=clock),
+        submissions=SubmissionQueries(submissions=submissions, history=history),
+        reviews=ReviewQueries(reviews=reviews, submissions=submissions),
+    )
+
+
 @lru_cache(maxsize=1)
 def websocket_sessions() -> WebsocketSessions:
-    from chalicelib.stores.submissions import SubmissionStore
+    from chalicelib.stores.submissions import DynamoDBSubmissionStore
     from chalicelib.usecases.websocket_sessions import WebsocketSessions
 
     settings = get_settings()
     return WebsocketSessions(
         connections=_connection_store(settings),
-        submissions=SubmissionStore(aws.table(settings.submissions_table)),
+        submissions=DynamoDBSubmissionStore(aws.table(settings.submissions_table)),
         identify=identify,
         notifier=_notifier(settings, management_client),
         clock=system_clock,
@@ -89,10 +178,10 @@ def websocket_sessions() -> WebsocketSessions:
 
 
 @lru_cache(maxsize=1)
-def reviewers() -> ReviewerStore:
-    from chalicelib.stores.reviewers import ReviewerStore
+def reviewers() -> DynamoDBReviewerStore:
+    from chalicelib.stores.reviewers import DynamoDBReviewerStore
 
-    return ReviewerStore(aws.table(get_settings().reviewers_table))
+    return DynamoDBReviewerStore(aws.table(get_settings().reviewers_table))
 
 
 def identify(token: str | None) -> Identity | None:
@@ -171,7 +260,7 @@ def configured_words(settings: Settings) -> list[str]:
 
 def reset() -> None:
     """Forget every cached service, client, secret and setting (tests and the local runtime)."""
-    moderation_service.cache_clear()
+    use_cases.cache_clear()
     websocket_sessions.cache_clear()
     reviewers.cache_clear()
     _mailer_for.cache_clear()
@@ -183,10 +272,10 @@ def reset() -> None:
     reset_settings()
 
 
-def _connection_store(settings: Settings) -> ConnectionStore:
-    from chalicelib.stores.connections import ConnectionStore
+def _connection_store(settings: Settings) -> DynamoDBConnectionStore:
+    from chalicelib.stores.connections import DynamoDBConnectionStore
 
-    return ConnectionStore(aws.table(settings.connections_table), ttl_seconds=settings.connection_ttl_seconds)
+    return DynamoDBConnectionStore(aws.table(settings.connections_table), ttl_seconds=settings.connection_ttl_seconds)
 
 
 def management_client(endpoint: str) -> ApiGatewayManagementApiClient:

@@ -91,7 +91,7 @@ def outcome_settings(project_dir: Path, stage: str, environ: Mapping[str, str]) 
     A later deploy without them keeps what an earlier one set. Raises ProjectError for a webhook
     URL that is not https:// (AWS never posts in plain text), a bad sender or bus name.
     """
-    from chalicelib.stores.submissions import EMAIL_MAX_CHARACTERS, EMAIL_PATTERN
+    from chalicelib.domain.submission import EMAIL_MAX_CHARACTERS, EMAIL_PATTERN
 
     stage_config = load_config(project_dir).get("stages", {}).get(stage, {})
     configured = stage_config.get("environment_variables", {})

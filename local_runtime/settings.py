@@ -135,7 +135,8 @@ class RuntimeSettings:
 
 
 def _webhook_url(environ: Mapping[str, str]) -> str | None:
-    from chalicelib.integrations.webhooks import WebhookUrlError, validate_webhook_url
+    from chalicelib.errors import WebhookUrlError
+    from chalicelib.integrations.webhooks import validate_webhook_url
 
     raw = environ.get("WEBHOOK_URL") or ""
     if not raw.strip():

@@ -8,13 +8,14 @@ asserts on what the code under test asked for rather than patching it.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib.integrations.workflow import TaskTokenGoneError
-from chalicelib.stores.connections import Connection
-from chalicelib.stores.history import HistoryEvent
-from chalicelib.stores.reviews import CLAIM_LEASE_SECONDS, REVIEW_STATUS_BY_DECISION, Review, ReviewStatus
-from chalicelib.stores.submissions import Submission, SubmissionStatus
+from chalicelib.domain.connection import Connection
+from chalicelib.domain.history import FORBIDDEN_FIELDS, HistoryEvent
+from chalicelib.domain.review import CLAIM_LEASE_SECONDS, REVIEW_STATUS_BY_DECISION, Review, ReviewStatus
+from chalicelib.domain.submission import Submission, SubmissionStatus
+from chalicelib.errors import TaskTokenGoneError
+from chalicelib.web.presenters import present_review
 
 START_TIME = 1_800_000_000.0  # 2027-01-15T08:00:00Z: any fixed moment will do
 
@@ -138,23 +139,25 @@ class InMemoryReviews(Recorder):
         self._record("get", review_id=review_id)
         return self.items.get(review_id)
 
-    def list_pending(self, *, limit: int, page_token: str | None, oldest_first: bool) -> tuple[list[Review], None]:
+    def list_pending(
+        self, *, limit: int, page_token: str | None, oldest_first: bool
+    ) -> tuple[list[Review], str | None]:
         pending = sorted(
             (r for r in self.items.values() if r.status == ReviewStatus.PENDING),
-            key=lambda review: review.created_at,
+            key=lambda review: (review.created_at, review.review_id),
             reverse=not oldest_first,
         )
-        return pending[:limit], None
+        return _page(pending, limit=limit, page_token=page_token)
 
     def list_decided(
         self, *, status: str, limit: int, page_token: str | None, newest_first: bool
-    ) -> tuple[list[Review], None]:
+    ) -> tuple[list[Review], str | None]:
         decided = sorted(
             (r for r in self.items.values() if r.decided_at and (status == "decided" or r.decision == status)),
-            key=lambda review: review.decided_at or "",
+            key=lambda review: (review.decided_at or "", review.review_id),
             reverse=newest_first,
         )
-        return decided[:limit], None
+        return _page(decided, limit=limit, page_token=page_token)
 
     def claim_decision(
         self,
@@ -257,8 +260,15 @@ class InMemoryReviews(Recorder):
         return review
 
 
+def _page(reviews: list[Review], *, limit: int, page_token: str | None) -> tuple[list[Review], str | None]:
+    """One page and the token of the next (an offset here; the real store's is DynamoDB's LastEvaluatedKey)."""
+    start = int(page_token) if page_token else 0
+    page = reviews[start : start + limit]
+    return page, str(start + limit) if start + limit < len(reviews) else None
+
+
 class InMemoryHistory(Recorder):
-    """History's contract: the same event (time, kind, key) is kept once."""
+    """The history's contract: the same event (time, kind, key) is kept once, never a token or an address."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -266,7 +276,7 @@ class InMemoryHistory(Recorder):
 
     def append(self, submission_id: str, event: str, *, at: str, key: str = "", **fields: Any) -> None:
         self._record("append", submission_id=submission_id, event=event, at=at, key=key, **fields)
-        kept = {name: value for name, value in fields.items() if value is not None}
+        kept = {name: value for name, value in fields.items() if value is not None and name not in FORBIDDEN_FIELDS}
         self.items.setdefault(submission_id, {}).setdefault(f"{at}#{event}#{key}", HistoryEvent(at, event, kept))
 
     def events(self, submission_id: str) -> list[HistoryEvent]:
@@ -278,7 +288,7 @@ class InMemoryHistory(Recorder):
 
 
 class RecordingWorkflow(Recorder):
-    """Step Functions as Workflow sees it: executions by name, one use per task token.
+    """Step Functions as StepFunctionsWorkflow sees it: executions by name, one use per task token.
 
     ``start_errors`` and ``send_errors`` are raised, one per call, before anything happens
     (put an error there to make the next call fail).
@@ -336,8 +346,8 @@ class RecordingNotifier(Recorder):
         self._record("publish_status", submission=submission)
         return len(submission.subscribers)
 
-    def publish_review_event(self, event: str, review: dict[str, Any]) -> int:
-        self._record("publish_review_event", event=event, review=review)
+    def publish_review_event(self, event: str, review: Review) -> int:
+        self._record("publish_review_event", event=event, review=present_review(review))
         return 0
 
     def publish_decision(self, submission: Submission) -> int:
@@ -393,3 +403,16 @@ class InMemoryConnections(Recorder):
         for kind in removed:
             del self.items[(connection_id, kind)]
         return [kind for kind in removed if kind not in ("#connection", "#reviews")]
+
+
+if TYPE_CHECKING:
+    # mypy (strict, in `make test`) checks each fake against the port it stands for: a port that
+    # changes without its fake, or a fake that drifts from its port, fails type-checking.
+    from chalicelib.domain import ports
+
+    _submissions: ports.SubmissionStore = InMemorySubmissions()
+    _reviews: ports.ReviewStore = InMemoryReviews()
+    _history: ports.HistoryStore = InMemoryHistory()
+    _connections: ports.ConnectionStore = InMemoryConnections()
+    _workflow: ports.WorkflowEngine = RecordingWorkflow()
+    _notifier: ports.Notifications = RecordingNotifier()

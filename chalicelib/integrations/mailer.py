@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from chalicelib.domain.submission import Submission
+from chalicelib.errors import MailNotSent
 from chalicelib.log import log_event
-from chalicelib.stores.submissions import Submission
 
 if TYPE_CHECKING:
     from mypy_boto3_ses import SESClient
@@ -19,10 +20,6 @@ _SUBJECTS = {
     "expired": "Your article was not reviewed in time",
     "failed": "Your article could not be moderated",
 }
-
-
-class MailNotSent(Exception):
-    """SES refused or could not be reached; the message names the error code, never the address."""
 
 
 def outcome_message(submission: Submission) -> tuple[str, str]:

@@ -10,10 +10,13 @@ from collections.abc import Callable
 from concurrent.futures import Executor, Future, wait
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.domain.connection import Connection
+from chalicelib.domain.ports import ConnectionStore
+from chalicelib.domain.review import Review
+from chalicelib.domain.submission import Submission
 from chalicelib.integrations.aws import MANAGEMENT_API_CONNECT_TIMEOUT_SECONDS, MANAGEMENT_API_READ_TIMEOUT_SECONDS
 from chalicelib.log import log_event
-from chalicelib.stores.connections import Connection, ConnectionStore
-from chalicelib.stores.submissions import Submission
+from chalicelib.web.presenters import decision_message, present_review, status_message
 
 if TYPE_CHECKING:
     from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
@@ -38,32 +41,8 @@ def management_endpoint(connection: Connection, *, region: str, override: str | 
     return f"https://{connection.api_id}.execute-api.{region}.amazonaws.com/{connection.stage}"
 
 
-def decision_message(submission: Submission) -> dict[str, Any]:
-    """The ``{"type": "decision", ...}`` message of SPEC §3 for a decided submission."""
-    message: dict[str, Any] = {
-        "type": "decision",
-        "submissionId": submission.submission_id,
-        "decision": submission.decision,
-        "decidedAt": submission.decided_at,
-    }
-    if submission.reason:
-        message["reason"] = submission.reason
-    return message
-
-
-def status_message(submission: Submission) -> dict[str, Any]:
-    """The ``{"type": "status", ...}`` reply to a subscribe."""
-    return {
-        "type": "status",
-        "submissionId": submission.submission_id,
-        "status": submission.status,
-        "title": submission.title,
-        "createdAt": submission.created_at,
-    }
-
-
 class Notifier:
-    """Sends JSON messages to connections and prunes the ones API Gateway says are gone.
+    """Sends JSON messages (``ports.Notifications``) to connections and prunes the ones API Gateway says are gone.
 
     A message for many connections is posted on ``executor`` (all at once, up to
     ``posts_at_once``), and each post gets ``post_timeout`` seconds: a socket that does not
@@ -178,17 +157,15 @@ class Notifier:
         message = status_message(submission)
         return self.send_to_all(self._connections.get_many(submission.subscribers), message)
 
-    def publish_review_event(self, event: str, review: dict[str, Any]) -> int:
+    def publish_review_event(self, event: str, review: Review) -> int:
         """Tell every reviewer watching the queue that a review was created, decided or expired."""
-        message = {"type": "review", "event": event, "review": review}
+        message = {"type": "review", "event": event, "review": present_review(review)}
         watching = self._connections.review_watchers()
         # A reviewer removed since they started watching gets nothing more (revocation is immediate).
         current = self._current_reviewers({reviewer for _connection, reviewer in watching}) if watching else set()
         watchers = [connection for connection, reviewer in watching if reviewer in current]
         delivered = self.send_to_all(watchers, message)
-        log_event(
-            logger, "review_event.published", reviewId=review.get("reviewId"), reviewEvent=event, delivered=delivered
-        )
+        log_event(logger, "review_event.published", reviewId=review.review_id, reviewEvent=event, delivered=delivered)
         return delivered
 
     def publish_decision(self, submission: Submission) -> int:

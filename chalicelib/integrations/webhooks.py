@@ -21,6 +21,7 @@ from ipaddress import ip_address
 from typing import Any
 from urllib.parse import urlsplit
 
+from chalicelib.errors import WebhookDeliveryFailed, WebhookUrlError
 from chalicelib.log import log_event
 
 logger = logging.getLogger(__name__)
@@ -30,15 +31,6 @@ SECRET_PREFIX = "whsec_"
 # One attempt: a receiver has this long to answer (the state machine's task timeout is longer).
 ATTEMPT_TIMEOUT_SECONDS = 10.0
 _LOOPBACK_NAMES = frozenset({"localhost"})
-
-
-class WebhookUrlError(ValueError):
-    """A WEBHOOK_URL the service will not post to; the message says why."""
-
-
-# The class name is the error name Step Functions retries and catches: keep it stable.
-class WebhookDeliveryFailed(Exception):
-    """One attempt did not get a 2xx answer; the message never holds the secret or the signature."""
 
 
 def validate_webhook_url(url: str) -> str:

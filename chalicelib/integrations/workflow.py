@@ -6,7 +6,7 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.errors import UnavailableError
+from chalicelib.errors import OutcomeUnknownError, TaskTokenGoneError, UnavailableError
 from chalicelib.log import log_event
 
 if TYPE_CHECKING:
@@ -18,17 +18,8 @@ logger = logging.getLogger(__name__)
 _TOKEN_GONE_ERRORS = frozenset({"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"})
 
 
-class TaskTokenGoneError(Exception):
-    """Step Functions no longer accepts this token: the task timed out, the execution ended,
-    or the token was already used (AWS answers all three alike)."""
-
-
-class OutcomeUnknownError(UnavailableError):
-    """The request may or may not have reached Step Functions (a timeout or a dropped connection)."""
-
-
-class Workflow:
-    """Starts and resumes executions of the moderation state machine."""
+class StepFunctionsWorkflow:
+    """Starts and resumes executions of the moderation state machine (``ports.WorkflowEngine``)."""
 
     def __init__(self, client: SFNClient, state_machine_arn: str) -> None:
         self._client = client

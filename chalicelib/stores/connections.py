@@ -1,11 +1,11 @@
-"""WebSocket connections and the submissions each one follows, stored with a TTL."""
+"""The connections table: WebSocket connections and the submissions each one follows, with a TTL."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.domain.connection import Connection
 from chalicelib.integrations.aws import batch_get_all, query_all
 
 if TYPE_CHECKING:
@@ -20,34 +20,25 @@ WATCH_PARTITION = "REVIEWS"
 _NOT_SUBMISSIONS = frozenset({CONNECTION_ITEM, REVIEW_WATCH_ITEM})
 
 
-@dataclass(frozen=True)
-class Connection:
-    """Where a message for one client goes: API Gateway's connection id, API id and stage."""
-
-    connection_id: str
-    api_id: str
-    stage: str
-    domain_name: str
-
-    def to_item(self) -> dict[str, Any]:
-        return {
-            "connectionId": self.connection_id,
-            "apiId": self.api_id,
-            "stage": self.stage,
-            "domainName": self.domain_name,
-        }
-
-    @classmethod
-    def from_item(cls, item: dict[str, Any]) -> Connection:
-        return cls(
-            connection_id=item["connectionId"],
-            api_id=item.get("apiId", ""),
-            stage=item.get("stage", ""),
-            domain_name=item.get("domainName", ""),
-        )
+def connection_to_item(connection: Connection) -> dict[str, Any]:
+    return {
+        "connectionId": connection.connection_id,
+        "apiId": connection.api_id,
+        "stage": connection.stage,
+        "domainName": connection.domain_name,
+    }
 
 
-class ConnectionStore:
+def connection_from_item(item: dict[str, Any]) -> Connection:
+    return Connection(
+        connection_id=item["connectionId"],
+        api_id=item.get("apiId", ""),
+        stage=item.get("stage", ""),
+        domain_name=item.get("domainName", ""),
+    )
+
+
+class DynamoDBConnectionStore:
     """Connections keyed by (``connectionId``, ``subscription``).
 
     Who follows a submission is kept on the submission item itself (see
@@ -60,16 +51,22 @@ class ConnectionStore:
         self._ttl_seconds = ttl_seconds
 
     def add(self, connection: Connection, *, now: float) -> None:
-        item = connection.to_item() | {"subscription": CONNECTION_ITEM, "expiresAt": int(now) + self._ttl_seconds}
+        item = connection_to_item(connection) | {
+            "subscription": CONNECTION_ITEM,
+            "expiresAt": int(now) + self._ttl_seconds,
+        }
         self._table.put_item(Item=item)
 
     def record_subscription(self, connection: Connection, submission_id: str, *, now: float) -> None:
-        item = connection.to_item() | {"subscription": submission_id, "expiresAt": int(now) + self._ttl_seconds}
+        item = connection_to_item(connection) | {
+            "subscription": submission_id,
+            "expiresAt": int(now) + self._ttl_seconds,
+        }
         self._table.put_item(Item=item)
 
     def watch_reviews(self, connection: Connection, *, reviewer: str, now: float) -> None:
         """Let this connection receive review events (until it disconnects or its TTL passes)."""
-        item = connection.to_item() | {
+        item = connection_to_item(connection) | {
             "subscription": REVIEW_WATCH_ITEM,
             "watchPartition": WATCH_PARTITION,
             "reviewer": reviewer,
@@ -89,12 +86,12 @@ class ConnectionStore:
             KeyConditionExpression="watchPartition = :watching",
             ExpressionAttributeValues={":watching": WATCH_PARTITION},
         )
-        return [(Connection.from_item(item), item.get("reviewer", "")) for item in items]
+        return [(connection_from_item(item), item.get("reviewer", "")) for item in items]
 
     def get_many(self, connection_ids: Iterable[str]) -> list[Connection]:
         """The stored connections among ``connection_ids`` (strongly consistent; unknown ids are skipped)."""
         keys = [{"connectionId": cid, "subscription": CONNECTION_ITEM} for cid in sorted(set(connection_ids))]
-        found = [Connection.from_item(item) for item in batch_get_all(self._table, keys, ConsistentRead=True)]
+        found = [connection_from_item(item) for item in batch_get_all(self._table, keys, ConsistentRead=True)]
         return sorted(found, key=lambda connection: connection.connection_id)
 
     def remove(self, connection_id: str) -> list[str]:

@@ -11,9 +11,9 @@ records, so a retried step rewrites nothing and adds no duplicate.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.domain.history import FORBIDDEN_FIELDS, HistoryEvent
 from chalicelib.integrations.aws import conditional_write, plain, query_all
 from chalicelib.log import log_event
 
@@ -22,34 +22,12 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-SUBMITTED = "submitted"
-CHECKED = "checked"
-REVIEW_REQUESTED = "review_requested"
-DECIDED = "decided"
-EXPIRED = "expired"
-FAILED = "failed"
-DELIVERED = "delivered"
-DELIVERY_FAILED = "delivery_failed"
-# Never stored, whatever a caller passes (the audit trail is readable by every reviewer).
-_FORBIDDEN_FIELDS = frozenset(
-    {"taskToken", "token", "signature", "secret", "notifyEmail", "email", "approveUrl", "rejectUrl"}
-)
 # Items carry these beside the event's own fields.
 _KEYS = ("submissionId", "eventId")
 
 
-@dataclass(frozen=True)
-class HistoryEvent:
-    at: str
-    event: str
-    fields: dict[str, Any]
-
-    def to_public(self) -> dict[str, Any]:
-        return {"at": self.at, "event": self.event, **self.fields}
-
-
-class History:
-    """Appends events to, and reads, the history table."""
+class DynamoDBHistoryStore:
+    """Appends events to, and reads, the history table (``ports.HistoryStore``)."""
 
     def __init__(self, table: Table) -> None:
         self._table = table
@@ -66,7 +44,7 @@ class History:
             "eventId": f"{at}#{event}#{key}",
             "at": at,
             "event": event,
-            **{name: value for name, value in fields.items() if name not in _FORBIDDEN_FIELDS and value is not None},
+            **{name: value for name, value in fields.items() if name not in FORBIDDEN_FIELDS and value is not None},
         }
         try:
             conditional_write(self._table.put_item, Item=item, ConditionExpression="attribute_not_exists(eventId)")

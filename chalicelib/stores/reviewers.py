@@ -1,107 +1,30 @@
-"""Reviewers: the moderation team, each with a role and a personal token stored only as a hash.
+"""The reviewers table: the moderation team and the hashes of their tokens.
 
 The table holds two items per reviewer, both in small fixed partitions:
 
 - ``pk="REVIEWER", sk=<name>``: name, role, who created it and when (listed by one Query);
 - ``pk="TOKEN", sk=<sha256 of the token>``: the name and role the token stands for (one
   consistent GetItem per request, so a revoked token stops at the very next request).
-
-Tokens are 256-bit random values, so a plain SHA-256 is enough to make a stolen table useless
-(a slow password hash protects low-entropy secrets, which these are not).
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
-import secrets
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.clock import Clock, iso, system_clock
 from chalicelib.domain import actors
-from chalicelib.errors import AlreadyExistsError, BadRequestError, NotFoundError
+from chalicelib.domain.team import Identity, NewReviewer, Reviewer, new_token, token_hash
+from chalicelib.errors import AlreadyExistsError, NotFoundError
 from chalicelib.integrations.aws import batch_get_all, conditional_write, query_all
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
-REVIEWER = "reviewer"
-ADMIN = "admin"
-ROLES = (REVIEWER, ADMIN)
-TOKEN_PREFIX = "cmr_"
-_NAME = re.compile(r"[a-z0-9._-]{1,64}")
-# Names that already mean something in decidedBy, or the configured bootstrap admin.
-RESERVED_NAMES = frozenset({actors.ADMIN, actors.SIGNED_LINK, actors.CONTENT_CHECK, actors.DEADLINE, actors.WORKFLOW})
 _REVIEWER_PARTITION = "REVIEWER"
 _TOKEN_PARTITION = "TOKEN"
-_FIELDS = frozenset({"name", "role"})
 
 
-@dataclass(frozen=True)
-class Identity:
-    """Who a request comes from: a reviewer's name and role."""
-
-    name: str
-    role: str
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == ADMIN
-
-
-@dataclass(frozen=True)
-class Reviewer:
-    name: str
-    role: str
-    created_at: str
-    created_by: str
-
-    def to_public(self) -> dict[str, Any]:
-        """The reviewer as ``GET /reviewers`` lists it: never the token or its hash."""
-        return {"name": self.name, "role": self.role, "createdAt": self.created_at, "createdBy": self.created_by}
-
-
-@dataclass(frozen=True)
-class NewReviewer:
-    """A validated ``POST /reviewers`` body."""
-
-    name: str
-    role: str
-
-
-def parse_new_reviewer(payload: Any) -> NewReviewer:
-    """Raises BadRequestError for a wrong shape, unknown fields, a bad or reserved name, or an unknown role."""
-    if not isinstance(payload, dict):
-        raise BadRequestError('the request body must be {"name": string, "role": "reviewer" | "admin"}')
-    unknown = sorted(set(payload) - _FIELDS)
-    if unknown:
-        raise BadRequestError(f"unknown field(s): {', '.join(unknown)}")
-    name = validate_name(payload.get("name"))
-    role = payload.get("role", REVIEWER)
-    if role not in ROLES:
-        raise BadRequestError("'role' must be 'reviewer' or 'admin'")
-    return NewReviewer(name=name, role=role)
-
-
-def validate_name(name: Any) -> str:
-    """A reviewer name: 1-64 characters of a-z, 0-9, '.', '_' and '-'; not a reserved one."""
-    if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise BadRequestError("'name' must be 1 to 64 characters of a-z, 0-9, '.', '_' and '-'")
-    if name in RESERVED_NAMES:
-        raise BadRequestError(f"'{name}' is reserved")
-    return name
-
-
-def new_token() -> str:
-    return TOKEN_PREFIX + secrets.token_urlsafe(32)
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
-
-
-class ReviewerStore:
+class DynamoDBReviewerStore:
     """Reviewers and their token hashes in DynamoDB (see the module docstring for the layout)."""
 
     def __init__(self, table: Table, *, clock: Clock = system_clock) -> None:

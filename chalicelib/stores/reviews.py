@@ -1,15 +1,18 @@
-"""Reviews: a flagged submission waiting for a human, with its task token kept server-side."""
+"""The reviews table: review items, the sparse indexes that page them, and the conditional writes of a decision."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
-import uuid
-from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.domain.review import (
+    CLAIM_LEASE_SECONDS,
+    REVIEW_STATUS_BY_DECISION,
+    Review,
+    ReviewStatus,
+)
 from chalicelib.errors import BadRequestError
 from chalicelib.integrations.aws import conditional_write, plain
 from chalicelib.stores.decision_writes import decision_update
@@ -24,194 +27,61 @@ PENDING_PARTITION = "PENDING"
 DECIDED_INDEX = "decided-by-time"
 DECIDED_PARTITION = "DECIDED"
 STATUS_INDEX = "status-by-decided"
-MAX_PAGE_SIZE = 100
-DEFAULT_PAGE_SIZE = 50
-# How long a claimed decision belongs to the request that claimed it. Longer than any request
-# can live (API Gateway gives up after 29 s), so only a request that died loses its claim.
-CLAIM_LEASE_SECONDS = 60
-_REVIEW_NAMESPACE = uuid.UUID("0b4f5c4e-8d7e-4f43-a1b9-6a7f4b6e2c11")
 
 
-class ReviewStatus:
-    PENDING = "PENDING"
-    APPROVED = "APPROVED"
-    REJECTED = "REJECTED"
-    EXPIRED = "EXPIRED"
-    FAILED = "FAILED"
+def review_to_item(review: Review) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "reviewId": review.review_id,
+        "submissionId": review.submission_id,
+        "executionArn": review.execution_arn,
+        "title": review.title,
+        "matches": review.matches,
+        "status": review.status,
+        "createdAt": review.created_at,
+        "deadline": review.deadline,
+        "deadlineAt": review.deadline_at,
+        "approvePath": review.approve_path,
+        "rejectPath": review.reject_path,
+        "taskToken": review.task_token,
+        "decision": review.decision,
+        "reason": review.reason,
+        "decidedBy": review.decided_by,
+        "decidedAt": review.decided_at,
+    }
+    if review.status == ReviewStatus.PENDING:
+        item["pendingPartition"] = PENDING_PARTITION
+    elif review.decided_at:
+        item["decidedPartition"] = DECIDED_PARTITION
+    if review.callback_pending:
+        item["callbackPending"] = True
+    if review.claim_id is not None:
+        item["claimId"] = review.claim_id
+        item["claimExpiresAt"] = review.claim_expires_at
+    return {key: value for key, value in item.items() if value is not None}
 
 
-# What ``GET /reviews?status=`` accepts besides ``pending``.
-DECIDED_STATUSES = ("approved", "rejected", "expired", "decided")
-
-
-class Decision:
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    EXPIRED = "expired"
-    FAILED = "failed"
-
-    BY_ACTION = {"approve": APPROVED, "reject": REJECTED}
-
-
-REVIEW_STATUS_BY_DECISION = {
-    Decision.APPROVED: ReviewStatus.APPROVED,
-    Decision.REJECTED: ReviewStatus.REJECTED,
-    Decision.EXPIRED: ReviewStatus.EXPIRED,
-    Decision.FAILED: ReviewStatus.FAILED,
-}
-
-
-def review_id_for(execution_arn: str) -> str:
-    """One review per execution: a retried request-approval task rewrites the same review."""
-    return str(uuid.uuid5(_REVIEW_NAMESPACE, execution_arn))
-
-
-def claim_id_for(decided_by: str, idempotency_key: str | None) -> str:
-    """Who owns a claimed decision: one request, or every retry of it sent with the same key.
-
-    The key is scoped to the person deciding, so nobody can take over another's claim by
-    reusing their key. Without a key the claim belongs to this request alone.
-    """
-    if idempotency_key is None:
-        return uuid.uuid4().hex
-    return hashlib.sha256(f"{decided_by}\n{idempotency_key}".encode()).hexdigest()
-
-
-_DECISION_REQUEST_FIELDS = frozenset({"reason"})
-
-
-def parse_decision_request(payload: object) -> str | None:
-    """The reason of an approve/reject body, ``{"reason"?: str}`` (no body at all is fine).
-
-    Raises BadRequestError for another shape, an unknown field or a reason that is not a string;
-    its length is checked where the decision is made.
-    """
-    if payload is None:
-        return None
-    if not isinstance(payload, dict) or set(payload) - _DECISION_REQUEST_FIELDS:
-        raise BadRequestError('the body may only be {"reason": string}')
-    reason = payload.get("reason")
-    if reason is not None and not isinstance(reason, str):
-        raise BadRequestError("'reason' must be a string")
-    return reason
-
-
-@dataclass(frozen=True)
-class Review:
-    review_id: str
-    submission_id: str
-    execution_arn: str
-    title: str
-    matches: list[dict[str, Any]]
-    status: str
-    created_at: str
-    deadline: int
-    deadline_at: str
-    approve_path: str
-    reject_path: str
-    task_token: str = field(repr=False)
-    decision: str | None = None
-    reason: str | None = None
-    decided_by: str | None = None
-    decided_at: str | None = None
-    # Set while a claimed decision has not yet reached the execution (see ReviewStore.claim_decision).
-    callback_pending: bool = False
-    claim_id: str | None = field(default=None, repr=False)
-    claim_expires_at: int | None = None
-
-    def claimed_by(self, claim_id: str) -> bool:
-        return self.claim_id is not None and self.claim_id == claim_id
-
-    def claim_abandoned(self, now: float) -> bool:
-        """A claim whose request died: its callback never finished and its lease has run out."""
-        return self.callback_pending and (self.claim_expires_at or 0) <= now
-
-    def without_pending_callback(self) -> Review:
-        return replace(self, callback_pending=False)
-
-    def to_public(self, base_url: str | None, *, body: str | None = None) -> dict[str, Any]:
-        """The review as reviewers see it; the task token is deliberately absent.
-
-        Without a ``base_url`` (a WebSocket event) the signed links are left out too: the
-        dashboard decides through the API, and links are for e-mail.
-        """
-        public: dict[str, Any] = {
-            "reviewId": self.review_id,
-            "submissionId": self.submission_id,
-            "title": self.title,
-            "matches": self.matches,
-            "status": self.status,
-            "createdAt": self.created_at,
-            "deadline": self.deadline_at,
-        }
-        if base_url is not None:
-            public["approveUrl"] = base_url + self.approve_path
-            public["rejectUrl"] = base_url + self.reject_path
-        if body is not None:
-            public["body"] = body
-        for key, value in (
-            ("decision", self.decision),
-            ("reason", self.reason),
-            ("decidedBy", self.decided_by),
-            ("decidedAt", self.decided_at),
-        ):
-            if value is not None:
-                public[key] = value
-        return public
-
-    def to_item(self) -> dict[str, Any]:
-        item: dict[str, Any] = {
-            "reviewId": self.review_id,
-            "submissionId": self.submission_id,
-            "executionArn": self.execution_arn,
-            "title": self.title,
-            "matches": self.matches,
-            "status": self.status,
-            "createdAt": self.created_at,
-            "deadline": self.deadline,
-            "deadlineAt": self.deadline_at,
-            "approvePath": self.approve_path,
-            "rejectPath": self.reject_path,
-            "taskToken": self.task_token,
-            "decision": self.decision,
-            "reason": self.reason,
-            "decidedBy": self.decided_by,
-            "decidedAt": self.decided_at,
-        }
-        if self.status == ReviewStatus.PENDING:
-            item["pendingPartition"] = PENDING_PARTITION
-        elif self.decided_at:
-            item["decidedPartition"] = DECIDED_PARTITION
-        if self.callback_pending:
-            item["callbackPending"] = True
-        if self.claim_id is not None:
-            item["claimId"] = self.claim_id
-            item["claimExpiresAt"] = self.claim_expires_at
-        return {key: value for key, value in item.items() if value is not None}
-
-    @classmethod
-    def from_item(cls, item: dict[str, Any]) -> Review:
-        return cls(
-            review_id=item["reviewId"],
-            submission_id=item["submissionId"],
-            execution_arn=item["executionArn"],
-            title=item.get("title", ""),
-            matches=plain(item.get("matches", [])),
-            status=item["status"],
-            created_at=item["createdAt"],
-            deadline=int(item["deadline"]),
-            deadline_at=item["deadlineAt"],
-            approve_path=item["approvePath"],
-            reject_path=item["rejectPath"],
-            task_token=item["taskToken"],
-            decision=item.get("decision"),
-            reason=item.get("reason"),
-            decided_by=item.get("decidedBy"),
-            decided_at=item.get("decidedAt"),
-            callback_pending=bool(item.get("callbackPending", False)),
-            claim_id=item.get("claimId"),
-            claim_expires_at=int(item["claimExpiresAt"]) if item.get("claimExpiresAt") is not None else None,
-        )
+def review_from_item(item: dict[str, Any]) -> Review:
+    return Review(
+        review_id=item["reviewId"],
+        submission_id=item["submissionId"],
+        execution_arn=item["executionArn"],
+        title=item.get("title", ""),
+        matches=plain(item.get("matches", [])),
+        status=ReviewStatus(item["status"]),
+        created_at=item["createdAt"],
+        deadline=int(item["deadline"]),
+        deadline_at=item["deadlineAt"],
+        approve_path=item["approvePath"],
+        reject_path=item["rejectPath"],
+        task_token=item["taskToken"],
+        decision=item.get("decision"),
+        reason=item.get("reason"),
+        decided_by=item.get("decidedBy"),
+        decided_at=item.get("decidedAt"),
+        callback_pending=bool(item.get("callbackPending", False)),
+        claim_id=item.get("claimId"),
+        claim_expires_at=int(item["claimExpiresAt"]) if item.get("claimExpiresAt") is not None else None,
+    )
 
 
 def encode_page_token(last_evaluated_key: dict[str, Any] | None) -> str | None:
@@ -244,8 +114,8 @@ def decode_page_token(token: str | None, index: str = PENDING_INDEX) -> dict[str
     return key
 
 
-class ReviewStore:
-    """Reviews in DynamoDB, keyed by ``reviewId``; pending ones also in a sparse index."""
+class DynamoDBReviewStore:
+    """Reviews in DynamoDB, keyed by ``reviewId``; pending ones also in a sparse index (``ports.ReviewStore``)."""
 
     def __init__(self, table: Table) -> None:
         self._table = table
@@ -257,7 +127,7 @@ class ReviewStore:
         """
         written = conditional_write(
             self._table.put_item,
-            Item=review.to_item(),
+            Item=review_to_item(review),
             ConditionExpression="attribute_not_exists(reviewId) OR #status = :pending",
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues={":pending": ReviewStatus.PENDING},
@@ -266,7 +136,7 @@ class ReviewStore:
 
     def get(self, review_id: str) -> Review | None:
         item = self._table.get_item(Key={"reviewId": review_id}, ConsistentRead=True).get("Item")
-        return Review.from_item(item) if item else None
+        return review_from_item(item) if item else None
 
     def list_pending(
         self, *, limit: int, page_token: str | None, oldest_first: bool
@@ -306,7 +176,7 @@ class ReviewStore:
         if start_key:
             query["ExclusiveStartKey"] = start_key
         response = self._table.query(**query)
-        reviews = [Review.from_item(item) for item in response.get("Items", [])]
+        reviews = [review_from_item(item) for item in response.get("Items", [])]
         return reviews, encode_page_token(response.get("LastEvaluatedKey"))
 
     def claim_decision(
@@ -352,7 +222,7 @@ class ReviewStore:
         )
         if response is None:
             return None
-        return Review.from_item(response["Attributes"])
+        return review_from_item(response["Attributes"])
 
     def renew_abandoned_claim(self, review: Review, *, now: int) -> Review | None:
         """Extend the lease of a claim whose request died, so exactly one later request finishes it.
@@ -375,7 +245,7 @@ class ReviewStore:
         )
         if response is None:
             return None
-        return Review.from_item(response["Attributes"])
+        return review_from_item(response["Attributes"])
 
     def finish_decision(self, review_id: str) -> None:
         """The execution accepted the decision: nothing is left to retry.
@@ -437,4 +307,4 @@ class ReviewStore:
             ExpressionAttributeValues=update.values,
             ReturnValues="ALL_NEW",
         )
-        return Review.from_item(response["Attributes"]) if response is not None else None
+        return review_from_item(response["Attributes"]) if response is not None else None

@@ -8,14 +8,16 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.clock import Clock
+from chalicelib.domain.connection import Connection
+from chalicelib.domain.identifiers import validate_submission_id
+from chalicelib.domain.ports import ConnectionStore, Notifications, SubmissionStore
+from chalicelib.domain.submission import Submission
 from chalicelib.errors import BadRequestError
-from chalicelib.integrations.notifications import Notifier, decision_message, status_message
 from chalicelib.log import log_event
-from chalicelib.stores.connections import Connection, ConnectionStore
-from chalicelib.stores.submissions import Submission, SubmissionStore, validate_submission_id
+from chalicelib.web.presenters import decision_message, status_message
 
 if TYPE_CHECKING:
-    from chalicelib.stores.reviewers import Identity
+    from chalicelib.domain.team import Identity
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +33,7 @@ class WebsocketSessions:
         connections: ConnectionStore,
         submissions: SubmissionStore,
         identify: Callable[[str | None], Identity | None],
-        notifier: Notifier,
+        notifier: Notifications,
         clock: Clock,
     ) -> None:
         self._connections = connections

@@ -10,8 +10,8 @@ import hmac
 from collections.abc import Callable
 
 from chalicelib.domain.actors import ADMIN
-from chalicelib.stores.reviewers import ADMIN as ADMIN_ROLE
-from chalicelib.stores.reviewers import TOKEN_PREFIX, Identity
+from chalicelib.domain.team import ADMIN as ADMIN_ROLE
+from chalicelib.domain.team import TOKEN_PREFIX, Identity
 
 BEARER_PREFIX = "bearer "
 # The bootstrap admin's identity.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from urllib.parse import urlencode
 
 from chalicelib.clock import Clock, system_clock
@@ -74,3 +74,16 @@ def verify_link(secret: str, *, review_id: str, query: Mapping[str, str], clock:
 def link_query(query: Mapping[str, str]) -> str:
     """The signed parameters of a verified link, encoded again (for the confirmation form's action)."""
     return urlencode({key: query[key] for key in LINK_PARAMETERS})
+
+
+def decision_paths(secret: Callable[[], str]) -> Callable[[str, int], tuple[str, str]]:
+    """``(review_id, expires) -> (approve path, reject path)``, signed with the secret read at each call."""
+
+    def paths(review_id: str, expires: int) -> tuple[str, str]:
+        key = secret()
+        return (
+            signed_path(key, review_id=review_id, action="approve", expires=expires),
+            signed_path(key, review_id=review_id, action="reject", expires=expires),
+        )
+
+    return paths

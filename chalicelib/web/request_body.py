@@ -6,8 +6,8 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from chalicelib.domain.submission import BODY_MAX_BYTES
 from chalicelib.errors import BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
-from chalicelib.stores.submissions import BODY_MAX_BYTES
 
 JSON_MEDIA_TYPE = "application/json"
 # The largest valid request is a submission with a 100 KB body. A JSON encoder that escapes every

@@ -18,10 +18,13 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from chalicelib import service
+from chalicelib.domain.identifiers import claim_id_for
+from chalicelib.domain.review import CLAIM_LEASE_SECONDS
 from chalicelib.errors import ConflictError, ExpiredError, IdempotencyKeyReusedError, UnavailableError
 from chalicelib.integrations import aws as aws_clients
-from chalicelib.integrations.workflow import Workflow
-from chalicelib.stores.reviews import CLAIM_LEASE_SECONDS, ReviewStore, claim_id_for
+from chalicelib.integrations.workflow import StepFunctionsWorkflow
+from chalicelib.stores.reviews import DynamoDBReviewStore
+from chalicelib.web.requests import parse_article_request
 from tests.conftest import REGION, pending_review_for, submit, wait_for, wait_for_status
 
 
@@ -39,15 +42,15 @@ class FakeClock:
 
 
 @pytest.fixture
-def reviews(aws: dict[str, str]) -> ReviewStore:
-    return ReviewStore(aws_clients.table(aws["ReviewsTableName"]))
+def reviews(aws: dict[str, str]) -> DynamoDBReviewStore:
+    return DynamoDBReviewStore(aws_clients.table(aws["ReviewsTableName"]))
 
 
-def _stubbed_workflow(aws: dict[str, str]) -> tuple[Workflow, Stubber]:
+def _stubbed_workflow(aws: dict[str, str]) -> tuple[StepFunctionsWorkflow, Stubber]:
     client = boto3.client("stepfunctions", region_name=REGION)
     stubber = Stubber(client)
     stubber.activate()
-    return Workflow(client, aws["StateMachineArn"]), stubber
+    return StepFunctionsWorkflow(client, aws["StateMachineArn"]), stubber
 
 
 def _answer_execution(stubber: Stubber, execution_arn: str, state_machine_arn: str, status: str = "RUNNING") -> None:
@@ -84,7 +87,7 @@ def _race(decide: Callable[[int], Any], count: int) -> list[Any]:
 
 
 def _claim_of_a_request_that_died(
-    reviews: ReviewStore, review_id: str, *, decision: str, reason: str | None, claim_id: str, now: float
+    reviews: DynamoDBReviewStore, review_id: str, *, decision: str, reason: str | None, claim_id: str, now: float
 ) -> None:
     """What a Lambda leaves behind when it dies right after its conditional write, before the callback."""
     assert reviews.claim_decision(
@@ -102,11 +105,13 @@ def _claim_of_a_request_that_died(
 def test_thirty_concurrent_decisions_give_exactly_one_winner_whose_reason_is_stored(client, admin_headers, trial):
     created = submit(client, f"forbidden race {trial}")
     review = pending_review_for(client, admin_headers, created["submissionId"])
-    moderation = service.moderation_service()
+    moderation = service.use_cases()
 
     def decide(index: int) -> Any:
         action = "approve" if index % 2 else "reject"
-        return moderation.decide(review["reviewId"], action=action, reason=f"reason {index}", decided_by="admin")
+        return moderation.decisions.decide(
+            review["reviewId"], action=action, reason=f"reason {index}", decided_by="admin"
+        )
 
     results = _race(decide, 30)
 
@@ -127,10 +132,12 @@ def test_on_aws_only_the_winner_calls_send_task_success(client, admin_headers, a
     stubber.add_response("send_task_success", {}, {"taskToken": ANY, "output": ANY})
     for _ in range(29):
         stubber.add_client_error("send_task_success", service_error_code="TaskTimedOut", http_status_code=400)
-    moderation = service.build_moderation_service(workflow=workflow)
+    moderation = service.build_use_cases(workflow=workflow)
 
     results = _race(
-        lambda index: moderation.decide(review["reviewId"], action="approve", reason=f"r{index}", decided_by="admin"),
+        lambda index: moderation.decisions.decide(
+            review["reviewId"], action="approve", reason=f"r{index}", decided_by="admin"
+        ),
         30,
     )
 
@@ -175,10 +182,10 @@ def test_callback_failure_rolls_the_claim_back_so_a_retry_succeeds(client, admin
         http_status_code=503,
         expected_params={"taskToken": ANY, "output": ANY},
     )
-    failing = service.build_moderation_service(workflow=workflow)
+    failing = service.build_use_cases(workflow=workflow)
 
     with pytest.raises(UnavailableError):
-        failing.decide(review["reviewId"], action="approve", decided_by="admin")
+        failing.decisions.decide(review["reviewId"], action="approve", decided_by="admin")
 
     after_failure = client.http.get(f"/reviews/{review['reviewId']}", headers=admin_headers).json_body
     assert after_failure["status"] == "PENDING"
@@ -224,9 +231,9 @@ def test_a_concurrent_request_never_finishes_another_requests_claim(client, admi
         reviews, review["reviewId"], decision="rejected", reason="spam", claim_id="the-first-request", now=clock()
     )
     workflow, stubber = _stubbed_workflow(aws)  # no responses queued: any Step Functions call fails the test
-    moderation = service.build_moderation_service(workflow=workflow, clock=clock)
+    moderation = service.build_use_cases(workflow=workflow, clock=clock)
 
-    results = _race(lambda _: moderation.decide(review["reviewId"], action="reject", decided_by="admin"), 10)
+    results = _race(lambda _: moderation.decisions.decide(review["reviewId"], action="reject", decided_by="admin"), 10)
 
     assert all(isinstance(result, ConflictError) for result in results), results
     assert all("is being rejected by admin" in str(result) for result in results)
@@ -244,9 +251,9 @@ def test_a_claim_whose_request_died_is_finished_after_the_lease_by_one_later_req
         reviews, review["reviewId"], decision="rejected", reason="spam", claim_id="the-request-that-died", now=clock()
     )
     clock.advance(CLAIM_LEASE_SECONDS + 1)
-    moderation = service.build_moderation_service(clock=clock)
+    moderation = service.build_use_cases(clock=clock)
 
-    results = _race(lambda _: moderation.decide(review["reviewId"], action="approve", decided_by="admin"), 10)
+    results = _race(lambda _: moderation.decisions.decide(review["reviewId"], action="approve", decided_by="admin"), 10)
 
     assert all(isinstance(result, ConflictError) for result in results), results
     final = wait_for_status(client, created["submissionId"], "REJECTED")
@@ -267,10 +274,10 @@ def test_on_aws_a_died_claim_that_had_reached_the_execution_is_closed_without_a_
     workflow, stubber = _stubbed_workflow(aws)
     stubber.add_client_error("send_task_success", service_error_code="TaskTimedOut", http_status_code=400)
     _answer_execution(stubber, reviews.get(review["reviewId"]).execution_arn, aws["StateMachineArn"], "SUCCEEDED")
-    moderation = service.build_moderation_service(workflow=workflow, clock=clock)
+    moderation = service.build_use_cases(workflow=workflow, clock=clock)
 
     with pytest.raises(ConflictError, match="was already approved by admin"):
-        moderation.decide(review["reviewId"], action="reject", decided_by="admin")
+        moderation.decisions.decide(review["reviewId"], action="reject", decided_by="admin")
 
     stubber.assert_no_pending_responses()
     assert not reviews.get(review["reviewId"]).callback_pending
@@ -286,7 +293,7 @@ def test_the_final_task_finishes_a_claim_whose_request_died_after_its_callback_a
     )
     claimed = reviews.get(review["reviewId"])
     # The request had resumed the execution, as ModerationService does, before it died.
-    Workflow(boto3.client("stepfunctions", region_name=REGION), aws["StateMachineArn"]).send_decision(
+    StepFunctionsWorkflow(boto3.client("stepfunctions", region_name=REGION), aws["StateMachineArn"]).send_decision(
         claimed.task_token,
         {"decision": "rejected", "reason": "spam", "decidedBy": "admin", "decidedAt": claimed.decided_at},
     )
@@ -299,11 +306,15 @@ def test_the_final_task_finishes_a_claim_whose_request_died_after_its_callback_a
 def test_a_reused_key_for_another_decision_is_refused_and_changes_nothing(client, admin_headers, reviews):
     created = submit(client, "forbidden reused key")
     review = pending_review_for(client, admin_headers, created["submissionId"])
-    moderation = service.moderation_service()
-    moderation.decide(review["reviewId"], action="reject", reason="spam", decided_by="admin", idempotency_key="k")
+    moderation = service.use_cases()
+    moderation.decisions.decide(
+        review["reviewId"], action="reject", reason="spam", decided_by="admin", idempotency_key="k"
+    )
 
     with pytest.raises(IdempotencyKeyReusedError):
-        moderation.decide(review["reviewId"], action="reject", reason="other", decided_by="admin", idempotency_key="k")
+        moderation.decisions.decide(
+            review["reviewId"], action="reject", reason="other", decided_by="admin", idempotency_key="k"
+        )
 
     assert reviews.get(review["reviewId"]).reason == "spam"
 
@@ -318,9 +329,9 @@ def test_a_retried_request_approval_hands_the_existing_decision_to_its_new_token
     # Step Functions retried the task (a new attempt, a new token) after the review was decided.
     workflow, stubber = _stubbed_workflow(aws)
     stubber.add_response("send_task_success", {}, {"taskToken": "token-of-the-retry", "output": ANY})
-    moderation = service.build_moderation_service(workflow=workflow)
+    moderation = service.build_use_cases(workflow=workflow)
 
-    moderation.request_approval(
+    moderation.approval.request(
         {
             "taskToken": "token-of-the-retry",
             "submissionId": created["submissionId"],
@@ -353,16 +364,16 @@ class _ConnectionDroppingStepFunctions:
 @pytest.mark.parametrize("started", [True, False], ids=["start-went-through", "start-lost"])
 def test_a_start_that_timed_out_keeps_the_submission_only_if_its_execution_exists(client, aws, started):
     real = boto3.client("stepfunctions", region_name=REGION)
-    moderation = service.build_moderation_service(
-        workflow=Workflow(_ConnectionDroppingStepFunctions(real, started=started), aws["StateMachineArn"])
+    moderation = service.build_use_cases(
+        workflow=StepFunctionsWorkflow(_ConnectionDroppingStepFunctions(real, started=started), aws["StateMachineArn"])
     )
 
     if started:
-        submission = moderation.submit({"title": "Hello"}, idempotency_key="timeout-1")
+        submission = moderation.intake.submit(parse_article_request({"title": "Hello"}), idempotency_key="timeout-1")
         assert wait_for_status(client, submission.submission_id, "APPROVED")["status"] == "APPROVED"
     else:
         with pytest.raises(UnavailableError):
-            moderation.submit({"title": "Hello"}, idempotency_key="timeout-2")
+            moderation.intake.submit(parse_article_request({"title": "Hello"}), idempotency_key="timeout-2")
         assert boto3.client("dynamodb", region_name=REGION).scan(TableName=aws["SubmissionsTableName"])["Count"] == 0
 
 
@@ -373,9 +384,9 @@ def test_a_decision_whose_success_reply_was_lost_is_reported_as_applied(client, 
     workflow, stubber = _stubbed_workflow(aws)
     stubber.add_client_error("send_task_success", service_error_code="TaskTimedOut", http_status_code=400)
     _answer_execution(stubber, reviews.get(review["reviewId"]).execution_arn, aws["StateMachineArn"])
-    moderation = service.build_moderation_service(workflow=workflow)
+    moderation = service.build_use_cases(workflow=workflow)
 
-    decided = moderation.decide(review["reviewId"], action="approve", decided_by="admin")
+    decided = moderation.decisions.decide(review["reviewId"], action="approve", decided_by="admin")
 
     assert decided.decision == "approved"
     assert client.http.get(f"/reviews/{review['reviewId']}", headers=admin_headers).json_body["status"] == "APPROVED"
@@ -387,7 +398,7 @@ def test_a_decision_that_reaches_a_timed_out_task_is_410(client, admin_headers, 
     workflow, stubber = _stubbed_workflow(aws)
     stubber.add_client_error("send_task_success", service_error_code="TaskTimedOut", http_status_code=400)
     _answer_execution(stubber, reviews.get(review["reviewId"]).execution_arn, aws["StateMachineArn"], "FAILED")
-    moderation = service.build_moderation_service(workflow=workflow)
+    moderation = service.build_use_cases(workflow=workflow)
 
     with pytest.raises(ExpiredError):
-        moderation.decide(review["reviewId"], action="approve", decided_by="admin")
+        moderation.decisions.decide(review["reviewId"], action="approve", decided_by="admin")

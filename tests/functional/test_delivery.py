@@ -64,7 +64,7 @@ def _events_for(queue_url: str, submission_id: str, seen: list[dict[str, Any]]) 
 
 
 def _execution(submission_id: str) -> dict[str, Any]:
-    arn = service.moderation_service().get_submission(submission_id).execution_arn
+    arn = service.use_cases().submissions.get_submission(submission_id).execution_arn
     return boto3.client("stepfunctions", region_name=REGION).describe_execution(executionArn=arn)
 
 

@@ -110,14 +110,10 @@ def test_every_operation_documents_its_error_shape(document):
 
 
 def test_documented_limits_are_the_codes_limits(document):
-    from chalicelib.moderation import REASON_MAX_CHARACTERS
-    from chalicelib.stores.reviews import DECIDED_STATUSES, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-    from chalicelib.stores.submissions import (
-        BODY_MAX_BYTES,
-        IDEMPOTENCY_KEY_MAX_CHARACTERS,
-        SUBMISSION_FIELDS,
-        TITLE_MAX_CHARACTERS,
-    )
+    from chalicelib.domain.identifiers import IDEMPOTENCY_KEY_MAX_CHARACTERS
+    from chalicelib.domain.review import DECIDED_STATUSES, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, REASON_MAX_CHARACTERS
+    from chalicelib.domain.submission import BODY_MAX_BYTES, TITLE_MAX_CHARACTERS
+    from chalicelib.web.requests import SUBMISSION_FIELDS
 
     submission = _json_body_schema(document, "/submissions", "post")
     assert submission["additionalProperties"] is False

@@ -170,7 +170,7 @@ def test_approve_returns_409_when_already_decided(client, admin_headers):
 
 def test_approve_and_reject_racing_from_threads_apply_exactly_one_decision(client, admin_headers):
     reviews = _flag(client, admin_headers, 3)
-    moderation = service.moderation_service()
+    moderation = service.use_cases()
 
     for review in reviews:
         barrier = threading.Barrier(2)
@@ -179,7 +179,7 @@ def test_approve_and_reject_racing_from_threads_apply_exactly_one_decision(clien
         def decide(action: str, review_id: str, barrier: threading.Barrier, outcomes: dict[str, str]) -> None:
             barrier.wait()
             try:
-                outcomes[action] = moderation.decide(review_id, action=action, decided_by="admin").decision
+                outcomes[action] = moderation.decisions.decide(review_id, action=action, decided_by="admin").decision
             except ConflictError:
                 outcomes[action] = "conflict"
 

@@ -10,6 +10,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from chalicelib import service
+from chalicelib.web.requests import parse_article_request
 from tests.conftest import REGION, pending_review_for, submit, wait_for, wait_for_status
 
 
@@ -177,13 +178,13 @@ def test_a_gone_connection_is_pruned_while_the_others_still_get_the_decision(cli
     # Submitted without an execution; the decision is then recorded as the RecordOutcome task
     # records it, by a service that posts through the fake.
     workflow = RecordingWorkflow()
-    moderation = service.build_moderation_service(workflow=workflow, management_clients=lambda endpoint: management)
-    created = moderation.submit({"title": "forbidden to all"}, idempotency_key=None)
+    moderation = service.build_use_cases(workflow=workflow, management_clients=lambda endpoint: management)
+    created = moderation.intake.submit(parse_article_request({"title": "forbidden to all"}), idempotency_key=None)
     # Subscribed before the decision, so the fake sees only the decision's posts.
     for connection_id in ("a-live", "b-gone", "c-live"):
         websockets_clients.connect(connection_id, submission_id=created.submission_id)
 
-    recorded = moderation.record_outcome(
+    recorded = moderation.outcomes.record(
         {
             "submissionId": created.submission_id,
             "executionArn": workflow.execution_arn_for(created.submission_id),
@@ -209,8 +210,8 @@ def test_subscribers_hear_when_the_submission_goes_to_review(client, admin_heade
     # Submitted without an execution, so the subscription surely comes first; then the app's
     # RequestApproval Lambda runs as Step Functions would call it.
     workflow = RecordingWorkflow()
-    flagged = service.build_moderation_service(workflow=workflow).submit(
-        {"title": "forbidden, wait"}, idempotency_key=None
+    flagged = service.build_use_cases(workflow=workflow).intake.submit(
+        parse_article_request({"title": "forbidden, wait"}), idempotency_key=None
     )
     websockets_clients.connect("kate", submission_id=flagged.submission_id)
 

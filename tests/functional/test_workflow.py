@@ -25,9 +25,9 @@ def _history(execution_arn: str) -> list[dict]:
 
 
 def _execution_arn(client, submission_id: str) -> str:
-    from chalicelib.service import moderation_service
+    from chalicelib.service import use_cases
 
-    return moderation_service().get_submission(submission_id).execution_arn
+    return use_cases().submissions.get_submission(submission_id).execution_arn
 
 
 def test_clean_submission_is_published_without_review(client, admin_headers, dispatcher):

@@ -46,7 +46,7 @@ def test_broken_json_is_refused():
 
 def test_the_state_machine_records_the_same_decided_by_names_as_the_code():
     from chalicelib.domain import actors
-    from chalicelib.moderation import DEFAULT_OUTCOME
+    from chalicelib.usecases.intake import DEFAULT_OUTCOME
 
     states = json.loads((ROOT / "statemachine.json").read_text())["States"]
 

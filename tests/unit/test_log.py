@@ -81,7 +81,7 @@ def test_configure_logging_applies_the_level_to_the_service_loggers() -> None:
     before = service_logger.level
     try:
         configure_logging({"LOG_LEVEL": "ERROR"})
-        assert not logging.getLogger("chalicelib.moderation").isEnabledFor(logging.WARNING)
+        assert not logging.getLogger("chalicelib.usecases.decisions").isEnabledFor(logging.WARNING)
         configure_logging({})
         assert service_logger.level == logging.INFO
     finally:

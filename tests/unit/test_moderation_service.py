@@ -1,4 +1,4 @@
-"""ModerationService over in-memory fakes and a fake clock: the use cases without AWS, and time without waiting."""
+"""The use cases over in-memory fakes and a fake clock: without AWS, and time without waiting."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ import pytest
 
 from chalicelib.clock import iso
 from chalicelib.domain.actors import CONTENT_CHECK, DEADLINE
+from chalicelib.domain.identifiers import claim_id_for, review_id_for
+from chalicelib.domain.review import CLAIM_LEASE_SECONDS, ReviewStatus
+from chalicelib.domain.submission import SubmissionStatus
 from chalicelib.errors import (
     BadRequestError,
     ConflictError,
@@ -16,10 +19,10 @@ from chalicelib.errors import (
     NotFoundError,
     UnavailableError,
 )
-from chalicelib.moderation import MAX_REPORTED_MATCHES, ModerationService
-from chalicelib.stores.reviews import CLAIM_LEASE_SECONDS, ReviewStatus, claim_id_for, review_id_for
-from chalicelib.stores.submissions import SubmissionStatus
+from chalicelib.service import UseCases, compose_use_cases
+from chalicelib.usecases.tasks import MAX_REPORTED_MATCHES
 from chalicelib.web.links import verify_link
+from chalicelib.web.requests import parse_article_request
 from tests.fakes import (
     FakeClock,
     InMemoryHistory,
@@ -35,9 +38,9 @@ REVIEW_TIMEOUT_SECONDS = 3600
 
 @dataclass
 class World:
-    """The service and every fake it was built over."""
+    """The use cases and every fake they were built over."""
 
-    service: ModerationService
+    service: UseCases
     submissions: InMemorySubmissions
     reviews: InMemoryReviews
     history: InMemoryHistory
@@ -50,7 +53,7 @@ class World:
 def world() -> World:
     submissions, reviews, history = InMemorySubmissions(), InMemoryReviews(), InMemoryHistory()
     workflow, notifier, clock = RecordingWorkflow(), RecordingNotifier(), FakeClock()
-    service = ModerationService(
+    service = compose_use_cases(
         submissions=submissions,  # the fakes keep the real classes' contracts
         reviews=reviews,
         history=history,
@@ -85,8 +88,8 @@ def _task_event(
 
 def _in_review(world: World, title: str = "forbidden fruit") -> tuple[str, str]:
     """A submission waiting for a reviewer: (submission id, review id)."""
-    submission = world.service.submit({"title": title}, idempotency_key=None)
-    world.service.request_approval(_task_event(world, submission.submission_id))
+    submission = world.service.intake.submit(parse_article_request({"title": title}), idempotency_key=None)
+    world.service.approval.request(_task_event(world, submission.submission_id))
     return submission.submission_id, review_id_for(world.workflow.execution_arn_for(submission.submission_id))
 
 
@@ -94,7 +97,9 @@ def _in_review(world: World, title: str = "forbidden fruit") -> tuple[str, str]:
 
 
 def test_submit_stores_the_article_and_starts_its_execution(world):
-    submission = world.service.submit({"title": " Hello ", "body": "text"}, idempotency_key=None)
+    submission = world.service.intake.submit(
+        parse_article_request({"title": " Hello ", "body": "text"}), idempotency_key=None
+    )
 
     assert submission.status == SubmissionStatus.CHECKING
     assert submission.title == "Hello"
@@ -117,18 +122,18 @@ def test_submit_stores_the_article_and_starts_its_execution(world):
 
 
 def test_submit_with_the_same_key_returns_the_same_submission_and_starts_once(world):
-    first = world.service.submit({"title": "Hello"}, idempotency_key="key-1")
-    again = world.service.submit({"title": "Hello"}, idempotency_key="key-1")
+    first = world.service.intake.submit(parse_article_request({"title": "Hello"}), idempotency_key="key-1")
+    again = world.service.intake.submit(parse_article_request({"title": "Hello"}), idempotency_key="key-1")
 
     assert again == first
     assert len(world.workflow.called("start")) == 1
 
 
 def test_a_retry_starts_the_execution_a_crashed_request_stored_but_never_started(world):
-    first = world.service.submit({"title": "Hello"}, idempotency_key="key-1")
+    first = world.service.intake.submit(parse_article_request({"title": "Hello"}), idempotency_key="key-1")
     world.workflow.statuses.clear()  # as if the first request died between its write and its start
 
-    again = world.service.submit({"title": "Hello"}, idempotency_key="key-1")
+    again = world.service.intake.submit(parse_article_request({"title": "Hello"}), idempotency_key="key-1")
 
     assert again.submission_id == first.submission_id
     assert len(world.workflow.called("start")) == 2
@@ -136,10 +141,10 @@ def test_a_retry_starts_the_execution_a_crashed_request_stored_but_never_started
 
 
 def test_submit_with_a_used_key_for_another_article_is_422_and_changes_nothing(world):
-    first = world.service.submit({"title": "Hello"}, idempotency_key="key-1")
+    first = world.service.intake.submit(parse_article_request({"title": "Hello"}), idempotency_key="key-1")
 
     with pytest.raises(IdempotencyKeyReusedError):
-        world.service.submit({"title": "Something else"}, idempotency_key="key-1")
+        world.service.intake.submit(parse_article_request({"title": "Something else"}), idempotency_key="key-1")
 
     assert world.submissions.items == {first.submission_id: first}
 
@@ -147,10 +152,10 @@ def test_submit_with_a_used_key_for_another_article_is_422_and_changes_nothing(w
 def test_a_retry_after_a_start_that_failed_half_way_starts_the_stored_submission(world):
     world.workflow.start_errors.append(UnavailableError("throttled"))
     with pytest.raises(UnavailableError):
-        world.service.submit({"title": "Hello"}, idempotency_key="key-1")
+        world.service.intake.submit(parse_article_request({"title": "Hello"}), idempotency_key="key-1")
     assert world.submissions.items == {}  # no execution, so no submission
 
-    retried = world.service.submit({"title": "Hello"}, idempotency_key="key-1")
+    retried = world.service.intake.submit(parse_article_request({"title": "Hello"}), idempotency_key="key-1")
 
     assert retried.execution_arn is not None
     assert len(world.workflow.called("start")) == 2
@@ -158,9 +163,9 @@ def test_a_retry_after_a_start_that_failed_half_way_starts_the_stored_submission
 
 def test_submit_refuses_bad_input_before_storing_anything(world):
     with pytest.raises(BadRequestError):
-        world.service.submit({"title": ""}, idempotency_key=None)
+        world.service.intake.submit(parse_article_request({"title": ""}), idempotency_key=None)
     with pytest.raises(BadRequestError):
-        world.service.submit({"title": "x"}, idempotency_key=" ")
+        world.service.intake.submit(parse_article_request({"title": "x"}), idempotency_key=" ")
 
     assert world.submissions.calls == []
     assert world.workflow.calls == []
@@ -170,9 +175,11 @@ def test_submit_refuses_bad_input_before_storing_anything(world):
 
 
 def test_check_content_flags_a_configured_word_in_title_and_body(world):
-    submission = world.service.submit({"title": "f0rb!dden", "body": "all forbidden"}, idempotency_key=None)
+    submission = world.service.intake.submit(
+        parse_article_request({"title": "f0rb!dden", "body": "all forbidden"}), idempotency_key=None
+    )
 
-    result = world.service.check_content({"submissionId": submission.submission_id})
+    result = world.service.check.check({"submissionId": submission.submission_id})
 
     assert result["flagged"] is True
     assert [(match["field"], match["text"]) for match in result["matches"]] == [
@@ -184,18 +191,20 @@ def test_check_content_flags_a_configured_word_in_title_and_body(world):
 
 
 def test_check_content_passes_clean_text(world):
-    submission = world.service.submit({"title": "Sunny weather"}, idempotency_key=None)
+    submission = world.service.intake.submit(parse_article_request({"title": "Sunny weather"}), idempotency_key=None)
 
-    assert world.service.check_content({"submissionId": submission.submission_id}) == {
+    assert world.service.check.check({"submissionId": submission.submission_id}) == {
         "flagged": False,
         "matches": [],
     }
 
 
 def test_check_content_reports_a_bounded_number_of_matches(world):
-    submission = world.service.submit({"title": "Spam", "body": "forbidden " * 100}, idempotency_key=None)
+    submission = world.service.intake.submit(
+        parse_article_request({"title": "Spam", "body": "forbidden " * 100}), idempotency_key=None
+    )
 
-    result = world.service.check_content({"submissionId": submission.submission_id})
+    result = world.service.check.check({"submissionId": submission.submission_id})
 
     assert len(result["matches"]) == MAX_REPORTED_MATCHES
     (checked,) = world.history.called("append")[1:]
@@ -205,18 +214,18 @@ def test_check_content_reports_a_bounded_number_of_matches(world):
 
 def test_check_content_of_an_unknown_submission_is_not_found(world):
     with pytest.raises(NotFoundError):
-        world.service.check_content({"submissionId": "6f0c9d0e-3c1b-4c55-9d4e-2b8f3f1f5a10"})
+        world.service.check.check({"submissionId": "6f0c9d0e-3c1b-4c55-9d4e-2b8f3f1f5a10"})
 
 
 # --- request_approval --------------------------------------------------------------------------
 
 
 def test_request_approval_stores_a_pending_review_whose_deadline_counts_from_the_entered_time(world):
-    submission = world.service.submit({"title": "forbidden fruit"}, idempotency_key=None)
+    submission = world.service.intake.submit(parse_article_request({"title": "forbidden fruit"}), idempotency_key=None)
     entered = world.clock() - 90  # the state was entered a while before the Lambda ran
     world.submissions.calls.clear()
 
-    answer = world.service.request_approval(_task_event(world, submission.submission_id, entered=entered, timeout=600))
+    answer = world.service.approval.request(_task_event(world, submission.submission_id, entered=entered, timeout=600))
 
     review = world.reviews.items[answer["reviewId"]]
     assert review.status == ReviewStatus.PENDING
@@ -233,8 +242,8 @@ def test_request_approval_stores_a_pending_review_whose_deadline_counts_from_the
 
 
 def test_request_approval_signs_links_that_expire_at_the_deadline(world):
-    submission = world.service.submit({"title": "forbidden fruit"}, idempotency_key=None)
-    answer = world.service.request_approval(_task_event(world, submission.submission_id, timeout=600))
+    submission = world.service.intake.submit(parse_article_request({"title": "forbidden fruit"}), idempotency_key=None)
+    answer = world.service.approval.request(_task_event(world, submission.submission_id, timeout=600))
     review = world.reviews.items[answer["reviewId"]]
     query = dict(part.split("=") for part in review.approve_path.split("?")[1].split("&"))
 
@@ -248,7 +257,7 @@ def test_a_retried_request_approval_reads_the_submission_and_rewrites_the_pendin
     submission_id, review_id = _in_review(world)
     world.submissions.calls.clear()
 
-    world.service.request_approval(_task_event(world, submission_id, token="token-2"))
+    world.service.approval.request(_task_event(world, submission_id, token="token-2"))
 
     assert [name for name, _ in world.submissions.calls] == ["mark_in_review", "get"]
     assert world.reviews.items[review_id].task_token == "token-2"
@@ -257,9 +266,9 @@ def test_a_retried_request_approval_reads_the_submission_and_rewrites_the_pendin
 
 def test_a_retried_request_approval_hands_an_existing_decision_to_its_new_token(world):
     submission_id, review_id = _in_review(world)
-    world.service.decide(review_id, action="reject", reason="spam", decided_by="alice")
+    world.service.decisions.decide(review_id, action="reject", reason="spam", decided_by="alice")
 
-    world.service.request_approval(_task_event(world, submission_id, token="token-2"))
+    world.service.approval.request(_task_event(world, submission_id, token="token-2"))
 
     sent = world.workflow.called("send_decision")
     assert [call["task_token"] for call in sent] == ["token-1", "token-2"]
@@ -272,7 +281,7 @@ def test_a_retried_request_approval_hands_an_existing_decision_to_its_new_token(
 def test_decide_claims_the_review_and_resumes_the_execution(world):
     submission_id, review_id = _in_review(world)
 
-    decided = world.service.decide(review_id, action="approve", reason=" fine ", decided_by="alice")
+    decided = world.service.decisions.decide(review_id, action="approve", reason=" fine ", decided_by="alice")
 
     assert (decided.decision, decided.reason, decided.decided_by) == ("approved", "fine", "alice")
     assert decided.decided_at == iso(world.clock())
@@ -288,33 +297,39 @@ def test_decide_claims_the_review_and_resumes_the_execution(world):
 
 def test_a_second_decision_gets_409_naming_the_one_that_stands(world):
     _submission_id, review_id = _in_review(world)
-    world.service.decide(review_id, action="reject", decided_by="alice")
+    world.service.decisions.decide(review_id, action="reject", decided_by="alice")
 
     with pytest.raises(ConflictError, match="already rejected by alice"):
-        world.service.decide(review_id, action="approve", decided_by="bob")
+        world.service.decisions.decide(review_id, action="approve", decided_by="bob")
 
     assert len(world.workflow.called("send_decision")) == 1
 
 
 def test_a_retry_with_the_same_key_gets_the_same_answer_without_a_second_callback(world):
     _submission_id, review_id = _in_review(world)
-    first = world.service.decide(review_id, action="reject", reason="spam", decided_by="alice", idempotency_key="k")
+    first = world.service.decisions.decide(
+        review_id, action="reject", reason="spam", decided_by="alice", idempotency_key="k"
+    )
 
-    retry = world.service.decide(review_id, action="reject", reason="spam", decided_by="alice", idempotency_key="k")
+    retry = world.service.decisions.decide(
+        review_id, action="reject", reason="spam", decided_by="alice", idempotency_key="k"
+    )
 
     assert retry == first
     assert len(world.workflow.called("send_decision")) == 1
     with pytest.raises(IdempotencyKeyReusedError):
-        world.service.decide(review_id, action="approve", decided_by="alice", idempotency_key="k")
+        world.service.decisions.decide(review_id, action="approve", decided_by="alice", idempotency_key="k")
     with pytest.raises(ConflictError):  # the key belongs to alice: bob reusing it is another request
-        world.service.decide(review_id, action="reject", reason="spam", decided_by="bob", idempotency_key="k")
+        world.service.decisions.decide(review_id, action="reject", reason="spam", decided_by="bob", idempotency_key="k")
 
 
 def test_a_claim_left_half_done_is_finished_by_its_own_retry(world):
     _submission_id, review_id = _in_review(world)
     _claim_of_a_request_that_died(world, review_id, claim_id=claim_id_for("alice", "k"))
 
-    retry = world.service.decide(review_id, action="reject", reason="spam", decided_by="alice", idempotency_key="k")
+    retry = world.service.decisions.decide(
+        review_id, action="reject", reason="spam", decided_by="alice", idempotency_key="k"
+    )
 
     assert retry.decision == "rejected"
     assert len(world.workflow.called("send_decision")) == 1
@@ -326,18 +341,18 @@ def test_a_died_claim_belongs_to_its_request_until_the_lease_runs_out_then_one_r
     _claim_of_a_request_that_died(world, review_id, claim_id="the-request-that-died")
 
     with pytest.raises(ConflictError, match="is being rejected by alice"):
-        world.service.decide(review_id, action="approve", decided_by="bob")
+        world.service.decisions.decide(review_id, action="approve", decided_by="bob")
     assert world.workflow.called("send_decision") == []
 
     world.clock.advance(CLAIM_LEASE_SECONDS)  # no real waiting: the lease reads the fake clock
     with pytest.raises(ConflictError, match="rejected by alice"):
-        world.service.decide(review_id, action="approve", decided_by="bob")
+        world.service.decisions.decide(review_id, action="approve", decided_by="bob")
 
     (sent,) = world.workflow.called("send_decision")
     assert sent["output"]["decision"] == "rejected"
     assert not world.reviews.items[review_id].callback_pending
     with pytest.raises(ConflictError, match="was already rejected by alice"):
-        world.service.decide(review_id, action="approve", decided_by="carol")
+        world.service.decisions.decide(review_id, action="approve", decided_by="carol")
     assert len(world.workflow.called("send_decision")) == 1
 
 
@@ -346,10 +361,10 @@ def test_a_refused_callback_rolls_the_claim_back_so_a_retry_succeeds(world):
     world.workflow.send_errors.append(UnavailableError("throttled"))
 
     with pytest.raises(UnavailableError):
-        world.service.decide(review_id, action="approve", decided_by="alice")
+        world.service.decisions.decide(review_id, action="approve", decided_by="alice")
     assert world.reviews.items[review_id].status == ReviewStatus.PENDING
 
-    assert world.service.decide(review_id, action="approve", decided_by="alice").decision == "approved"
+    assert world.service.decisions.decide(review_id, action="approve", decided_by="alice").decision == "approved"
 
 
 def test_a_decision_after_the_deadline_is_410(world):
@@ -357,7 +372,7 @@ def test_a_decision_after_the_deadline_is_410(world):
     world.clock.advance(REVIEW_TIMEOUT_SECONDS)
 
     with pytest.raises(ExpiredError):
-        world.service.decide(review_id, action="approve", decided_by="alice")
+        world.service.decisions.decide(review_id, action="approve", decided_by="alice")
 
     assert world.workflow.called("send_decision") == []
 
@@ -368,18 +383,18 @@ def test_a_decision_whose_token_is_gone_and_whose_execution_ended_is_410(world):
     world.workflow.statuses[world.reviews.items[review_id].execution_arn] = "FAILED"
 
     with pytest.raises(ExpiredError):
-        world.service.decide(review_id, action="approve", decided_by="alice")
+        world.service.decisions.decide(review_id, action="approve", decided_by="alice")
 
 
 def test_decide_validates_its_input(world):
     _submission_id, review_id = _in_review(world)
 
     with pytest.raises(BadRequestError):
-        world.service.decide("not-a-uuid", action="approve", decided_by="alice")
+        world.service.decisions.decide("not-a-uuid", action="approve", decided_by="alice")
     with pytest.raises(BadRequestError):
-        world.service.decide(review_id, action="approve", reason="x" * 1001, decided_by="alice")
+        world.service.decisions.decide(review_id, action="approve", reason="x" * 1001, decided_by="alice")
     with pytest.raises(NotFoundError):
-        world.service.decide("6f0c9d0e-3c1b-4c55-9d4e-2b8f3f1f5a10", action="approve", decided_by="alice")
+        world.service.decisions.decide("6f0c9d0e-3c1b-4c55-9d4e-2b8f3f1f5a10", action="approve", decided_by="alice")
 
 
 def _claim_of_a_request_that_died(world: World, review_id: str, *, claim_id: str) -> None:
@@ -401,10 +416,10 @@ def _claim_of_a_request_that_died(world: World, review_id: str, *, claim_id: str
 
 def test_record_outcome_of_a_reviewed_submission_notifies_and_closes_the_review(world):
     submission_id, review_id = _in_review(world)
-    world.service.decide(review_id, action="approve", decided_by="alice")
+    world.service.decisions.decide(review_id, action="approve", decided_by="alice")
     decided_at = iso(world.clock())
 
-    result = world.service.record_outcome(
+    result = world.service.outcomes.record(
         {
             "submissionId": submission_id,
             "executionArn": world.workflow.execution_arn_for(submission_id),
@@ -449,8 +464,8 @@ def test_the_final_step_keeps_the_reviewers_decision_and_clears_a_callback_its_r
         "outcome": {"decision": "rejected", "reason": "spam", "decidedBy": "alice", "decidedAt": claimed.decided_at},
     }
 
-    world.service.record_outcome(event)
-    world.service.record_outcome(event)  # Step Functions retried the final task
+    world.service.outcomes.record(event)
+    world.service.outcomes.record(event)  # Step Functions retried the final task
 
     review = world.reviews.items[review_id]
     assert review == replace(claimed, callback_pending=False)
@@ -463,7 +478,7 @@ def test_an_expiry_wins_over_a_claim_that_never_reached_the_execution(world):
     submission_id, review_id = _in_review(world)
     _claim_of_a_request_that_died(world, review_id, claim_id="died-before-its-callback")
 
-    world.service.record_outcome(
+    world.service.outcomes.record(
         {
             "submissionId": submission_id,
             "executionArn": world.workflow.execution_arn_for(submission_id),
@@ -478,12 +493,12 @@ def test_an_expiry_wins_over_a_claim_that_never_reached_the_execution(world):
 
 
 def test_record_outcome_of_clean_content_touches_no_review(world):
-    submission = world.service.submit({"title": "Sunny"}, idempotency_key=None)
+    submission = world.service.intake.submit(parse_article_request({"title": "Sunny"}), idempotency_key=None)
     world.submissions.items[submission.submission_id] = replace(
         world.submissions.items[submission.submission_id], subscribers=frozenset({"c1", "c2"})
     )
 
-    result = world.service.record_outcome(
+    result = world.service.outcomes.record(
         {
             "submissionId": submission.submission_id,
             "executionArn": submission.execution_arn,
@@ -500,7 +515,7 @@ def test_record_outcome_of_clean_content_touches_no_review(world):
 def test_record_outcome_of_an_expired_review_tells_the_reviewers(world):
     submission_id, review_id = _in_review(world)
 
-    world.service.record_outcome(
+    world.service.outcomes.record(
         {
             "submissionId": submission_id,
             "executionArn": world.workflow.execution_arn_for(submission_id),
@@ -514,7 +529,7 @@ def test_record_outcome_of_an_expired_review_tells_the_reviewers(world):
 
 
 def test_record_outcome_for_a_submission_that_is_gone_delivers_nothing(world):
-    result = world.service.record_outcome(
+    result = world.service.outcomes.record(
         {
             "submissionId": "6f0c9d0e-3c1b-4c55-9d4e-2b8f3f1f5a10",
             "executionArn": "arn",

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from chalicelib.domain.connection import Connection
+from chalicelib.domain.submission import Submission
 from chalicelib.integrations.notifications import Notifier
-from chalicelib.stores.connections import Connection
-from chalicelib.stores.submissions import Submission
 
 RELEASE_TIMEOUT = 10.0
 

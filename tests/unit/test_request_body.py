@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from chalicelib.domain.submission import BODY_MAX_BYTES
 from chalicelib.errors import BadRequestError, PayloadTooLargeError
-from chalicelib.stores.submissions import BODY_MAX_BYTES
-from chalicelib.web.request_body import (
-    REQUEST_BODY_MAX_BYTES,
-    check_body_size,
-    parse_json_body,
-    unsupported_media_type,
-)
+from chalicelib.web.request_body import REQUEST_BODY_MAX_BYTES, check_body_size, parse_json_body, unsupported_media_type
 
 
 def test_the_limit_fits_a_fully_escaped_100kb_body_and_is_far_below_api_gateways() -> None:

@@ -9,13 +9,8 @@ from datetime import UTC, datetime
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from chalicelib.integrations.webhooks import (
-    WebhookUrlError,
-    message_body,
-    signature,
-    validate_webhook_url,
-    webhook_id_for,
-)
+from chalicelib.errors import WebhookUrlError
+from chalicelib.integrations.webhooks import message_body, signature, validate_webhook_url, webhook_id_for
 
 SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
 DETAIL = {

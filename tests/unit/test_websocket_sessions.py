@@ -7,10 +7,10 @@ from dataclasses import dataclass, replace
 
 import pytest
 
+from chalicelib.domain.connection import Connection
+from chalicelib.domain.submission import Submission, SubmissionStatus
+from chalicelib.domain.team import Identity
 from chalicelib.errors import BadRequestError
-from chalicelib.stores.connections import Connection
-from chalicelib.stores.reviewers import Identity
-from chalicelib.stores.submissions import Submission, SubmissionStatus
 from chalicelib.usecases.websocket_sessions import MAX_MESSAGE_BYTES, WebsocketSessions
 from tests.fakes import FakeClock, InMemoryConnections, InMemorySubmissions, RecordingNotifier
 

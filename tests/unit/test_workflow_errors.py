@@ -6,8 +6,8 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from chalicelib.errors import UnavailableError
-from chalicelib.integrations.workflow import TaskTokenGoneError, Workflow
+from chalicelib.errors import TaskTokenGoneError, UnavailableError
+from chalicelib.integrations.workflow import StepFunctionsWorkflow
 
 ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:content-moderation-test"
 
@@ -25,7 +25,7 @@ def test_token_errors_mean_the_execution_no_longer_waits(stepfunctions, code):
     stubber.add_client_error("send_task_success", service_error_code=code, http_status_code=400)
 
     with pytest.raises(TaskTokenGoneError):
-        Workflow(client, ARN).send_decision("token", {"decision": "approved"})
+        StepFunctionsWorkflow(client, ARN).send_decision("token", {"decision": "approved"})
 
 
 def test_throttling_is_a_retryable_unavailable_error(stepfunctions):
@@ -33,7 +33,7 @@ def test_throttling_is_a_retryable_unavailable_error(stepfunctions):
     stubber.add_client_error("send_task_success", service_error_code="ThrottlingException", http_status_code=400)
 
     with pytest.raises(UnavailableError):
-        Workflow(client, ARN).send_decision("token", {"decision": "approved"})
+        StepFunctionsWorkflow(client, ARN).send_decision("token", {"decision": "approved"})
 
 
 def test_starting_an_execution_that_exists_returns_its_arn(stepfunctions):
@@ -45,6 +45,6 @@ def test_starting_an_execution_that_exists_returns_its_arn(stepfunctions):
         expected_params={"stateMachineArn": ARN, "name": "abc", "input": ANY},
     )
 
-    arn = Workflow(client, ARN).start(name="abc", payload={})
+    arn = StepFunctionsWorkflow(client, ARN).start(name="abc", payload={})
 
     assert arn == "arn:aws:states:us-east-1:123456789012:execution:content-moderation-test:abc"

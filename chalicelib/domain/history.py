@@ -1,0 +1,26 @@
+"""The audit trail's vocabulary: the kinds of event (SPEC §11) and one event as read back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+SUBMITTED = "submitted"
+CHECKED = "checked"
+REVIEW_REQUESTED = "review_requested"
+DECIDED = "decided"
+EXPIRED = "expired"
+FAILED = "failed"
+DELIVERED = "delivered"
+DELIVERY_FAILED = "delivery_failed"
+# Never stored, whatever a caller passes (the audit trail is readable by every reviewer).
+FORBIDDEN_FIELDS = frozenset(
+    {"taskToken", "token", "signature", "secret", "notifyEmail", "email", "approveUrl", "rejectUrl"}
+)
+
+
+@dataclass(frozen=True)
+class HistoryEvent:
+    at: str
+    event: str
+    fields: dict[str, Any]

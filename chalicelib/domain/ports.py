@@ -1,0 +1,126 @@
+"""The ports: what the use cases need from storage, the workflow engine and the push channel.
+
+The DynamoDB stores (``chalicelib.stores``), Step Functions (``chalicelib.integrations``) and the
+in-memory fakes of the tests all implement these; mypy checks each against its port, and one
+contract suite (tests/contract) runs the same cases against the fakes and the real stores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from chalicelib.domain.connection import Connection
+from chalicelib.domain.history import HistoryEvent
+from chalicelib.domain.review import Review
+from chalicelib.domain.submission import Submission
+
+
+class SubmissionStore(Protocol):
+    def create(self, submission: Submission) -> bool:
+        """Store a new submission; False when one with that id already exists."""
+
+    def get(self, submission_id: str) -> Submission | None: ...
+
+    def delete(self, submission_id: str) -> None: ...
+
+    def add_subscriber(self, submission_id: str, connection_id: str) -> Submission | None:
+        """Follow a submission; it as of this write (ordered against the decision), or None if unknown."""
+
+    def remove_subscriber(self, submission_id: str, connection_id: str) -> None: ...
+
+    def mark_in_review(self, submission_id: str) -> Submission | None:
+        """CHECKING → IN_REVIEW; the submission, or None when it was not CHECKING."""
+
+    def record_outcome(
+        self, submission_id: str, *, status: str, decision: str, reason: str | None, decided_by: str, decided_at: str
+    ) -> Submission | None:
+        """Write the final outcome (idempotent); the submission with its subscribers, or None if it is gone."""
+
+
+class ReviewStore(Protocol):
+    def put_pending(self, review: Review) -> bool:
+        """Store a pending review (a retry rewrites it); False when it exists and is no longer pending."""
+
+    def get(self, review_id: str) -> Review | None: ...
+
+    def list_pending(
+        self, *, limit: int, page_token: str | None, oldest_first: bool
+    ) -> tuple[list[Review], str | None]: ...
+
+    def list_decided(
+        self, *, status: str, limit: int, page_token: str | None, newest_first: bool
+    ) -> tuple[list[Review], str | None]: ...
+
+    def claim_decision(
+        self,
+        review_id: str,
+        *,
+        decision: str,
+        reason: str | None,
+        decided_by: str,
+        decided_at: str,
+        claim_id: str,
+        now: int,
+    ) -> Review | None:
+        """Atomically move a pending, unexpired review to ``decision``; None if another write won."""
+
+    def renew_abandoned_claim(self, review: Review, *, now: int) -> Review | None:
+        """Extend the lease of a dead request's claim; None when another request renewed it first."""
+
+    def finish_decision(self, review_id: str) -> None:
+        """The execution accepted the decision: clear ``callbackPending`` (never creates an item)."""
+
+    def release_decision(self, review_id: str, *, claim_id: str) -> None:
+        """Roll our own claim back to PENDING after a refused callback."""
+
+    def record_final(
+        self, review_id: str, *, decision: str, reason: str | None, decided_by: str, decided_at: str
+    ) -> Review | None:
+        """Write an expiry or failure onto the review; None when the execution had no review."""
+
+
+class HistoryStore(Protocol):
+    def append(self, submission_id: str, event: str, *, at: str, key: str = "", **fields: Any) -> None:
+        """Record an event once (a retried step adds no duplicate); never raises."""
+
+    def events(self, submission_id: str) -> list[HistoryEvent]:
+        """Every event of a submission, oldest first."""
+
+
+class ConnectionStore(Protocol):
+    def add(self, connection: Connection, *, now: float) -> None: ...
+
+    def record_subscription(self, connection: Connection, submission_id: str, *, now: float) -> None: ...
+
+    def watch_reviews(self, connection: Connection, *, reviewer: str, now: float) -> None: ...
+
+    def review_watchers(self) -> list[tuple[Connection, str]]: ...
+
+    def get_many(self, connection_ids: Iterable[str]) -> list[Connection]: ...
+
+    def remove(self, connection_id: str) -> list[str]:
+        """Delete a connection and its subscriptions; the submissions it followed."""
+
+
+class WorkflowEngine(Protocol):
+    def execution_arn_for(self, name: str) -> str: ...
+
+    def start(self, *, name: str, payload: dict[str, Any]) -> str:
+        """Start an execution; its ARN. Raises UnavailableError / OutcomeUnknownError."""
+
+    def execution_status(self, execution_arn: str) -> str | None:
+        """RUNNING, SUCCEEDED, …, or None when there is no such execution."""
+
+    def send_decision(self, task_token: str, output: dict[str, Any]) -> None:
+        """Resume a waiting execution. Raises TaskTokenGoneError, OutcomeUnknownError, UnavailableError."""
+
+
+class Notifications(Protocol):
+    def send(self, connection: Connection, message: dict[str, Any]) -> bool: ...
+
+    def publish_status(self, submission: Submission) -> int: ...
+
+    def publish_review_event(self, event: str, review: Review) -> int: ...
+
+    def publish_decision(self, submission: Submission) -> int: ...

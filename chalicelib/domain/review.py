@@ -1,0 +1,115 @@
+"""Reviews: a flagged submission waiting for a human, its decision, and the rules of deciding it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+from chalicelib.errors import BadRequestError
+
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 50
+REASON_MAX_CHARACTERS = 1000
+# How long a claimed decision belongs to the request that claimed it. Longer than any request
+# can live (API Gateway gives up after 29 s), so only a request that died loses its claim.
+CLAIM_LEASE_SECONDS = 60
+
+
+class ReviewStatus(StrEnum):
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+    FAILED = "FAILED"
+
+
+class Decision(StrEnum):
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    FAILED = "failed"
+
+
+DECISION_BY_ACTION = {"approve": Decision.APPROVED, "reject": Decision.REJECTED}
+# A person's decisions (the others are the workflow's: expiry and failure).
+REVIEWER_DECISIONS = frozenset({Decision.APPROVED, Decision.REJECTED})
+# What ``GET /reviews?status=`` accepts besides ``pending``.
+DECIDED_STATUSES = ("approved", "rejected", "expired", "decided")
+REVIEW_STATUS_BY_DECISION: dict[str, ReviewStatus] = {
+    Decision.APPROVED: ReviewStatus.APPROVED,
+    Decision.REJECTED: ReviewStatus.REJECTED,
+    Decision.EXPIRED: ReviewStatus.EXPIRED,
+    Decision.FAILED: ReviewStatus.FAILED,
+}
+
+
+@dataclass(frozen=True)
+class ReviewListing:
+    """Which page of reviews to list: ``status`` is ``pending`` or one of DECIDED_STATUSES."""
+
+    status: str = "pending"
+    limit: int = DEFAULT_PAGE_SIZE
+    page_token: str | None = None
+    # pending: oldest first by default; decided: newest first by default.
+    order: str | None = None
+
+    @property
+    def oldest_first(self) -> bool:
+        if self.status == "pending":
+            return self.order != "newest"
+        return self.order == "oldest"
+
+
+@dataclass(frozen=True)
+class Review:
+    review_id: str
+    submission_id: str
+    execution_arn: str
+    title: str
+    matches: list[dict[str, Any]]
+    status: str
+    created_at: str
+    deadline: int
+    deadline_at: str
+    approve_path: str
+    reject_path: str
+    task_token: str = field(repr=False)
+    decision: str | None = None
+    reason: str | None = None
+    decided_by: str | None = None
+    decided_at: str | None = None
+    # Set while a claimed decision has not yet reached the execution (see ReviewStore.claim_decision).
+    callback_pending: bool = False
+    claim_id: str | None = field(default=None, repr=False)
+    claim_expires_at: int | None = None
+
+    def claimed_by(self, claim_id: str) -> bool:
+        return self.claim_id is not None and self.claim_id == claim_id
+
+    def claim_abandoned(self, now: float) -> bool:
+        """A claim whose request died: its callback never finished and its lease has run out."""
+        return self.callback_pending and (self.claim_expires_at or 0) <= now
+
+    def without_pending_callback(self) -> Review:
+        return replace(self, callback_pending=False)
+
+    def callback_output(self) -> dict[str, Any]:
+        """What SendTaskSuccess hands the execution (it becomes ``$.outcome``)."""
+        return {
+            "decision": self.decision,
+            "reason": self.reason,
+            "decidedBy": self.decided_by,
+            "decidedAt": self.decided_at,
+        }
+
+
+def validated_reason(reason: object) -> str | None:
+    """A decision's reason, stripped (blank means none); BadRequestError for a non-string or an over-long one."""
+    if reason is None:
+        return None
+    if not isinstance(reason, str):
+        raise BadRequestError("'reason' must be a string")
+    if len(reason) > REASON_MAX_CHARACTERS:
+        raise BadRequestError(f"'reason' must be at most {REASON_MAX_CHARACTERS} characters")
+    return reason.strip() or None

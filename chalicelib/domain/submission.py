@@ -1,0 +1,72 @@
+"""Submissions: the article a submitter sent, its status and its outcome."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+
+TITLE_MAX_CHARACTERS = 300
+BODY_MAX_BYTES = 100 * 1024
+# RFC 5321's limit on a forward path. The pattern is deliberately plain (and the same in the OpenAPI
+# document): one @, no spaces or control characters, a dotted domain of letters, digits and hyphens.
+EMAIL_MAX_CHARACTERS = 254
+EMAIL_PATTERN = (
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+    r"[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+)
+
+
+class SubmissionStatus(StrEnum):
+    CHECKING = "CHECKING"
+    IN_REVIEW = "IN_REVIEW"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+    FAILED = "FAILED"
+
+
+FINAL_STATUSES = frozenset(
+    {SubmissionStatus.APPROVED, SubmissionStatus.REJECTED, SubmissionStatus.EXPIRED, SubmissionStatus.FAILED}
+)
+
+
+@dataclass(frozen=True)
+class ArticleRequest:
+    """A validated ``POST /submissions`` body."""
+
+    title: str
+    body: str
+    notify_email: str | None = None
+
+    def fingerprint(self) -> str:
+        """Hash of the request, to tell a retry from a different request reusing a key."""
+        fields = {"title": self.title, "body": self.body}
+        if self.notify_email is not None:  # absent keeps the hashes of earlier submissions unchanged
+            fields["notifyEmail"] = self.notify_email
+        canonical = json.dumps(fields, sort_keys=True)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Submission:
+    submission_id: str
+    title: str
+    body: str
+    status: str
+    created_at: str
+    request_fingerprint: str
+    execution_arn: str | None = None
+    decision: str | None = None
+    reason: str | None = None
+    decided_by: str | None = None
+    decided_at: str | None = None
+    # Connection ids following this submission; private, never shown.
+    subscribers: frozenset[str] = frozenset()
+    # Where the outcome is e-mailed; private: never returned, logged or put in the audit trail.
+    notify_email: str | None = None
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES

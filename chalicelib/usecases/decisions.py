@@ -1,0 +1,217 @@
+"""Decisions: a reviewer's approve or reject, claimed by a conditional write, then handed to the execution.
+
+:class:`DecideReview` picks the single winner among concurrent requests (SPEC §10);
+:class:`ResumeExecution` tells the waiting execution and settles what its answer means.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from chalicelib.clock import Clock, iso
+from chalicelib.domain import history as events
+from chalicelib.domain.actors import SIGNED_LINK
+from chalicelib.domain.identifiers import claim_id_for, validate_review_id, validated_idempotency_key
+from chalicelib.domain.ports import HistoryStore, Notifications, ReviewStore, WorkflowEngine
+from chalicelib.domain.review import DECISION_BY_ACTION, REVIEWER_DECISIONS, Review, ReviewStatus, validated_reason
+from chalicelib.errors import (
+    ConflictError,
+    ExpiredError,
+    IdempotencyKeyReusedError,
+    NotFoundError,
+    OutcomeUnknownError,
+    TaskTokenGoneError,
+    UnavailableError,
+)
+from chalicelib.log import log_event
+
+logger = logging.getLogger(__name__)
+
+# A lost claim is retried only when the winner rolled back meanwhile; more than this means churn.
+MAX_CLAIM_ATTEMPTS = 3
+# What Step Functions' DescribeExecution says of an execution a delivered decision may have resumed.
+_ALIVE_OR_DONE = ("RUNNING", "SUCCEEDED")
+
+
+class ResumeExecution:
+    """Send a claimed decision to its execution (SendTaskSuccess) and record it once it counts."""
+
+    def __init__(
+        self,
+        *,
+        reviews: ReviewStore,
+        history: HistoryStore,
+        workflow: WorkflowEngine,
+        notifier: Notifications,
+        clock: Clock,
+    ) -> None:
+        self._reviews = reviews
+        self._history = history
+        self._workflow = workflow
+        self._notifier = notifier
+        self._clock = clock
+
+    def resume(self, review: Review, *, release_on_refusal: bool = False) -> Review:
+        """Tell the execution; ``release_on_refusal``: the claim is this request's own, roll it back if refused.
+
+        Raises ExpiredError (the execution no longer waits), OutcomeUnknownError (maybe delivered:
+        the claim stays, a retry finishes it) and UnavailableError (refused).
+        """
+        try:
+            self._workflow.send_decision(review.task_token, review.callback_output())
+        except TaskTokenGoneError as error:
+            self._settle_gone_token(review, error)
+        except OutcomeUnknownError:
+            self._log(review, "review.decision_uncertain", level=logging.WARNING)
+            raise
+        except UnavailableError:
+            if release_on_refusal and review.claim_id is not None:
+                self._reviews.release_decision(review.review_id, claim_id=review.claim_id)
+                self._log(review, "review.decision_rolled_back", level=logging.WARNING)
+            raise
+        self._reviews.finish_decision(review.review_id)
+        decided = review.without_pending_callback()
+        self._history.append(
+            decided.submission_id,
+            events.DECIDED,
+            at=decided.decided_at or iso(self._clock()),
+            reviewId=decided.review_id,
+            decision=decided.decision,
+            reason=decided.reason,
+            actor=decided.decided_by,
+        )
+        self._notifier.publish_review_event("decided", decided)
+        return decided
+
+    def _settle_gone_token(self, review: Review, error: TaskTokenGoneError) -> None:
+        """AWS answers alike for a used token and a timed-out task: ask the execution which it was."""
+        if self._clock() < review.deadline and self._workflow.execution_status(review.execution_arn) in _ALIVE_OR_DONE:
+            # An earlier attempt of this claim delivered it (a lost reply, or a request that died
+            # after its callback): the decision stands.
+            self._log(review, "review.decision_already_delivered")
+            return
+        self._log(review, "review.expired_on_decision", error=str(error))
+        raise ExpiredError("the review expired before the decision reached the workflow") from error
+
+    def _log(self, review: Review, event: str, *, level: int = logging.INFO, **fields: object) -> None:
+        log_event(
+            logger,
+            event,
+            level=level,
+            submissionId=review.submission_id,
+            executionArn=review.execution_arn,
+            reviewId=review.review_id,
+            **fields,
+        )
+
+
+class DecideReview:
+    """``POST /reviews/{id}/approve|reject`` and signed links: exactly one decision per review."""
+
+    def __init__(self, *, reviews: ReviewStore, resumer: ResumeExecution, clock: Clock) -> None:
+        self._reviews = reviews
+        self._resumer = resumer
+        self._clock = clock
+
+    def decide(
+        self,
+        review_id: str,
+        *,
+        action: str,
+        reason: str | None = None,
+        decided_by: str,
+        idempotency_key: str | None = None,
+    ) -> Review:
+        """Apply one decision: a conditional write picks the single winner, then the execution resumes.
+
+        Only the request that claimed the review (or a retry of it with the same
+        ``idempotency_key``) resumes the execution and gets the review back; every other
+        request gets ConflictError naming the decision that stands. A claim whose request died
+        before resuming the execution is finished by the first request after its lease.
+
+        Raises NotFoundError, ConflictError (already decided), ExpiredError (deadline passed or
+        the execution no longer waits), BadRequestError (bad reason or key),
+        IdempotencyKeyReusedError (the key was used for another decision) and UnavailableError
+        (the callback failed: a refused one rolls the claim back, an uncertain one keeps it so
+        that retrying with the same key finishes it).
+        """
+        decision = DECISION_BY_ACTION[action]
+        reason = validated_reason(reason)
+        validate_review_id(review_id)
+        claim_id = claim_id_for(decided_by, validated_idempotency_key(idempotency_key))
+        for _attempt in range(MAX_CLAIM_ATTEMPTS):
+            now = self._clock()
+            # Claim first: on the common path the conditional write is the only read we need.
+            claimed = self._reviews.claim_decision(
+                review_id,
+                decision=decision,
+                reason=reason,
+                decided_by=decided_by,
+                decided_at=iso(now),
+                claim_id=claim_id,
+                now=int(now),
+            )
+            if claimed is not None:
+                log_event(
+                    logger,
+                    "review.decided",
+                    submissionId=claimed.submission_id,
+                    executionArn=claimed.execution_arn,
+                    reviewId=review_id,
+                    decision=decision,
+                    decidedBy=decided_by,
+                )
+                return self._resumer.resume(claimed, release_on_refusal=True)
+            review = self._reviews.get(review_id)
+            if review is None:
+                raise NotFoundError(f"no review {review_id}")
+            if review.status != ReviewStatus.PENDING:
+                return self._answer_decided(review, claim_id=claim_id, decision=decision, reason=reason)
+            if review.deadline <= now:  # the condition failed on the deadline
+                raise ExpiredError("the review deadline has passed")
+            # Pending again: a claim was rolled back between our write and our read. Claim again.
+        raise UnavailableError("the review is being decided by others; retry")
+
+    def _answer_decided(self, review: Review, *, claim_id: str, decision: str, reason: str | None) -> Review:
+        """The answer for a request whose claim lost: the same answer again for its own retry, else a conflict."""
+        if review.decision not in REVIEWER_DECISIONS:  # expired or failed meanwhile
+            raise already_decided(review)
+        if review.claimed_by(claim_id):  # our own request, retried with the same Idempotency-Key
+            if (review.decision, review.reason) != (decision, reason):
+                raise IdempotencyKeyReusedError("this Idempotency-Key was used for a different decision")
+            return self._resumer.resume(review) if review.callback_pending else review
+        if review.claim_abandoned(self._clock()):
+            review = self._finish_abandoned_claim(review)
+        raise already_decided(review)
+
+    def _finish_abandoned_claim(self, review: Review) -> Review:
+        """Resume the execution with a decision whose request died after claiming it.
+
+        The lease is renewed first, so only one of several concurrent requests does this; the
+        others (and this one, afterwards) get the conflict naming that decision.
+        """
+        renewed = self._reviews.renew_abandoned_claim(review, now=int(self._clock()))
+        if renewed is None:
+            return review
+        log_event(
+            logger,
+            "review.abandoned_claim_finished",
+            submissionId=review.submission_id,
+            executionArn=review.execution_arn,
+            reviewId=review.review_id,
+            decision=review.decision,
+        )
+        return self._resumer.resume(renewed)
+
+
+def already_decided(review: Review) -> Exception:
+    """409 naming the decision that stands (and who made it), or 410 for an expired review."""
+    if review.status == ReviewStatus.EXPIRED:
+        return ExpiredError("the review has expired")
+    if review.status == ReviewStatus.FAILED:
+        return ConflictError("the moderation workflow of this review failed")
+    decision = review.decision or review.status.lower()
+    by = {None: "", SIGNED_LINK: " through a signed link"}.get(review.decided_by, f" by {review.decided_by}")
+    if review.callback_pending:
+        return ConflictError(f"the review is being {decision}{by}")
+    return ConflictError(f"the review was already {decision}{by}")

@@ -1,0 +1,99 @@
+"""Intake: accept an article, store it and start its execution; the same Idempotency-Key, the same submission."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from chalicelib.clock import Clock, iso
+from chalicelib.domain import history as events
+from chalicelib.domain.actors import CONTENT_CHECK
+from chalicelib.domain.identifiers import submission_id_for
+from chalicelib.domain.ports import HistoryStore, SubmissionStore, WorkflowEngine
+from chalicelib.domain.review import Decision
+from chalicelib.domain.submission import ArticleRequest, Submission, SubmissionStatus
+from chalicelib.errors import IdempotencyKeyReusedError, OutcomeUnknownError, UnavailableError
+from chalicelib.log import log_event
+
+logger = logging.getLogger(__name__)
+
+# The execution starts with this outcome: clean content reaches RecordOutcome with it unchanged
+# (a state of its own for it would cost a transition on every clean submission); every other
+# path overwrites it (the review's decision, MarkExpired, MarkFailed).
+DEFAULT_OUTCOME = {"decision": Decision.APPROVED, "decidedBy": CONTENT_CHECK}
+
+
+class SubmitArticle:
+    """``POST /submissions``: one stored submission and one execution per article (or per key)."""
+
+    def __init__(
+        self,
+        *,
+        submissions: SubmissionStore,
+        history: HistoryStore,
+        workflow: WorkflowEngine,
+        review_timeout_seconds: int,
+        clock: Clock,
+    ) -> None:
+        self._submissions = submissions
+        self._history = history
+        self._workflow = workflow
+        self._review_timeout_seconds = review_timeout_seconds
+        self._clock = clock
+
+    def submit(self, request: ArticleRequest, *, idempotency_key: str | None) -> Submission:
+        """Store a submission and start its execution; the same Idempotency-Key returns the same one.
+
+        Raises BadRequestError for a malformed key, IdempotencyKeyReusedError when a key comes
+        back with a different article, and UnavailableError when the workflow cannot be started
+        (nothing left behind).
+        """
+        submission_id = submission_id_for(idempotency_key)
+        # The execution is named after the submission, so its ARN is known before it starts
+        # and is stored with the submission: no second write once it has started.
+        execution_arn = self._workflow.execution_arn_for(submission_id)
+        submission = Submission(
+            submission_id=submission_id,
+            title=request.title,
+            body=request.body,
+            status=SubmissionStatus.CHECKING,
+            created_at=iso(self._clock()),
+            request_fingerprint=request.fingerprint(),
+            notify_email=request.notify_email,
+            execution_arn=execution_arn,
+        )
+        if not self._submissions.create(submission):
+            existing = self._submissions.get(submission_id)
+            if existing is None:  # a concurrent request with this key failed and rolled back
+                raise UnavailableError("a concurrent request with this Idempotency-Key failed; retry")
+            if existing.request_fingerprint != submission.request_fingerprint:
+                raise IdempotencyKeyReusedError("this Idempotency-Key was used for a different article")
+            if self._workflow.execution_status(execution_arn) is not None:
+                return existing
+            submission = existing  # a retry after a start that failed half-way: start it now
+        submission = self._start(submission)
+        self._history.append(submission.submission_id, events.SUBMITTED, at=submission.created_at)
+        return submission
+
+    def _start(self, submission: Submission) -> Submission:
+        """Start the submission's execution; the submission with its execution ARN."""
+        try:
+            execution_arn = self._workflow.start(
+                name=submission.submission_id,
+                payload={
+                    "submissionId": submission.submission_id,
+                    "reviewTimeoutSeconds": self._review_timeout_seconds,
+                    "outcome": DEFAULT_OUTCOME,
+                },
+            )
+        except OutcomeUnknownError:
+            # The start may have gone through: keep the submission if its execution exists.
+            execution_arn = self._workflow.execution_arn_for(submission.submission_id)
+            if self._workflow.execution_status(execution_arn) is None:
+                self._submissions.delete(submission.submission_id)
+                raise
+        except UnavailableError:
+            self._submissions.delete(submission.submission_id)  # no execution, so no submission
+            raise
+        log_event(logger, "submission.accepted", submissionId=submission.submission_id, executionArn=execution_arn)
+        return replace(submission, execution_arn=execution_arn)

@@ -1,0 +1,195 @@
+"""Outcomes: the final task records the decision everywhere it shows and tells the submitter."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from chalicelib.clock import Clock, iso, parse_iso
+from chalicelib.domain import history as events
+from chalicelib.domain.actors import CONTENT_CHECK, WORKFLOW
+from chalicelib.domain.identifiers import review_id_for
+from chalicelib.domain.ports import HistoryStore, Notifications, ReviewStore, SubmissionStore
+from chalicelib.domain.review import REVIEWER_DECISIONS, Decision
+from chalicelib.domain.submission import Submission, SubmissionStatus
+from chalicelib.errors import MailNotSent
+from chalicelib.integrations.mailer import Mailer
+from chalicelib.integrations.webhooks import WebhookSender, webhook_id_for
+from chalicelib.log import log_event
+from chalicelib.usecases.deliveries import outcome_detail
+
+logger = logging.getLogger(__name__)
+
+SUBMISSION_STATUS_BY_DECISION: dict[str, SubmissionStatus] = {
+    Decision.APPROVED: SubmissionStatus.APPROVED,
+    Decision.REJECTED: SubmissionStatus.REJECTED,
+    Decision.EXPIRED: SubmissionStatus.EXPIRED,
+    Decision.FAILED: SubmissionStatus.FAILED,
+}
+
+
+class OutcomeEmail:
+    """One message to the address given at submit; its fate goes in the audit trail, never the address."""
+
+    def __init__(self, *, history: HistoryStore, mailer: Callable[[], Mailer] | None, clock: Clock) -> None:
+        self._history = history
+        self._mailer = mailer
+        self._clock = clock
+
+    def send(self, submission: Submission) -> None:
+        at = iso(self._clock())
+        try:
+            if self._mailer is None:
+                raise MailNotSent("no mailer is configured")
+            message_id = self._mailer().send_outcome(submission, to=submission.notify_email or "")
+        except MailNotSent as error:
+            log_event(
+                logger, "email.failed", level=logging.WARNING, submissionId=submission.submission_id, error=str(error)
+            )
+            self._history.append(
+                submission.submission_id, events.DELIVERY_FAILED, at=at, key="email", channel="email", error=str(error)
+            )
+            return
+        self._history.append(
+            submission.submission_id, events.DELIVERED, at=at, key="email", channel="email", messageId=message_id
+        )
+
+
+class RecordOutcome:
+    """The final task: record the outcome on the submission and review, notify, e-mail, hand over deliveries."""
+
+    def __init__(
+        self,
+        *,
+        submissions: SubmissionStore,
+        reviews: ReviewStore,
+        history: HistoryStore,
+        notifier: Notifications,
+        email: OutcomeEmail,
+        webhook_sender: Callable[[], WebhookSender | None],
+        clock: Clock,
+    ) -> None:
+        self._submissions = submissions
+        self._reviews = reviews
+        self._history = history
+        self._notifier = notifier
+        self._email = email
+        self._webhook_sender = webhook_sender
+        self._clock = clock
+
+    def record(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Record the outcome in ``event`` and deliver it to subscribers and the submitter's e-mail.
+
+        Returns what the delivery states need: ``detail`` (the EventBridge detail and the
+        webhook's ``data``) and ``webhooks`` (one item when WEBHOOK_URL is set, else none).
+        Subscribers come first: no delivery to the platform ever delays them.
+        """
+        outcome = event["outcome"]
+        decision = outcome["decision"]
+        submission = self._submissions.record_outcome(
+            event["submissionId"],
+            status=SUBMISSION_STATUS_BY_DECISION[decision],
+            decision=decision,
+            reason=outcome.get("reason"),
+            decided_by=outcome.get("decidedBy", WORKFLOW),
+            # Pass states stamp $$.State.EnteredTime, whose format varies: store our one format.
+            decided_at=iso(parse_iso(outcome["decidedAt"])) if outcome.get("decidedAt") else iso(self._clock()),
+        )
+        if submission is None:  # nothing to record (it was rolled back): retrying cannot help
+            return self._nothing_to_record(event, outcome)
+        log_event(
+            logger,
+            "outcome.recorded",
+            submissionId=submission.submission_id,
+            executionArn=event.get("executionArn"),
+            decision=decision,
+        )
+        # Subscribers first: they wait on this, the review's copy of the outcome does not.
+        delivered = self._notifier.publish_decision(submission)
+        self._record_history(submission, delivered=delivered)
+        if submission.decided_by != CONTENT_CHECK:  # clean content never had a review
+            self._close_review(review_id_for(event["executionArn"]), submission, decision=decision)
+        if submission.notify_email:
+            self._email.send(submission)
+        detail = outcome_detail(submission)
+        webhooks = []
+        if self._webhook_sender() is not None:
+            webhooks.append(
+                {
+                    "submissionId": submission.submission_id,
+                    "webhookId": webhook_id_for(submission.submission_id),
+                    "detail": detail,
+                }
+            )
+        return {
+            "submissionId": submission.submission_id,
+            "decision": decision,
+            "delivered": delivered,
+            "detail": detail,
+            "webhooks": webhooks,
+        }
+
+    def _nothing_to_record(self, event: dict[str, Any], outcome: dict[str, Any]) -> dict[str, Any]:
+        log_event(
+            logger,
+            "outcome.no_submission",
+            level=logging.ERROR,
+            submissionId=event["submissionId"],
+            executionArn=event.get("executionArn"),
+            decision=outcome["decision"],
+        )
+        detail = {
+            "submissionId": event["submissionId"],
+            "title": None,
+            "decision": outcome["decision"],
+            "decidedBy": outcome.get("decidedBy", WORKFLOW),
+            "decidedAt": outcome.get("decidedAt"),
+        }
+        return {
+            "submissionId": event["submissionId"],
+            "decision": outcome["decision"],
+            "delivered": 0,
+            "detail": detail,
+            "webhooks": [],
+        }
+
+    def _close_review(self, review_id: str, submission: Submission, *, decision: str) -> None:
+        """Make the review show the execution's outcome without writing a reviewer's decision twice.
+
+        A reviewer's decision reached the execution as the review's own fields, written by its
+        claim: only a ``callbackPending`` left by a request that died after its callback is
+        cleared. An expiry or a failure is written onto the review, and reviewers hear of it.
+        """
+        if decision in REVIEWER_DECISIONS:
+            self._reviews.finish_decision(review_id)
+            return
+        review = self._reviews.record_final(
+            review_id,
+            decision=decision,
+            reason=submission.reason,
+            decided_by=submission.decided_by or WORKFLOW,
+            decided_at=submission.decided_at or iso(self._clock()),
+        )
+        if review is not None:
+            self._notifier.publish_review_event("expired" if decision == Decision.EXPIRED else "decided", review)
+
+    def _record_history(self, submission: Submission, *, delivered: int) -> None:
+        """The outcome's events: reviewers' decisions were recorded when they were made."""
+        at = submission.decided_at or iso(self._clock())
+        if submission.decision == Decision.EXPIRED:
+            self._history.append(submission.submission_id, events.EXPIRED, at=at, reason=submission.reason)
+        elif submission.decision == Decision.FAILED:
+            self._history.append(submission.submission_id, events.FAILED, at=at, reason=submission.reason)
+        elif submission.decided_by == CONTENT_CHECK:
+            self._history.append(
+                submission.submission_id, events.DECIDED, at=at, decision=submission.decision, actor=CONTENT_CHECK
+            )
+        self._history.append(
+            submission.submission_id,
+            events.DELIVERED,
+            at=iso(self._clock()),
+            key="websocket",
+            channel="websocket",
+            sockets=delivered,
+        )

@@ -1,0 +1,183 @@
+"""The workflow's tasks before a decision: check the content, then (when flagged) request a human's approval."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import cached_property
+from typing import Any
+
+from chalicelib.clock import Clock, iso, parse_iso
+from chalicelib.domain import content_check
+from chalicelib.domain import history as events
+from chalicelib.domain.identifiers import review_id_for
+from chalicelib.domain.ports import HistoryStore, Notifications, ReviewStore, SubmissionStore, WorkflowEngine
+from chalicelib.domain.review import REVIEWER_DECISIONS, Review, ReviewStatus
+from chalicelib.domain.submission import Submission
+from chalicelib.log import log_event
+from chalicelib.usecases.queries import find_submission
+
+logger = logging.getLogger(__name__)
+
+MAX_REPORTED_MATCHES = 25
+MAX_QUOTED_CHARACTERS = 100
+
+
+class CheckContent:
+    """The content-check task: which configured words the title and body contain."""
+
+    def __init__(
+        self,
+        *,
+        submissions: SubmissionStore,
+        history: HistoryStore,
+        word_list_source: Callable[[], list[str]],
+        clock: Clock,
+    ) -> None:
+        self._submissions = submissions
+        self._history = history
+        self._word_list_source = word_list_source
+        self._clock = clock
+
+    @cached_property
+    def word_list(self) -> content_check.WordList:
+        """The compiled word list: normalised once per cold start, not per call."""
+        return content_check.compile_word_list(self._word_list_source())
+
+    def check(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Check the submission named in ``event``; ``{"flagged", "matches"}`` for the state machine.
+
+        At most MAX_REPORTED_MATCHES are passed on, each quoting at most MAX_QUOTED_CHARACTERS:
+        a body stuffed with banned words must not blow Step Functions' 256 KB payload, a
+        DynamoDB item or a page of the pending list. The full count goes to the history and
+        the log, not to the execution, whose state machine keeps only ``flagged`` and ``matches``.
+        """
+        submission = find_submission(self._submissions, event["submissionId"])
+        matches = self._matches(submission)
+        reported = [
+            {**match, "text": match["text"][:MAX_QUOTED_CHARACTERS]} for match in matches[:MAX_REPORTED_MATCHES]
+        ]
+        log_event(
+            logger,
+            "content.checked",
+            submissionId=submission.submission_id,
+            executionArn=event.get("executionArn"),
+            flagged=bool(matches),
+            matchCount=len(matches),
+        )
+        self._history.append(
+            submission.submission_id,
+            events.CHECKED,
+            at=iso(self._clock()),
+            flagged=bool(matches),
+            matches=reported,
+            matchCount=len(matches),
+        )
+        return {"flagged": bool(matches), "matches": reported}
+
+    def _matches(self, submission: Submission) -> list[dict[str, Any]]:
+        matches: list[dict[str, Any]] = []
+        for field_name, text in (("title", submission.title), ("body", submission.body)):
+            for match in content_check.find_matches(text, self.word_list):
+                matches.append({"field": field_name, **match.to_dict()})
+        return matches
+
+
+class RequestApproval:
+    """The wait-for-callback task: store the review with its token; the execution then waits."""
+
+    def __init__(
+        self,
+        *,
+        submissions: SubmissionStore,
+        reviews: ReviewStore,
+        history: HistoryStore,
+        workflow: WorkflowEngine,
+        notifier: Notifications,
+        decision_paths: Callable[[str, int], tuple[str, str]],
+        review_timeout_seconds: int,
+        clock: Clock,
+    ) -> None:
+        self._submissions = submissions
+        self._reviews = reviews
+        self._history = history
+        self._workflow = workflow
+        self._notifier = notifier
+        self._decision_paths = decision_paths
+        self._review_timeout_seconds = review_timeout_seconds
+        self._clock = clock
+
+    def request(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Store (or, on a retried task, rewrite) the review; ``{"reviewId"}`` for the state machine."""
+        submission_id = event["submissionId"]
+        # Status first: once the review is listed, the submission already reads IN_REVIEW. The write
+        # returns the submission; only a retried task (no longer CHECKING) reads it again.
+        in_review = self._submissions.mark_in_review(submission_id)
+        submission = in_review if in_review is not None else find_submission(self._submissions, submission_id)
+        review = self._new_review(event, submission)
+        stored = self._reviews.put_pending(review)
+        if in_review is not None:
+            self._notifier.publish_status(in_review)
+        log_event(
+            logger,
+            "review.requested",
+            submissionId=submission_id,
+            executionArn=review.execution_arn,
+            reviewId=review.review_id,
+            deadline=review.deadline_at,
+            stored=stored,
+        )
+        if not stored:
+            self._replay_decision(review.review_id, task_token=event["taskToken"])
+        else:
+            self._history.append(
+                submission_id,
+                events.REVIEW_REQUESTED,
+                at=review.created_at,
+                key=review.review_id,
+                reviewId=review.review_id,
+                deadline=review.deadline_at,
+            )
+            self._notifier.publish_review_event("created", review)
+        return {"reviewId": review.review_id}
+
+    def _new_review(self, event: dict[str, Any], submission: Submission) -> Review:
+        """The pending review of this task: its deadline counts from when the waiting state was entered."""
+        execution_arn = event["executionArn"]
+        review_id = review_id_for(execution_arn)
+        entered = parse_iso(event["enteredTime"]) if event.get("enteredTime") else self._clock()
+        deadline = int(entered + int(event.get("timeoutSeconds") or self._review_timeout_seconds))
+        approve_path, reject_path = self._decision_paths(review_id, deadline)
+        return Review(
+            review_id=review_id,
+            submission_id=submission.submission_id,
+            execution_arn=execution_arn,
+            title=submission.title,
+            matches=event.get("matches") or [],
+            status=ReviewStatus.PENDING,
+            created_at=iso(entered),
+            deadline=deadline,
+            deadline_at=iso(deadline),
+            approve_path=approve_path,
+            reject_path=reject_path,
+            task_token=event["taskToken"],
+        )
+
+    def _replay_decision(self, review_id: str, *, task_token: str) -> None:
+        """A retried task found its review already decided: hand that decision to the new token.
+
+        Step Functions gives each attempt a new token, and the decision went to the old one;
+        without this the execution would wait for the deadline and expire a decided review.
+        """
+        review = self._reviews.get(review_id)
+        if review is None or review.decision not in REVIEWER_DECISIONS:
+            return
+        self._workflow.send_decision(task_token, review.callback_output())
+        log_event(
+            logger,
+            "review.decision_replayed",
+            submissionId=review.submission_id,
+            executionArn=review.execution_arn,
+            reviewId=review_id,
+            decision=review.decision,
+        )

@@ -1,0 +1,101 @@
+"""Presenters: the public JSON shapes of the REST API and the WebSocket messages (SPEC §2, §3).
+
+The one place that decides what a client sees: the task token, e-mail address, body (except on
+one review) and the internals of a claim are never in these shapes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.domain.history import HistoryEvent
+from chalicelib.domain.review import Review
+from chalicelib.domain.submission import Submission
+from chalicelib.domain.team import Reviewer
+
+
+def present_submission(submission: Submission) -> dict[str, Any]:
+    """The submission as ``GET /submissions/{id}`` shows it (no body, no internals)."""
+    public: dict[str, Any] = {
+        "submissionId": submission.submission_id,
+        "title": submission.title,
+        "status": submission.status,
+        "createdAt": submission.created_at,
+    }
+    for key, value in (
+        ("decision", submission.decision),
+        ("reason", submission.reason),
+        ("decidedAt", submission.decided_at),
+    ):
+        if value is not None:
+            public[key] = value
+    return public
+
+
+def present_review(review: Review, base_url: str | None = None, *, body: str | None = None) -> dict[str, Any]:
+    """The review as reviewers see it; the task token is deliberately absent.
+
+    Without a ``base_url`` (a WebSocket event) the signed links are left out too: the
+    dashboard decides through the API, and links are for e-mail.
+    """
+    public: dict[str, Any] = {
+        "reviewId": review.review_id,
+        "submissionId": review.submission_id,
+        "title": review.title,
+        "matches": review.matches,
+        "status": review.status,
+        "createdAt": review.created_at,
+        "deadline": review.deadline_at,
+    }
+    if base_url is not None:
+        public["approveUrl"] = base_url + review.approve_path
+        public["rejectUrl"] = base_url + review.reject_path
+    if body is not None:
+        public["body"] = body
+    for key, value in (
+        ("decision", review.decision),
+        ("reason", review.reason),
+        ("decidedBy", review.decided_by),
+        ("decidedAt", review.decided_at),
+    ):
+        if value is not None:
+            public[key] = value
+    return public
+
+
+def present_reviewer(reviewer: Reviewer) -> dict[str, Any]:
+    """The reviewer as ``GET /reviewers`` lists it: never the token or its hash."""
+    return {
+        "name": reviewer.name,
+        "role": reviewer.role,
+        "createdAt": reviewer.created_at,
+        "createdBy": reviewer.created_by,
+    }
+
+
+def present_event(event: HistoryEvent) -> dict[str, Any]:
+    return {"at": event.at, "event": event.event, **event.fields}
+
+
+def decision_message(submission: Submission) -> dict[str, Any]:
+    """The ``{"type": "decision", ...}`` message of SPEC §3 for a decided submission."""
+    message: dict[str, Any] = {
+        "type": "decision",
+        "submissionId": submission.submission_id,
+        "decision": submission.decision,
+        "decidedAt": submission.decided_at,
+    }
+    if submission.reason:
+        message["reason"] = submission.reason
+    return message
+
+
+def status_message(submission: Submission) -> dict[str, Any]:
+    """The ``{"type": "status", ...}`` reply to a subscribe."""
+    return {
+        "type": "status",
+        "submissionId": submission.submission_id,
+        "status": submission.status,
+        "title": submission.title,
+        "createdAt": submission.created_at,
+    }

@@ -1,0 +1,127 @@
+"""Request parsing: JSON bodies and query parameters turned into validated domain values.
+
+Every function raises BadRequestError (or PayloadTooLargeError) with a message that names the
+field, and never echoes personal data back.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from chalicelib.domain.review import DECIDED_STATUSES, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ReviewListing
+from chalicelib.domain.submission import (
+    BODY_MAX_BYTES,
+    EMAIL_MAX_CHARACTERS,
+    EMAIL_PATTERN,
+    TITLE_MAX_CHARACTERS,
+    ArticleRequest,
+)
+from chalicelib.domain.team import REVIEWER, ROLES, NewReviewer, validate_name
+from chalicelib.errors import BadRequestError, PayloadTooLargeError
+
+SUBMISSION_FIELDS = frozenset({"title", "body", "notifyEmail"})
+_EMAIL = re.compile(EMAIL_PATTERN)
+_DECISION_REQUEST_FIELDS = frozenset({"reason"})
+_NEW_REVIEWER_FIELDS = frozenset({"name", "role"})
+_PENDING_ORDERS = ("oldest", "newest")
+
+
+def parse_article_request(payload: Any) -> ArticleRequest:
+    """Validate a ``POST /submissions`` body.
+
+    Raises BadRequestError (wrong shape, types, unknown fields, empty or over-long title)
+    or PayloadTooLargeError (body over 100 KB).
+    """
+    if not isinstance(payload, dict):
+        raise BadRequestError("the request body must be a JSON object")
+    unknown = sorted(set(payload) - SUBMISSION_FIELDS)
+    if unknown:
+        raise BadRequestError(f"unknown field(s): {', '.join(unknown)}")
+    title = payload.get("title")
+    if not isinstance(title, str):
+        raise BadRequestError("'title' is required and must be a string")
+    if not title.strip():
+        raise BadRequestError("'title' must not be empty")
+    if len(title) > TITLE_MAX_CHARACTERS:
+        raise BadRequestError(f"'title' must be at most {TITLE_MAX_CHARACTERS} characters")
+    body = payload.get("body", "")
+    if not isinstance(body, str):
+        raise BadRequestError("'body' must be a string")
+    if len(body.encode("utf-8")) > BODY_MAX_BYTES:
+        raise PayloadTooLargeError(f"'body' must be at most {BODY_MAX_BYTES} bytes")
+    return ArticleRequest(title=title.strip(), body=body, notify_email=_notify_email(payload))
+
+
+def _notify_email(payload: dict[str, Any]) -> str | None:
+    """The optional ``notifyEmail``; the error message never echoes the value (it is personal data)."""
+    if "notifyEmail" not in payload:
+        return None
+    value = payload["notifyEmail"]
+    if not isinstance(value, str):
+        raise BadRequestError("'notifyEmail' must be a string")
+    # No stripping: the address is used exactly as validated (and as the OpenAPI pattern says).
+    if len(value) > EMAIL_MAX_CHARACTERS:
+        raise BadRequestError(f"'notifyEmail' must be at most {EMAIL_MAX_CHARACTERS} characters")
+    if not _EMAIL.fullmatch(value):
+        raise BadRequestError("'notifyEmail' must be an e-mail address such as name@example.com")
+    return value
+
+
+def parse_decision_request(payload: object) -> str | None:
+    """The reason of an approve/reject body, ``{"reason"?: str}`` (no body at all is fine).
+
+    Raises BadRequestError for another shape, an unknown field or a reason that is not a string;
+    its length is a rule of the decision (``domain.review.validated_reason``).
+    """
+    if payload is None:
+        return None
+    if not isinstance(payload, dict) or set(payload) - _DECISION_REQUEST_FIELDS:
+        raise BadRequestError('the body may only be {"reason": string}')
+    reason = payload.get("reason")
+    if reason is not None and not isinstance(reason, str):
+        raise BadRequestError("'reason' must be a string")
+    return reason
+
+
+def parse_new_reviewer(payload: Any) -> NewReviewer:
+    """Raises BadRequestError for a wrong shape, unknown fields, a bad or reserved name, or an unknown role."""
+    if not isinstance(payload, dict):
+        raise BadRequestError('the request body must be {"name": string, "role": "reviewer" | "admin"}')
+    unknown = sorted(set(payload) - _NEW_REVIEWER_FIELDS)
+    if unknown:
+        raise BadRequestError(f"unknown field(s): {', '.join(unknown)}")
+    name = validate_name(payload.get("name"))
+    role = payload.get("role", REVIEWER)
+    if role not in ROLES:
+        raise BadRequestError("'role' must be 'reviewer' or 'admin'")
+    return NewReviewer(name=name, role=role)
+
+
+def parse_review_listing(params: Mapping[str, str]) -> ReviewListing:
+    """``GET /reviews``'s ``status``, ``limit``, ``order`` and ``nextToken``.
+
+    Raises BadRequestError for a bad status, limit or order (a bad nextToken is found by the store).
+    """
+    limit = _page_size(params.get("limit"))
+    order = params.get("order")
+    if order is not None and order not in _PENDING_ORDERS:
+        raise BadRequestError("order must be 'oldest' or 'newest'")
+    status = params.get("status")
+    status = "pending" if status is None else status.lower()
+    if status != "pending" and status not in DECIDED_STATUSES:
+        raise BadRequestError("status must be one of pending, " + ", ".join(DECIDED_STATUSES))
+    return ReviewListing(status=status, limit=limit, page_token=params.get("nextToken"), order=order)
+
+
+def _page_size(limit: str | None) -> int:
+    if limit is None:
+        return DEFAULT_PAGE_SIZE
+    try:
+        size = int(limit)
+    except ValueError:
+        raise BadRequestError("limit must be an integer") from None
+    if not 1 <= size <= MAX_PAGE_SIZE:
+        raise BadRequestError(f"limit must be between 1 and {MAX_PAGE_SIZE}")
+    return size

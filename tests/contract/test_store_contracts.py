@@ -1,0 +1,307 @@
+"""One contract, two implementations: every case runs on the in-memory fake and on the DynamoDB store.
+
+The unit tests trust the fakes to keep the real stores' rules (conditional writes, ordering,
+idempotency); these cases are what makes that trust checked rather than assumed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from chalicelib.clock import iso
+from chalicelib.domain.connection import Connection
+from chalicelib.domain.review import CLAIM_LEASE_SECONDS, Review, ReviewStatus
+from chalicelib.domain.submission import Submission, SubmissionStatus
+from tests.contract.conftest import Stores
+
+NOW = 1_800_000_000
+
+
+def _submission(submission_id: str = "6f0c9d0e-3c1b-4c55-9d4e-2b8f3f1f5a10", **changes: object) -> Submission:
+    submission = Submission(
+        submission_id=submission_id,
+        title="A title",
+        body="A body",
+        status=SubmissionStatus.CHECKING,
+        created_at=iso(NOW),
+        request_fingerprint="fingerprint",
+        execution_arn=f"arn:aws:states:us-east-1:123456789012:execution:moderation:{submission_id}",
+    )
+    return replace(submission, **changes)  # type: ignore[arg-type]
+
+
+def _review(number: int = 1, *, created: int = NOW, deadline: int = NOW + 3600) -> Review:
+    review_id = f"00000000-0000-4000-8000-{number:012d}"
+    return Review(
+        review_id=review_id,
+        submission_id=f"10000000-0000-4000-8000-{number:012d}",
+        execution_arn=f"arn:aws:states:us-east-1:123456789012:execution:moderation:{number}",
+        title=f"Review {number}",
+        matches=[{"field": "title", "word": "forbidden", "text": "forbidden", "start": 0, "end": 9}],
+        status=ReviewStatus.PENDING,
+        created_at=iso(created),
+        deadline=deadline,
+        deadline_at=iso(deadline),
+        approve_path=f"/reviews/{review_id}/decide?action=approve",
+        reject_path=f"/reviews/{review_id}/decide?action=reject",
+        task_token=f"token-{number}",
+    )
+
+
+def _claim(stores: Stores, review: Review, *, claim_id: str = "claim-1", now: int = NOW, decision: str = "rejected"):
+    return stores.reviews.claim_decision(
+        review.review_id,
+        decision=decision,
+        reason="spam",
+        decided_by="alice",
+        decided_at=iso(now),
+        claim_id=claim_id,
+        now=now,
+    )
+
+
+# --- submissions -------------------------------------------------------------------------
+
+
+def test_a_submission_is_created_once_and_read_back_as_written(stores: Stores) -> None:
+    submission = _submission()
+    assert stores.submissions.create(submission) is True
+    assert stores.submissions.create(replace(submission, title="Another")) is False
+    assert stores.submissions.get(submission.submission_id) == submission
+    assert stores.submissions.get("00000000-0000-4000-8000-999999999999") is None
+
+
+def test_a_submission_moves_to_in_review_only_from_checking(stores: Stores) -> None:
+    submission = _submission()
+    stores.submissions.create(submission)
+    moved = stores.submissions.mark_in_review(submission.submission_id)
+    assert moved is not None and moved.status == SubmissionStatus.IN_REVIEW
+    assert stores.submissions.mark_in_review(submission.submission_id) is None  # a retried task reports once
+
+
+def test_recording_an_outcome_is_idempotent_and_returns_the_subscribers(stores: Stores) -> None:
+    submission = _submission()
+    stores.submissions.create(submission)
+    followed = stores.submissions.add_subscriber(submission.submission_id, "connection-1")
+    assert followed is not None and followed.subscribers == frozenset({"connection-1"})
+    outcome = {
+        "status": SubmissionStatus.REJECTED,
+        "decision": "rejected",
+        "reason": "spam",
+        "decided_by": "alice",
+        "decided_at": iso(NOW + 5),
+    }
+    first = stores.submissions.record_outcome(submission.submission_id, **outcome)
+    again = stores.submissions.record_outcome(submission.submission_id, **outcome)
+    assert first == again
+    assert first is not None and first.status == SubmissionStatus.REJECTED and first.reason == "spam"
+    assert first.subscribers == frozenset({"connection-1"})
+    assert stores.submissions.record_outcome("00000000-0000-4000-8000-999999999999", **outcome) is None
+
+
+def test_a_missing_reason_clears_a_stale_one_on_the_submission(stores: Stores) -> None:
+    submission = _submission()
+    stores.submissions.create(submission)
+    base = {"status": SubmissionStatus.REJECTED, "decided_by": "alice", "decided_at": iso(NOW)}
+    stores.submissions.record_outcome(submission.submission_id, decision="rejected", reason="spam", **base)
+    cleared = stores.submissions.record_outcome(submission.submission_id, decision="rejected", reason=None, **base)
+    assert cleared is not None and cleared.reason is None
+
+
+def test_an_unknown_submission_cannot_be_followed_and_a_follower_can_leave(stores: Stores) -> None:
+    assert stores.submissions.add_subscriber("00000000-0000-4000-8000-999999999999", "connection-1") is None
+    submission = _submission()
+    stores.submissions.create(submission)
+    stores.submissions.add_subscriber(submission.submission_id, "connection-1")
+    stores.submissions.remove_subscriber(submission.submission_id, "connection-1")
+    stored = stores.submissions.get(submission.submission_id)
+    assert stored is not None and stored.subscribers == frozenset()
+    stores.submissions.delete(submission.submission_id)
+    assert stores.submissions.get(submission.submission_id) is None
+
+
+# --- reviews: the decision's conditional writes ------------------------------------------
+
+
+def test_a_pending_review_can_be_rewritten_until_it_is_decided(stores: Stores) -> None:
+    review = _review()
+    assert stores.reviews.put_pending(review) is True
+    retried = replace(review, task_token="token-retry")
+    assert stores.reviews.put_pending(retried) is True  # a retried task's new token
+    assert stores.reviews.get(review.review_id) == retried
+    assert _claim(stores, review) is not None
+    assert stores.reviews.put_pending(review) is False
+
+
+def test_exactly_one_claim_wins_and_it_carries_the_current_token(stores: Stores) -> None:
+    review = _review()
+    stores.reviews.put_pending(review)
+    won = _claim(stores, review, claim_id="claim-1")
+    assert won is not None
+    assert (won.status, won.decision, won.reason, won.decided_by) == (
+        ReviewStatus.REJECTED,
+        "rejected",
+        "spam",
+        "alice",
+    )
+    assert won.callback_pending and won.claim_id == "claim-1" and won.claim_expires_at == NOW + CLAIM_LEASE_SECONDS
+    assert won.task_token == review.task_token
+    assert _claim(stores, review, claim_id="claim-2", decision="approved") is None
+    assert stores.reviews.get(review.review_id) == won
+
+
+def test_no_claim_is_taken_at_or_after_the_deadline(stores: Stores) -> None:
+    review = _review(deadline=NOW + 10)
+    stores.reviews.put_pending(review)
+    assert _claim(stores, review, now=NOW + 10) is None
+    assert _claim(stores, _review(number=2)) is None  # no such review
+    assert _claim(stores, review, now=NOW + 9) is not None
+
+
+def test_an_abandoned_claim_is_renewed_by_one_request_only_after_its_lease(stores: Stores) -> None:
+    review = _review()
+    stores.reviews.put_pending(review)
+    claimed = _claim(stores, review)
+    assert claimed is not None
+    assert stores.reviews.renew_abandoned_claim(claimed, now=NOW + CLAIM_LEASE_SECONDS - 1) is None
+    later = NOW + CLAIM_LEASE_SECONDS + 1
+    renewed = stores.reviews.renew_abandoned_claim(claimed, now=later)
+    assert renewed is not None and renewed.claim_expires_at == later + CLAIM_LEASE_SECONDS
+    assert renewed.claim_id == claimed.claim_id  # the owner's retry still owns it
+    assert stores.reviews.renew_abandoned_claim(claimed, now=later) is None  # the second racer loses
+
+
+def test_a_finished_decision_keeps_its_fields_and_is_no_longer_renewable(stores: Stores) -> None:
+    review = _review()
+    stores.reviews.put_pending(review)
+    claimed = _claim(stores, review)
+    assert claimed is not None
+    stores.reviews.finish_decision(review.review_id)
+    stores.reviews.finish_decision(review.review_id)  # the final task may finish it again
+    finished = stores.reviews.get(review.review_id)
+    assert finished == claimed.without_pending_callback()
+    assert stores.reviews.renew_abandoned_claim(claimed, now=NOW + 10 * CLAIM_LEASE_SECONDS) is None
+    stores.reviews.finish_decision(_review(number=2).review_id)  # never creates an item
+    assert stores.reviews.get(_review(number=2).review_id) is None
+
+
+def test_a_claim_is_released_only_by_its_owner(stores: Stores) -> None:
+    review = _review()
+    stores.reviews.put_pending(review)
+    _claim(stores, review, claim_id="claim-1")
+    stores.reviews.release_decision(review.review_id, claim_id="claim-2")
+    still = stores.reviews.get(review.review_id)
+    assert still is not None and still.status == ReviewStatus.REJECTED
+    stores.reviews.release_decision(review.review_id, claim_id="claim-1")
+    released = stores.reviews.get(review.review_id)
+    assert released == review
+    assert _claim(stores, review, claim_id="claim-2", decision="approved") is not None
+
+
+def test_an_expiry_is_written_onto_the_review_and_wins_over_an_unfinished_claim(stores: Stores) -> None:
+    review = _review()
+    stores.reviews.put_pending(review)
+    _claim(stores, review)
+    expired = stores.reviews.record_final(
+        review.review_id, decision="expired", reason="deadline", decided_by="deadline", decided_at=iso(NOW + 3600)
+    )
+    assert expired is not None
+    assert (expired.status, expired.decision, expired.decided_by) == (ReviewStatus.EXPIRED, "expired", "deadline")
+    assert not expired.callback_pending
+    assert stores.reviews.get(review.review_id) == expired
+    assert (
+        stores.reviews.record_final(
+            _review(number=2).review_id, decision="failed", reason=None, decided_by="workflow", decided_at=iso(NOW)
+        )
+        is None
+    )
+
+
+# --- reviews: paging order ----------------------------------------------------------------
+
+
+def _page_through(stores: Stores, *, oldest_first: bool, limit: int) -> list[str]:
+    titles: list[str] = []
+    token: str | None = None
+    while True:
+        page, token = stores.reviews.list_pending(limit=limit, page_token=token, oldest_first=oldest_first)
+        assert len(page) <= limit
+        titles += [review.title for review in page]
+        if token is None:
+            return titles
+
+
+def test_pending_reviews_page_in_creation_order_either_way(stores: Stores) -> None:
+    for number, created in ((1, NOW + 20), (2, NOW), (3, NOW + 10)):
+        stores.reviews.put_pending(_review(number, created=created))
+    assert _page_through(stores, oldest_first=True, limit=2) == ["Review 2", "Review 3", "Review 1"]
+    assert _page_through(stores, oldest_first=False, limit=2) == ["Review 1", "Review 3", "Review 2"]
+
+
+def test_decided_reviews_page_by_decision_time_and_status(stores: Stores) -> None:
+    for number in (1, 2, 3):
+        stores.reviews.put_pending(_review(number))
+    _claim(stores, _review(1), now=NOW + 30, decision="approved")
+    _claim(stores, _review(2), now=NOW + 10, decision="rejected")
+    _claim(stores, _review(3), now=NOW + 20, decision="approved")
+    page, _token = stores.reviews.list_decided(status="decided", limit=10, page_token=None, newest_first=True)
+    assert [review.title for review in page] == ["Review 1", "Review 3", "Review 2"]
+    page, _token = stores.reviews.list_decided(status="approved", limit=10, page_token=None, newest_first=False)
+    assert [review.title for review in page] == ["Review 3", "Review 1"]
+    pending, _token = stores.reviews.list_pending(limit=10, page_token=None, oldest_first=True)
+    assert pending == []
+
+
+# --- history -----------------------------------------------------------------------------
+
+
+def test_history_keeps_each_event_once_in_the_order_it_happened(stores: Stores) -> None:
+    submission_id = "6f0c9d0e-3c1b-4c55-9d4e-2b8f3f1f5a10"
+    stores.history.append(submission_id, "checked", at=iso(NOW + 1), flagged=True)
+    stores.history.append(submission_id, "submitted", at=iso(NOW))
+    stores.history.append(submission_id, "checked", at=iso(NOW + 1), flagged=True)  # a retried step
+    stores.history.append(submission_id, "delivered", at=iso(NOW + 2), key="email", channel="email")
+    stores.history.append(submission_id, "delivered", at=iso(NOW + 2), key="websocket", channel="websocket")
+    events = stores.history.events(submission_id)
+    assert [(event.event, event.fields.get("channel")) for event in events] == [
+        ("submitted", None),
+        ("checked", None),
+        ("delivered", "email"),
+        ("delivered", "websocket"),
+    ]
+    assert events[1].fields == {"flagged": True}
+
+
+def test_history_never_keeps_a_token_an_address_or_an_empty_field(stores: Stores) -> None:
+    submission_id = "6f0c9d0e-3c1b-4c55-9d4e-2b8f3f1f5a10"
+    stores.history.append(
+        submission_id,
+        "review_requested",
+        at=iso(NOW),
+        reviewId="r-1",
+        taskToken="t0k3n",
+        notifyEmail="someone@example.com",
+        signature="s1g",
+        reason=None,
+    )
+    (event,) = stores.history.events(submission_id)
+    assert event.fields == {"reviewId": "r-1"}
+
+
+# --- connections -------------------------------------------------------------------------
+
+
+def test_connections_follow_submissions_and_watch_reviews_until_removed(stores: Stores) -> None:
+    first = Connection(connection_id="c-1", api_id="api", stage="dev", domain_name="example.com")
+    second = Connection(connection_id="c-2", api_id="api", stage="dev", domain_name="example.com")
+    stores.connections.add(first, now=NOW)
+    stores.connections.add(second, now=NOW)
+    stores.connections.record_subscription(first, "submission-a", now=NOW)
+    stores.connections.record_subscription(first, "submission-b", now=NOW)
+    stores.connections.watch_reviews(second, reviewer="alice", now=NOW)
+    assert stores.connections.get_many(["c-2", "c-1", "c-unknown"]) == [first, second]
+    assert stores.connections.review_watchers() == [(second, "alice")]
+    assert sorted(stores.connections.remove("c-1")) == ["submission-a", "submission-b"]
+    assert stores.connections.remove("c-2") == []  # a watch is not a submission
+    assert stores.connections.get_many(["c-1", "c-2"]) == []
+    assert stores.connections.review_watchers() == []
