@@ -40,9 +40,10 @@ _SYMBOL_LETTERS: dict[str, tuple[str, ...]] = {
     "§": ("s",),
 }
 
-# The hand-written look-alike tables below are what the Unicode confusables data (UTS #39, in
-# confusables_table.py) does not say: it gives no Latin prototype for most of these hooked and
-# stroked letters, nor for в/б/ъ/ь/ш/щ/γ/μ/β/ζ. They are merged with it (see _lookalike_tables).
+# The hand-written look-alike tables below are merged with the Unicode confusables data (UTS #39,
+# confusables_table.py; see _lookalike_tables). They hold what that data does not say: it gives no
+# Latin prototype for most of these hooked and stroked letters and small capitals, nor for б и п ш щ
+# ъ ω, and it reads η only as h, μ only as m, ʋ only as u.
 
 # Latin letters with hooks, strokes and small capitals that NFKD leaves alone. They are Latin
 # already, so they are always mapped (keys are casefolded).
