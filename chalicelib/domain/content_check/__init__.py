@@ -1,6 +1,7 @@
 """Evasion-resistant matching of titles and bodies against the configured word list (SPEC section 5).
 
-A package by job: ``characters`` (what each character may stand for), ``normalising`` (text into
+A package by job: ``characters`` (what each character may stand for; its look-alikes from the
+generated ``confusables_table``), ``normalising`` (text into
 candidate letters and word breaks), ``automaton`` (Aho-Corasick over them), ``compiling`` (the
 configured words into a :class:`WordList`), ``locating`` (a hit back to the original characters),
 ``markup`` (the two readings of HTML) and ``word_list`` (:meth:`WordList.scan`, which runs them).
@@ -13,7 +14,8 @@ configured words into a :class:`WordList`), ``locating`` (a hit back to the orig
 #      drop combining marks (accents), casefold, drop invisible characters (format characters
 #      such as zero-width spaces/joiners, the soft hyphen, variation selectors);
 #   2. classify what is left: Latin letter, ASCII digit, substitution symbol (@ $ ! | + ...),
-#      Cyrillic/Greek look-alike, other letter, or separator; split into tokens on separators;
+#      look-alike from another script (Unicode confusables data), other letter, or separator;
+#      split into tokens on separators;
 #   3. glue runs of single-character tokens ("f.o.r.b.i.d.d.e.n") into one token, so that
 #      "for bidden" stays two tokens;
 #   4. give every character its candidate letters (a '1' may be an 'i' or an 'l', a '|' may

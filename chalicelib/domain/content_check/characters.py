@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import unicodedata
+from functools import cache
+
+from chalicelib.domain.content_check import confusables_table
 
 # Kinds of normalised character; the separators come last (the tokeniser tests kind >= SPACE).
 LATIN, DIGIT, SYMBOL, CONFUSABLE, OTHER, SPACE, PUNCT = range(7)
@@ -36,6 +39,11 @@ _SYMBOL_LETTERS: dict[str, tuple[str, ...]] = {
     "¥": ("y",),
     "§": ("s",),
 }
+
+# The hand-written look-alike tables below are merged with the Unicode confusables data (UTS #39,
+# confusables_table.py; see _lookalike_tables). They hold what that data does not say: it gives no
+# Latin prototype for most of these hooked and stroked letters and small capitals, nor for б и п ш щ
+# ъ ω, and it reads η only as h, μ only as m, ʋ only as u.
 
 # Latin letters with hooks, strokes and small capitals that NFKD leaves alone. They are Latin
 # already, so they are always mapped (keys are casefolded).
@@ -132,7 +140,7 @@ _LATIN_LOOKALIKES: dict[str, tuple[str, ...]] = {
 # Ligatures NFKD keeps as one letter.
 _LATIN_EXPANSIONS: dict[str, str] = {"æ": "ae", "œ": "oe"}
 
-# Cyrillic and Greek letters that look like Latin ones, keyed by the casefolded letter. Where
+# Cyrillic and Greek letters that look like Latin ones (the confusables data adds other scripts'), keyed by the casefolded letter. Where
 # the capital and the small letter look like different Latin letters (Greek Η/η: H/n) both are
 # candidates, so the mapping does not depend on case. Whether a token gets this mapping at all
 # depends on its context: see _maps_lookalikes.
@@ -204,22 +212,48 @@ def items_for(character: str) -> tuple[Item, ...]:
     return items
 
 
+def fold(character: str) -> str:
+    """What the character tables see of a character: NFKD without combining marks, casefolded."""
+    letters: list[str] = []
+    for decomposed in unicodedata.normalize("NFKD", character):
+        if unicodedata.combining(decomposed) or unicodedata.category(decomposed) in ("Mn", "Me", "Mc"):
+            continue
+        letters.extend(folded for folded in decomposed.casefold() if not unicodedata.combining(folded))
+    return "".join(letters)
+
+
 def _analyse(character: str) -> tuple[Item, ...]:
     category = unicodedata.category(character)
     if category == "Cc":
         return ((SPACE, (), (), ""),) if character.isspace() else ()
     if category in ("Cf", "Mn", "Me", "Mc", "Cs", "Co", "Cn") or character in _INVISIBLE:
         return ()
-    items: list[Item] = []
-    for decomposed in unicodedata.normalize("NFKD", character):
-        if unicodedata.combining(decomposed) or unicodedata.category(decomposed) in ("Mn", "Me", "Mc"):
-            continue
-        for folded in decomposed.casefold():
-            if unicodedata.combining(folded):
-                continue
-            for letter in _LATIN_EXPANSIONS.get(folded, folded):
-                items.append(_classify(letter))
-    return tuple(items)
+    return tuple(_classify(letter) for folded in fold(character) for letter in _LATIN_EXPANSIONS.get(folded, folded))
+
+
+LookalikeTable = dict[str, tuple[str, ...]]
+
+
+@cache
+def _lookalike_tables() -> tuple[LookalikeTable, LookalikeTable, LookalikeTable]:
+    """The Latin, symbol and foreign look-alikes: the hand-written tables merged with the confusables data.
+
+    Built on first use rather than at import, so the generated strings cost the cold start only
+    their loading.
+    """
+    return (
+        _merged(_LATIN_LOOKALIKES, confusables_table.LATIN_LETTERS),
+        _merged(_SYMBOL_LETTERS, confusables_table.SYMBOLS),
+        _merged(_FOREIGN_LOOKALIKES, confusables_table.OTHER_LETTERS),
+    )
+
+
+def _merged(hand_written: LookalikeTable, generated: dict[str, str]) -> LookalikeTable:
+    table = dict(hand_written)
+    for letters, characters in generated.items():
+        for character in characters:
+            table[character] = tuple(dict.fromkeys(table.get(character, ()) + tuple(letters)))
+    return table
 
 
 def _classify(letter: str) -> Item:
@@ -227,16 +261,17 @@ def _classify(letter: str) -> Item:
         # Plain letters read only as themselves. Reading 'l' as 'i' as well ("FORBlDDEN") turns
         # "tilt" into "tit" and "DLE" into "die" for short words: more false alarms than catches.
         return (LATIN, (letter,), (letter,), "LATIN")
-    if letter in _LATIN_LOOKALIKES:
-        options = _LATIN_LOOKALIKES[letter]
+    latin_lookalikes, symbol_letters, foreign_lookalikes = _lookalike_tables()
+    if letter in latin_lookalikes:
+        options = latin_lookalikes[letter]
         return (LATIN, options, options, "LATIN")
     if "0" <= letter <= "9":
         return (DIGIT, (letter,), _DIGIT_LETTERS[letter], "")
-    if letter in _SYMBOL_LETTERS:
-        return (SYMBOL, (), _SYMBOL_LETTERS[letter], "")
+    if letter in symbol_letters:
+        return (SYMBOL, (), symbol_letters[letter], "")
     script = unicodedata.name(letter, "").split(" ", 1)[0]
-    if letter in _FOREIGN_LOOKALIKES:
-        return (CONFUSABLE, (letter,), _FOREIGN_LOOKALIKES[letter], script)
+    if letter in foreign_lookalikes:
+        return (CONFUSABLE, (letter,), foreign_lookalikes[letter], script)
     if letter.isalnum():
         return (OTHER, (letter,), (letter,), script)
     if letter.isspace() or letter == "\u2800":

@@ -154,7 +154,7 @@ def _tight(gap: tuple[int, bool]) -> bool:
 
 
 def _maps_lookalikes(token: list[tuple[Item, int]], text_has_latin: bool, native_scripts: set[str]) -> bool:
-    """Whether the Cyrillic/Greek look-alikes of a token are read as Latin letters.
+    """Whether the look-alikes from other scripts (Cyrillic, Greek, Cherokee...) of a token are read as Latin letters.
 
     Yes when the token mixes them with Latin letters ("fоrbidden" with a Cyrillic о). Yes when
     the token is made only of look-alikes, the text has Latin letters elsewhere and no letter of
