@@ -89,9 +89,7 @@ def test_from_dict_refuses_a_risk_without_score_or_error():
     ],
 )
 def test_route(flagged, risk, reject_threshold, expected):
-    assert (
-        route(flagged=flagged, risk=risk, review_threshold=REVIEW, reject_threshold=reject_threshold) == expected
-    )
+    assert route(flagged=flagged, risk=risk, review_threshold=REVIEW, reject_threshold=reject_threshold) == expected
 
 
 def test_a_review_threshold_of_zero_sends_everything_scored_to_a_human():
