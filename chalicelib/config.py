@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
+from chalicelib.domain.risk import DEFAULT_MODEL_NAME
 from chalicelib.errors import ConfigurationError
 
 DEFAULT_MODERATION_WORDS = "forbidden"
 DEFAULT_REVIEW_TIMEOUT_SECONDS = 7 * 24 * 3600
 # API Gateway closes WebSocket connections after two hours at most.
 DEFAULT_CONNECTION_TTL_SECONDS = 2 * 3600
+# SPEC §13: at or above the review threshold a human looks; no automatic refusal unless set.
+DEFAULT_RISK_REVIEW_THRESHOLD = 0.5
+_SWITCHES = {"on": True, "off": False}
 
 
 @dataclass(frozen=True)
@@ -43,10 +48,17 @@ class Settings:
     webhook_secret: str | None = None
     webhook_secret_parameter: str | None = None
     sender_email: str | None = None
+    risk_check: bool = True
+    risk_review_threshold: float = DEFAULT_RISK_REVIEW_THRESHOLD
+    risk_reject_threshold: float | None = None
+    risk_model_name: str = DEFAULT_MODEL_NAME
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
         """Build settings, raising ConfigurationError that names the first bad variable."""
+        review_threshold = _fraction(environ, "RISK_REVIEW_THRESHOLD")
+        if review_threshold is None:
+            review_threshold = DEFAULT_RISK_REVIEW_THRESHOLD
         return cls(
             stage=environ.get("STAGE", "dev"),
             region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-east-1",
@@ -72,6 +84,10 @@ class Settings:
             webhook_secret=environ.get("WEBHOOK_SECRET") or None,
             webhook_secret_parameter=environ.get("WEBHOOK_SECRET_PARAMETER") or None,
             sender_email=environ.get("SENDER_EMAIL") or None,
+            risk_check=_switch(environ, "RISK_CHECK", default=True),
+            risk_review_threshold=review_threshold,
+            risk_reject_threshold=_reject_threshold(environ, review_threshold),
+            risk_model_name=environ.get("RISK_MODEL_NAME") or DEFAULT_MODEL_NAME,
         )
 
 
@@ -103,6 +119,41 @@ def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigurationError(f"environment variable {name} must be an integer, got {raw!r}") from None
     if value <= 0:
         raise ConfigurationError(f"environment variable {name} must be positive, got {value}")
+    return value
+
+
+def _switch(environ: Mapping[str, str], name: str, *, default: bool) -> bool:
+    raw = environ.get(name)
+    if not raw:
+        return default
+    value = _SWITCHES.get(raw.strip().lower())
+    if value is None:
+        raise ConfigurationError(f"environment variable {name} must be 'on' or 'off', got {raw!r}")
+    return value
+
+
+def _fraction(environ: Mapping[str, str], name: str) -> float | None:
+    """A number from 0 to 1, or None when the variable is unset or empty."""
+    raw = environ.get(name)
+    if not raw or not raw.strip():
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"environment variable {name} must be a number from 0 to 1, got {raw!r}") from None
+    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
+        raise ConfigurationError(f"environment variable {name} must be from 0 to 1, got {raw!r}")
+    return value
+
+
+def _reject_threshold(environ: Mapping[str, str], review_threshold: float) -> float | None:
+    """RISK_REJECT_THRESHOLD: unset means never refuse automatically; below the review threshold is a mistake."""
+    value = _fraction(environ, "RISK_REJECT_THRESHOLD")
+    if value is not None and value < review_threshold:
+        raise ConfigurationError(
+            f"environment variable RISK_REJECT_THRESHOLD ({value}) must be at least "
+            f"RISK_REVIEW_THRESHOLD ({review_threshold})"
+        )
     return value
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from deploy.definition import DeliverySettings
 from deploy.names import WEBHOOK_SECRET_PARAMETER, Target, parameter_name
-from deploy.policy import policy_text, render_policy
+from deploy.policy import functions_with_own_policy, policy_text, render_function_policy, render_policy
 from deploy.stack import app_environment
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -45,6 +45,11 @@ def config_path(project_dir: Path) -> Path:
 
 def policy_file_name(stage: str) -> str:
     return f"policy-{stage}.json"
+
+
+def function_policy_file_name(stage: str, function: str) -> str:
+    """The policy file of a function that has its own (see deploy/function-policies.json)."""
+    return f"policy-{stage}-{function}.json"
 
 
 def deployed_record_path(project_dir: Path, stage: str) -> Path:
@@ -133,6 +138,9 @@ def sync_stage_config(project_dir: Path, stage: str, environment: dict[str, str]
         stages[stage] = _new_stage(stages.get(TEMPLATE_STAGE, {}))
     stage_config = stages[stage]
     stage_config.setdefault("iam_policy_file", policy_file_name(stage))
+    functions = stage_config.setdefault("lambda_functions", {})
+    for function in functions_with_own_policy():
+        functions.setdefault(function, {}).setdefault("iam_policy_file", function_policy_file_name(stage, function))
     variables = stage_config.setdefault("environment_variables", {})
     variables.update(environment)
 
@@ -165,18 +173,28 @@ def _validate(config: dict[str, Any], stage: str, path: Path) -> None:
 
 
 def write_policy(project_dir: Path, target: Target) -> bool:
-    """Render the stage's policy into the file its config names; write only on a change."""
+    """Render the stage's policy, and each function's own, into the files its config names; write only on a change."""
     config = load_config(project_dir)
     stage_config = config["stages"][target.stage]
-    path = project_dir / ".chalice" / stage_config.get("iam_policy_file", policy_file_name(target.stage))
     sender = stage_config.get("environment_variables", {}).get("SENDER_EMAIL")
-    text = policy_text(
-        render_policy(target, websocket_stage=websocket_stage(config, target.stage), sender_email=sender)
-    )
-    if path.exists() and path.read_text() == text:
-        return False
-    path.write_text(text)
-    return True
+    ws_stage = websocket_stage(config, target.stage)
+    directory = project_dir / ".chalice"
+    policies = {
+        stage_config.get("iam_policy_file", policy_file_name(target.stage)): render_policy(
+            target, websocket_stage=ws_stage, sender_email=sender
+        )
+    }
+    for function in functions_with_own_policy():
+        function_config = stage_config.get("lambda_functions", {}).get(function, {})
+        name = function_config.get("iam_policy_file", function_policy_file_name(target.stage, function))
+        policies[name] = render_function_policy(target, function, websocket_stage=ws_stage, sender_email=sender)
+    changed = False
+    for name, policy in policies.items():
+        path, text = directory / name, policy_text(policy)
+        if not (path.exists() and path.read_text() == text):
+            path.write_text(text)
+            changed = True
+    return changed
 
 
 def read_deployed(project_dir: Path, stage: str) -> DeployedUrls | None:
@@ -200,5 +218,7 @@ def read_deployed(project_dir: Path, stage: str) -> DeployedUrls | None:
 
 def _new_stage(template: dict[str, Any]) -> dict[str, Any]:
     stage = copy.deepcopy(template)
-    stage.pop("iam_policy_file", None)
+    stage.pop("iam_policy_file", None)  # the new stage's own files, named by sync_stage_config
+    for function in stage.get("lambda_functions", {}).values():
+        function.pop("iam_policy_file", None)
     return stage

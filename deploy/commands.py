@@ -160,7 +160,10 @@ def deploy(
     if config_changed:
         echo(f"  wrote the stack's table names and state machine ARN into .chalice/config.json (stage {stage})")
     if policy_changed:
-        echo(f"  wrote .chalice/policy-{stage}.json for account {target.account_id} in {target.region}")
+        echo(
+            f"  wrote .chalice/policy-{stage}.json (and policy-{stage}-<function>.json for the functions with "
+            f"their own) for account {target.account_id} in {target.region}"
+        )
 
     echo(f"  running chalice deploy --stage {stage}...")
     run_command(

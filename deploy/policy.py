@@ -1,4 +1,9 @@
-"""Render the Lambda functions' IAM policy (hand-written in lambda-policy.json) for one stage and account."""
+"""Render the Lambda functions' IAM policies (hand-written in lambda-policy.json and function-policies.json) for one stage and account.
+
+Every function gets the shared policy; a function named in function-policies.json gets the
+shared policy plus its own statements, in a file of its own (chalice's per-function
+``iam_policy_file``), so a permission only one function needs is granted to that one only.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from typing import Any
 from deploy.names import Target
 
 POLICY_TEMPLATE_PATH = Path(__file__).resolve().parent / "lambda-policy.json"
+FUNCTION_STATEMENTS_PATH = Path(__file__).resolve().parent / "function-policies.json"
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z]+)\}")
 
 
@@ -48,6 +54,30 @@ def render_policy(
     policy = json.loads(_PLACEHOLDER.sub(lambda match: values[match.group(1)], text))
     if not sender_email:
         policy["Statement"] = [statement for statement in policy["Statement"] if statement.get("Sid") != SEND_EMAIL_SID]
+    return policy
+
+
+def function_statements(source: str | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Chalice function name -> the statements it gets on top of the shared policy."""
+    text = source if source is not None else FUNCTION_STATEMENTS_PATH.read_text()
+    statements: dict[str, list[dict[str, Any]]] = json.loads(text)
+    return statements
+
+
+def functions_with_own_policy() -> tuple[str, ...]:
+    """The chalice functions (``@app.lambda_function`` names) that get a policy file of their own."""
+    return tuple(sorted(function_statements()))
+
+
+def render_function_policy(
+    target: Target, function: str, *, websocket_stage: str, sender_email: str | None = None
+) -> dict[str, Any]:
+    """The shared policy plus ``function``'s own statements; KeyError for a function without any."""
+    own = function_statements()[function]
+    values = policy_values(target, websocket_stage=websocket_stage, sender_email=sender_email)
+    rendered = json.loads(_PLACEHOLDER.sub(lambda match: values[match.group(1)], json.dumps(own)))
+    policy = render_policy(target, websocket_stage=websocket_stage, sender_email=sender_email)
+    policy["Statement"] = [*policy["Statement"], *rendered]
     return policy
 
 

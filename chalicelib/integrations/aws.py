@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from botocore.client import BaseClient
     from botocore.config import Config
     from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
+    from mypy_boto3_comprehend import ComprehendClient
     from mypy_boto3_dynamodb import DynamoDBServiceResource
     from mypy_boto3_dynamodb.service_resource import Table
     from mypy_boto3_ses import SESClient
@@ -28,6 +29,10 @@ _lock = threading.Lock()
 MANAGEMENT_API_CONNECT_TIMEOUT_SECONDS = 2
 MANAGEMENT_API_READ_TIMEOUT_SECONDS = 3
 MANAGEMENT_API_TOTAL_ATTEMPTS = 2  # the first attempt included
+# Comprehend (the risk check): ComprehendRiskScorer retries throttling itself, with backoff inside
+# its own time budget, so botocore makes one attempt, with timeouts a 30 s Lambda can afford.
+COMPREHEND_CONNECT_TIMEOUT_SECONDS = 2
+COMPREHEND_READ_TIMEOUT_SECONDS = 4
 
 
 @cache
@@ -45,6 +50,10 @@ def client(
 def client(service: Literal["ses"], *, endpoint_url: str | None = None, region: str | None = None) -> SESClient: ...
 @overload
 def client(service: Literal["ssm"], *, endpoint_url: str | None = None, region: str | None = None) -> SSMClient: ...
+@overload
+def client(
+    service: Literal["comprehend"], *, endpoint_url: str | None = None, region: str | None = None
+) -> ComprehendClient: ...
 @overload
 def client(
     service: Literal["apigatewaymanagementapi"], *, endpoint_url: str | None = None, region: str | None = None
@@ -88,6 +97,13 @@ def _config(service: str) -> Config:
             connect_timeout=MANAGEMENT_API_CONNECT_TIMEOUT_SECONDS,
             read_timeout=MANAGEMENT_API_READ_TIMEOUT_SECONDS,
             retries={"mode": "standard", "total_max_attempts": MANAGEMENT_API_TOTAL_ATTEMPTS},
+            max_pool_connections=64,
+        )
+    if service == "comprehend":
+        return Config(
+            connect_timeout=COMPREHEND_CONNECT_TIMEOUT_SECONDS,
+            read_timeout=COMPREHEND_READ_TIMEOUT_SECONDS,
+            retries={"mode": "standard", "total_max_attempts": 1},
             max_pool_connections=64,
         )
     # Short timeouts: botocore's defaults (60 s, 3 attempts) outlast a 30 s Lambda, which would

@@ -16,7 +16,7 @@ from deploy.chalice_project import load_config, websocket_stage
 from deploy.commands import DeployError, deploy
 from deploy.definition import FUNCTION_PLACEHOLDERS, function_name
 from deploy.names import Target
-from deploy.policy import render_policy
+from deploy.policy import render_function_policy, render_policy
 from tests.conftest import ACCOUNT_ID, REGION, ROOT
 from tests.deploy.conftest import function_names, tool
 
@@ -57,17 +57,26 @@ def test_packaged_functions_get_the_hand_written_policy_and_the_stage_environmen
     config = load_config(ROOT)
     policy = json.loads((ROOT / ".chalice" / config["stages"]["dev"]["iam_policy_file"]).read_text())
 
+    own_policies = {
+        function: json.loads((ROOT / ".chalice" / settings["iam_policy_file"]).read_text())
+        for function, settings in config["stages"]["dev"]["lambda_functions"].items()
+    }
+    assert set(own_policies) == {"check_content"}
+
     roles = {name: resource for name, resource in resources.items() if resource["Type"] == "AWS::IAM::Role"}
     functions = {
         name: resource for name, resource in resources.items() if resource["Type"] == "AWS::Serverless::Function"
     }
     assert len(functions) == len(function_names("dev"))
     assert len(roles) == len(functions)  # autogen_policy false: one role per function, each with our policy
-    for role in roles.values():
-        (inline,) = role["Properties"]["Policies"]
-        assert inline["PolicyDocument"] == policy
     for function in functions.values():
+        (role_name, _) = function["Properties"]["Role"]["Fn::GetAtt"]
+        (inline,) = roles[role_name]["Properties"]["Policies"]
+        # check_content's own policy (the shared one plus Comprehend), the shared one for every other.
+        expected = own_policies["check_content"] if role_name == "CheckContentRole" else policy
+        assert inline["PolicyDocument"] == expected, role_name
         assert function["Properties"]["Environment"]["Variables"] == config["stages"]["dev"]["environment_variables"]
+    assert "CheckContentRole" in roles
 
 
 def test_packaged_websocket_api_stage_is_the_one_the_policy_lets_the_app_post_to(sam_template: Path) -> None:
@@ -136,7 +145,10 @@ def test_chalice_deploy_itself_cannot_run_against_moto(clients: Any, moto_endpoi
     # The names the state machine definition and its role use (deploy/definition.py) are chalice's.
     assert {function_name("dev", function) for function in FUNCTION_PLACEHOLDERS.values()} <= created
     config = load_config(project)
-    policy = render_policy(Target(stage="dev", region=REGION, account_id=ACCOUNT_ID), websocket_stage="api")
+    target = Target(stage="dev", region=REGION, account_id=ACCOUNT_ID)
+    policy = render_policy(target, websocket_stage="api")
+    check_policy = render_function_policy(target, "check_content", websocket_stage="api")
+    assert function_name("dev", "check_content") in created
     for name in sorted(created):
         configuration = lambda_client.get_function_configuration(FunctionName=name)
         assert configuration["Environment"]["Variables"] == config["stages"]["dev"]["environment_variables"]
@@ -145,7 +157,8 @@ def test_chalice_deploy_itself_cannot_run_against_moto(clients: Any, moto_endpoi
             iam.get_role_policy(RoleName=role, PolicyName=policy_name)["PolicyDocument"]
             for policy_name in iam.list_role_policies(RoleName=role)["PolicyNames"]
         ]
-        assert [_as_dict(document) for document in documents] == [policy]
+        expected = check_policy if name == function_name("dev", "check_content") else policy
+        assert [_as_dict(document) for document in documents] == [expected], name
 
 
 def _as_dict(document: str | dict[str, Any]) -> dict[str, Any]:

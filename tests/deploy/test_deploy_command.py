@@ -14,7 +14,7 @@ from deploy.chalice_project import load_config
 from deploy.commands import DeployError, DeployResult, deploy, destroy
 from deploy.definition import DeliverySettings, definition_values, function_arns, render_definition
 from deploy.names import Target, all_parameter_names, parameter_name, secret_parameter_names, table_name
-from deploy.policy import policy_text, render_policy
+from deploy.policy import policy_text, render_function_policy, render_policy
 from deploy.stack import deploy_stack
 from deploy.template import stack_name
 from tests.conftest import ACCOUNT_ID, REGION, ROOT
@@ -146,6 +146,9 @@ def test_deploy_writes_the_stack_outputs_into_a_copy_of_config_json_and_keeps_th
     target = Target(stage=STAGE, region=REGION, account_id=ACCOUNT_ID)
     assert (project / ".chalice" / "policy-dev.json").read_text() == policy_text(
         render_policy(target, websocket_stage="api")
+    )
+    assert (project / ".chalice" / "policy-dev-check_content.json").read_text() == policy_text(
+        render_function_policy(target, "check_content", websocket_stage="api")
     )
     assert (ROOT / ".chalice" / "config.json").read_bytes() == repository_config
 
@@ -374,6 +377,13 @@ def test_deploy_of_a_new_stage_adds_it_to_config_json_with_its_own_policy(
     policy = json.loads((project / ".chalice" / "policy-prod.json").read_text())
     assert "content-moderation-prod-submissions" in json.dumps(policy)
     assert "content-moderation-dev" not in json.dumps(policy)
+    # check_content's own policy file is the new stage's too, never dev's.
+    assert prod["lambda_functions"] == {"check_content": {"iam_policy_file": "policy-prod-check_content.json"}}
+    check_policy = json.loads((project / ".chalice" / "policy-prod-check_content.json").read_text())
+    assert "content-moderation-prod-submissions" in json.dumps(check_policy)
+    assert "content-moderation-dev" not in json.dumps(check_policy)
+    assert "comprehend:DetectToxicContent" in json.dumps(check_policy)
+    assert "comprehend:" not in json.dumps(policy)
 
 
 def _as_list(value: str | list[str]) -> list[str]:
@@ -418,6 +428,8 @@ def test_deploy_takes_the_outcome_settings_into_the_stage_the_policy_and_the_rol
         f"arn:aws:ses:{REGION}:{ACCOUNT_ID}:identity/moderation@example.com",
         f"arn:aws:ses:{REGION}:{ACCOUNT_ID}:identity/example.com",
     ]
+    check_policy = json.loads((project / ".chalice" / f"policy-{STAGE}-check_content.json").read_text())
+    assert send in check_policy["Statement"]  # the function with its own policy keeps the shared grants
     assert send["Condition"] == {"StringEquals": {"ses:FromAddress": "moderation@example.com"}}
     machine = clients("stepfunctions").describe_state_machine(stateMachineArn=result.outputs["StateMachineArn"])
     entry = json.loads(machine["definition"])["States"]["PublishEvent"]["Parameters"]["Entries"][0]

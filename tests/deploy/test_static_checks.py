@@ -10,10 +10,23 @@ from typing import Any
 
 import pytest
 
-from deploy.chalice_project import PLAIN_SECRETS, load_config, policy_file_name, websocket_stage
+from deploy.chalice_project import (
+    PLAIN_SECRETS,
+    function_policy_file_name,
+    load_config,
+    policy_file_name,
+    websocket_stage,
+)
 from deploy.definition import definition_values, render_definition
 from deploy.names import APPEND_ONLY_TABLES, INDEXES, TABLES, Target, all_parameter_names, state_machine_arn, table_name
-from deploy.policy import POLICY_TEMPLATE_PATH, policy_text, render_policy
+from deploy.policy import (
+    FUNCTION_STATEMENTS_PATH,
+    POLICY_TEMPLATE_PATH,
+    functions_with_own_policy,
+    policy_text,
+    render_function_policy,
+    render_policy,
+)
 from deploy.template import build_template
 from tests.conftest import ACCOUNT_ID, REGION, ROOT
 from tests.deploy.conftest import tool
@@ -47,7 +60,10 @@ IAM_ACTION_FOR_CALL = {
     "send_email": "ses:SendEmail",
     "send_raw_email": "ses:SendRawEmail",
     "put_events": "events:PutEvents",
+    "detect_toxic_content": "comprehend:DetectToxicContent",
 }
+# Actions only some functions get (deploy/function-policies.json): action -> those functions.
+FUNCTION_ONLY_ACTIONS = {"comprehend:DetectToxicContent": {"check_content"}}
 # A call, or a bound method handed to a helper such as conditional_write(table.update_item, ...).
 _CALL = re.compile(r"\.(" + "|".join(IAM_ACTION_FOR_CALL) + r")\b(?=\s*[(,])")
 
@@ -125,6 +141,46 @@ def test_committed_dev_policy_is_the_policy_template_rendered_for_the_dev_stage(
     )
 
 
+def test_committed_dev_function_policies_are_the_shared_policy_plus_their_own_statements() -> None:
+    config = load_config(ROOT)
+    functions = config["stages"]["dev"]["lambda_functions"]
+    assert functions_with_own_policy() == ("check_content",)
+    for function in functions_with_own_policy():
+        path = ROOT / ".chalice" / functions[function]["iam_policy_file"]
+        assert path.name == function_policy_file_name("dev", function)
+        expected = render_function_policy(dev_target(), function, websocket_stage=websocket_stage(config, "dev"))
+        assert path.read_text() == policy_text(expected), (
+            f"edit {FUNCTION_STATEMENTS_PATH.relative_to(ROOT)} or {POLICY_TEMPLATE_PATH.relative_to(ROOT)}, "
+            f"then render them into {path.name}"
+        )
+
+
+def test_only_the_check_content_function_may_call_comprehend_and_only_detect_toxic_content() -> None:
+    target = Target(stage="dev", region=REGION, account_id=ACCOUNT_ID)
+    shared = render_policy(target, websocket_stage="api", sender_email="moderation@example.com")
+    check = render_function_policy(
+        target, "check_content", websocket_stage="api", sender_email="moderation@example.com"
+    )
+
+    assert not [action for statement in shared["Statement"] for action in actions(statement) if "comprehend:" in action]
+    assert check["Statement"][: len(shared["Statement"])] == shared["Statement"]  # the shared policy, unchanged
+    (added,) = check["Statement"][len(shared["Statement"]) :]
+    # DetectToxicContent has no resource-level permissions: "*" is the only resource it takes.
+    assert added == {
+        "Sid": "ScoreSubmissionsWithComprehendToxicityDetection",
+        "Effect": "Allow",
+        "Action": "comprehend:DetectToxicContent",
+        "Resource": "*",
+    }
+    for statement in check["Statement"]:
+        assert all("*" not in action for action in actions(statement))
+        if resources(statement) == ["*"]:
+            assert set(actions(statement)) in (
+                {"states:SendTaskSuccess", "states:SendTaskFailure"},
+                {"comprehend:DetectToxicContent"},
+            )
+
+
 def test_policy_names_exactly_the_stage_tables_indexes_state_machine_and_parameters() -> None:
     target = Target(stage="dev", region=REGION, account_id=ACCOUNT_ID)
     policy = render_policy(target, websocket_stage="api")
@@ -174,6 +230,18 @@ def test_policy_allows_every_aws_call_the_app_makes() -> None:
         sender_email="moderation@example.com",
     )
     allowed = {action for statement in policy["Statement"] for action in actions(statement)}
+    # An action only some functions get must be in each of their policies, and in no other.
+    for action, functions in FUNCTION_ONLY_ACTIONS.items():
+        assert action not in allowed
+        for function in functions:
+            own = render_function_policy(
+                Target(stage="dev", region=REGION, account_id=ACCOUNT_ID),
+                function,
+                websocket_stage="api",
+                sender_email="moderation@example.com",
+            )
+            assert action in {granted for statement in own["Statement"] for granted in actions(statement)}
+        allowed.add(action)
     sources = [ROOT / "app.py", *sorted((ROOT / "chalicelib").rglob("*.py"))]
     calls = {(path.relative_to(ROOT).as_posix(), call) for path in sources for call in _CALL.findall(path.read_text())}
     # The content check's own WordList.scan is text matching, not DynamoDB's Scan (it calls no AWS).
@@ -183,6 +251,8 @@ def test_policy_allows_every_aws_call_the_app_makes() -> None:
         (path, call, IAM_ACTION_FOR_CALL[call]) for path, call in calls if IAM_ACTION_FOR_CALL[call] not in allowed
     )
     assert missing == [], f"calls without a permission in deploy/lambda-policy.json: {missing}"
+    # Comprehend is called from the one module the check_content function uses for it.
+    assert {path for path, call in calls if call == "detect_toxic_content"} == {"chalicelib/integrations/toxicity.py"}
 
 
 def test_chalice_config_keeps_the_policy_hand_written_and_secrets_in_ssm() -> None:
@@ -190,6 +260,10 @@ def test_chalice_config_keeps_the_policy_hand_written_and_secrets_in_ssm() -> No
     dev = config["stages"]["dev"]
     assert config["autogen_policy"] is False and dev.get("autogen_policy", False) is False
     assert dev["iam_policy_file"] == policy_file_name("dev")
+    assert dev["lambda_functions"] == {
+        function: {"iam_policy_file": function_policy_file_name("dev", function)}
+        for function in functions_with_own_policy()
+    }
     assert "WEBSOCKETS" in (ROOT / "app.py").read_text()  # chalice needs the feature flag to package the ws API
     variables = {**config.get("environment_variables", {}), **dev["environment_variables"]}
     assert not set(PLAIN_SECRETS) & set(variables)

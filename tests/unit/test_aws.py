@@ -17,3 +17,14 @@ def test_the_management_api_client_gives_up_quickly():
         assert POST_TIMEOUT_SECONDS == config.connect_timeout + config.read_timeout
     finally:
         aws.reset_clients()
+
+
+def test_the_comprehend_client_makes_one_short_attempt_and_leaves_retries_to_the_risk_scorer():
+    aws.reset_clients()
+    try:
+        config = aws.client("comprehend", region="us-east-1").meta.config
+        assert config.connect_timeout == aws.COMPREHEND_CONNECT_TIMEOUT_SECONDS <= 2
+        assert config.read_timeout == aws.COMPREHEND_READ_TIMEOUT_SECONDS <= 4
+        assert config.retries["total_max_attempts"] == 1
+    finally:
+        aws.reset_clients()

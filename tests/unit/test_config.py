@@ -65,3 +65,50 @@ def test_a_plain_http_webhook_url_outside_loopback_is_a_configuration_error():
     with pytest.raises(ConfigurationError, match="WEBHOOK_URL"):
         Settings.from_environ({**base, "WEBHOOK_URL": "http://platform.example.com/hooks"})
     assert Settings.from_environ({**base, "WEBHOOK_URL": "https://platform.example.com/hooks"}).webhook_url
+
+
+def test_the_risk_check_is_on_with_a_review_threshold_of_one_half_and_no_automatic_refusal_by_default():
+    settings = Settings.from_environ(REQUIRED)
+    assert settings.risk_check is True
+    assert settings.risk_review_threshold == 0.5
+    assert settings.risk_reject_threshold is None
+    assert settings.risk_model_name == "comprehend:DetectToxicContent"
+
+
+@pytest.mark.parametrize(("value", "expected"), [("on", True), ("off", False), ("OFF", False), (" on ", True)])
+def test_risk_check_takes_on_or_off(value, expected):
+    assert Settings.from_environ(REQUIRED | {"RISK_CHECK": value}).risk_check is expected
+
+
+@pytest.mark.parametrize("value", ["yes", "true", "0", "of"])
+def test_any_other_risk_check_value_is_refused_naming_the_variable(value):
+    with pytest.raises(ConfigurationError, match="RISK_CHECK"):
+        Settings.from_environ(REQUIRED | {"RISK_CHECK": value})
+
+
+def test_risk_thresholds_are_read_from_the_environment():
+    settings = Settings.from_environ(REQUIRED | {"RISK_REVIEW_THRESHOLD": "0.3", "RISK_REJECT_THRESHOLD": "0.9"})
+    assert (settings.risk_review_threshold, settings.risk_reject_threshold) == (0.3, 0.9)
+    both_ends = Settings.from_environ(REQUIRED | {"RISK_REVIEW_THRESHOLD": "0", "RISK_REJECT_THRESHOLD": "1"})
+    assert (both_ends.risk_review_threshold, both_ends.risk_reject_threshold) == (0.0, 1.0)
+
+
+@pytest.mark.parametrize("name", ["RISK_REVIEW_THRESHOLD", "RISK_REJECT_THRESHOLD"])
+@pytest.mark.parametrize("value", ["-0.1", "1.5", "high", "nan", "inf"])
+def test_a_risk_threshold_outside_zero_to_one_is_refused_naming_the_variable(name, value):
+    with pytest.raises(ConfigurationError, match=name):
+        Settings.from_environ(REQUIRED | {name: value})
+
+
+def test_a_reject_threshold_below_the_review_threshold_is_refused():
+    with pytest.raises(ConfigurationError, match="RISK_REJECT_THRESHOLD"):
+        Settings.from_environ(REQUIRED | {"RISK_REJECT_THRESHOLD": "0.4"})  # below the default 0.5
+    with pytest.raises(ConfigurationError, match="RISK_REJECT_THRESHOLD"):
+        Settings.from_environ(REQUIRED | {"RISK_REVIEW_THRESHOLD": "0.8", "RISK_REJECT_THRESHOLD": "0.7"})
+    equal = Settings.from_environ(REQUIRED | {"RISK_REVIEW_THRESHOLD": "0.8", "RISK_REJECT_THRESHOLD": "0.8"})
+    assert equal.risk_reject_threshold == 0.8
+
+
+def test_the_risk_model_name_can_name_another_backend():
+    settings = Settings.from_environ(REQUIRED | {"RISK_MODEL_NAME": "local:toxicity-classifier"})
+    assert settings.risk_model_name == "local:toxicity-classifier"
