@@ -203,7 +203,7 @@ def run(quick: bool = False, runtime: RuntimeProcess | None = None) -> FigureRes
         )
     method = f"""
 Over the local runtime, with clean titles (no listed word), so each execution runs CheckContent →
-IsFlagged → RecordOutcome (→ PublishEvent → DeliverWebhooks) and the submission ends APPROVED. For each concurrency level
+RouteChecked → RecordOutcome (→ PublishEvent → DeliverWebhooks) and the submission ends APPROVED. For each concurrency level
 ({", ".join(map(str, CONCURRENCY_LEVELS))}), that many threads each hold one keep-alive HTTP/1.1
 connection and POST `/submissions` back to back until {count} are accepted (202) or
 {LEVEL_SUBMIT_SECONDS:.0f} s have passed. Meanwhile one more connection polls `GET /submissions/{{id}}`

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from chalicelib.domain.team import Identity
     from chalicelib.integrations.mailer import Mailer
     from chalicelib.integrations.notifications import ManagementClientFactory, Notifier
+    from chalicelib.integrations.toxicity import ComprehendRiskScorer
     from chalicelib.integrations.webhooks import WebhookSender
     from chalicelib.stores.connections import DynamoDBConnectionStore
     from chalicelib.stores.reviewers import DynamoDBReviewerStore
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from chalicelib.usecases.intake import SubmitArticle
     from chalicelib.usecases.outcomes import RecordOutcome
     from chalicelib.usecases.queries import ReviewQueries, SubmissionQueries
-    from chalicelib.usecases.tasks import CheckContent, RequestApproval
+    from chalicelib.usecases.tasks import CheckContent, RequestApproval, RiskPolicy
     from chalicelib.usecases.websocket_sessions import WebsocketSessions
 
 logger = logging.getLogger(__name__)
@@ -94,6 +95,7 @@ def build_use_cases(
         workflow=workflow or StepFunctionsWorkflow(aws.client("stepfunctions"), settings.state_machine_arn),
         notifier=_notifier(settings, management_clients or management_client),
         word_list_source=lambda: configured_words(settings),
+        risk_policy=_risk_policy(settings),
         link_secret=link_signing_secret,
         review_timeout_seconds=settings.review_timeout_seconds,
         clock=clock,
@@ -113,16 +115,18 @@ def compose_use_cases(
     link_secret: Callable[[], str],
     review_timeout_seconds: int,
     clock: Clock,
+    risk_policy: RiskPolicy | None = None,
     mailer: Callable[[], Mailer] | None = None,
     webhook_sender: Callable[[], WebhookSender | None] = lambda: None,
 ) -> UseCases:
     """Wire each use case to only what it uses (the unit tests pass in-memory fakes of the ports)."""
+    from chalicelib.config import DEFAULT_RISK_REVIEW_THRESHOLD
     from chalicelib.usecases.decisions import DecideReview, ResumeExecution
     from chalicelib.usecases.deliveries import DeliverWebhook, RecordDeliveryFailure
     from chalicelib.usecases.intake import SubmitArticle
     from chalicelib.usecases.outcomes import OutcomeEmail, RecordOutcome
     from chalicelib.usecases.queries import ReviewQueries, SubmissionQueries
-    from chalicelib.usecases.tasks import CheckContent, RequestApproval
+    from chalicelib.usecases.tasks import CheckContent, RequestApproval, RiskPolicy
     from chalicelib.web.links import decision_paths
 
     resumer = ResumeExecution(reviews=reviews, history=history, workflow=workflow, notifier=notifier, clock=clock)
@@ -134,7 +138,13 @@ def compose_use_cases(
             review_timeout_seconds=review_timeout_seconds,
             clock=clock,
         ),
-        check=CheckContent(submissions=submissions, history=history, word_list_source=word_list_source, clock=clock),
+        check=CheckContent(
+            submissions=submissions,
+            history=history,
+            word_list_source=word_list_source,
+            risk_policy=risk_policy or RiskPolicy(scorer=None, review_threshold=DEFAULT_RISK_REVIEW_THRESHOLD),
+            clock=clock,
+        ),
         approval=RequestApproval(
             submissions=submissions,
             reviews=reviews,
@@ -222,6 +232,24 @@ def webhook_sender(settings: Settings) -> WebhookSender | None:
     return WebhookSender(url=settings.webhook_url, secret=webhook_secret, clock=system_clock)
 
 
+def _risk_policy(settings: Settings) -> RiskPolicy:
+    """RISK_CHECK and its thresholds; Comprehend's client is created on the first check, not at a cold start."""
+    from chalicelib.usecases.tasks import RiskPolicy
+
+    return RiskPolicy(
+        scorer=(lambda: _risk_scorer(settings.risk_model_name)) if settings.risk_check else None,
+        review_threshold=settings.risk_review_threshold,
+        reject_threshold=settings.risk_reject_threshold,
+    )
+
+
+@lru_cache(maxsize=1)
+def _risk_scorer(model_name: str) -> ComprehendRiskScorer:
+    from chalicelib.integrations.toxicity import ComprehendRiskScorer
+
+    return ComprehendRiskScorer(aws.client("comprehend"), model_name=model_name)
+
+
 @lru_cache(maxsize=1)
 def _mailer_for(sender: str | None) -> Mailer:
     from chalicelib.integrations.mailer import Mailer
@@ -264,6 +292,7 @@ def reset() -> None:
     websocket_sessions.cache_clear()
     reviewers.cache_clear()
     _mailer_for.cache_clear()
+    _risk_scorer.cache_clear()
     if _fanout_executor.cache_info().currsize:
         _fanout_executor().shutdown(wait=False, cancel_futures=True)  # idle threads exit; none is left behind
     _fanout_executor.cache_clear()

@@ -37,15 +37,21 @@ _previous_no_auth_count: Any = None
 def render_deploy_policy(
     *, stage: str, region: str, account_id: str, sender_email: str | None = None
 ) -> dict[str, Any]:
-    """deploy/lambda-policy.json rendered exactly as ``make deploy`` renders it for this stage."""
-    from deploy.names import Target
-    from deploy.policy import render_policy
+    """The policy ``make deploy`` gives the functions, rendered for this stage.
 
-    return render_policy(
-        Target(stage=stage, region=region, account_id=account_id),
-        websocket_stage=WEBSOCKET_STAGE,
-        sender_email=sender_email,
-    )
+    Every function runs in this one process under one identity, so it holds the shared policy plus
+    each function's own statements (today: check_content's ``comprehend:DetectToxicContent``). On
+    AWS only check_content has those; docs/local-runtime.md lists this as a gap.
+    """
+    from deploy.names import Target
+    from deploy.policy import function_statements, render_function_policy, render_policy
+
+    target = Target(stage=stage, region=region, account_id=account_id)
+    policy = render_policy(target, websocket_stage=WEBSOCKET_STAGE, sender_email=sender_email)
+    for function in sorted(function_statements()):
+        own = render_function_policy(target, function, websocket_stage=WEBSOCKET_STAGE, sender_email=sender_email)
+        policy["Statement"] += [statement for statement in own["Statement"] if statement not in policy["Statement"]]
+    return policy
 
 
 def enforce_deployed_policy(

@@ -5,10 +5,11 @@ from __future__ import annotations
 import errno
 import logging
 import os
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any, TypeVar
 
 from local_runtime.aws_server import ACCOUNT_ID, REGION
+from local_runtime.comprehend import LOCAL_MODEL_NAME
 from local_runtime.settings import LOOPBACK, PortInUseError, RuntimeSettings, url_host
 
 T = TypeVar("T")
@@ -156,6 +157,8 @@ class LocalRuntime:
                 "WEBHOOK_SECRET": settings.webhook_secret,
                 "SENDER_EMAIL": settings.sender_email,
                 "EVENT_BUS_NAME": settings.event_bus_name,
+                # The risk check calls Comprehend as on AWS; locally a packaged classifier answers it.
+                "RISK_MODEL_NAME": LOCAL_MODEL_NAME,
             }
         )
         if settings.webhook_url:
@@ -232,6 +235,7 @@ class LocalRuntime:
                 f"  admin token          {token}   ({token_note})",
                 f"  moderation words     {settings.moderation_words}   (MODERATION_WORDS)",
                 f"  review timeout       {settings.review_timeout_seconds} s   (REVIEW_TIMEOUT_SECONDS)",
+                f"  risk check           {_risk_line(self._environ)}",
                 f"  internal             AWS (moto) {self.moto_url}, @connections API {self.management_url}",
                 f"                       (AWS_PORT; region {REGION}; SigV4-signed requests only, with the credentials below)",
                 f"  outcome events       event bus {settings.event_bus_name!r} on the AWS endpoint above   (EVENT_BUS_NAME)",
@@ -299,3 +303,15 @@ def _bind(setting: str, port: int, create: Callable[[], T]) -> T:
         if error.errno == errno.EADDRINUSE:
             raise PortInUseError(setting, port) from None
         raise
+
+
+def _risk_line(environ: Mapping[str, str]) -> str:
+    """The banner's risk-check line: on or off, the thresholds, and what scores locally."""
+    if environ.get("RISK_CHECK", "on").strip().lower() == "off":
+        return "off   (RISK_CHECK)"
+    review = environ.get("RISK_REVIEW_THRESHOLD") or "0.5"
+    reject = environ.get("RISK_REJECT_THRESHOLD") or "never"
+    return (
+        f"{LOCAL_MODEL_NAME} answers Comprehend DetectToxicContent; review at >= {review}, refuse at >= {reject}"
+        "   (RISK_CHECK, RISK_REVIEW_THRESHOLD, RISK_REJECT_THRESHOLD)"
+    )

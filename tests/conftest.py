@@ -56,6 +56,8 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         "PUBLIC_BASE_URL": BASE_URL,
         "WEBSOCKET_URL": "ws://testserver/ws",
         "MODERATION_WORDS": "forbidden",
+        # The risk check runs on (its default), answered by the local classifier behind moto's Comprehend.
+        "RISK_MODEL_NAME": "alt-profanity-check 1.7.2 (local)",
         "REVIEW_TIMEOUT_SECONDS": str(REVIEW_TIMEOUT_SECONDS),
         "SENDER_EMAIL": SENDER_EMAIL,
     }

@@ -139,13 +139,11 @@ class InMemoryReviews(Recorder):
         self._record("get", review_id=review_id)
         return self.items.get(review_id)
 
-    def list_pending(
-        self, *, limit: int, page_token: str | None, oldest_first: bool
-    ) -> tuple[list[Review], str | None]:
+    def list_pending(self, *, limit: int, page_token: str | None, order: str) -> tuple[list[Review], str | None]:
         pending = sorted(
             (r for r in self.items.values() if r.status == ReviewStatus.PENDING),
-            key=lambda review: (review.created_at, review.review_id),
-            reverse=not oldest_first,
+            key=lambda review: (review.risk_rank if order == "risk" else review.created_at, review.review_id),
+            reverse=order != "oldest",
         )
         return _page(pending, limit=limit, page_token=page_token)
 

@@ -1,4 +1,4 @@
-"""The ports: what the use cases need from storage, the workflow engine and the push channel.
+"""The ports: what the use cases need from storage, the workflow engine, the push channel and the risk model.
 
 The DynamoDB stores (``chalicelib.stores``), Step Functions (``chalicelib.integrations``) and the
 in-memory fakes of the tests all implement these; mypy checks each against its port, and one
@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from chalicelib.domain.connection import Connection
 from chalicelib.domain.history import HistoryEvent
 from chalicelib.domain.review import Review
+from chalicelib.domain.risk import RiskAssessment
 from chalicelib.domain.submission import Submission
 
 
@@ -44,9 +45,8 @@ class ReviewStore(Protocol):
 
     def get(self, review_id: str) -> Review | None: ...
 
-    def list_pending(
-        self, *, limit: int, page_token: str | None, oldest_first: bool
-    ) -> tuple[list[Review], str | None]: ...
+    def list_pending(self, *, limit: int, page_token: str | None, order: str) -> tuple[list[Review], str | None]:
+        """One page of pending reviews by ``order`` (``domain.review.PENDING_ORDERS``); the next page's token."""
 
     def list_decided(
         self, *, status: str, limit: int, page_token: str | None, newest_first: bool
@@ -124,3 +124,8 @@ class Notifications(Protocol):
     def publish_review_event(self, event: str, review: Review) -> int: ...
 
     def publish_decision(self, submission: Submission) -> int: ...
+
+
+class RiskScorer(Protocol):
+    def assess(self, title: str, body: str, *, submission_id: str | None = None) -> RiskAssessment:
+        """Score an article; an error assessment (never an exception) when no score could be had."""

@@ -36,6 +36,9 @@ DECISION_BY_ACTION = {"approve": Decision.APPROVED, "reject": Decision.REJECTED}
 REVIEWER_DECISIONS = frozenset({Decision.APPROVED, Decision.REJECTED})
 # What ``GET /reviews?status=`` accepts besides ``pending``.
 DECIDED_STATUSES = ("approved", "rejected", "expired", "decided")
+# How a page of pending reviews may be ordered (``risk``: the model's highest score first, SPEC §13).
+PENDING_ORDERS = ("oldest", "newest", "risk")
+DECIDED_ORDERS = ("oldest", "newest")
 REVIEW_STATUS_BY_DECISION: dict[str, ReviewStatus] = {
     Decision.APPROVED: ReviewStatus.APPROVED,
     Decision.REJECTED: ReviewStatus.REJECTED,
@@ -46,19 +49,25 @@ REVIEW_STATUS_BY_DECISION: dict[str, ReviewStatus] = {
 
 @dataclass(frozen=True)
 class ReviewListing:
-    """Which page of reviews to list: ``status`` is ``pending`` or one of DECIDED_STATUSES."""
+    """Which page of reviews to list: ``status`` is ``pending`` or one of DECIDED_STATUSES.
+
+    ``order`` is one of PENDING_ORDERS for pending reviews (default oldest first), and oldest or
+    newest for decided ones (default newest first).
+    """
 
     status: str = "pending"
     limit: int = DEFAULT_PAGE_SIZE
     page_token: str | None = None
-    # pending: oldest first by default; decided: newest first by default.
     order: str | None = None
 
     @property
-    def oldest_first(self) -> bool:
-        if self.status == "pending":
-            return self.order != "newest"
-        return self.order == "oldest"
+    def pending_order(self) -> str:
+        return self.order or "oldest"
+
+    @property
+    def newest_first(self) -> bool:
+        """For decided reviews."""
+        return self.order != "oldest"
 
 
 @dataclass(frozen=True)
@@ -83,6 +92,16 @@ class Review:
     callback_pending: bool = False
     claim_id: str | None = field(default=None, repr=False)
     claim_expires_at: int | None = None
+    # The risk model's assessment (SPEC §13's ``{"score", "labels", "model"}`` or ``{"error"}``); None: not scored.
+    risk: dict[str, Any] | None = None
+
+    @property
+    def risk_rank(self) -> float:
+        """Where the review sorts in ``order=risk``: its score; an unscored error first (a human must look); unchecked last."""
+        if self.risk is None:
+            return -1.0
+        score = self.risk.get("score")
+        return float(score) if score is not None else 2.0
 
     def claimed_by(self, claim_id: str) -> bool:
         return self.claim_id is not None and self.claim_id == claim_id

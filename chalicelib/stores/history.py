@@ -11,6 +11,7 @@ records, so a retried step rewrites nothing and adds no duplicate.
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.history import FORBIDDEN_FIELDS, HistoryEvent
@@ -44,7 +45,11 @@ class DynamoDBHistoryStore:
             "eventId": f"{at}#{event}#{key}",
             "at": at,
             "event": event,
-            **{name: value for name, value in fields.items() if name not in FORBIDDEN_FIELDS and value is not None},
+            **{
+                name: _dynamodb_value(value)
+                for name, value in fields.items()
+                if name not in FORBIDDEN_FIELDS and value is not None
+            },
         }
         try:
             conditional_write(self._table.put_item, Item=item, ConditionExpression="attribute_not_exists(eventId)")
@@ -74,3 +79,14 @@ class DynamoDBHistoryStore:
             )
             for item in items
         ]
+
+
+def _dynamodb_value(value: Any) -> Any:
+    """boto3 refuses floats (a risk score, say): numbers go in as Decimal, the rest unchanged."""
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {key: _dynamodb_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_dynamodb_value(item) for item in value]
+    return value

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.review import (
@@ -27,6 +28,9 @@ PENDING_PARTITION = "PENDING"
 DECIDED_INDEX = "decided-by-time"
 DECIDED_PARTITION = "DECIDED"
 STATUS_INDEX = "status-by-decided"
+# Pending reviews by the risk model's score, highest first: the same sparse partition key as the
+# pending index, so a review leaves both when it is decided.
+RISK_INDEX = "pending-by-risk"
 
 
 def review_to_item(review: Review) -> dict[str, Any]:
@@ -57,6 +61,9 @@ def review_to_item(review: Review) -> dict[str, Any]:
     if review.claim_id is not None:
         item["claimId"] = review.claim_id
         item["claimExpiresAt"] = review.claim_expires_at
+    if review.risk is not None:
+        item["risk"] = json.loads(json.dumps(review.risk), parse_float=Decimal)  # boto3 refuses floats
+    item["riskRank"] = Decimal(str(review.risk_rank))
     return {key: value for key, value in item.items() if value is not None}
 
 
@@ -81,6 +88,7 @@ def review_from_item(item: dict[str, Any]) -> Review:
         callback_pending=bool(item.get("callbackPending", False)),
         claim_id=item.get("claimId"),
         claim_expires_at=int(item["claimExpiresAt"]) if item.get("claimExpiresAt") is not None else None,
+        risk=plain(item["risk"]) if item.get("risk") is not None else None,
     )
 
 
@@ -96,7 +104,10 @@ _PAGE_KEYS = {
     PENDING_INDEX: {"reviewId", "pendingPartition", "createdAt"},
     DECIDED_INDEX: {"reviewId", "decidedPartition", "decidedAt"},
     STATUS_INDEX: {"reviewId", "status", "decidedAt"},
+    RISK_INDEX: {"reviewId", "pendingPartition", "riskRank"},
 }
+# Key attributes that are numbers (every other one is a string).
+_NUMBER_KEYS = frozenset({"riskRank"})
 
 
 def decode_page_token(token: str | None, index: str = PENDING_INDEX) -> dict[str, Any] | None:
@@ -109,8 +120,15 @@ def decode_page_token(token: str | None, index: str = PENDING_INDEX) -> dict[str
     except (binascii.Error, ValueError, RecursionError):  # RecursionError: a crafted, deeply nested token
         raise BadRequestError("nextToken is not valid") from None
     expected = _PAGE_KEYS[index]
-    if not isinstance(key, dict) or set(key) != expected or not all(isinstance(v, str) for v in key.values()):
+    if not isinstance(key, dict) or set(key) != expected:
         raise BadRequestError("nextToken is not valid")
+    for name, value in key.items():
+        if name in _NUMBER_KEYS:
+            if isinstance(value, bool) or not isinstance(value, int | float) or not -1 <= value <= 2:
+                raise BadRequestError("nextToken is not valid")
+            key[name] = Decimal(str(value))
+        elif not isinstance(value, str):
+            raise BadRequestError("nextToken is not valid")
     return key
 
 
@@ -138,15 +156,13 @@ class DynamoDBReviewStore:
         item = self._table.get_item(Key={"reviewId": review_id}, ConsistentRead=True).get("Item")
         return review_from_item(item) if item else None
 
-    def list_pending(
-        self, *, limit: int, page_token: str | None, oldest_first: bool
-    ) -> tuple[list[Review], str | None]:
-        """One page of pending reviews: a Query on the sparse index, never a Scan."""
+    def list_pending(self, *, limit: int, page_token: str | None, order: str) -> tuple[list[Review], str | None]:
+        """One page of pending reviews: a Query on a sparse index (by creation, or by risk), never a Scan."""
         query: dict[str, Any] = {
-            "IndexName": PENDING_INDEX,
+            "IndexName": RISK_INDEX if order == "risk" else PENDING_INDEX,
             "KeyConditionExpression": "pendingPartition = :pending",
             "ExpressionAttributeValues": {":pending": PENDING_PARTITION},
-            "ScanIndexForward": oldest_first,
+            "ScanIndexForward": order == "oldest",
             "Limit": limit,
         }
         return self._page(query, page_token)

@@ -183,7 +183,12 @@ class RecordOutcome:
             self._history.append(submission.submission_id, events.FAILED, at=at, reason=submission.reason)
         elif submission.decided_by == CONTENT_CHECK:
             self._history.append(
-                submission.submission_id, events.DECIDED, at=at, decision=submission.decision, actor=CONTENT_CHECK
+                submission.submission_id,
+                events.DECIDED,
+                at=at,
+                decision=submission.decision,
+                reason=submission.reason,
+                actor=CONTENT_CHECK,
             )
         self._history.append(
             submission.submission_id,

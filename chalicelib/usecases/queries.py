@@ -49,13 +49,13 @@ class ReviewQueries:
         """
         if listing.status == "pending":
             return self._reviews.list_pending(
-                limit=listing.limit, page_token=listing.page_token, oldest_first=listing.oldest_first
+                limit=listing.limit, page_token=listing.page_token, order=listing.pending_order
             )
         return self._reviews.list_decided(
             status=listing.status,
             limit=listing.limit,
             page_token=listing.page_token,
-            newest_first=not listing.oldest_first,
+            newest_first=listing.newest_first,
         )
 
     def get_review(self, review_id: str) -> Review:

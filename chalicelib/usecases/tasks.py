@@ -1,9 +1,10 @@
-"""The workflow's tasks before a decision: check the content, then (when flagged) request a human's approval."""
+"""The workflow's tasks before a decision: check the content, then (when it needs one) request a human's approval."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -11,8 +12,16 @@ from chalicelib.clock import Clock, iso, parse_iso
 from chalicelib.domain import content_check
 from chalicelib.domain import history as events
 from chalicelib.domain.identifiers import review_id_for
-from chalicelib.domain.ports import HistoryStore, Notifications, ReviewStore, SubmissionStore, WorkflowEngine
+from chalicelib.domain.ports import (
+    HistoryStore,
+    Notifications,
+    ReviewStore,
+    RiskScorer,
+    SubmissionStore,
+    WorkflowEngine,
+)
 from chalicelib.domain.review import REVIEWER_DECISIONS, Review, ReviewStatus
+from chalicelib.domain.risk import RiskAssessment, Route, rejection_reason, route
 from chalicelib.domain.submission import Submission
 from chalicelib.log import log_event
 from chalicelib.usecases.queries import find_submission
@@ -23,8 +32,27 @@ MAX_REPORTED_MATCHES = 25
 MAX_QUOTED_CHARACTERS = 100
 
 
+@dataclass(frozen=True)
+class RiskPolicy:
+    """The risk check's settings (SPEC §13) and the model behind it; ``scorer`` None: the check is off."""
+
+    scorer: Callable[[], RiskScorer] | None
+    review_threshold: float
+    reject_threshold: float | None = None
+
+    def assess(self, submission: Submission) -> RiskAssessment | None:
+        if self.scorer is None:
+            return None
+        return self.scorer().assess(submission.title, submission.body, submission_id=submission.submission_id)
+
+    def route(self, *, flagged: bool, risk: RiskAssessment | None) -> Route:
+        return route(
+            flagged=flagged, risk=risk, review_threshold=self.review_threshold, reject_threshold=self.reject_threshold
+        )
+
+
 class CheckContent:
-    """The content-check task: which configured words the title and body contain."""
+    """The content-check task: the word list and the risk model judge the title and body together."""
 
     def __init__(
         self,
@@ -32,11 +60,13 @@ class CheckContent:
         submissions: SubmissionStore,
         history: HistoryStore,
         word_list_source: Callable[[], list[str]],
+        risk_policy: RiskPolicy,
         clock: Clock,
     ) -> None:
         self._submissions = submissions
         self._history = history
         self._word_list_source = word_list_source
+        self._risk_policy = risk_policy
         self._clock = clock
 
     @cached_property
@@ -45,15 +75,21 @@ class CheckContent:
         return content_check.compile_word_list(self._word_list_source())
 
     def check(self, event: dict[str, Any]) -> dict[str, Any]:
-        """Check the submission named in ``event``; ``{"flagged", "matches"}`` for the state machine.
+        """Check the submission named in ``event``; what the state machine routes on.
+
+        ``route`` is ``publish``, ``review`` or ``reject`` (SPEC §13); ``flagged`` is whether a
+        listed word matched, ``risk`` the model's assessment (null when the check is off) and
+        ``reason`` the refusal's reason on the reject route (else null).
 
         At most MAX_REPORTED_MATCHES are passed on, each quoting at most MAX_QUOTED_CHARACTERS:
         a body stuffed with banned words must not blow Step Functions' 256 KB payload, a
         DynamoDB item or a page of the pending list. The full count goes to the history and
-        the log, not to the execution, whose state machine keeps only ``flagged`` and ``matches``.
+        the log, not to the execution.
         """
         submission = find_submission(self._submissions, event["submissionId"])
         matches = self._matches(submission)
+        risk = self._risk_policy.assess(submission)
+        where = self._risk_policy.route(flagged=bool(matches), risk=risk)
         reported = [
             {**match, "text": match["text"][:MAX_QUOTED_CHARACTERS]} for match in matches[:MAX_REPORTED_MATCHES]
         ]
@@ -64,6 +100,9 @@ class CheckContent:
             executionArn=event.get("executionArn"),
             flagged=bool(matches),
             matchCount=len(matches),
+            route=where,
+            riskScore=risk.score if risk is not None else None,
+            riskError=risk.error if risk is not None else None,
         )
         self._history.append(
             submission.submission_id,
@@ -72,8 +111,16 @@ class CheckContent:
             flagged=bool(matches),
             matches=reported,
             matchCount=len(matches),
+            risk=risk.to_dict() if risk is not None else None,
+            route=where,
         )
-        return {"flagged": bool(matches), "matches": reported}
+        return {
+            "flagged": bool(matches),
+            "matches": reported,
+            "route": where,
+            "risk": risk.to_dict() if risk is not None else None,
+            "reason": rejection_reason(risk) if where == Route.REJECT and risk is not None else None,
+        }
 
     def _matches(self, submission: Submission) -> list[dict[str, Any]]:
         matches: list[dict[str, Any]] = []
@@ -161,6 +208,7 @@ class RequestApproval:
             approve_path=approve_path,
             reject_path=reject_path,
             task_token=event["taskToken"],
+            risk=event.get("risk"),
         )
 
     def _replay_decision(self, review_id: str, *, task_token: str) -> None:

@@ -50,6 +50,8 @@ def present_review(review: Review, base_url: str | None = None, *, body: str | N
     if base_url is not None:
         public["approveUrl"] = base_url + review.approve_path
         public["rejectUrl"] = base_url + review.reject_path
+    if review.risk is not None:
+        public["risk"] = review.risk
     if body is not None:
         public["body"] = body
     for key, value in (

@@ -10,7 +10,14 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from chalicelib.domain.review import DECIDED_STATUSES, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ReviewListing
+from chalicelib.domain.review import (
+    DECIDED_ORDERS,
+    DECIDED_STATUSES,
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    PENDING_ORDERS,
+    ReviewListing,
+)
 from chalicelib.domain.submission import (
     BODY_MAX_BYTES,
     EMAIL_MAX_CHARACTERS,
@@ -25,7 +32,6 @@ SUBMISSION_FIELDS = frozenset({"title", "body", "notifyEmail"})
 _EMAIL = re.compile(EMAIL_PATTERN)
 _DECISION_REQUEST_FIELDS = frozenset({"reason"})
 _NEW_REVIEWER_FIELDS = frozenset({"name", "role"})
-_PENDING_ORDERS = ("oldest", "newest")
 
 
 def parse_article_request(payload: Any) -> ArticleRequest:
@@ -106,12 +112,14 @@ def parse_review_listing(params: Mapping[str, str]) -> ReviewListing:
     """
     limit = _page_size(params.get("limit"))
     order = params.get("order")
-    if order is not None and order not in _PENDING_ORDERS:
-        raise BadRequestError("order must be 'oldest' or 'newest'")
+    if order is not None and order not in PENDING_ORDERS:
+        raise BadRequestError("order must be one of " + ", ".join(PENDING_ORDERS))
     status = params.get("status")
     status = "pending" if status is None else status.lower()
     if status != "pending" and status not in DECIDED_STATUSES:
         raise BadRequestError("status must be one of pending, " + ", ".join(DECIDED_STATUSES))
+    if status != "pending" and order is not None and order not in DECIDED_ORDERS:
+        raise BadRequestError("decided reviews are ordered by 'oldest' or 'newest' only")
     return ReviewListing(status=status, limit=limit, page_token=params.get("nextToken"), order=order)
 
 

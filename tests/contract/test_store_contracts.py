@@ -220,11 +220,11 @@ def test_an_expiry_is_written_onto_the_review_and_wins_over_an_unfinished_claim(
 # --- reviews: paging order ----------------------------------------------------------------
 
 
-def _page_through(stores: Stores, *, oldest_first: bool, limit: int) -> list[str]:
+def _page_through(stores: Stores, *, order: str, limit: int) -> list[str]:
     titles: list[str] = []
     token: str | None = None
     while True:
-        page, token = stores.reviews.list_pending(limit=limit, page_token=token, oldest_first=oldest_first)
+        page, token = stores.reviews.list_pending(limit=limit, page_token=token, order=order)
         assert len(page) <= limit
         titles += [review.title for review in page]
         if token is None:
@@ -234,8 +234,19 @@ def _page_through(stores: Stores, *, oldest_first: bool, limit: int) -> list[str
 def test_pending_reviews_page_in_creation_order_either_way(stores: Stores) -> None:
     for number, created in ((1, NOW + 20), (2, NOW), (3, NOW + 10)):
         stores.reviews.put_pending(_review(number, created=created))
-    assert _page_through(stores, oldest_first=True, limit=2) == ["Review 2", "Review 3", "Review 1"]
-    assert _page_through(stores, oldest_first=False, limit=2) == ["Review 1", "Review 3", "Review 2"]
+    assert _page_through(stores, order="oldest", limit=2) == ["Review 2", "Review 3", "Review 1"]
+    assert _page_through(stores, order="newest", limit=2) == ["Review 1", "Review 3", "Review 2"]
+
+
+def test_pending_reviews_page_by_risk_highest_first_with_unscored_errors_on_top(stores: Stores) -> None:
+    risks = {1: {"score": 0.2, "labels": {}}, 2: {"error": "ThrottlingException"}, 3: {"score": 0.9, "labels": {}}}
+    for number, risk in risks.items():
+        stores.reviews.put_pending(replace(_review(number), risk=risk))
+    stores.reviews.put_pending(_review(4))  # never scored (the risk check was off)
+    assert _page_through(stores, order="risk", limit=3) == ["Review 2", "Review 3", "Review 1", "Review 4"]
+    claimed = _claim(stores, _review(3))
+    assert claimed is not None and claimed.risk == {"score": 0.9, "labels": {}}
+    assert _page_through(stores, order="risk", limit=10) == ["Review 2", "Review 1", "Review 4"]
 
 
 def test_decided_reviews_page_by_decision_time_and_status(stores: Stores) -> None:
@@ -248,7 +259,7 @@ def test_decided_reviews_page_by_decision_time_and_status(stores: Stores) -> Non
     assert [review.title for review in page] == ["Review 1", "Review 3", "Review 2"]
     page, _token = stores.reviews.list_decided(status="approved", limit=10, page_token=None, newest_first=False)
     assert [review.title for review in page] == ["Review 3", "Review 1"]
-    pending, _token = stores.reviews.list_pending(limit=10, page_token=None, oldest_first=True)
+    pending, _token = stores.reviews.list_pending(limit=10, page_token=None, order="oldest")
     assert pending == []
 
 
@@ -257,9 +268,10 @@ def test_decided_reviews_page_by_decision_time_and_status(stores: Stores) -> Non
 
 def test_history_keeps_each_event_once_in_the_order_it_happened(stores: Stores) -> None:
     submission_id = "6f0c9d0e-3c1b-4c55-9d4e-2b8f3f1f5a10"
-    stores.history.append(submission_id, "checked", at=iso(NOW + 1), flagged=True)
+    risk = {"score": 0.25, "labels": {"INSULT": 0.25}, "model": "m"}
+    stores.history.append(submission_id, "checked", at=iso(NOW + 1), flagged=True, risk=risk)
     stores.history.append(submission_id, "submitted", at=iso(NOW))
-    stores.history.append(submission_id, "checked", at=iso(NOW + 1), flagged=True)  # a retried step
+    stores.history.append(submission_id, "checked", at=iso(NOW + 1), flagged=True, risk=risk)  # a retried step
     stores.history.append(submission_id, "delivered", at=iso(NOW + 2), key="email", channel="email")
     stores.history.append(submission_id, "delivered", at=iso(NOW + 2), key="websocket", channel="websocket")
     events = stores.history.events(submission_id)
@@ -269,7 +281,7 @@ def test_history_keeps_each_event_once_in_the_order_it_happened(stores: Stores) 
         ("delivered", "email"),
         ("delivered", "websocket"),
     ]
-    assert events[1].fields == {"flagged": True}
+    assert events[1].fields == {"flagged": True, "risk": risk}  # a float reads back as the number it was
 
 
 def test_history_never_keeps_a_token_an_address_or_an_empty_field(stores: Stores) -> None:

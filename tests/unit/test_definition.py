@@ -51,7 +51,7 @@ def test_the_state_machine_records_the_same_decided_by_names_as_the_code():
     states = json.loads((ROOT / "statemachine.json").read_text())["States"]
 
     # Clean content goes straight to RecordOutcome with the execution input's default outcome.
-    assert states["IsFlagged"]["Default"] == "RecordOutcome"
+    assert states["RouteChecked"]["Default"] == "RecordOutcome"
     assert DEFAULT_OUTCOME == {"decision": "approved", "decidedBy": actors.CONTENT_CHECK}
     assert states["MarkExpired"]["Parameters"]["decidedBy"] == actors.DEADLINE
     assert states["MarkFailed"]["Parameters"]["decidedBy"] == actors.WORKFLOW
@@ -101,4 +101,4 @@ def test_the_clean_path_without_a_webhook_is_at_most_five_states():
         state = states[name]
         name = state.get("Default") if state["Type"] == "Choice" else state.get("Next")
 
-    assert path == ["CheckContent", "IsFlagged", "RecordOutcome", "PublishEvent", "DeliverWebhooks"]
+    assert path == ["CheckContent", "RouteChecked", "RecordOutcome", "PublishEvent", "DeliverWebhooks"]

@@ -196,6 +196,9 @@ def test_check_content_passes_clean_text(world):
     assert world.service.check.check({"submissionId": submission.submission_id}) == {
         "flagged": False,
         "matches": [],
+        "route": "publish",
+        "risk": None,  # this world's risk check is off (tests/unit/test_risk_check.py turns it on)
+        "reason": None,
     }
 
 
