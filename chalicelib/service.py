@@ -120,55 +120,119 @@ def compose_use_cases(
     webhook_sender: Callable[[], WebhookSender | None] = lambda: None,
 ) -> UseCases:
     """Wire each use case to only what it uses (the unit tests pass in-memory fakes of the ports)."""
-    from chalicelib.config import DEFAULT_RISK_REVIEW_THRESHOLD
     from chalicelib.usecases.decisions import DecideReview, ResumeExecution
-    from chalicelib.usecases.deliveries import DeliverWebhook, RecordDeliveryFailure
-    from chalicelib.usecases.intake import SubmitArticle
-    from chalicelib.usecases.outcomes import OutcomeEmail, RecordOutcome
     from chalicelib.usecases.queries import ReviewQueries, SubmissionQueries
+
+    resumer = ResumeExecution(
+        reviews=reviews, submissions=submissions, history=history, workflow=workflow, notifier=notifier, clock=clock
+    )
+    intake, check, approval = _use_cases_before_a_decision(
+        submissions=submissions,
+        reviews=reviews,
+        history=history,
+        workflow=workflow,
+        notifier=notifier,
+        word_list_source=word_list_source,
+        link_secret=link_secret,
+        risk_policy=risk_policy,
+        review_timeout_seconds=review_timeout_seconds,
+        clock=clock,
+    )
+    outcomes, webhooks, delivery_failures = _outcome_use_cases(
+        submissions=submissions,
+        reviews=reviews,
+        history=history,
+        notifier=notifier,
+        mailer=mailer,
+        webhook_sender=webhook_sender,
+        clock=clock,
+    )
+    return UseCases(
+        intake=intake,
+        check=check,
+        approval=approval,
+        decisions=DecideReview(reviews=reviews, resumer=resumer, clock=clock),
+        outcomes=outcomes,
+        webhooks=webhooks,
+        delivery_failures=delivery_failures,
+        submissions=SubmissionQueries(submissions=submissions, history=history),
+        reviews=ReviewQueries(reviews=reviews, submissions=submissions),
+    )
+
+
+def _use_cases_before_a_decision(
+    *,
+    submissions: SubmissionStore,
+    reviews: ReviewStore,
+    history: HistoryStore,
+    workflow: WorkflowEngine,
+    notifier: Notifications,
+    word_list_source: Callable[[], list[str]],
+    link_secret: Callable[[], str],
+    risk_policy: RiskPolicy | None,
+    review_timeout_seconds: int,
+    clock: Clock,
+) -> tuple[SubmitArticle, CheckContent, RequestApproval]:
+    """Intake and the workflow's tasks before a decision; without a risk policy the risk check is off."""
+    from chalicelib.config import DEFAULT_RISK_REVIEW_THRESHOLD
+    from chalicelib.usecases.intake import SubmitArticle
     from chalicelib.usecases.tasks import CheckContent, RequestApproval, RiskPolicy
     from chalicelib.web.links import decision_paths
 
-    resumer = ResumeExecution(reviews=reviews, history=history, workflow=workflow, notifier=notifier, clock=clock)
-    return UseCases(
-        intake=SubmitArticle(
-            submissions=submissions,
-            history=history,
-            workflow=workflow,
-            review_timeout_seconds=review_timeout_seconds,
-            clock=clock,
-        ),
-        check=CheckContent(
-            submissions=submissions,
-            history=history,
-            word_list_source=word_list_source,
-            risk_policy=risk_policy or RiskPolicy(scorer=None, review_threshold=DEFAULT_RISK_REVIEW_THRESHOLD),
-            clock=clock,
-        ),
-        approval=RequestApproval(
-            submissions=submissions,
-            reviews=reviews,
-            history=history,
-            workflow=workflow,
-            notifier=notifier,
-            decision_paths=decision_paths(link_secret),
-            review_timeout_seconds=review_timeout_seconds,
-            clock=clock,
-        ),
-        decisions=DecideReview(reviews=reviews, resumer=resumer, clock=clock),
-        outcomes=RecordOutcome(
-            submissions=submissions,
-            reviews=reviews,
-            history=history,
-            notifier=notifier,
-            email=OutcomeEmail(history=history, mailer=mailer, clock=clock),
-            webhook_sender=webhook_sender,
-            clock=clock,
-        ),
-        webhooks=DeliverWebhook(history=history, webhook_sender=webhook_sender, clock=clock),
-        delivery_failures=RecordDeliveryFailure(history=history, clock=clock),
-        submissions=SubmissionQueries(submissions=submissions, history=history),
-        reviews=ReviewQueries(reviews=reviews, submissions=submissions),
+    check = CheckContent(
+        submissions=submissions,
+        history=history,
+        word_list_source=word_list_source,
+        risk_policy=risk_policy or RiskPolicy(scorer=None, review_threshold=DEFAULT_RISK_REVIEW_THRESHOLD),
+        clock=clock,
+    )
+    approval = RequestApproval(
+        submissions=submissions,
+        reviews=reviews,
+        history=history,
+        workflow=workflow,
+        notifier=notifier,
+        decision_paths=decision_paths(link_secret),
+        review_timeout_seconds=review_timeout_seconds,
+        clock=clock,
+    )
+    intake = SubmitArticle(
+        submissions=submissions,
+        history=history,
+        workflow=workflow,
+        review_timeout_seconds=review_timeout_seconds,
+        clock=clock,
+    )
+    return intake, check, approval
+
+
+def _outcome_use_cases(
+    *,
+    submissions: SubmissionStore,
+    reviews: ReviewStore,
+    history: HistoryStore,
+    notifier: Notifications,
+    mailer: Callable[[], Mailer] | None,
+    webhook_sender: Callable[[], WebhookSender | None],
+    clock: Clock,
+) -> tuple[RecordOutcome, DeliverWebhook, RecordDeliveryFailure]:
+    """The final task and the deliveries after it."""
+    from chalicelib.usecases.deliveries import DeliverWebhook, RecordDeliveryFailure
+    from chalicelib.usecases.outcomes import OutcomeEmail, RecordOutcome
+
+    record = RecordOutcome(
+        submissions=submissions,
+        reviews=reviews,
+        history=history,
+        notifier=notifier,
+        email=OutcomeEmail(history=history, mailer=mailer, clock=clock),
+        webhook_sender=webhook_sender,
+        clock=clock,
+    )
+    return (
+        record,
+        DeliverWebhook(history=history, webhook_sender=webhook_sender, clock=clock),
+        RecordDeliveryFailure(history=history, clock=clock),
     )
 
 

@@ -12,7 +12,7 @@ from chalicelib.clock import Clock, iso
 from chalicelib.domain import history as events
 from chalicelib.domain.actors import SIGNED_LINK
 from chalicelib.domain.identifiers import claim_id_for, validate_review_id, validated_idempotency_key
-from chalicelib.domain.ports import HistoryStore, Notifications, ReviewStore, WorkflowEngine
+from chalicelib.domain.ports import HistoryStore, Notifications, ReviewStore, SubmissionStore, WorkflowEngine
 from chalicelib.domain.review import DECISION_BY_ACTION, REVIEWER_DECISIONS, Review, ReviewStatus, validated_reason
 from chalicelib.errors import (
     ConflictError,
@@ -40,12 +40,14 @@ class ResumeExecution:
         self,
         *,
         reviews: ReviewStore,
+        submissions: SubmissionStore,
         history: HistoryStore,
         workflow: WorkflowEngine,
         notifier: Notifications,
         clock: Clock,
     ) -> None:
         self._reviews = reviews
+        self._submissions = submissions
         self._history = history
         self._workflow = workflow
         self._notifier = notifier
@@ -84,14 +86,26 @@ class ResumeExecution:
         return decided
 
     def _settle_gone_token(self, review: Review, error: TaskTokenGoneError) -> None:
-        """AWS answers alike for a used token and a timed-out task: ask the execution which it was."""
-        if self._clock() < review.deadline and self._workflow.execution_status(review.execution_arn) in _ALIVE_OR_DONE:
+        """AWS answers alike for a used token and a timed-out task: ask the execution which it was.
+
+        An execution that is still running (or done) took a decision: ours, unless the outcome it
+        recorded on the submission is another one (the deadline's, which wins over our claim).
+        """
+        if (
+            self._clock() < review.deadline
+            and self._workflow.execution_status(review.execution_arn) in _ALIVE_OR_DONE
+            and not self._another_outcome_recorded(review)
+        ):
             # An earlier attempt of this claim delivered it (a lost reply, or a request that died
             # after its callback): the decision stands.
             self._log(review, "review.decision_already_delivered")
             return
         self._log(review, "review.expired_on_decision", error=str(error))
         raise ExpiredError("the review expired before the decision reached the workflow") from error
+
+    def _another_outcome_recorded(self, review: Review) -> bool:
+        submission = self._submissions.get(review.submission_id)
+        return submission is not None and submission.is_final and submission.decision != review.decision
 
     def _log(self, review: Review, event: str, *, level: int = logging.INFO, **fields: object) -> None:
         log_event(

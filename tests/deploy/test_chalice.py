@@ -52,6 +52,23 @@ def test_chalice_package_succeeds_and_its_template_passes_cfn_lint(sam_template:
     assert completed.returncode == 0, completed.stdout + completed.stderr
 
 
+def test_the_lambda_bundle_holds_the_app_and_nothing_of_the_local_runtime_or_its_model(sam_template: Path) -> None:
+    """The local Comprehend stand-in (a scikit-learn model) and the runtime are dev-only: never shipped."""
+    import zipfile
+
+    with zipfile.ZipFile(sam_template.parent / "deployment.zip") as bundle:
+        names = bundle.namelist()
+    tops = {name.split("/")[0] for name in names}
+    assert {"app.py", "chalicelib"} <= tops
+    forbidden = {"local_runtime", "profanity_check", "sklearn", "scipy", "numpy", "joblib", "deploy", "tests", "bench"}
+    assert tops & forbidden == set()
+    assert "chalicelib/integrations/toxicity.py" in names  # the Comprehend caller ships
+    assert "chalicelib/domain/content_check/confusables_table.py" in names  # the generated look-alike table ships
+    assert (
+        sum(info.file_size for info in zipfile.ZipFile(sam_template.parent / "deployment.zip").infolist()) < 2_000_000
+    )
+
+
 def test_packaged_functions_get_the_hand_written_policy_and_the_stage_environment(sam_template: Path) -> None:
     resources = json.loads(sam_template.read_text())["Resources"]
     config = load_config(ROOT)
