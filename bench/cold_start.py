@@ -105,7 +105,7 @@ Each sample is a fresh `python -c` subprocess (cwd = project root, fake AWS cred
 settings in the environment, `AWS_CONFIG_FILE` and `AWS_SHARED_CREDENTIALS_FILE` pointed at
 `/dev/null`) that reads `time.perf_counter()` around the imports and prints the difference, so
 interpreter start-up is excluded. **Lazy** (the app as it is): `import app`; the app builds its boto3
-session and clients on first use (`chalicelib/aws.py`). **Eager** (what a module-level client would
+session and clients on first use (`chalicelib/integrations/aws.py`). **Eager** (what a module-level client would
 cost): `import app`, then `import boto3` and `boto3.resource("dynamodb")`, `boto3.client("stepfunctions")`,
 `boto3.client("apigatewaymanagementapi", endpoint_url=…)`. One untimed run warms the file cache and
 the `.pyc` files; then {runs} lazy and {runs} eager runs, interleaved; the figure is the median of each.

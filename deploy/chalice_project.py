@@ -19,7 +19,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 TEMPLATE_STAGE = "dev"  # a new stage starts as a copy of this one
 # Chalice 1.34 names the WebSocket API's stage after ``api_gateway_stage`` (it has no separate setting).
 DEFAULT_API_GATEWAY_STAGE = "api"
-# Set in plain text these would win over the SSM parameters (see chalicelib/secrets_store.py).
+# Set in plain text these would win over the SSM parameters (see chalicelib/integrations/secrets_store.py).
 PLAIN_SECRETS = ("ADMIN_TOKEN", "LINK_SIGNING_SECRET", "WEBHOOK_SECRET")
 # Outcome delivery settings the deploy command takes from its environment into the stage's config.
 OUTCOME_VARIABLES = ("EVENT_BUS_NAME", "WEBHOOK_URL", "SENDER_EMAIL")

@@ -292,7 +292,7 @@ def test_the_final_task_finishes_a_claim_whose_request_died_after_its_callback_a
         reviews, review["reviewId"], decision="rejected", reason="spam", claim_id="died-after-it", now=time.time()
     )
     claimed = reviews.get(review["reviewId"])
-    # The request had resumed the execution, as ModerationService does, before it died.
+    # The request had resumed the execution, as ResumeExecution does, before it died.
     StepFunctionsWorkflow(boto3.client("stepfunctions", region_name=REGION), aws["StateMachineArn"]).send_decision(
         claimed.task_token,
         {"decision": "rejected", "reason": "spam", "decidedBy": "admin", "decidedAt": claimed.decided_at},
