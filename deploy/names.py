@@ -12,6 +12,7 @@ APPEND_ONLY_TABLES = ("history",)
 # Index name -> the table it belongs to (the app queries both).
 INDEXES = {
     "pending-by-created": "reviews",
+    "pending-by-risk": "reviews",
     "decided-by-time": "reviews",
     "status-by-decided": "reviews",
     "review-watchers": "connections",

@@ -310,8 +310,9 @@ def _risk_line(environ: Mapping[str, str]) -> str:
     if environ.get("RISK_CHECK", "on").strip().lower() == "off":
         return "off   (RISK_CHECK)"
     review = environ.get("RISK_REVIEW_THRESHOLD") or "0.5"
-    reject = environ.get("RISK_REJECT_THRESHOLD") or "never"
+    reject = environ.get("RISK_REJECT_THRESHOLD")
+    reject_note = f"refuse at >= {reject}" if reject else "never refuse automatically"
     return (
-        f"{LOCAL_MODEL_NAME} answers Comprehend DetectToxicContent; review at >= {review}, refuse at >= {reject}"
+        f"{LOCAL_MODEL_NAME} answers Comprehend DetectToxicContent; review at >= {review}, {reject_note}"
         "   (RISK_CHECK, RISK_REVIEW_THRESHOLD, RISK_REJECT_THRESHOLD)"
     )

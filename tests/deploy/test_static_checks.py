@@ -181,6 +181,17 @@ def test_only_the_check_content_function_may_call_comprehend_and_only_detect_tox
             )
 
 
+def test_every_index_of_the_stack_is_one_the_policy_lets_the_app_query() -> None:
+    """A new GSI without its Query permission fails here, offline, not in the cloud."""
+    stack = json.loads((ROOT / "deploy" / "stateful-stack.json").read_text())
+    in_stack = {
+        index["IndexName"]
+        for resource in stack["Resources"].values()
+        for index in resource.get("Properties", {}).get("GlobalSecondaryIndexes", [])
+    }
+    assert in_stack == set(INDEXES)
+
+
 def test_policy_names_exactly_the_stage_tables_indexes_state_machine_and_parameters() -> None:
     target = Target(stage="dev", region=REGION, account_id=ACCOUNT_ID)
     policy = render_policy(target, websocket_stage="api")

@@ -27,11 +27,12 @@ async def next_message(socket: ClientConnection, message_type: str) -> dict[str,
                 return message
 
 
-def pending_reviews(runtime: RunningRuntime, *submission_ids: str) -> dict[str, dict[str, Any]]:
+def pending_reviews(runtime: RunningRuntime, *submission_ids: str, order: str = "oldest") -> dict[str, dict[str, Any]]:
     """The pending reviews of these submissions, once all of them are listed."""
 
     def find() -> dict[str, dict[str, Any]] | None:
-        result = http("GET", f"{runtime.rest_url}/reviews?status=pending&limit=100", headers=runtime.admin_headers)
+        url = f"{runtime.rest_url}/reviews?status=pending&limit=100&order={order}"
+        result = http("GET", url, headers=runtime.admin_headers)
         assert result.status == 200, result
         found = {item["submissionId"]: item for item in result.body["items"] if item["submissionId"] in submission_ids}
         return found if len(found) == len(submission_ids) else None
@@ -109,6 +110,31 @@ def test_submit_review_decide_and_receive_live_then_ctrl_c(tmp_path: Path) -> No
     exit_status = runtime.stop(signal.SIGINT, timeout=10)
     assert exit_status == 0, runtime.output()[-3000:]
     assert "stopped" in runtime.stdout_path.read_text()
+
+
+def test_the_risk_model_sends_abuse_to_a_human_and_the_queue_orders_by_risk_under_the_deployed_policy(
+    tmp_path: Path,
+) -> None:
+    """The check function's Comprehend call and the risk index's Query, under the IAM policy make deploy gives."""
+    runtime = start_runtime(tmp_path)
+    try:
+        abusive = submit(runtime, "you are a worthless idiot and I hate you")
+        listed = submit(runtime, "forbidden fruit salad recipe")
+        clean = submit(runtime, "How to kill a process in Linux")
+        found = pending_reviews(runtime, abusive, listed, order="risk")
+        assert found[abusive]["risk"]["score"] >= 0.5 > found[listed]["risk"]["score"]
+        assert found[abusive]["risk"]["model"] == "alt-profanity-check 1.7.2 (local)"
+        result = http("GET", f"{runtime.rest_url}/reviews?status=pending&order=risk", headers=runtime.admin_headers)
+        ordered = [item["submissionId"] for item in result.body["items"]]
+        assert ordered.index(abusive) < ordered.index(listed)
+
+        def published() -> bool:
+            return http("GET", f"{runtime.rest_url}/submissions/{clean}").body["status"] == "APPROVED"
+
+        wait_for(published)
+    finally:
+        runtime.stop(signal.SIGINT, timeout=10)
+    assert "AccessDenied" not in runtime.output()
 
 
 def test_an_undecided_review_expires_at_its_deadline_then_sigterm(tmp_path: Path) -> None:
