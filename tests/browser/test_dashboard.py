@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Callable
 from typing import Any
 
 from playwright.sync_api import Locator, Page, WebSocketRoute, expect
 
-from tests.browser.conftest import PageWatch
-from tests.browser.test_pages import entry
-from tests.local_runtime.conftest import RunningRuntime, http
+from tests.browser.conftest import PageWatch, request_urls
+from tests.browser.test_pages import entry, pending_review
+from tests.local_runtime.conftest import RunningRuntime, http, submit
 
 PUBLISHED = "Published"
 WAITING = "Waiting for a moderator…"
+# The service's default RISK_REVIEW_THRESHOLD, which the dashboard marks as high risk.
+HIGH_RISK = 0.5
 
 
 def create_reviewer(runtime: RunningRuntime, name: str, role: str = "reviewer") -> str:
@@ -243,4 +247,142 @@ def test_an_admin_creates_and_removes_a_reviewer_and_signs_out(
     expect(page.locator("#sign-in")).to_be_visible()
     expect(page.locator("#token")).to_be_focused()
     assert page.evaluate("sessionStorage.length") == 0
+    watch.assert_clean()
+
+
+def queue_in_order(page: Page, *titles: str) -> Locator:
+    """The queue's entries for these titles (and no others), in the order the page lists them."""
+    pattern = re.compile("|".join(re.escape(title) for title in titles))
+    return page.locator("#queue > li").filter(has=page.locator(".title", has_text=pattern))
+
+
+def expect_queue_order(page: Page, *titles: str) -> None:
+    expect(queue_in_order(page, *titles)).to_have_text([re.compile(re.escape(title)) for title in titles])
+
+
+def shown_score(score: float) -> str:
+    """How the dashboard writes a score: two decimals, cut (so nothing under the mark reads 0.50)."""
+    return f"{math.floor(score * 100 + 1e-9) / 100:.2f}"
+
+
+def shown_labels(risk: dict[str, Any]) -> list[str]:
+    """The top three labels above zero as the dashboard writes them ("insult 0.99")."""
+    ranked = sorted(
+        ((name, score) for name, score in risk["labels"].items() if score > 0), key=lambda item: (-item[1], item[0])
+    )
+    return [f"{name.lower().replace('_', ' ')} {shown_score(score)}" for name, score in ranked[:3]]
+
+
+def test_a_flagged_review_shows_its_risk_score_and_labels(runtime: RunningRuntime, open_page: Callable[[], PageWatch]):
+    watch = open_page()
+    page = watch.page
+    sign_in(page, runtime, create_reviewer(runtime, "grace"), "grace")
+    abusive = "you are a worthless idiot and I hate you"  # no listed word: the model's score sends it to review
+    mild = "forbidden fruit sorbet"  # a listed word, and a score under the threshold
+    abusive_risk = pending_review(runtime, submit(runtime, abusive))["risk"]
+    mild_risk = pending_review(runtime, submit(runtime, mild))["risk"]
+    assert abusive_risk["score"] >= HIGH_RISK > mild_risk["score"], (abusive_risk, mild_risk)
+    assert shown_labels(abusive_risk), abusive_risk  # the model named what it found
+
+    high = queued(page, abusive).locator(".risk")
+    expect(high).to_have_class(re.compile(r"\bhigh\b"))
+    expect(high).to_have_text(
+        f"high risk {shown_score(abusive_risk['score'])} · " + ", ".join(shown_labels(abusive_risk))
+    )
+    low = queued(page, mild).locator(".risk")
+    expect(low).not_to_have_class(re.compile(r"\bhigh\b"))
+    expect(low).to_contain_text(f"risk {shown_score(mild_risk['score'])}")
+    expect(queued(page, mild)).to_contain_text("matched: forbidden")
+
+    open_review(page, abusive)
+    expect(page.locator("#review-risk .risk.high")).to_contain_text(f"high risk {shown_score(abusive_risk['score'])}")
+    for label in shown_labels(abusive_risk):
+        expect(page.locator("#review-risk")).to_contain_text(label)
+    expect(page.locator("#review-risk")).to_contain_text(f"scored by {abusive_risk['model']}")
+    checked = page.locator("#history > li[data-event=checked]")
+    expect(checked).to_contain_text(f"risk {shown_score(abusive_risk['score'])}")
+    expect(checked).to_contain_text("route: review")
+    watch.screenshot("dashboard-risk.png")
+    watch.assert_clean()
+
+
+def test_the_queue_sorted_by_risk_lists_high_scores_first_and_stays_live(
+    runtime: RunningRuntime, open_page: Callable[[], PageWatch]
+):
+    watch = open_page()
+    page = watch.page
+    urls = request_urls(page)
+    sign_in(page, runtime, create_reviewer(runtime, "henry"), "henry")
+    low, high = "forbidden fruit salad recipe", "shut up you worthless idiot"
+    score = {title: pending_review(runtime, submit(runtime, title))["risk"]["score"] for title in (low, high)}
+    assert score[high] >= HIGH_RISK > score[low], score
+    expect_queue_order(page, low, high)  # oldest first by default
+    page.evaluate("window.notReloaded = true")
+
+    page.locator("#queue-order").focus()
+    page.keyboard.press("End")  # the last option: highest risk first
+    expect(page.locator("#queue-order")).to_have_value("risk")
+    expect_queue_order(page, high, low)
+    assert any("status=pending" in url and "order=risk" in url for url in urls), urls
+
+    # New reviews arriving over the socket take their place in the risk order, not the end of the list.
+    middle, higher = "a forbidden fruit tart for Sunday", "what a worthless idiot you are"
+    score[middle] = pending_review(runtime, submit(runtime, middle))["risk"]["score"]
+    assert HIGH_RISK > score[middle] > score[low], score
+    expect_queue_order(page, high, middle, low)
+    score[higher] = pending_review(runtime, submit(runtime, higher))["risk"]["score"]
+    assert score[higher] >= HIGH_RISK, score
+    expect_queue_order(page, higher, middle, low)
+    expect(queue_in_order(page, high, higher).locator(".risk.high")).to_have_count(2)
+
+    page.select_option("#queue-order", "oldest")
+    expect_queue_order(page, low, high, middle, higher)
+    assert page.evaluate("window.notReloaded") is True, "the order changed without a reload"
+    watch.assert_clean()
+
+
+def test_a_review_the_model_could_not_score_says_so_and_sorts_first_by_risk(
+    runtime: RunningRuntime, open_page: Callable[[], PageWatch]
+):
+    """The local model always answers, so the socket brings the one review it could not score (SPEC §13's error shape)."""
+    watch = open_page()
+    page = watch.page
+    unscored = {
+        "reviewId": "00000000-0000-4000-8000-000000000001",
+        "submissionId": "00000000-0000-4000-8000-000000000002",
+        "title": "Throttled while checking",
+        "matches": [],
+        "status": "PENDING",
+        "createdAt": "2026-01-01T00:00:00.000Z",
+        "deadline": "2026-01-08T00:00:00.000Z",
+        "risk": {"error": "ThrottlingException"},
+    }
+
+    created = json.dumps({"type": "review", "event": "created", "review": unscored})
+    sockets: list[WebSocketRoute] = []
+
+    def route(socket: WebSocketRoute) -> None:
+        sockets.append(socket)
+        server = socket.connect_to_server()
+
+        def from_server(message: str | bytes) -> None:
+            socket.send(message)
+            if json.loads(message).get("type") == "watching":
+                socket.send(created)
+
+        server.on_message(from_server)
+
+    page.route_web_socket("**", route)
+    sign_in(page, runtime, create_reviewer(runtime, "ivy"), "ivy")
+    scored = "you are a worthless idiot, and I hate you"
+    pending_review(runtime, submit(runtime, scored))
+
+    expect(queued(page, unscored["title"]).locator(".risk.unscored")).to_have_text(
+        "risk: not scored (ThrottlingException)"
+    )
+    page.select_option("#queue-order", "risk")
+    expect(queued(page, scored).locator(".risk.high")).to_be_visible()
+    expect(queued(page, unscored["title"])).to_have_count(0)  # not stored, so the reloaded list lacks it
+    sockets[-1].send(created)  # as if it had just been created
+    expect_queue_order(page, unscored["title"], scored)  # errors first: a human must look
     watch.assert_clean()

@@ -111,7 +111,13 @@ def test_every_operation_documents_its_error_shape(document):
 
 def test_documented_limits_are_the_codes_limits(document):
     from chalicelib.domain.identifiers import IDEMPOTENCY_KEY_MAX_CHARACTERS
-    from chalicelib.domain.review import DECIDED_STATUSES, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, REASON_MAX_CHARACTERS
+    from chalicelib.domain.review import (
+        DECIDED_STATUSES,
+        DEFAULT_PAGE_SIZE,
+        MAX_PAGE_SIZE,
+        PENDING_ORDERS,
+        REASON_MAX_CHARACTERS,
+    )
     from chalicelib.domain.submission import BODY_MAX_BYTES, TITLE_MAX_CHARACTERS
     from chalicelib.web.requests import SUBMISSION_FIELDS
 
@@ -141,7 +147,7 @@ def test_documented_limits_are_the_codes_limits(document):
         DEFAULT_PAGE_SIZE,
     )
     assert query["status"]["enum"] == ["pending", *DECIDED_STATUSES]
-    assert query["order"]["enum"] == ["oldest", "newest"]
+    assert query["order"]["enum"] == list(PENDING_ORDERS)
 
 
 def test_documented_request_content_types_are_ones_the_route_accepts(document):

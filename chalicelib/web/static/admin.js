@@ -1,6 +1,8 @@
 // The reviewers' dashboard, loaded from /static/admin.js (the CSP allows no inline script).
-// The queue is loaded once (GET /reviews?status=pending) and then kept current by the review events
-// the WebSocket pushes (watchReviews); a dropped socket reconnects with backoff and reloads the list.
+// The queue is loaded once in the chosen order (GET /reviews?status=pending&order=oldest|newest|risk,
+// reloaded when the order changes) and then kept current by the review events the WebSocket pushes
+// (watchReviews), a new review inserted at its place in that order; a dropped socket reconnects with
+// backoff and reloads the list.
 // Everything a submitter or reviewer wrote is rendered with textContent, never as HTML.
 "use strict";
 
@@ -11,6 +13,9 @@ const firstRetryMs = 500;
 const maxRetryMs = 30000;
 const pageSize = 50;
 const maxQueuePages = 10;
+// A risk score at or above this is marked (the service's default RISK_REVIEW_THRESHOLD, SPEC §13).
+const highRisk = 0.5;
+const maxListedLabels = 3;
 
 const state = {
   token: null,
@@ -18,9 +23,11 @@ const state = {
   socket: null,
   retries: 0,
   retryTimer: null,
-  queue: new Map(), // reviewId -> review, oldest first (insertion order)
+  queue: new Map(), // reviewId -> review, in queueOrder (insertion order)
+  queueOrder: "oldest", // oldest, newest or risk (highest first)
   queueComplete: false,
   queueNextToken: null,
+  queueGeneration: 0, // which load of the queue is current: a reload (new order) makes older ones stale
   loading: false,
   buffered: [], // events that arrive while the queue loads, applied after it
   decidedStatus: "decided",
@@ -138,6 +145,7 @@ function start() {
   $("session").hidden = false;
   $("workspace").hidden = false;
   $("who").textContent = "Signing in…";
+  state.queueOrder = $("queue-order").value; // a reloaded page may keep the select's last choice
   connect();
   loadDecided(false);
 }
@@ -148,6 +156,7 @@ function signOut(why) {
   const socket = state.socket;
   state.socket = null;
   if (socket) { socket.close(); }
+  state.queueGeneration += 1; // a queue load in flight is for the previous session
   Object.assign(state, {
     token: null, reviewer: null, retries: 0, retryTimer: null, queue: new Map(), buffered: [], opened: null,
   });
@@ -228,10 +237,7 @@ function receive(data) {
 function apply(message) {
   const review = message.review;
   if (message.event === "created") {
-    if (state.queueComplete && !state.queue.has(review.reviewId)) {
-      state.queue.set(review.reviewId, review);
-      renderQueue();
-    }
+    if (!state.queue.has(review.reviewId) && insertInOrder(review)) { renderQueue(); }
   } else if (message.event === "decided" || message.event === "expired") {
     if (state.queue.delete(review.reviewId)) { renderQueue(); }
     if (state.decidedStatus === "decided" || state.decidedStatus === (review.decision || "").toLowerCase()) {
@@ -243,17 +249,24 @@ function apply(message) {
 
 // --- the queue -------------------------------------------------------------------------
 
+/** Load the queue (or its next pages): true if it loaded, false if it failed, undefined if a newer load took over. */
 async function loadQueue(more) {
+  const order = state.queueOrder;
   if (!more) {
+    state.queueGeneration += 1;
     state.loading = true;
     state.buffered = [];
   }
+  const generation = state.queueGeneration;
+  const current = () => generation === state.queueGeneration;
+  let loadedAll = true;
   try {
     let nextToken = more ? state.queueNextToken : null;
     const loaded = more ? state.queue : new Map();
-    // The whole queue when it is of a sane size, so new reviews can simply join its end.
+    // The whole queue when it is of a sane size, so a new review can always be put in its place.
     for (let pages = 0; pages < maxQueuePages; pages += 1) {
-      const page = await api(reviewsPath("pending", "oldest", nextToken));
+      const page = await api(reviewsPath("pending", order, nextToken));
+      if (!current()) { return; } // the order changed meanwhile: a newer load replaces this one
       for (const review of page.items) { loaded.set(review.reviewId, review); }
       nextToken = page.nextToken || null;
       if (!nextToken) { break; }
@@ -262,14 +275,100 @@ async function loadQueue(more) {
     state.queueNextToken = nextToken;
     state.queueComplete = !nextToken;
   } catch (error) {
+    if (!current()) { return; }
+    loadedAll = false;
     setLive("The queue could not be loaded: " + error.message, "down");
   } finally {
-    state.loading = false;
+    if (current()) { state.loading = false; }
   }
   const buffered = state.buffered;
   state.buffered = [];
   buffered.forEach(apply);
   renderQueue();
+  return loadedAll;
+}
+
+async function changeQueueOrder(order) {
+  const previous = state.queueOrder;
+  state.queueOrder = order;
+  const loaded = await loadQueue(false);
+  if (loaded === false && state.queueOrder === order) {
+    // The list on screen is still in the previous order: say so rather than pretend.
+    state.queueOrder = previous;
+    $("queue-order").value = previous;
+    announce("The queue could not be reordered; it stays in the previous order.");
+  }
+}
+
+/** Where a review sorts by risk, as the service's pending-by-risk index does: unscored errors first, unchecked last. */
+function riskRank(review) {
+  if (!review.risk) { return -1; }
+  return typeof review.risk.score === "number" ? review.risk.score : 2;
+}
+
+/** Negative when ``left`` comes before ``right`` in the queue's current order. */
+function compareInOrder(left, right) {
+  switch (state.queueOrder) {
+    case "risk":
+      return riskRank(right) - riskRank(left);
+    case "newest":
+      return Date.parse(right.createdAt) - Date.parse(left.createdAt);
+    default:
+      return Date.parse(left.createdAt) - Date.parse(right.createdAt);
+  }
+}
+
+/**
+ * Put a new review at its place in the queue (after any that sort equal): false when that place is
+ * past the reviews loaded so far, where "Load more" finds it.
+ */
+function insertInOrder(review) {
+  const reviews = [...state.queue.values()];
+  let at = reviews.findIndex((other) => compareInOrder(review, other) < 0);
+  if (at < 0) {
+    if (!state.queueComplete) { return false; }
+    at = reviews.length;
+  }
+  reviews.splice(at, 0, review);
+  state.queue.clear(); // the same Map: a "Load more" in flight keeps adding to it
+  for (const each of reviews) { state.queue.set(each.reviewId, each); }
+  return true;
+}
+
+// --- risk --------------------------------------------------------------------------------
+
+/** Two decimals, cut rather than rounded, so a score just under the mark never reads 0.50. */
+function riskScore(score) {
+  return (Math.floor(score * 100 + 1e-9) / 100).toFixed(2);
+}
+
+/** The labels that scored above zero, highest first (ties by name), as "insult 0.91". */
+function riskLabels(risk, limit) {
+  const ranked = Object.entries(risk.labels || {})
+    .filter(([, score]) => typeof score === "number" && score > 0)
+    .sort(([leftName, left], [rightName, right]) => right - left || (leftName < rightName ? -1 : 1));
+  return ranked.slice(0, limit)
+    .map(([name, score]) => name.toLowerCase().replaceAll("_", " ") + " " + riskScore(score));
+}
+
+/** What a review the model could not score says instead of a score. */
+function notScored(risk) {
+  return "risk: not scored (" + (risk.error || "unknown error") + ")";
+}
+
+/** A short risk badge for a list: "high risk 0.97 · insult 0.97, profanity 0.97", or why it was not scored. */
+function riskElement(risk, limit) {
+  if (!risk) { return null; }
+  if (typeof risk.score !== "number") {
+    return element("span", "risk unscored", notScored(risk));
+  }
+  const high = risk.score >= highRisk;
+  const node = element("span", "risk" + (high ? " high" : ""));
+  node.append(element("span", "risk-score", (high ? "high risk " : "risk ") + riskScore(risk.score)));
+  const labels = riskLabels(risk, limit);
+  if (labels.length) { node.append(" · ", element("span", "risk-labels", labels.join(", "))); }
+  if (risk.model) { node.title = "scored by " + risk.model; }
+  return node;
 }
 
 function matchedWords(review) {
@@ -296,6 +395,8 @@ function reviewItem(review, decided) {
     const words = matchedWords(review);
     if (words) { details.append(" · ", element("span", "words", words)); }
     button.append(details);
+    const risk = riskElement(review.risk, maxListedLabels);
+    if (risk) { button.append(risk); }
   }
   button.addEventListener("click", () => openReview(review.reviewId, button));
   item.append(button);
@@ -377,6 +478,7 @@ async function openReview(reviewId, from) {
   $("review-matches").textContent = matches.length
     ? "Flagged for " + matches.map((m) => "“" + m.text + "” (" + m.word + ", in the " + m.field + ")").join("; ")
     : "";
+  showRisk(review.risk);
   $("review-meta").replaceChildren("Submitted ", timeElement(review.createdAt), " · deadline ",
     timeElement(review.deadline), " · submission " + review.submissionId);
   $("reason").value = "";
@@ -392,6 +494,21 @@ async function openReview(reviewId, from) {
   $("review").hidden = false;
   $("review").focus();
   loadHistory(review.submissionId);
+}
+
+function showRisk(risk) {
+  const node = riskElement(risk, Infinity);
+  if (!node) {
+    $("review-risk").replaceChildren();
+    return;
+  }
+  const parts = [node];
+  if (typeof risk.score !== "number") {
+    parts.push(" — the model could not score it, so it came to a human.");
+  } else if (risk.model) {
+    parts.push(element("span", "muted", " (scored by " + risk.model + ")"));
+  }
+  $("review-risk").replaceChildren(...parts);
 }
 
 function closeReview() {
@@ -467,9 +584,13 @@ const eventLabels = {
 function eventDetails(entry) {
   switch (entry.event) {
     case "checked":
-      return entry.flagged
-        ? "flagged: " + (entry.matches || []).map((match) => match.word + " (“" + match.text + "”)").join(", ")
-        : "clean";
+      return [
+        entry.flagged
+          ? "flagged: " + (entry.matches || []).map((match) => match.word + " (“" + match.text + "”)").join(", ")
+          : "no listed word",
+        riskText(entry.risk),
+        entry.route ? "route: " + entry.route : "",
+      ].filter(Boolean).join(" · ");
     case "review_requested":
       return "deadline " + new Date(entry.deadline).toLocaleString();
     case "decided":
@@ -484,6 +605,13 @@ function eventDetails(entry) {
     default:
       return "";
   }
+}
+
+function riskText(risk) {
+  if (!risk) { return ""; }
+  if (typeof risk.score !== "number") { return notScored(risk); }
+  const labels = riskLabels(risk, maxListedLabels);
+  return "risk " + riskScore(risk.score) + (labels.length ? " (" + labels.join(", ") + ")" : "");
 }
 
 async function loadHistory(submissionId) {
@@ -588,6 +716,7 @@ async function copyToken() {
 $("sign-in").addEventListener("submit", signIn);
 $("sign-out").addEventListener("click", () => signOut());
 $("queue-more").addEventListener("click", () => loadQueue(true));
+$("queue-order").addEventListener("change", (event) => changeQueueOrder(event.target.value));
 $("decided-more").addEventListener("click", () => loadDecided(true));
 $("decided-status").addEventListener("change", (event) => {
   state.decidedStatus = event.target.value;
