@@ -225,7 +225,7 @@ def _outcome_use_cases(
         reviews=reviews,
         history=history,
         notifier=notifier,
-        email=OutcomeEmail(history=history, mailer=mailer, clock=clock),
+        email=OutcomeEmail(submissions=submissions, history=history, mailer=mailer, clock=clock),
         webhook_sender=webhook_sender,
         clock=clock,
     )

@@ -53,6 +53,20 @@ class InMemorySubmissions(Recorder):
     def __init__(self) -> None:
         super().__init__()
         self.items: dict[str, Submission] = {}
+        # (submission id, channel) -> the outcome its message was sent for
+        self.sent: dict[tuple[str, str], str] = {}
+
+    def mark_sent(self, submission_id: str, *, channel: str, outcome: str) -> bool:
+        self._record("mark_sent", submission_id=submission_id, channel=channel, outcome=outcome)
+        if submission_id not in self.items or self.sent.get((submission_id, channel)) == outcome:
+            return False
+        self.sent[(submission_id, channel)] = outcome
+        return True
+
+    def unmark_sent(self, submission_id: str, *, channel: str, outcome: str) -> None:
+        self._record("unmark_sent", submission_id=submission_id, channel=channel, outcome=outcome)
+        if self.sent.get((submission_id, channel)) == outcome:
+            del self.sent[(submission_id, channel)]
 
     def create(self, submission: Submission) -> bool:
         self._record("create", submission=submission)

@@ -38,6 +38,12 @@ class SubmissionStore(Protocol):
     ) -> Submission | None:
         """Write the final outcome (idempotent); the submission with its subscribers, or None if it is gone."""
 
+    def mark_sent(self, submission_id: str, *, channel: str, outcome: str) -> bool:
+        """Claim the one message of ``channel`` for ``outcome``; False when it was already claimed (sent once)."""
+
+    def unmark_sent(self, submission_id: str, *, channel: str, outcome: str) -> None:
+        """Give the claim back after a message that could not be sent, so a retried task may send it."""
+
 
 class ReviewStore(Protocol):
     def put_pending(self, review: Review) -> bool:

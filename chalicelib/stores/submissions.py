@@ -117,6 +117,28 @@ class DynamoDBSubmissionStore:
             return None
         return submission_from_item(response["Attributes"])
 
+    def mark_sent(self, submission_id: str, *, channel: str, outcome: str) -> bool:
+        """A conditional marker per outcome and channel: a retried final task sends nothing twice (SPEC §19)."""
+        written = conditional_write(
+            self._table.update_item,
+            Key={"submissionId": submission_id},
+            UpdateExpression="SET #marker = :outcome",
+            ConditionExpression="attribute_exists(submissionId) AND (attribute_not_exists(#marker) OR #marker <> :outcome)",
+            ExpressionAttributeNames={"#marker": _sent_marker(channel)},
+            ExpressionAttributeValues={":outcome": outcome},
+        )
+        return written is not None
+
+    def unmark_sent(self, submission_id: str, *, channel: str, outcome: str) -> None:
+        conditional_write(
+            self._table.update_item,
+            Key={"submissionId": submission_id},
+            UpdateExpression="REMOVE #marker",
+            ConditionExpression="#marker = :outcome",
+            ExpressionAttributeNames={"#marker": _sent_marker(channel)},
+            ExpressionAttributeValues={":outcome": outcome},
+        )
+
     def record_outcome(
         self, submission_id: str, *, status: str, decision: str, reason: str | None, decided_by: str, decided_at: str
     ) -> Submission | None:
@@ -144,3 +166,8 @@ class DynamoDBSubmissionStore:
         if response is None:
             return None
         return submission_from_item(response["Attributes"])
+
+
+def _sent_marker(channel: str) -> str:
+    """The item attribute that remembers which outcome ``channel``'s message was sent for."""
+    return f"sent_{channel}"

@@ -7,6 +7,9 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
+from typing import NoReturn
 
 from chalicelib.clock import Clock, iso
 from chalicelib.domain import history as events
@@ -14,6 +17,7 @@ from chalicelib.domain.actors import SIGNED_LINK
 from chalicelib.domain.identifiers import claim_id_for, validate_review_id, validated_idempotency_key
 from chalicelib.domain.ports import HistoryStore, Notifications, ReviewStore, SubmissionStore, WorkflowEngine
 from chalicelib.domain.review import DECISION_BY_ACTION, REVIEWER_DECISIONS, Review, ReviewStatus, validated_reason
+from chalicelib.domain.submission import Submission
 from chalicelib.errors import (
     ConflictError,
     ExpiredError,
@@ -31,6 +35,12 @@ logger = logging.getLogger(__name__)
 MAX_CLAIM_ATTEMPTS = 3
 # What Step Functions' DescribeExecution says of an execution a delivered decision may have resumed.
 _ALIVE_OR_DONE = ("RUNNING", "SUCCEEDED")
+# A decision this close to the deadline may have met a task that timed out meanwhile (clocks differ
+# by this much, at most): its answer waits for the outcome the execution records.
+NEAR_DEADLINE_SECONDS = 5
+# How long an uncertain answer waits for the execution to record its outcome, and how often it looks.
+SETTLE_SECONDS = 3.0
+SETTLE_INTERVAL_SECONDS = 0.2
 
 
 class ResumeExecution:
@@ -45,9 +55,11 @@ class ResumeExecution:
         workflow: WorkflowEngine,
         notifier: Notifications,
         clock: Clock,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._reviews = reviews
         self._submissions = submissions
+        self._sleep = sleep
         self._history = history
         self._workflow = workflow
         self._notifier = notifier
@@ -56,16 +68,19 @@ class ResumeExecution:
     def resume(self, review: Review, *, release_on_refusal: bool = False) -> Review:
         """Tell the execution; ``release_on_refusal``: the claim is this request's own, roll it back if refused.
 
-        Raises ExpiredError (the execution no longer waits), OutcomeUnknownError (maybe delivered:
-        the claim stays, a retry finishes it) and UnavailableError (refused).
+        An uncertain answer (a timeout, or a spent token near the deadline) is never reported as a
+        success on faith: it is settled by the outcome the execution records (SPEC §19).
+
+        Raises ExpiredError (the execution no longer waits for it, or the deadline won), OutcomeUnknownError
+        (still unknown: the claim stays, a retry finishes it) and UnavailableError (refused).
         """
         try:
             self._workflow.send_decision(review.task_token, review.callback_output())
         except TaskTokenGoneError as error:
             self._settle_gone_token(review, error)
-        except OutcomeUnknownError:
+        except OutcomeUnknownError as error:
             self._log(review, "review.decision_uncertain", level=logging.WARNING)
-            raise
+            self._settle_by_outcome(review, error)
         except UnavailableError:
             if release_on_refusal and review.claim_id is not None:
                 self._reviews.release_decision(review.review_id, claim_id=review.claim_id)
@@ -88,24 +103,37 @@ class ResumeExecution:
     def _settle_gone_token(self, review: Review, error: TaskTokenGoneError) -> None:
         """AWS answers alike for a used token and a timed-out task: ask the execution which it was.
 
-        An execution that is still running (or done) took a decision: ours, unless the outcome it
-        recorded on the submission is another one (the deadline's, which wins over our claim).
+        Well before the deadline, an execution that is still running (or done) took a decision:
+        ours (a lost reply, or a request that died after its callback), unless the outcome it
+        recorded is another one. Near or past the deadline the task may have timed out instead,
+        so the recorded outcome decides.
         """
-        if (
-            self._clock() < review.deadline
-            and self._workflow.execution_status(review.execution_arn) in _ALIVE_OR_DONE
-            and not self._another_outcome_recorded(review)
-        ):
-            # An earlier attempt of this claim delivered it (a lost reply, or a request that died
-            # after its callback): the decision stands.
-            self._log(review, "review.decision_already_delivered")
-            return
+        if self._workflow.execution_status(review.execution_arn) not in _ALIVE_OR_DONE:
+            self._expired(review, error)
+        if self._clock() < review.deadline - NEAR_DEADLINE_SECONDS:
+            submission = self._submissions.get(review.submission_id)
+            if submission is None or not submission.is_final or _is_ours(submission, review):
+                self._log(review, "review.decision_already_delivered")
+                return
+            self._expired(review, error)
+        self._settle_by_outcome(review, error)
+
+    def _settle_by_outcome(self, review: Review, error: Exception) -> None:
+        """Wait a little for the execution to record its outcome: ours stands (200), another is 410, none is 503."""
+        for _look in range(int(SETTLE_SECONDS / SETTLE_INTERVAL_SECONDS) + 1):
+            submission = self._submissions.get(review.submission_id)
+            if submission is not None and submission.is_final:
+                if _is_ours(submission, review):
+                    self._log(review, "review.decision_already_delivered")
+                    return
+                self._expired(review, error)
+            self._sleep(SETTLE_INTERVAL_SECONDS)
+        self._log(review, "review.decision_unsettled", level=logging.WARNING)
+        raise OutcomeUnknownError("the workflow may not have received the decision; retry it") from error
+
+    def _expired(self, review: Review, error: Exception) -> NoReturn:
         self._log(review, "review.expired_on_decision", error=str(error))
         raise ExpiredError("the review expired before the decision reached the workflow") from error
-
-    def _another_outcome_recorded(self, review: Review) -> bool:
-        submission = self._submissions.get(review.submission_id)
-        return submission is not None and submission.is_final and submission.decision != review.decision
 
     def _log(self, review: Review, event: str, *, level: int = logging.INFO, **fields: object) -> None:
         log_event(
@@ -216,6 +244,11 @@ class DecideReview:
             decision=review.decision,
         )
         return self._resumer.resume(renewed)
+
+
+def _is_ours(submission: Submission, review: Review) -> bool:
+    """The outcome the execution recorded is this review's claimed decision."""
+    return (submission.decision, submission.decided_by) == (review.decision, review.decided_by)
 
 
 def already_decided(review: Review) -> Exception:

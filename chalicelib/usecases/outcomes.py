@@ -30,20 +30,39 @@ SUBMISSION_STATUS_BY_DECISION: dict[str, SubmissionStatus] = {
 
 
 class OutcomeEmail:
-    """One message to the address given at submit; its fate goes in the audit trail, never the address."""
+    """One message per outcome to the address given at submit; its fate goes in the audit trail, never the address.
 
-    def __init__(self, *, history: HistoryStore, mailer: Callable[[], Mailer] | None, clock: Clock) -> None:
+    A retried final task (Lambda retries, a redelivered task) finds the outcome's marker set and
+    sends nothing again (SPEC §19); a message that could not be sent gives its marker back.
+    """
+
+    CHANNEL = "email"
+
+    def __init__(
+        self,
+        *,
+        submissions: SubmissionStore,
+        history: HistoryStore,
+        mailer: Callable[[], Mailer] | None,
+        clock: Clock,
+    ) -> None:
+        self._submissions = submissions
         self._history = history
         self._mailer = mailer
         self._clock = clock
 
     def send(self, submission: Submission) -> None:
+        outcome = f"{submission.decision}#{submission.decided_at}"
+        if not self._submissions.mark_sent(submission.submission_id, channel=self.CHANNEL, outcome=outcome):
+            log_event(logger, "email.already_sent", submissionId=submission.submission_id, outcome=outcome)
+            return
         at = iso(self._clock())
         try:
             if self._mailer is None:
                 raise MailNotSent("no mailer is configured")
             message_id = self._mailer().send_outcome(submission, to=submission.notify_email or "")
         except MailNotSent as error:
+            self._submissions.unmark_sent(submission.submission_id, channel=self.CHANNEL, outcome=outcome)
             log_event(
                 logger, "email.failed", level=logging.WARNING, submissionId=submission.submission_id, error=str(error)
             )

@@ -317,3 +317,18 @@ def test_connections_follow_submissions_and_watch_reviews_until_removed(stores: 
     assert stores.connections.remove("c-2") == []  # a watch is not a submission
     assert stores.connections.get_many(["c-1", "c-2"]) == []
     assert stores.connections.review_watchers() == []
+
+
+def test_a_message_is_marked_sent_once_per_outcome_and_channel(stores: Stores) -> None:
+    submission = _submission()
+    stores.submissions.create(submission)
+    mark = stores.submissions.mark_sent
+    assert mark(submission.submission_id, channel="email", outcome="rejected#t1") is True
+    assert mark(submission.submission_id, channel="email", outcome="rejected#t1") is False  # a retried task
+    assert mark(submission.submission_id, channel="sms", outcome="rejected#t1") is True  # another channel
+    assert mark(submission.submission_id, channel="email", outcome="approved#t2") is True  # another outcome
+    stores.submissions.unmark_sent(submission.submission_id, channel="email", outcome="rejected#t1")  # not its own
+    assert mark(submission.submission_id, channel="email", outcome="approved#t2") is False
+    stores.submissions.unmark_sent(submission.submission_id, channel="email", outcome="approved#t2")
+    assert mark(submission.submission_id, channel="email", outcome="approved#t2") is True  # given back: sent again
+    assert mark("00000000-0000-4000-8000-999999999999", channel="email", outcome="x") is False

@@ -25,7 +25,7 @@ from chalicelib.integrations import aws as aws_clients
 from chalicelib.integrations.workflow import StepFunctionsWorkflow
 from chalicelib.stores.reviews import DynamoDBReviewStore
 from chalicelib.web.requests import parse_article_request
-from tests.conftest import REGION, pending_review_for, submit, wait_for, wait_for_status
+from tests.conftest import REGION, REVIEW_TIMEOUT_SECONDS, pending_review_for, submit, wait_for, wait_for_status
 
 
 class FakeClock:
@@ -402,3 +402,49 @@ def test_a_decision_that_reaches_a_timed_out_task_is_410(client, admin_headers, 
 
     with pytest.raises(ExpiredError):
         moderation.decisions.decide(review["reviewId"], action="approve", decided_by="admin")
+
+
+def test_a_decision_whose_spent_token_meets_the_deadline_is_410_and_the_review_stays_expired(
+    client, admin_headers, aws, reviews, interpreter_clock
+):
+    """SPEC §19 on the real state machine: the reviewer clicks a second before the deadline, Step Functions
+    answers TaskTimedOut (Stubber: moto cannot race it), and while the request asks, the deadline passes on
+    the interpreter clock and the execution records EXPIRED: the reviewer hears 410, never 200."""
+    from chalicelib.stores.history import DynamoDBHistoryStore
+    from chalicelib.stores.submissions import DynamoDBSubmissionStore
+    from chalicelib.usecases.decisions import DecideReview, ResumeExecution
+    from tests.fakes import RecordingNotifier
+
+    created = submit(client, "forbidden at the wire")
+    review = pending_review_for(client, admin_headers, created["submissionId"])
+    interpreter_clock.wait_until_waiting(1)
+    stored = reviews.get(review["reviewId"])
+    workflow, stubber = _stubbed_workflow(aws)
+    stubber.add_client_error("send_task_success", service_error_code="TaskTimedOut", http_status_code=400)
+    _answer_execution(stubber, stored.execution_arn, aws["StateMachineArn"])  # still RUNNING: MarkExpired is next
+
+    def the_deadline_passes_meanwhile(_seconds: float) -> None:
+        if interpreter_clock.advance(REVIEW_TIMEOUT_SECONDS):
+            wait_for_status(client, created["submissionId"], "EXPIRED")
+
+    resumer = ResumeExecution(
+        reviews=reviews,
+        submissions=DynamoDBSubmissionStore(aws_clients.table(aws["SubmissionsTableName"])),
+        history=DynamoDBHistoryStore(aws_clients.table(aws["HistoryTableName"])),
+        workflow=workflow,
+        notifier=RecordingNotifier(),  # reviewers' live queue is not what this test is about
+        clock=lambda: stored.deadline - 1,
+        sleep=the_deadline_passes_meanwhile,
+    )
+    decide = DecideReview(reviews=reviews, resumer=resumer, clock=lambda: stored.deadline - 1)
+
+    with pytest.raises(ExpiredError):
+        decide.decide(review["reviewId"], action="approve", decided_by="admin")
+
+    def expired_review() -> dict[str, Any] | None:
+        body = client.http.get(f"/reviews/{review['reviewId']}", headers=admin_headers).json_body
+        return body if body["status"] == "EXPIRED" else None
+
+    final = wait_for(expired_review)
+    assert final["decidedBy"] == "deadline" and final["decision"] == "expired"
+    assert client.http.get(f"/submissions/{created['submissionId']}").json_body["status"] == "EXPIRED"

@@ -409,3 +409,32 @@ def test_a_bad_notify_email_is_a_400_and_starts_nothing(client, aws, value):
         assert value.strip() not in response.json_body["error"]["message"]
     assert stepfunctions.list_executions(stateMachineArn=aws["StateMachineArn"])["executions"] == before
     assert _sent_messages() == []
+
+
+def test_a_final_task_run_twice_emails_once_and_records_one_delivery(client, admin_headers):
+    """SPEC §19: Lambda retries and redelivered tasks run RecordOutcome again with the same input."""
+    import app
+
+    created = _submit_with(client, "forbidden twice", notifyEmail=ADDRESS)
+    review = pending_review_for(client, admin_headers, created["submissionId"])
+    client.http.post(f"/reviews/{review['reviewId']}/reject", headers=admin_headers, body=json.dumps({"reason": "no"}))
+    wait_for_status(client, created["submissionId"], "REJECTED")
+    _wait_until_finished(created["submissionId"])
+    submission = service.use_cases().submissions.get_submission(created["submissionId"])
+    task_input = {
+        "submissionId": submission.submission_id,
+        "executionArn": submission.execution_arn,
+        "outcome": {
+            "decision": "rejected",
+            "reason": "no",
+            "decidedBy": submission.decided_by,
+            "decidedAt": submission.decided_at,
+        },
+    }
+
+    app.record_outcome(task_input, None)
+    app.record_outcome(task_input, None)
+
+    assert len(_sent_messages()) == 1
+    items = _history(client, admin_headers, created["submissionId"])
+    assert [item["event"] for item in items if item.get("channel") == "email"] == ["delivered"]
