@@ -32,6 +32,7 @@ def install_moto_patches() -> None:
         index_executions,
         index_task_tokens,
         invoke_app_lambdas_directly,
+        refuse_tokens_after_their_timeout,
         release_finished_executions,
         run_programs_on_the_execution_thread,
         stop_keeping_every_thread,
@@ -51,6 +52,7 @@ def install_moto_patches() -> None:
     run_programs_on_the_execution_thread()
     wait_for_task_tokens_on_the_execution_thread()
     wait_for_task_tokens_on_the_interpreter_clock()
+    refuse_tokens_after_their_timeout()
     index_task_tokens()
     index_executions()
     release_finished_executions()

@@ -247,12 +247,14 @@ def index_task_tokens() -> None:
         try:
             if pool is not None and call(pool):
                 return
-        except CallbackNotifyConsumerError as consumer_error:
-            # moto tests the exception itself (never a CallbackConsumerTimeout), so it always
-            # answers TaskDoesNotExist here; kept as moto does it.
-            if isinstance(consumer_error, CallbackConsumerTimeout):
-                raise TaskTimedOut() from None
-            raise TaskDoesNotExist() from None
+        except CallbackNotifyConsumerError as refused:
+            # moto's own scan tests the exception itself (never a CallbackConsumerTimeout) and builds
+            # these errors without the message and type they need; this is what AWS answers: a task
+            # that timed out is TaskTimedOut (see refuse_tokens_after_their_timeout), any other
+            # consumer that left is TaskDoesNotExist.
+            if isinstance(refused.callback_consumer_error, CallbackConsumerTimeout):
+                raise TaskTimedOut("Task Timed Out", "TaskTimedOut", 400) from None
+            raise TaskDoesNotExist("Task Does Not Exist", "TaskDoesNotExist", 400) from None
         raise InvalidToken()
 
     def send_task_success(self: Any, task_token: str, outcome: str) -> None:
@@ -426,3 +428,47 @@ def wait_for_task_tokens_on_the_interpreter_clock() -> None:
 
     wait.uses_interpreter_clock = True  # type: ignore[attr-defined]
     CallbackEndpoint.wait = wait  # type: ignore[method-assign]
+
+
+def refuse_tokens_after_their_timeout() -> None:
+    """A token whose task timed out is refused (``TaskTimedOut``), as on AWS, instead of taken silently.
+
+    moto never tells a callback endpoint that its task timed out (``CallbackEndpoint.report`` is
+    never called), so a ``SendTaskSuccess`` that arrived after a review's deadline, while the
+    execution was still running on (MarkExpired, RecordOutcome, the deliveries), was accepted and
+    answered 200 for a decision that never counted (SPEC §19). The timeout is now reported when the
+    wait gives up, under the same lock as a notify, so a decision and a timeout never both win.
+    """
+    require_pinned_moto()
+    from moto.stepfunctions.parser.asl.eval.callback.callback import (
+        CallbackConsumerTimeout,
+        CallbackEndpoint,
+        CallbackNotifyConsumerError,
+    )
+
+    wait, notify = CallbackEndpoint.wait, CallbackEndpoint.notify
+    if getattr(notify, "refuses_after_timeout", False):
+        return
+    # One lock for every endpoint: it is held for a few instructions per notify or timeout.
+    lock = threading.Lock()
+
+    @functools.wraps(notify)
+    def notify_unless_timed_out(self: Any, outcome: Any) -> None:
+        with lock:
+            if isinstance(self.consumer_error, CallbackConsumerTimeout):
+                raise CallbackNotifyConsumerError(callback_consumer_error=self.consumer_error)
+            notify(self, outcome)
+
+    @functools.wraps(wait)
+    def wait_then_report_a_timeout(self: Any, timeout: float | None = None) -> Any:
+        outcome = wait(self, timeout)
+        if outcome is not None or timeout is None:
+            return outcome
+        with lock:
+            if self._outcome is None:
+                self.report(CallbackConsumerTimeout())
+            return self._outcome
+
+    notify_unless_timed_out.refuses_after_timeout = True  # type: ignore[attr-defined]
+    CallbackEndpoint.notify = notify_unless_timed_out  # type: ignore[method-assign]
+    CallbackEndpoint.wait = wait_then_report_a_timeout  # type: ignore[method-assign]

@@ -520,3 +520,54 @@ def test_item_answers_written_as_json_match_motos_serializer(
     boto3.resource("dynamodb", region_name=REGION).batch_get_item(RequestItems={name: {"Keys": [key]}})
     table.delete_item(Key=key, ReturnValues="ALL_OLD")
     assert compared == ["PutItem", "GetItem", "UpdateItem", "Query", "BatchGetItem", "DeleteItem"]
+
+
+def test_a_token_whose_task_timed_out_is_refused_with_task_timed_out(aws: Any, interpreter_clock: Any) -> None:
+    """moto took a SendTaskSuccess after the task's timeout silently (the execution had moved on to
+    MarkExpired, the caller heard 200); AWS answers TaskTimedOut, and so does moto now."""
+    import threading
+
+    import boto3
+    from botocore.exceptions import ClientError
+    from moto.stepfunctions.parser.asl.eval.callback.callback import (
+        CallbackConsumerTimeout,
+        CallbackEndpoint,
+        CallbackNotifyConsumerError,
+        CallbackOutcomeSuccess,
+        CallbackPoolManager,
+    )
+
+    from tests.conftest import REGION
+
+    assert getattr(CallbackEndpoint.notify, "refuses_after_timeout", False), "the patch was not applied"
+    pool = CallbackPoolManager(activity_store={})
+    endpoint = pool.add("token-that-times-out")
+    outcomes: list[Any] = []
+    waiter = threading.Thread(target=lambda: outcomes.append(endpoint.wait(timeout=60)))
+    waiter.start()
+    interpreter_clock.wait_until_waiting(1)
+    assert interpreter_clock.advance(60) == 1
+    waiter.join(timeout=10)
+    assert outcomes == [None]  # moto reads this as the task's States.Timeout
+    assert isinstance(endpoint.consumer_error, CallbackConsumerTimeout)
+
+    late = CallbackOutcomeSuccess(callback_id="token-that-times-out", output="{}")
+    with pytest.raises(CallbackNotifyConsumerError):
+        pool.notify(callback_id="token-that-times-out", outcome=late)
+    with pytest.raises(ClientError) as refused:
+        boto3.client("stepfunctions", region_name=REGION).send_task_success(
+            taskToken="token-that-times-out", output="{}"
+        )
+    assert refused.value.response["Error"]["Code"] == "TaskTimedOut"
+    assert endpoint.get_outcome() is None  # the late decision was not taken
+
+
+def test_a_token_notified_before_its_timeout_keeps_its_outcome(aws: Any, interpreter_clock: Any) -> None:
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackOutcomeSuccess, CallbackPoolManager
+
+    pool = CallbackPoolManager(activity_store={})
+    endpoint = pool.add("token-in-time")
+    success = CallbackOutcomeSuccess(callback_id="token-in-time", output="{}")
+    assert pool.notify(callback_id="token-in-time", outcome=success) is True
+    assert endpoint.wait(timeout=60) is success
+    assert endpoint.consumer_error is None
