@@ -206,7 +206,8 @@ def run(quick: bool = False) -> FigureResult:
     rows = cpu_rows + _size_rows(sizes)
 
     request_lines = "\n".join(
-        f"- {size.label} body ({size.body_bytes:,} bytes): {size.comprehend_calls} requests of "
+        f"- {size.label} body ({size.body_bytes:,} bytes): {size.comprehend_calls} "
+        f"request{'s' if size.comprehend_calls != 1 else ''} of "
         f"{', '.join(map(str, size.segments_per_request))} segments, "
         f"{', '.join(map(str, size.units_per_request))} units; {size.execution.transitions} transitions, "
         f"{size.execution.invocations} Lambda invocations; AWS calls: "
@@ -234,8 +235,9 @@ row gives the mean of that setting's runs and each run. With the check on, every
 AWS request (`DetectToxicContent`, answered by moto with `alt-profanity-check`'s scikit-learn model,
 `local_runtime/comprehend.py`), all inside the one runtime process. **This is the local model's cost, not
 Comprehend's**: on AWS the model runs in Comprehend and CheckContent waits for its answer (network and
-service latency, not measured here). The machine has 2 cores shared with other work: runs differ by a few
-ms; compare the samples before reading much into a difference of that size.
+service latency, not measured here). The machine has 2 cores shared with other work, so every run is
+noisy: compare the samples of one setting with each other before reading the difference, and do not read
+it from `--quick` (one run of {QUICK_COUNT} submissions per setting).
 
 **Comprehend calls per submission.** In-process on moto's `mock_aws` (the stack of the Cost figure): one
 clean submission titled "{TITLE}" with a body of ordinary English prose (sentences about a town's news,
