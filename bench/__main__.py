@@ -21,6 +21,7 @@ from bench import (
     long_run,
     memory,
     pending_list,
+    risk_check,
     submit_throughput,
 )
 from bench.report import FigureResult, Row, console_table, error_result, load_average, markdown
@@ -84,6 +85,7 @@ TITLES = {
     "submit_throughput": "Submit throughput",
     "pending_list": "Pending list at scale",
     "cost": "Cost per submission",
+    "risk_check": "Risk check",
     "call_overhead": "AWS call overhead",
     "cold_start": "Cold start",
     "content_check": "Content check",
@@ -103,6 +105,7 @@ RUN_ORDER = (
     "pending_list",
     "submit_throughput",
     "decision_latency",
+    "risk_check",
     "memory",
     "long_run",
 )
@@ -128,6 +131,7 @@ def run_all(quick: bool, only: set[str]) -> list[FigureResult]:
         "content_check": content_check_figure,
         "boot_time": boot_time.run,
         "cost": cost.run,
+        "risk_check": risk_check.run,
         "call_overhead": call_overhead.run,
         "pending_list": pending_list.run,
         "memory": memory.run,

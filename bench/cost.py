@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,14 @@ USD_PER_LAMBDA_REQUEST = 0.20 / 1_000_000
 USD_PER_GB_SECOND = 0.0000166667
 LAMBDA_MEMORY_GB = 256 / 1024  # lambda_memory_size in .chalice/config.json
 LAMBDA_SECONDS = 0.100  # assumed billed duration per invocation
+# Amazon Comprehend, billed per request in units of 100 characters with a 3-unit minimum
+# (https://aws.amazon.com/comprehend/pricing/: "1 unit = 100 characters, 3-unit minimum per request").
+# The per-unit price is a third-party figure: $0.0001 per unit, quoted for the standard Comprehend NLP
+# APIs by https://www.cloudzero.com/blog/amazon-comprehend-pricing/ (check it against the official page).
+USD_PER_COMPREHEND_UNIT = 0.0001
+COMPREHEND_CHARACTERS_PER_UNIT = 100
+COMPREHEND_MINIMUM_UNITS = 3
+DETECT_TOXIC_CONTENT = "comprehend.DetectToxicContent"
 SUBMISSIONS = 1_000_000
 TIMEOUT_SECONDS = 30.0
 # (transitions, Lambda invocations) at most. A webhook adds its Map iteration's task: one state, one invocation.
@@ -33,11 +42,12 @@ class ExecutionCost:
     events: Counter[str]
     # AWS API calls made while it ran, by "service.Operation" (the benchmark's own polling excluded).
     calls: Counter[str] = field(default_factory=Counter)
+    # Comprehend units billed for its DetectToxicContent requests (see comprehend_units).
+    comprehend_units: int = 0
 
     @property
     def usd_per_million(self) -> float:
-        per_invocation = USD_PER_LAMBDA_REQUEST + USD_PER_GB_SECOND * LAMBDA_MEMORY_GB * LAMBDA_SECONDS
-        return SUBMISSIONS * (self.transitions * USD_PER_TRANSITION + self.invocations * per_invocation)
+        return self.step_functions_usd_per_million + self.lambda_usd_per_million + self.comprehend_usd_per_million
 
     @property
     def step_functions_usd_per_million(self) -> float:
@@ -45,7 +55,38 @@ class ExecutionCost:
 
     @property
     def lambda_usd_per_million(self) -> float:
-        return self.usd_per_million - self.step_functions_usd_per_million
+        per_invocation = USD_PER_LAMBDA_REQUEST + USD_PER_GB_SECOND * LAMBDA_MEMORY_GB * LAMBDA_SECONDS
+        return SUBMISSIONS * self.invocations * per_invocation
+
+    @property
+    def comprehend_usd_per_million(self) -> float:
+        return SUBMISSIONS * self.comprehend_units * USD_PER_COMPREHEND_UNIT
+
+
+def request_units(texts: Iterable[str]) -> int:
+    """Comprehend units of one request: the characters of its segments, rounded up per 100, at least 3."""
+    characters = sum(len(text) for text in texts)
+    return max(COMPREHEND_MINIMUM_UNITS, math.ceil(characters / COMPREHEND_CHARACTERS_PER_UNIT))
+
+
+def detect_toxic_content_texts(params: Any) -> list[str]:
+    """The segments' texts of one DetectToxicContent request (its botocore parameters)."""
+    return [str(segment["Text"]) for segment in params.get("TextSegments", [])]
+
+
+def comprehend_units(requests: Iterable[Any]) -> int:
+    """Units billed for these DetectToxicContent requests (botocore parameters), each counted on its own."""
+    return sum(request_units(detect_toxic_content_texts(params)) for params in requests)
+
+
+COMPREHEND_METHOD = f"""**Comprehend** (the risk check's `DetectToxicContent`) is billed per request in
+units of {COMPREHEND_CHARACTERS_PER_UNIT} characters with a {COMPREHEND_MINIMUM_UNITS}-unit minimum
+(https://aws.amazon.com/comprehend/pricing/: "1 unit = 100 characters, 3-unit minimum per request"). Units
+are counted for each request the app actually sent (recorded by the call counter): the characters of that
+request's segments (Python `len`, code points; the same as bytes for ASCII prose) ÷ 100, rounded up, at
+least {COMPREHEND_MINIMUM_UNITS}. **The per-unit price, ${USD_PER_COMPREHEND_UNIT} per unit, is a third-party
+figure**: https://www.cloudzero.com/blog/amazon-comprehend-pricing/ quotes it for the standard Comprehend NLP
+APIs; check it against the official page for toxicity detection before relying on it."""
 
 
 def history(execution_arn: str) -> list[dict[str, Any]]:
@@ -106,12 +147,15 @@ class CallCounter:
 
     Wraps ``BaseClient._make_api_call`` (what every generated client method calls), so the app's
     calls are counted whatever client or resource made them; polling done by the benchmark itself
-    is paused with :meth:`paused`.
+    is paused with :meth:`paused`. The parameters of the operations named in ``record`` are kept,
+    in order, in :attr:`requests` (DetectToxicContent's by default: Comprehend bills by their text).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, record: Iterable[str] = (DETECT_TOXIC_CONTENT,)) -> None:
         self.calls: Counter[str] = Counter()
+        self.requests: dict[str, list[Any]] = {name: [] for name in record}
         self._paused = threading.local()
+        self._lock = threading.Lock()
 
     def __enter__(self) -> CallCounter:
         from botocore.client import BaseClient
@@ -121,7 +165,11 @@ class CallCounter:
 
         def counting(client: Any, operation_name: str, api_params: Any) -> Any:
             if not getattr(counter._paused, "value", False):
-                counter.calls[f"{client.meta.service_model.service_name}.{operation_name}"] += 1
+                name = f"{client.meta.service_model.service_name}.{operation_name}"
+                with counter._lock:
+                    counter.calls[name] += 1
+                    if name in counter.requests:
+                        counter.requests[name].append(api_params)
             return counter._original(client, operation_name, api_params)
 
         BaseClient._make_api_call = counting  # type: ignore[method-assign]
@@ -211,6 +259,8 @@ def _measure_pair(app: InProcessApp, *, suffix: str) -> tuple[ExecutionCost, Exe
     clean = count("clean" + suffix, history(clean_arn))
     flagged = count("flagged" + suffix, history(flagged_arn))
     clean.calls, flagged.calls = clean_calls.calls, flagged_calls.calls
+    clean.comprehend_units = comprehend_units(clean_calls.requests[DETECT_TOXIC_CONTENT])
+    flagged.comprehend_units = comprehend_units(flagged_calls.requests[DETECT_TOXIC_CONTENT])
     return clean, flagged
 
 
@@ -255,7 +305,8 @@ def run(quick: bool = False) -> FigureResult:
             Row(
                 f"USD per million {cost.kind} submissions",
                 f"{_price(cost.usd_per_million)} (Step Functions {_price(cost.step_functions_usd_per_million)} "
-                f"+ Lambda {_price(cost.lambda_usd_per_million)})",
+                f"+ Lambda {_price(cost.lambda_usd_per_million)} + Comprehend {_price(cost.comprehend_usd_per_million)}"
+                f" for {cost.comprehend_units} units)",
             )
         )
     clean, flagged = costs[0], costs[1]
@@ -281,16 +332,21 @@ Dollars per million submissions at list prices (us-east-1): Standard Workflows $
 transitions; Lambda $0.20 per million requests plus $0.0000166667 per GB-second. **Assumption**: each
 invocation is billed for {1000 * LAMBDA_SECONDS:.0f} ms at {int(LAMBDA_MEMORY_GB * 1024)} MB (the
 `lambda_memory_size` in `.chalice/config.json`): ${per_invocation:.10f} per invocation, i.e.
-${per_invocation * 1e6:.4f} per million invocations. Not counted: DynamoDB, API Gateway (REST and WebSocket), data
-transfer, and the admin's approve request. Clean: {clean.transitions} × $0.000025 + {clean.invocations} ×
-${per_invocation:.10f}; flagged: {flagged.transitions} × $0.000025 + {flagged.invocations} × ${per_invocation:.10f}.
-Retries would add transitions and invocations; none happened here.
+${per_invocation * 1e6:.4f} per million invocations. {COMPREHEND_METHOD}
+Not counted: DynamoDB, API Gateway (REST and WebSocket), data transfer, and the admin's approve request. Clean:
+{clean.transitions} × $0.000025 + {clean.invocations} × ${per_invocation:.10f} + {clean.comprehend_units} ×
+${USD_PER_COMPREHEND_UNIT}; flagged: {flagged.transitions} × $0.000025 + {flagged.invocations} ×
+${per_invocation:.10f} + {flagged.comprehend_units} × ${USD_PER_COMPREHEND_UNIT}. These submissions have a title
+and no body, so each makes one DetectToxicContent request of one short segment, billed at the minimum; the
+risk check figure prices bodies of 1, 10 and 100 KB. Retries would add transitions, invocations and
+Comprehend requests; none happened here.
 
 **AWS API calls** are every botocore call made in the process while the submission ran (the app's
 handlers and Lambda functions; the interpreter's Lambda invocations are dispatched in-process and are
 Step Functions' own requests on AWS, counted above as invocations). The flagged count includes the
-reviewer's approve request. The benchmark's own polling (reading the submission's status, the pending
-page, DescribeExecution) is excluded.
+reviewer's approve request. `comprehend.DetectToxicContent` is the risk check (SPEC §13), made by the
+CheckContent function (answered locally by the packaged classifier). The benchmark's own polling (reading
+the submission's status, the pending page, DescribeExecution) is excluded.
 """
     return FigureResult(
         key="cost",

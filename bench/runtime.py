@@ -12,7 +12,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
@@ -54,10 +54,14 @@ def runtime_environ(rest_port: int, ws_port: int, management_port: int, aws_port
 
 
 class RuntimeProcess:
-    """One `python -m local_runtime` subprocess on free loopback ports; use as a context manager."""
+    """One `python -m local_runtime` subprocess on free loopback ports; use as a context manager.
 
-    def __init__(self) -> None:
+    ``settings`` are extra environment variables for it (e.g. ``{"RISK_CHECK": "off"}``), applied last.
+    """
+
+    def __init__(self, settings: Mapping[str, str] | None = None) -> None:
         self.rest_port, self.ws_port, self.management_port = free_ports(3)
+        self.settings = dict(settings or {})
         self.process: subprocess.Popen[str] | None = None
         self.started_at = 0.0
         self._stderr: IO[str] = tempfile.TemporaryFile(mode="w+", prefix="bench-runtime-")
@@ -77,6 +81,7 @@ class RuntimeProcess:
     def spawn(self) -> None:
         """Start the subprocess without waiting for it (``started_at`` is taken just before)."""
         environ = runtime_environ(self.rest_port, self.ws_port, self.management_port)
+        environ.update(self.settings)
         self.started_at = time.perf_counter()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "local_runtime"],

@@ -63,6 +63,12 @@ def _wait_checked(runtime: RuntimeProcess, submission_ids: list[str], *, timeout
         client.close()
 
 
+def warm_up(runtime: RuntimeProcess) -> None:
+    """WARM_UP clean submissions, one at a time, waited for until checked (not counted by any figure)."""
+    warm = submit_all(runtime, [f"Warm-up {index}" for index in range(WARM_UP)], 1)
+    _wait_checked(runtime, warm, timeout=CHECK_TIMEOUT_SECONDS)
+
+
 def rest_round_trip(runtime: RuntimeProcess) -> float:
     """Median seconds for GET /health on one keep-alive connection (after one untimed request)."""
     client = runtime.client()
@@ -152,8 +158,7 @@ def run(quick: bool = False, runtime: RuntimeProcess | None = None) -> FigureRes
         with RuntimeProcess() as own:
             return run(quick, own)
     started = time.perf_counter()
-    warm = submit_all(runtime, [f"Warm-up {index}" for index in range(WARM_UP)], 1)
-    _wait_checked(runtime, warm, timeout=CHECK_TIMEOUT_SECONDS)
+    warm_up(runtime)
     levels = [measure_level(runtime, concurrency, count) for concurrency in CONCURRENCY_LEVELS]
     round_trip_ms = 1000 * rest_round_trip(runtime)
 

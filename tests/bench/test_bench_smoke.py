@@ -18,6 +18,7 @@ MODULES = (
     "bench.long_run",
     "bench.memory",
     "bench.pending_list",
+    "bench.risk_check",
     "bench.submit_throughput",
 )
 
@@ -35,6 +36,39 @@ def test_cost_figure_runs_in_process() -> None:
     rows = {row.figure: row for row in result.rows}
     assert rows["Cost per clean submission"].status in ("pass", "miss")
     assert rows["Cost per flagged submission"].status in ("pass", "miss")
+    assert "comprehend.DetectToxicContent ×1" in rows["AWS API calls per clean submission"].result
+    assert "Comprehend $300.00 for 3 units" in rows["USD per million clean submissions"].result
+
+
+def test_comprehend_units_per_request_round_up_per_100_characters_with_a_3_unit_minimum() -> None:
+    from bench.cost import comprehend_units, request_units
+
+    assert request_units(["short title"]) == 3
+    assert request_units(["a" * 300]) == 3
+    assert request_units(["a" * 301]) == 4
+    assert request_units(["a" * 150, "b" * 151]) == 4  # the request's segments together
+    assert comprehend_units([{"TextSegments": [{"Text": "a" * 1000}]}, {"TextSegments": [{"Text": "b"}]}]) == 13
+
+
+def test_risk_check_prose_fits_its_size_and_lists_no_word() -> None:
+    from bench.risk_check import BODY_SIZES, prose
+
+    for size in BODY_SIZES:
+        text = prose(size)
+        assert size - 120 < len(text.encode("utf-8")) <= size
+        assert text.isascii() and "forbidden" not in text.lower()
+
+
+def test_risk_check_counts_the_comprehend_calls_the_app_makes() -> None:
+    from bench.risk_check import measure_sizes
+
+    (one_kb, ten_kb) = measure_sizes((1024, 10 * 1024))
+
+    assert (one_kb.comprehend_calls, one_kb.segments) == (1, 2)  # the title, and the body in one segment
+    assert ten_kb.comprehend_calls == len(ten_kb.segments_per_request) == 2
+    assert max(ten_kb.segments_per_request) == 10
+    assert ten_kb.execution.comprehend_units == sum(ten_kb.units_per_request) > 100
+    assert (one_kb.execution.transitions, one_kb.execution.invocations) == (5, 2)
 
 
 def test_pending_list_page_is_one_index_query() -> None:
