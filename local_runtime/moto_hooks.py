@@ -69,6 +69,7 @@ def install_speed_patches() -> None:
 
     Raises ``MotoVersionError`` first if moto is not the pinned version.
     """
+    from local_runtime.botocore_patches import share_loaded_botocore_data
     from local_runtime.cheap_copies import copy_plain_data_cheaply
     from local_runtime.dynamodb_patches import (
         answer_item_operations_as_json,
@@ -109,6 +110,7 @@ def install_speed_patches() -> None:
     cache_response_method_names()
     parse_each_policy_once()
     trust_signatures_checked_before_moto()
+    share_loaded_botocore_data()
 
 
 def route_cloudformation_state_machines_to_interpreter() -> None:

@@ -106,6 +106,7 @@ SPEED_PATCHES: dict[str, Callable[[], bool]] = {
     "trust_signatures_checked_before_moto": _marked(
         "moto.iam.access_control:IAMRequestBase", "check_signature", "trusts_earlier_check"
     ),
+    "share_loaded_botocore_data": _marked("botocore.loaders:Loader", "load_service_model", "shared_between_loaders"),
 }
 
 
@@ -688,3 +689,20 @@ def test_item_answers_written_as_json_match_motos_serializer(
     boto3.resource("dynamodb", region_name=REGION).batch_get_item(RequestItems={name: {"Keys": [key]}})
     table.delete_item(Key=key, ReturnValues="ALL_OLD")
     assert compared == ["PutItem", "GetItem", "UpdateItem", "Query", "BatchGetItem", "DeleteItem"]
+
+
+@speed_patch
+def test_sessions_share_loaded_botocore_data_and_answer_alike(aws: dict[str, str]) -> None:
+    """botocore must still load through ``Loader.load_service_model`` / ``load_data_with_path`` (now shared)."""
+    import boto3
+    from botocore.loaders import Loader
+
+    from tests.conftest import REGION
+
+    assert getattr(Loader.load_data_with_path, "shared_between_loaders", False)
+    first, second = (boto3.session.Session(region_name=REGION) for _ in range(2))
+    assert first._loader is not second._loader
+    one, other = (session.client("dynamodb") for session in (first, second))
+    assert one.meta.service_model._service_description is other.meta.service_model._service_description
+    tables = sorted(name for key, name in aws.items() if key.endswith("TableName"))
+    assert sorted(one.list_tables()["TableNames"]) == sorted(other.list_tables()["TableNames"]) == tables
