@@ -304,11 +304,11 @@ def _stopped_and_parked(execution_arn: str) -> bool:
         return True
     if execution.status != "RUNNING":
         return True
-    worker = execution.exec_worker
-    if is_waiting_on is None or worker is None or isinstance(worker.env.program_state(), ProgramRunning):
+    environment = getattr(execution.exec_worker, "env", None)  # None while the worker is still starting
+    if is_waiting_on is None or environment is None or isinstance(environment.program_state(), ProgramRunning):
         return False
     # An execution ending this moment may have no pool left (see release_finished_executions).
-    endpoints = list(getattr(worker.env.callback_pool_manager, "_pool", {}).values())
+    endpoints = list(getattr(environment.callback_pool_manager, "_pool", {}).values())
     return any(is_waiting_on(endpoint._notify_event) for endpoint in endpoints)
 
 
