@@ -4,31 +4,41 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STAGE ?= dev
+# pytest's parallel workers (pytest-xdist; a module's tests stay on one worker, sharing its runtime):
+# 2 was the fastest of 2, 3, 4 and auto on the 2-core machine (see BENCHMARKS.md).
+PYTEST_WORKERS ?= 2
+PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist loadfile
 
-.PHONY: run test lint bench deploy destroy clean chromium
+.PHONY: run test test-faithful lint bench deploy destroy clean chromium
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
+# --no-compile: Python compiles what is imported when it is first imported, not all of moto[all] up front.
 $(STAMP): $(PY) requirements.txt requirements-dev.txt
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-compile -r requirements-dev.txt
 	@touch $(STAMP)
 
 ## run: start the whole system on localhost (REST :8000, WebSocket :8001)
 run: $(STAMP)
 	$(PY) -m local_runtime
 
-## test: lint, type-check and run every test (the browser tests need Debian's chromium: installed when
-## missing); the wall time goes to .make-test-seconds, which make bench reports
+## test: lint, type-check and run every test on $(PYTEST_WORKERS) workers (the browser tests need Debian's
+## chromium: installed when missing); the wall time goes to .make-test-seconds, which make bench reports
 test: $(STAMP) chromium
 	@date +%s > .make-test-started
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_PARALLEL)
 	@echo $$(( $$(date +%s) - $$(cat .make-test-started) )) > .make-test-seconds; rm -f .make-test-started
+
+## test-faithful: the whole suite with moto's speed patches off (LOCAL_RUNTIME_SPEED_PATCHES=off): they must
+## change nothing but speed; the tests of the speed patches themselves (marked speed_patches) are left out
+test-faithful: $(STAMP) chromium
+	LOCAL_RUNTIME_SPEED_PATCHES=off $(PY) -m pytest $(PYTEST_PARALLEL) -m "not speed_patches"
 
 # Debian's own Chromium for tests/browser (Playwright never downloads a browser here); quick when present.
 chromium:

@@ -263,7 +263,13 @@ def _environment_set(values: dict[str, str]) -> Iterator[None]:
 
 
 def _stop_running_executions(state_machine_arn: str) -> None:
-    """Executions run on moto's threads: stop them before the mock goes, so none outlives it."""
+    """Executions run on moto's threads: stop them before the mock goes, so none runs on after it.
+
+    moto's StopExecution takes effect at the execution's next step; one parked in a task-token wait
+    keeps its RUNNING status until the wait ends (never, on a test's ManualClock), though it can do
+    nothing more. So the stops are repeated (a worker still starting misses one) until every
+    execution has ended or is parked, stopped, in such a wait: no time is spent waiting for those.
+    """
     import boto3
 
     client = boto3.client("stepfunctions", region_name=REGION)
@@ -276,7 +282,34 @@ def _stop_running_executions(state_machine_arn: str) -> None:
                 client.stop_execution(executionArn=execution["executionArn"])
             except Exception:  # moto cannot stop an execution whose worker is still starting: try again
                 pass
+        if all(_stopped_and_parked(execution["executionArn"]) for execution in running):
+            return
         time.sleep(0.05)
+
+
+def _stopped_and_parked(execution_arn: str) -> bool:
+    """The execution took its stop and waits for a task token on the interpreter clock: it cannot run another step.
+
+    Woken (by a token or the clock), it finds its program stopped and ends. Only a clock that can
+    tell (``ManualClock`` and ``RealTimeClock``) makes this True; on moto's own clock the caller
+    keeps to its attempts.
+    """
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramRunning
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    is_waiting_on = getattr(interpreter_clock.active(), "is_waiting_on", None)
+    try:
+        execution = stepfunctions_parser_backends[ACCOUNT_ID][REGION].describe_execution(execution_arn)
+    except Exception:  # gone with a reset: nothing of it runs
+        return True
+    if execution.status != "RUNNING":
+        return True
+    environment = getattr(execution.exec_worker, "env", None)  # None while the worker is still starting
+    if is_waiting_on is None or environment is None or isinstance(environment.program_state(), ProgramRunning):
+        return False
+    # An execution ending this moment may have no pool left (see release_finished_executions).
+    endpoints = list(getattr(environment.callback_pool_manager, "_pool", {}).values())
+    return any(is_waiting_on(endpoint._notify_event) for endpoint in endpoints)
 
 
 class AwsEndpoint:

@@ -74,8 +74,6 @@ def enforce_deployed_policy(
     from moto.iam.models import iam_backends
 
     name_request_resources()
-    parse_each_policy_once()
-    trust_signatures_checked_before_moto()
     iam = iam_backends[account_id]["aws"]
     app_user = APP_USER.format(stage=stage)
     iam.create_user(region_name=region, user_name=app_user, path="/", tags=[])

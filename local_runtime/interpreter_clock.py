@@ -87,6 +87,11 @@ class ManualClock:
         with self._condition:
             return len(self._waiters)
 
+    def is_waiting_on(self, event: threading.Event) -> bool:
+        """Whether a wait on ``event`` is in progress and not yet woken (its thread is parked on this clock)."""
+        with self._condition:
+            return any(waiter.event is event and not event.is_set() for waiter in self._waiters)
+
     # --- moving it -------------------------------------------------------------------------------
 
     def advance(self, seconds: float) -> int:

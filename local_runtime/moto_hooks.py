@@ -1,42 +1,63 @@
-"""Small adjustments that let moto run our stack the way AWS does, and the one call that applies them all."""
+"""The patches moto runs our stack with, in two groups, and the calls that apply them.
+
+The faithful group changes what moto does, so that it behaves as AWS does for this stack (the
+state machine runnable from CloudFormation, atomic conditional writes, task-token deadlines on
+the interpreter clock, a timed-out task refusing its token, Comprehend's DetectToxicContent). The speed group only makes moto cheaper (caches, indexes, fewer threads
+and copies, released state): with it off, everything observable is the same, only slower, and
+``make test-faithful`` runs the suite that way (``LOCAL_RUNTIME_SPEED_PATCHES=off``).
+"""
 
 from __future__ import annotations
 
 import functools
+import os
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 _DYNAMODB_WRITE_METHODS = ("put_item", "update_item", "delete_item", "transact_write_items")
 _dynamodb_write_lock = threading.RLock()
 _dynamodb_writes_serialized = False
+# ``off`` leaves the speed group out (install_moto_patches); ``on`` (the default) applies it.
+SPEED_PATCHES_VARIABLE = "LOCAL_RUNTIME_SPEED_PATCHES"
 
 
-def install_moto_patches() -> None:
-    """Apply every patch the runtime, the tests and the benchmarks run moto with. Idempotent.
+def install_moto_patches(environ: Mapping[str, str] = os.environ) -> None:
+    """Apply the faithful patches and, unless ``LOCAL_RUNTIME_SPEED_PATCHES=off``, the speed patches. Idempotent.
+
+    What the runtime, the tests and the benchmarks run moto with. Raises ``MotoVersionError``
+    first if moto is not the pinned version, and ``ValueError`` for a switch neither on nor off.
+    A patch, once applied, stays for the life of the process: the switch is read here, by each
+    process (a runtime started from a test inherits the test's environment).
+    """
+    speed = speed_patches_enabled(environ)
+    install_faithful_patches()
+    if speed:
+        install_speed_patches()
+
+
+def speed_patches_enabled(environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether ``LOCAL_RUNTIME_SPEED_PATCHES`` asks for the speed group: on unless it says off; ValueError otherwise."""
+    value = environ.get(SPEED_PATCHES_VARIABLE, "on").strip().lower()
+    if value in ("on", "1", "yes", "true", ""):
+        return True
+    if value in ("off", "0", "no", "false"):
+        return False
+    raise ValueError(f"{SPEED_PATCHES_VARIABLE}={value!r}: use on or off")
+
+
+def install_faithful_patches() -> None:
+    """Apply the patches that change what moto does, so that it runs our stack as AWS does. Idempotent.
 
     Raises ``MotoVersionError`` first if moto is not the pinned version: the patches reach
     into moto's internals, and a silent mismatch would make the emulator wrong, not slow.
+    (Routing Lambda to the app's functions, IAM enforcement and the outbox are installed by
+    whoever runs the stack: ``lambda_dispatch``, ``iam_enforcement``, ``outbox``.)
     """
-    from local_runtime.cheap_copies import copy_plain_data_cheaply
     from local_runtime.comprehend import answer_detect_toxic_content
-    from local_runtime.dynamodb_patches import (
-        answer_item_operations_as_json,
-        parse_each_update_expression_once,
-        query_gsi_members,
-        reuse_parsed_conditions,
-    )
     from local_runtime.moto_version import require_pinned_moto
     from local_runtime.stepfunctions_patches import (
-        cache_jsonpath_parsers,
-        cache_parsed_programs,
-        index_executions,
-        index_task_tokens,
-        invoke_app_lambdas_directly,
         refuse_tokens_after_their_timeout,
-        release_finished_executions,
-        run_programs_on_the_execution_thread,
-        stop_keeping_every_thread,
-        wait_for_task_tokens_on_the_execution_thread,
         wait_for_task_tokens_on_the_interpreter_clock,
     )
 
@@ -44,6 +65,39 @@ def install_moto_patches() -> None:
     route_cloudformation_state_machines_to_interpreter()
     serialize_dynamodb_writes()
     serialize_dynamodb_requests()
+    wait_for_task_tokens_on_the_interpreter_clock()
+    refuse_tokens_after_their_timeout()  # wraps the wait above: after it
+    answer_detect_toxic_content()
+
+
+def install_speed_patches() -> None:
+    """Apply the patches that only make moto cheaper (CPU, memory, threads); none changes an answer. Idempotent.
+
+    Raises ``MotoVersionError`` first if moto is not the pinned version.
+    """
+    from local_runtime.botocore_patches import share_loaded_botocore_data
+    from local_runtime.cheap_copies import copy_plain_data_cheaply
+    from local_runtime.dynamodb_patches import (
+        answer_item_operations_as_json,
+        parse_each_update_expression_once,
+        query_gsi_members,
+        reuse_parsed_conditions,
+    )
+    from local_runtime.iam_enforcement import parse_each_policy_once, trust_signatures_checked_before_moto
+    from local_runtime.moto_version import require_pinned_moto
+    from local_runtime.stepfunctions_patches import (
+        cache_jsonpath_parsers,
+        cache_parsed_programs,
+        index_executions,
+        index_task_tokens,
+        invoke_app_lambdas_directly,
+        release_finished_executions,
+        run_programs_on_the_execution_thread,
+        stop_keeping_every_thread,
+        wait_for_task_tokens_on_the_execution_thread,
+    )
+
+    require_pinned_moto()
     reuse_interpreter_clients()
     cache_parsed_programs()
     cache_jsonpath_parsers()
@@ -51,8 +105,6 @@ def install_moto_patches() -> None:
     stop_keeping_every_thread()
     run_programs_on_the_execution_thread()
     wait_for_task_tokens_on_the_execution_thread()
-    wait_for_task_tokens_on_the_interpreter_clock()
-    refuse_tokens_after_their_timeout()
     index_task_tokens()
     index_executions()
     release_finished_executions()
@@ -62,7 +114,9 @@ def install_moto_patches() -> None:
     answer_item_operations_as_json()
     copy_plain_data_cheaply()
     cache_response_method_names()
-    answer_detect_toxic_content()
+    parse_each_policy_once()
+    trust_signatures_checked_before_moto()
+    share_loaded_botocore_data()
 
 
 def route_cloudformation_state_machines_to_interpreter() -> None:
@@ -136,6 +190,7 @@ def _under_write_lock(method: Any) -> Any:
         with _dynamodb_write_lock:
             return method(*args, **kwargs)
 
+    locked.under_write_lock = True  # type: ignore[attr-defined]
     return locked
 
 

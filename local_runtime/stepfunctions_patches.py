@@ -1,5 +1,7 @@
 """Patches to moto's Step Functions interpreter: what it costs per execution, not what it does.
 
+All but one are in ``moto_hooks``' speed group; :func:`wait_for_task_tokens_on_the_interpreter_clock`
+changes what a task-token wait measures its deadline on, and is in the faithful group.
 Each function fixes one thing, is idempotent, and refuses to run on a moto other than the pinned
 one (``local_runtime.moto_version``); ``tests/local_runtime/test_moto_patches.py`` checks that each
 still reaches the moto code it replaces.

@@ -230,9 +230,30 @@ class RunningRuntime:
         return int(self.process.returncode)
 
 
+class PortTakenMeanwhile(AssertionError):
+    """A port free when it was picked was taken before the runtime bound it (another test worker, say)."""
+
+
 def start_runtime(directory: Path, *, ports: dict[str, int] | None = None, **extra_env: str) -> RunningRuntime:
-    """Start the runtime on free ports (or on ``ports``, to restart one) and wait for its "ready" line and /health."""
-    ports = ports or dict(zip(("PORT", "WS_PORT", "WS_MANAGEMENT_PORT", "AWS_PORT"), free_ports(4), strict=True))
+    """Start the runtime on free ports (or on ``ports``, to restart one) and wait for its "ready" line and /health.
+
+    Free ports picked here are picked again (twice at most) if one was taken before the runtime bound it.
+    """
+    if ports is not None:
+        return _start_runtime(directory, ports=ports, **extra_env)
+    for _attempt in range(2):
+        try:
+            return _start_runtime(directory, ports=_free_runtime_ports(), **extra_env)
+        except PortTakenMeanwhile:
+            pass
+    return _start_runtime(directory, ports=_free_runtime_ports(), **extra_env)
+
+
+def _free_runtime_ports() -> dict[str, int]:
+    return dict(zip(("PORT", "WS_PORT", "WS_MANAGEMENT_PORT", "AWS_PORT"), free_ports(4), strict=True))
+
+
+def _start_runtime(directory: Path, *, ports: dict[str, int], **extra_env: str) -> RunningRuntime:
     env = {
         name: value
         for name, value in os.environ.items()
@@ -259,10 +280,11 @@ def start_runtime(directory: Path, *, ports: dict[str, int] | None = None, **ext
 
     def ready() -> bool:
         if process.poll() is not None:
-            raise AssertionError(
-                f"the runtime exited with {process.returncode}:\n"
-                f"{stdout_path.read_text(errors='replace')}{stderr_path.read_text(errors='replace')}"
+            output = f"{stdout_path.read_text(errors='replace')}{stderr_path.read_text(errors='replace')}"
+            failure = (
+                PortTakenMeanwhile if process.returncode == 2 and "is already in use" in output else AssertionError
             )
+            raise failure(f"the runtime exited with {process.returncode}:\n{output}")
         return READY_LINE in "\n" + stdout_path.read_text(errors="replace")
 
     try:

@@ -1,13 +1,175 @@
-"""Each moto patch still reaches the moto code it replaces: these fail when moto changes underneath."""
+"""Each moto patch still reaches the moto code it replaces: these fail when moto changes underneath.
+
+The patches come in two groups (``local_runtime.moto_hooks``): the tests of a speed patch are
+marked ``speed_patches`` and left out of ``make test-faithful``, which runs with that group off;
+the tests of the faithful patches and of the grouping itself run in both.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from tests.conftest import submit, wait_for, wait_for_status
+from tests.conftest import ROOT, submit, wait_for, wait_for_status
+
+speed_patch = pytest.mark.speed_patches
+
+
+def _module(name: str) -> Any:
+    import importlib
+
+    return importlib.import_module(name)
+
+
+def _marked(owner: str, attribute: str, marker: str) -> Callable[[], bool]:
+    """A probe: the attribute of a moto module or class (``module:Class.attribute``) carries the patch's marker."""
+
+    def probe() -> bool:
+        module_name, _, path = owner.partition(":")
+        target: Any = _module(module_name)
+        for part in [*path.split("."), attribute] if path else [attribute]:
+            target = getattr(target, part, None)  # a method the patch adds is absent without it
+        return bool(getattr(target, marker, False))
+
+    return probe
+
+
+def _cloudformation_routed() -> bool:
+    from moto.stepfunctions import models
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    return models.stepfunctions_backends is stepfunctions_parser_backends
+
+
+def _threads_not_kept() -> bool:
+    from local_runtime.stepfunctions_patches import _ThreadsNotKept
+
+    return isinstance(_module("moto.stepfunctions.parser.asl.component.program.program").TMP_THREADS, _ThreadsNotKept)
+
+
+_SFN = "moto.stepfunctions.parser"
+# How to tell, from moto itself, whether each patch is applied: each group's names, probed.
+FAITHFUL_PATCHES: dict[str, Callable[[], bool]] = {
+    "route_cloudformation_state_machines_to_interpreter": _cloudformation_routed,
+    "serialize_dynamodb_writes": _marked("moto.dynamodb.models:DynamoDBBackend", "delete_item", "under_write_lock"),
+    "serialize_dynamodb_requests": _marked("moto.dynamodb.responses:DynamoHandler", "call_action", "serialized"),
+    "wait_for_task_tokens_on_the_interpreter_clock": _marked(
+        f"{_SFN}.asl.eval.callback.callback:CallbackEndpoint", "wait", "uses_interpreter_clock"
+    ),
+    "refuse_tokens_after_their_timeout": _marked(
+        f"{_SFN}.asl.eval.callback.callback:CallbackEndpoint", "notify", "refuses_after_timeout"
+    ),
+    "answer_detect_toxic_content": _marked(
+        "moto.comprehend.responses:ComprehendResponse", "detect_toxic_content", "answers_locally"
+    ),
+}
+SPEED_PATCHES: dict[str, Callable[[], bool]] = {
+    "reuse_interpreter_clients": _marked(
+        f"{_SFN}.asl.component.state.exec.state_task.lambda_eval_utils", "boto_client_for", "reuses_clients"
+    ),
+    "cache_parsed_programs": _marked(
+        f"{_SFN}.asl.parse.asl_parser:AmazonStateLanguageParser", "parse", "caches_programs"
+    ),
+    "cache_jsonpath_parsers": _marked(f"{_SFN}.asl.utils.json_path", "parse", "caches_expressions"),
+    "invoke_app_lambdas_directly": _marked(
+        f"{_SFN}.asl.component.state.exec.state_task.lambda_eval_utils",
+        "_invoke_lambda_function",
+        "dispatches_directly",
+    ),
+    "stop_keeping_every_thread": _threads_not_kept,
+    "run_programs_on_the_execution_thread": _marked(
+        f"{_SFN}.asl.component.program.program:Program", "eval", "runs_inline"
+    ),
+    "wait_for_task_tokens_on_the_execution_thread": _marked(
+        f"{_SFN}.asl.component.state.exec.state_task.service.state_task_service_callback:StateTaskServiceCallback",
+        "_evaluate_with_timeout",
+        "waits_inline",
+    ),
+    "index_task_tokens": _marked(f"{_SFN}.asl.eval.callback.callback:CallbackPoolManager", "add", "indexes_tokens"),
+    "index_executions": _marked(
+        "moto.stepfunctions.models:StateMachine", "_handle_name_input_idempotency", "uses_index"
+    ),
+    "release_finished_executions": _marked(
+        f"{_SFN}.backend.execution:BaseExecutionWorkerCommunication", "terminated", "releases_state"
+    ),
+    "query_gsi_members": _marked("moto.dynamodb.models.table:Table", "query", "reads_index_members"),
+    "parse_each_update_expression_once": _marked(
+        "moto.dynamodb.parsing.expressions:UpdateExpressionParser", "make", "caches_trees"
+    ),
+    "reuse_parsed_conditions": _marked(
+        "moto.dynamodb.comparisons:ConditionExpressionParser", "parse", "reuses_conditions"
+    ),
+    "answer_item_operations_as_json": _marked("moto.dynamodb.responses:DynamoHandler", "serialized", "answers_as_json"),
+    "copy_plain_data_cheaply": _marked(f"{_SFN}.asl.eval.states", "copy", "copies_cheaply"),
+    "cache_response_method_names": _marked("moto.core.responses", "method_names_from_class", "cached_per_class"),
+    "parse_each_policy_once": _marked("moto.iam.access_control", "json", "caches_policies"),
+    "trust_signatures_checked_before_moto": _marked(
+        "moto.iam.access_control:IAMRequestBase", "check_signature", "trusts_earlier_check"
+    ),
+    "share_loaded_botocore_data": _marked("botocore.loaders:Loader", "load_service_model", "shared_between_loaders"),
+}
+
+
+def applied_patches() -> list[str]:
+    """The names of the patches applied in this process, sorted."""
+    return sorted(name for name, probe in {**FAITHFUL_PATCHES, **SPEED_PATCHES}.items() if probe())
+
+
+def _applied_in_a_new_process(install: str, switch: str) -> list[str]:
+    """Run ``moto_hooks.<install>()`` in a fresh interpreter with the switch set; the patches applied there."""
+    code = (
+        "import json, sys\n"
+        "from local_runtime import moto_hooks\n"
+        "getattr(moto_hooks, sys.argv[1])()\n"
+        "from tests.local_runtime.test_moto_patches import applied_patches\n"
+        "print(json.dumps(applied_patches()))\n"
+    )
+    env = {**os.environ, "LOCAL_RUNTIME_SPEED_PATCHES": switch}
+    completed = subprocess.run(
+        [sys.executable, "-c", code, install], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert completed.returncode == 0, completed.stderr
+    applied: list[str] = json.loads(completed.stdout.splitlines()[-1])
+    return applied
+
+
+@pytest.mark.parametrize(
+    ("install", "switch", "expected"),
+    [
+        ("install_faithful_patches", "on", sorted(FAITHFUL_PATCHES)),
+        ("install_speed_patches", "on", sorted(SPEED_PATCHES)),
+        ("install_moto_patches", "on", sorted({**FAITHFUL_PATCHES, **SPEED_PATCHES})),
+        ("install_moto_patches", "off", sorted(FAITHFUL_PATCHES)),
+    ],
+)
+def test_each_group_installs_alone_and_the_switch_leaves_the_speed_group_out(
+    install: str, switch: str, expected: list[str]
+) -> None:
+    assert _applied_in_a_new_process(install, switch) == expected
+
+
+def test_this_process_runs_the_groups_the_switch_asks_for(aws: dict[str, str]) -> None:
+    """The suite's own process: every patch under ``make test``, the faithful ones only under ``make test-faithful``."""
+    from local_runtime.moto_hooks import speed_patches_enabled
+
+    expected = {**FAITHFUL_PATCHES, **(SPEED_PATCHES if speed_patches_enabled() else {})}
+    assert applied_patches() == sorted(expected)
+
+
+def test_the_switch_is_on_unless_it_says_off() -> None:
+    from local_runtime.moto_hooks import speed_patches_enabled
+
+    assert speed_patches_enabled({}) and speed_patches_enabled({"LOCAL_RUNTIME_SPEED_PATCHES": "on"})
+    assert not speed_patches_enabled({"LOCAL_RUNTIME_SPEED_PATCHES": "off"})
+    assert not speed_patches_enabled({"LOCAL_RUNTIME_SPEED_PATCHES": " OFF "})
+    with pytest.raises(ValueError, match="LOCAL_RUNTIME_SPEED_PATCHES"):
+        speed_patches_enabled({"LOCAL_RUNTIME_SPEED_PATCHES": "fast"})
 
 
 def test_the_runtime_refuses_another_moto_version(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -26,6 +188,7 @@ def test_the_installed_moto_is_the_pinned_one() -> None:
     require_pinned_moto()
 
 
+@speed_patch
 def test_executions_of_one_definition_share_one_parsed_program(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """moto's ExecutionWorker must still get its program from AmazonStateLanguageParser.parse (now cached)."""
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
@@ -49,6 +212,7 @@ def test_executions_of_one_definition_share_one_parsed_program(client: Any, monk
     assert parse.cache_info().hits >= 2  # type: ignore[attr-defined]
 
 
+@speed_patch
 def test_jsonpath_expressions_are_compiled_once(client: Any) -> None:
     """moto's interpreter must still compile JSONPath through the module attributes the patch replaces."""
     from moto.stepfunctions.parser.asl.component.common.path import result_path
@@ -56,13 +220,26 @@ def test_jsonpath_expressions_are_compiled_once(client: Any) -> None:
 
     for module in (json_path, result_path):
         assert getattr(module.parse, "caches_expressions", False), module.__name__
-    wait_for_status(client, submit(client, "A clean title")["submissionId"], "APPROVED")
+    _submit_and_finish(client, "A clean title")  # its last states (the deliveries) compile after APPROVED
     before = json_path.parse.cache_info()
-    wait_for_status(client, submit(client, "A second clean title")["submissionId"], "APPROVED")
+    _submit_and_finish(client, "A second clean title")
     after = json_path.parse.cache_info()
     assert after.hits > before.hits, "the interpreter no longer evaluates JSONPath through json_path.parse"
     assert after.misses == before.misses, "a second execution of the same definition compiled new expressions"
     assert json.dumps(json_path.extract_json("$.a[0]", {"a": [1, 2]})) == "1"
+
+
+def _submit_and_finish(client: Any, title: str) -> None:
+    """Submit a clean title and wait until its execution has finished, not only until it is APPROVED."""
+    import boto3
+
+    from tests.conftest import REGION
+
+    submission_id = submit(client, title)["submissionId"]
+    wait_for_status(client, submission_id, "APPROVED")
+    stepfunctions = boto3.client("stepfunctions", region_name=REGION)
+    execution_arn = _execution_arn(submission_id)
+    wait_for(lambda: stepfunctions.describe_execution(executionArn=execution_arn)["status"] == "SUCCEEDED")
 
 
 def _execution_arn(submission_id: str) -> str:
@@ -87,6 +264,7 @@ def _parser_execution(execution_arn: str) -> Any:
     return stepfunctions_parser_backends[ACCOUNT_ID][REGION].describe_execution(execution_arn)
 
 
+@speed_patch
 def test_the_interpreter_calls_the_apps_handlers_without_the_lambda_api(
     client: Any, dispatcher: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -101,6 +279,7 @@ def test_the_interpreter_calls_the_apps_handlers_without_the_lambda_api(
     assert any(name.endswith("record_outcome") for name in dispatcher.invocations)
 
 
+@speed_patch
 def test_a_waiting_execution_holds_one_thread(client: Any, admin_headers: dict[str, str]) -> None:
     import threading
 
@@ -114,6 +293,7 @@ def test_a_waiting_execution_holds_one_thread(client: Any, admin_headers: dict[s
     assert threading.active_count() - before <= waiting
 
 
+@speed_patch
 def test_task_tokens_and_executions_are_found_without_scanning(
     client: Any, admin_headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -173,6 +353,7 @@ def test_a_finished_executions_token_and_a_reused_name_get_moto_errors(
     assert exists.value.response["Error"]["Code"] == "ExecutionAlreadyExists"
 
 
+@speed_patch
 def test_a_sparse_index_query_reads_only_the_items_in_the_index(
     aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -227,6 +408,7 @@ def test_a_sparse_index_query_reads_only_the_items_in_the_index(
     assert pending(ScanIndexForward=False, Limit=2) == ["pending-4", "pending-3"]
 
 
+@speed_patch
 def test_moto_lists_a_response_class_methods_once(client: Any) -> None:
     """call_action must still ask method_names_from_class (now cached) whether the action exists."""
     from moto.core import responses
@@ -283,6 +465,7 @@ def test_a_read_never_races_a_write_on_the_same_item(aws: dict[str, str]) -> Non
     assert not errors, errors
 
 
+@speed_patch
 def test_the_interpreters_aws_calls_reuse_one_client_per_service(
     client: Any, aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -354,6 +537,7 @@ def test_a_task_token_wait_runs_on_the_interpreter_clock_and_its_timeout_is_stat
     assert "MarkExpired" in entered
 
 
+@speed_patch
 def test_plain_data_copies_are_cheap_and_still_independent(client: Any) -> None:
     """The patched modules must still copy through ``copy.deepcopy`` / ``deepcopy`` (the names replaced)."""
     import importlib
@@ -381,6 +565,7 @@ def test_plain_data_copies_are_cheap_and_still_independent(client: Any) -> None:
     wait_for_status(client, submit(client, "A clean title after the copies")["submissionId"], "APPROVED")
 
 
+@speed_patch
 def test_moto_parses_each_policy_once_and_still_enforces_it(aws: dict[str, str]) -> None:
     """IAMPolicy must still parse through the module's ``json.loads``; the signature check still runs first."""
     import inspect
@@ -403,6 +588,7 @@ def test_moto_parses_each_policy_once_and_still_enforces_it(aws: dict[str, str])
     assert first.is_action_permitted("dynamodb:PutItem") == access_control.PermissionResult.DENIED
 
 
+@speed_patch
 def test_an_update_expression_is_parsed_once_and_its_tree_never_changes(client: Any, aws: dict[str, str]) -> None:
     """moto must still parse through ``UpdateExpressionParser.make``, and validate a copy of the shared tree."""
     import inspect
@@ -436,6 +622,7 @@ def test_an_update_expression_is_parsed_once_and_its_tree_never_changes(client: 
     assert pickle.dumps(tree) == before
 
 
+@speed_patch
 def test_a_repeated_condition_is_parsed_once_and_still_decides(
     aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -473,6 +660,7 @@ def test_a_repeated_condition_is_parsed_once_and_still_decides(
     assert len(parsed) >= 3 and all(op is parsed[0] for op in parsed)
 
 
+@speed_patch
 def test_item_answers_written_as_json_match_motos_serializer(
     aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -527,8 +715,6 @@ def test_a_token_whose_task_timed_out_is_refused_with_task_timed_out(aws: Any, i
     MarkExpired, the caller heard 200); AWS answers TaskTimedOut, and so does moto now."""
     import threading
 
-    import boto3
-    from botocore.exceptions import ClientError
     from moto.stepfunctions.parser.asl.eval.callback.callback import (
         CallbackConsumerTimeout,
         CallbackEndpoint,
@@ -536,8 +722,6 @@ def test_a_token_whose_task_timed_out_is_refused_with_task_timed_out(aws: Any, i
         CallbackOutcomeSuccess,
         CallbackPoolManager,
     )
-
-    from tests.conftest import REGION
 
     assert getattr(CallbackEndpoint.notify, "refuses_after_timeout", False), "the patch was not applied"
     pool = CallbackPoolManager(activity_store={})
@@ -554,12 +738,33 @@ def test_a_token_whose_task_timed_out_is_refused_with_task_timed_out(aws: Any, i
     late = CallbackOutcomeSuccess(callback_id="token-that-times-out", output="{}")
     with pytest.raises(CallbackNotifyConsumerError):
         pool.notify(callback_id="token-that-times-out", outcome=late)
+    assert endpoint.get_outcome() is None  # the late decision was not taken
+
+
+@speed_patch
+def test_the_token_index_answers_task_timed_out_for_a_token_whose_task_timed_out(
+    aws: Any, interpreter_clock: Any
+) -> None:
+    """The index finds the endpoint (moto's own scan only asks running executions' pools) and answers as AWS."""
+    import threading
+
+    import boto3
+    from botocore.exceptions import ClientError
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackPoolManager
+
+    from tests.conftest import REGION
+
+    endpoint = CallbackPoolManager(activity_store={}).add("indexed-token-that-times-out")
+    waiter = threading.Thread(target=lambda: endpoint.wait(timeout=60))
+    waiter.start()
+    interpreter_clock.wait_until_waiting(1)
+    assert interpreter_clock.advance(60) == 1
+    waiter.join(timeout=10)
     with pytest.raises(ClientError) as refused:
         boto3.client("stepfunctions", region_name=REGION).send_task_success(
-            taskToken="token-that-times-out", output="{}"
+            taskToken="indexed-token-that-times-out", output="{}"
         )
     assert refused.value.response["Error"]["Code"] == "TaskTimedOut"
-    assert endpoint.get_outcome() is None  # the late decision was not taken
 
 
 def test_a_token_notified_before_its_timeout_keeps_its_outcome(aws: Any, interpreter_clock: Any) -> None:
@@ -571,3 +776,20 @@ def test_a_token_notified_before_its_timeout_keeps_its_outcome(aws: Any, interpr
     assert pool.notify(callback_id="token-in-time", outcome=success) is True
     assert endpoint.wait(timeout=60) is success
     assert endpoint.consumer_error is None
+
+
+@speed_patch
+def test_sessions_share_loaded_botocore_data_and_answer_alike(aws: dict[str, str]) -> None:
+    """botocore must still load through ``Loader.load_service_model`` / ``load_data_with_path`` (now shared)."""
+    import boto3
+    from botocore.loaders import Loader
+
+    from tests.conftest import REGION
+
+    assert getattr(Loader.load_data_with_path, "shared_between_loaders", False)
+    first, second = (boto3.session.Session(region_name=REGION) for _ in range(2))
+    assert first._loader is not second._loader
+    one, other = (session.client("dynamodb") for session in (first, second))
+    assert one.meta.service_model._service_description is other.meta.service_model._service_description
+    tables = sorted(name for key, name in aws.items() if key.endswith("TableName"))
+    assert sorted(one.list_tables()["TableNames"]) == sorted(other.list_tables()["TableNames"]) == tables
