@@ -3,6 +3,8 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The project's console script (pyproject.toml's [project.scripts]), installed by the $(STAMP) step.
+CLI := $(VENV)/bin/content-moderation
 STAGE ?= dev
 
 .PHONY: run test lint bench deploy destroy clean chromium
@@ -12,13 +14,17 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(STAMP): $(PY) requirements.txt requirements-dev.txt
+# The pinned dependencies, then the project itself, editable and without resolving dependencies again
+# (pyproject.toml pins the same ones). No build isolation, so nothing more is downloaded: setuptools and
+# wheel are there by then (Python 3.11's venv has setuptools; chalice requires wheel).
+$(STAMP): $(PY) requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
 ## run: start the whole system on localhost (REST :8000, WebSocket :8001)
 run: $(STAMP)
-	$(PY) -m local_runtime
+	$(CLI) run
 
 ## test: lint, type-check and run every test (the browser tests need Debian's chromium: installed when
 ## missing); the wall time goes to .make-test-seconds, which make bench reports
@@ -45,15 +51,15 @@ lint: $(STAMP)
 
 ## bench: run the benchmarks and write BENCHMARKS.md
 bench: $(STAMP)
-	$(PY) -m bench
+	$(CLI) bench
 
 ## deploy: create/update the stateful stack, then `chalice deploy` (needs AWS credentials)
 deploy: $(STAMP)
-	$(PY) -m deploy deploy --stage $(STAGE)
+	$(CLI) deploy --stage $(STAGE)
 
 ## destroy: delete the app; add DELETE_DATA=yes to delete the tables too
 destroy: $(STAMP)
-	$(PY) -m deploy destroy --stage $(STAGE) $(if $(filter yes,$(DELETE_DATA)),--delete-data,)
+	$(CLI) destroy --stage $(STAGE) $(if $(filter yes,$(DELETE_DATA)),--delete-data,)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis .artifacts

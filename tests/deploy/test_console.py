@@ -158,3 +158,29 @@ def test_the_command_passes_its_arguments_through(monkeypatch: pytest.MonkeyPatc
 
     assert main(["deploy", "--stage", "prod", "--region", "eu-west-1"]) == 7
     assert received == [["--stage", "prod", "--region", "eu-west-1"]]
+
+
+def test_the_make_targets_install_the_project_then_call_the_command() -> None:
+    """`make -n -B` prints what each target would run (running nothing): the install, then the console script."""
+    result = subprocess.run(
+        ["make", "-n", "-B", "run", "deploy", "destroy", "bench", "STAGE=prod", "DELETE_DATA=yes"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [line.strip() for line in result.stdout.splitlines()]
+    install = lines.index(".venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .")
+    assert lines.index(".venv/bin/python -m pip install --quiet -r requirements-dev.txt") < install
+    commands = [line for line in lines if line.startswith(".venv/bin/content-moderation")]
+    assert commands == [
+        ".venv/bin/content-moderation run",
+        ".venv/bin/content-moderation deploy --stage prod",
+        ".venv/bin/content-moderation destroy --stage prod --delete-data",
+        ".venv/bin/content-moderation bench",
+    ]
+    assert all(lines.index(command) > install for command in commands)
+    assert not [line for line in lines if re.search(r"-m (local_runtime|deploy|bench)\b", line)]
+    stamp_rule = next(line for line in (ROOT / "Makefile").read_text().splitlines() if line.startswith("$(STAMP):"))
+    assert "pyproject.toml" in stamp_rule  # a new dependency or script reinstalls
