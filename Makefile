@@ -3,6 +3,8 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The project's console script (pyproject.toml's [project.scripts]), installed by the $(STAMP) step.
+CLI := $(VENV)/bin/content-moderation
 STAGE ?= dev
 # pytest's parallel workers (pytest-xdist; a module's tests stay on one worker, sharing its runtime):
 # 2 was the fastest of 2, 3, 4 and auto on the 2-core machine (see BENCHMARKS.md).
@@ -16,14 +18,18 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-# --no-compile: Python compiles what is imported when it is first imported, not all of moto[all] up front.
-$(STAMP): $(PY) requirements.txt requirements-dev.txt
+# The pinned dependencies, then the project itself, editable and without resolving dependencies again
+# (pyproject.toml pins the same ones). No build isolation, so nothing more is downloaded: setuptools and
+# wheel are there by then (Python 3.11's venv has setuptools; chalice requires wheel). --no-compile: Python
+# compiles what is imported when it is first imported, not all of moto[all] up front.
+$(STAMP): $(PY) requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-compile -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-compile --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
 ## run: start the whole system on localhost (REST :8000, WebSocket :8001)
 run: $(STAMP)
-	$(PY) -m local_runtime
+	$(CLI) run
 
 ## test: lint, type-check and run every test on $(PYTEST_WORKERS) workers (the browser tests need Debian's
 ## chromium: installed when missing); the wall time goes to .make-test-seconds, which make bench reports
@@ -55,15 +61,15 @@ lint: $(STAMP)
 
 ## bench: run the benchmarks and write BENCHMARKS.md
 bench: $(STAMP)
-	$(PY) -m bench
+	$(CLI) bench
 
 ## deploy: create/update the stateful stack, then `chalice deploy` (needs AWS credentials)
 deploy: $(STAMP)
-	$(PY) -m deploy deploy --stage $(STAGE)
+	$(CLI) deploy --stage $(STAGE)
 
 ## destroy: delete the app; add DELETE_DATA=yes to delete the tables too
 destroy: $(STAMP)
-	$(PY) -m deploy destroy --stage $(STAGE) $(if $(filter yes,$(DELETE_DATA)),--delete-data,)
+	$(CLI) destroy --stage $(STAGE) $(if $(filter yes,$(DELETE_DATA)),--delete-data,)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis .artifacts

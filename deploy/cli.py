@@ -10,17 +10,34 @@ from typing import Any
 
 from deploy.commands import ClientFactory, DeployError, deploy, destroy
 
+# Read by `deploy` (into the stage's .chalice/config.json); unset keeps what that stage already has.
+DEPLOY_SETTINGS_HELP = """environment variables:
+  EVENT_BUS_NAME  the bus outcome events go on [the stage's config, else default]
+  WEBHOOK_URL     the platform's webhook, https:// [the stage's config, else none]
+  SENDER_EMAIL    the verified SES identity outcome e-mails come from [the stage's config, else none]
 
-def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m deploy", description="Deploy content-moderation to AWS (see docs/deploy.md)."
-    )
+"""
+AWS_SETTINGS_HELP = """AWS credentials and region come from the usual chain: AWS_PROFILE (or --profile), AWS_REGION or
+AWS_DEFAULT_REGION (or --region), AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, ~/.aws/config.
+`make deploy STAGE=prod` / `make destroy STAGE=prod` pass --stage."""
+COMMANDS = {
+    "deploy": "create or update the stateful stack and the SSM parameters, then run `chalice deploy`",
+    "destroy": "run `chalice delete`; with --delete-data also delete the stack, its tables and parameters",
+}
+
+
+def build_parser(prog: str = "python -m deploy") -> argparse.ArgumentParser:
+    """``deploy`` and ``destroy`` as subcommands; each one's ``--help`` lists its options and environment."""
+    parser = argparse.ArgumentParser(prog=prog, description="Deploy content-moderation to AWS (see docs/deploy.md).")
     commands = parser.add_subparsers(dest="command", required=True)
-    for name, help_text in (
-        ("deploy", "create or update the stateful stack and the SSM parameters, then run `chalice deploy`"),
-        ("destroy", "run `chalice delete`; with --delete-data also delete the stack, its tables and parameters"),
-    ):
-        command = commands.add_parser(name, help=help_text)
+    for name, help_text in COMMANDS.items():
+        command = commands.add_parser(
+            name,
+            help=help_text,
+            description=help_text[0].upper() + help_text[1:] + ".",
+            epilog=(DEPLOY_SETTINGS_HELP if name == "deploy" else "") + AWS_SETTINGS_HELP,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         command.add_argument("--stage", default="dev", help="Chalice stage (default: dev)")
         command.add_argument("--profile", help="AWS profile (default: the usual credential chain)")
         command.add_argument("--region", help="AWS region (default: AWS_REGION / AWS_DEFAULT_REGION / profile)")
@@ -30,7 +47,11 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
                 action="store_true",
                 help="also delete the tables (turning deletion protection off), the state machine and the secrets",
             )
-    return parser.parse_args(argv)
+    return parser
+
+
+def parse_arguments(argv: Sequence[str] | None = None, *, prog: str = "python -m deploy") -> argparse.Namespace:
+    return build_parser(prog).parse_args(argv)
 
 
 def session_clients(profile: str | None, region: str | None) -> ClientFactory:
@@ -48,10 +69,11 @@ def session_clients(profile: str | None, region: str | None) -> ClientFactory:
     return client
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, prog: str = "python -m deploy") -> int:
+    """Run ``deploy`` or ``destroy``; 0 on success, 1 with a one-line error, 2 for bad arguments."""
+    arguments = parse_arguments(argv, prog=prog)
     from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
 
-    arguments = parse_arguments(argv)
     # chalice runs as a subprocess: hand it the same profile (the region is passed by deploy.commands).
     environment = {**os.environ, "AWS_PROFILE": arguments.profile} if arguments.profile else None
     try:

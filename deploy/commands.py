@@ -36,7 +36,7 @@ from deploy.names import (
     table_name,
 )
 from deploy.parameters import admin_token_command, delete_parameters, ensure_secret_parameters, put_string_parameter
-from deploy.stack import deploy_stack, stack_exists
+from deploy.stack import delete_stack, deploy_stack, stack_exists
 from deploy.template import stack_name
 
 ClientFactory = Callable[[str], Any]
@@ -147,6 +147,7 @@ def deploy(
         account_id=target.account_id,
         partition=target.partition,
         delivery=outcome.delivery(),
+        echo=echo,
     )
     _check_outputs_match_policy(target, outputs)
 
@@ -248,10 +249,10 @@ def destroy(
             partition=target.partition,
             deletion_protection=False,
             delivery=outcome_settings(project_dir, stage, {}).delivery(),
+            echo=echo,
         )
         echo(f"Deleting stack {name}...")
-        cloudformation.delete_stack(StackName=name)
-        cloudformation.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig={"Delay": 5})
+        delete_stack(cloudformation, name, echo=echo)
         result.stack_deleted = True
         tables = [outputs.get(f"{table.capitalize()}TableName") for table in (*TABLES, *APPEND_ONLY_TABLES)]
     else:

@@ -1,15 +1,23 @@
-"""Create or update the stateful stack and read its outputs (used on AWS and against moto)."""
+"""Create or update the stateful stack, print its events while it waits, and read its outputs (AWS and moto)."""
 
 from __future__ import annotations
 
 import json
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 from deploy.definition import DeliverySettings
 from deploy.template import build_template, stack_name
 
 logger = logging.getLogger(__name__)
+
+Echo = Callable[[str], None]
+Sleep = Callable[[float], None]
+# CloudFormation's own console polls about this often; a stack of tables takes a minute or two.
+POLL_SECONDS = 5.0
+MAX_POLLS = 360  # 30 minutes, as the botocore waiter this replaced allowed
 
 # Which stack output each of the app's environment variables comes from: the one mapping used
 # by the deploy command, the local runtime, the tests and the benchmarks.
@@ -37,10 +45,14 @@ def deploy_stack(
     deletion_protection: bool = True,
     partition: str = "aws",
     delivery: DeliverySettings | None = None,
+    echo: Echo | None = None,
+    sleep: Sleep = time.sleep,
 ) -> dict[str, str]:
-    """Create the stack, or update it when it exists; wait for it; return its outputs.
+    """Create the stack, or update it when it exists; wait for it, passing each new stack event to ``echo``
+    as it arrives (a debug log line when None); return its outputs.
 
-    An update with nothing to change is not an error: a second run is a no-op.
+    An update with nothing to change is not an error: a second run is a no-op. Raises RuntimeError
+    when the stack ends in another state than the one asked for, with CloudFormation's reasons.
     """
     from botocore.exceptions import ClientError
 
@@ -67,6 +79,7 @@ def deploy_stack(
                 f"stack {name} failed to create and is in ROLLBACK_COMPLETE: delete it "
                 f"(aws cloudformation delete-stack --stack-name {name}) and run again"
             )
+        horizon = _latest_event_id(cloudformation, existing["StackId"])  # the events before this update
         try:
             cloudformation.update_stack(**arguments)
         except ClientError as error:
@@ -74,10 +87,10 @@ def deploy_stack(
                 raise
             logger.info("stack %s is up to date", name)
         else:
-            _wait(cloudformation, "stack_update_complete", name)
+            watch_stack(cloudformation, existing["StackId"], "UPDATE_COMPLETE", horizon=horizon, echo=echo, sleep=sleep)
     else:
-        cloudformation.create_stack(**arguments)
-        _wait(cloudformation, "stack_create_complete", name)
+        stack_id = cloudformation.create_stack(**arguments)["StackId"]
+        watch_stack(cloudformation, stack_id, "CREATE_COMPLETE", echo=echo, sleep=sleep)
     return stack_outputs(cloudformation, name)
 
 
@@ -86,22 +99,90 @@ def stack_outputs(cloudformation: Any, name: str) -> dict[str, str]:
     return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
 
 
-def _wait(cloudformation: Any, waiter: str, name: str) -> None:
-    """Wait for the stack; on failure raise with the reasons CloudFormation gave, not just the status."""
-    from botocore.exceptions import WaiterError
+def watch_stack(
+    cloudformation: Any,
+    stack_id: str,
+    success: str,
+    *,
+    horizon: str | None = None,
+    echo: Echo | None = None,
+    sleep: Sleep = time.sleep,
+) -> None:
+    """Poll the stack until it leaves its ``*_IN_PROGRESS`` states, passing each new event to ``echo``, oldest first.
 
-    try:
-        cloudformation.get_waiter(waiter).wait(StackName=name, WaiterConfig={"Delay": 5, "MaxAttempts": 360})
-    except WaiterError as error:
-        events = cloudformation.describe_stack_events(StackName=name).get("StackEvents", [])
+    ``horizon`` is the newest event from before the operation (None for a new stack): it and older
+    ones are not shown. Raises RuntimeError, with the failed resources' reasons, when the stack
+    ends in another state than ``success`` or is still in progress after MAX_POLLS polls.
+    """
+    show = echo or _log_line
+    events: list[dict[str, Any]] = []
+    known = {horizon} if horizon else set()
+    status = ""
+    for attempt in range(MAX_POLLS):
+        if attempt:
+            sleep(POLL_SECONDS)
+        # The status first, then the events: every event up to that status is shown before it is judged.
+        status = cloudformation.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"]
+        for event in _new_events(cloudformation, stack_id, known):
+            known.add(event["EventId"])
+            events.append(event)
+            show(format_event(event))
+        if not status.endswith("_IN_PROGRESS"):
+            break
+    else:
+        raise RuntimeError(f"stack {stack_id}: still {status} after {MAX_POLLS * POLL_SECONDS / 60:.0f} minutes")
+    if status != success:
         reasons = [
             f"{event['LogicalResourceId']}: {event.get('ResourceStatusReason', '')}"
             for event in events
             if event.get("ResourceStatus", "").endswith("FAILED")
         ]
         raise RuntimeError(
-            f"stack {name}: {error}; " + ("; ".join(reasons[:5]) or "no failure reason recorded")
-        ) from error
+            f"stack {stack_id} ended {status}, not {success}; "
+            + ("; ".join(reasons[:5]) or "no failure reason recorded")
+        )
+
+
+def format_event(event: dict[str, Any]) -> str:
+    """One stack event as a line: local time, logical id, status and the reason when there is one."""
+    timestamp = event["Timestamp"].astimezone().strftime("%H:%M:%S")
+    line = f"    {timestamp}  {event['LogicalResourceId']:<32}  {event.get('ResourceStatus', '')}"
+    reason = event.get("ResourceStatusReason")
+    return f"{line}  {reason}" if reason else line
+
+
+def _new_events(cloudformation: Any, stack_id: str, known: set[str]) -> list[dict[str, Any]]:
+    """The stack's events not in ``known``, oldest first; pages only as far back as the first known one."""
+    fresh: list[dict[str, Any]] = []
+    arguments = {"StackName": stack_id}
+    while True:
+        page = cloudformation.describe_stack_events(**arguments)
+        for event in page.get("StackEvents", []):  # newest first
+            if event["EventId"] in known:
+                return fresh[::-1]
+            fresh.append(event)
+        if not page.get("NextToken"):
+            return fresh[::-1]
+        arguments["NextToken"] = page["NextToken"]
+
+
+def _latest_event_id(cloudformation: Any, stack_id: str) -> str | None:
+    events = cloudformation.describe_stack_events(StackName=stack_id).get("StackEvents", [])
+    return events[0]["EventId"] if events else None
+
+
+def _log_line(line: str) -> None:
+    logger.debug("stack event: %s", line.strip())
+
+
+def delete_stack(cloudformation: Any, name: str, *, echo: Echo | None = None, sleep: Sleep = time.sleep) -> None:
+    """Delete the stack and wait for it, passing each new event to ``echo``; nothing to do when it does not exist."""
+    existing = _existing_stack(cloudformation, name)
+    if existing is None:
+        return
+    horizon = _latest_event_id(cloudformation, existing["StackId"])
+    cloudformation.delete_stack(StackName=existing["StackId"])
+    watch_stack(cloudformation, existing["StackId"], "DELETE_COMPLETE", horizon=horizon, echo=echo, sleep=sleep)
 
 
 def stack_exists(cloudformation: Any, name: str) -> bool:

@@ -1,20 +1,32 @@
-"""``python -m local_runtime`` (what ``make run`` runs): start everything, print how to use it, stop on Ctrl-C."""
+"""``python -m local_runtime`` (``content-moderation run``, ``make run``): start everything, print how to use it, stop on Ctrl-C."""
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import signal
 import sys
 import threading
+from collections.abc import Sequence
 from types import FrameType
 
-from chalicelib.log import configure_logging as configure_service_logging
-from local_runtime.access_log import install_redaction
-from local_runtime.runtime import LocalRuntime
-from local_runtime.settings import SettingsError
+from local_runtime.settings import documented_settings, settings_help
 
 READY_LINE = "ready"
+DESCRIPTION = """Start the whole system on localhost, with no AWS account: moto in-process, Chalice's local
+server, a WebSocket gateway and the @connections API. Prints the URLs, the admin token and the AWS
+credentials, then 'ready'; Ctrl-C stops it. Every setting is an environment variable."""
+
+
+def build_parser(prog: str = "python -m local_runtime") -> argparse.ArgumentParser:
+    """The runtime takes no options: ``--help`` lists the environment variables it reads, with their defaults."""
+    return argparse.ArgumentParser(
+        prog=prog,
+        description=DESCRIPTION,
+        epilog=settings_help(documented_settings()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
 
 
 def configure_logging() -> None:
@@ -24,6 +36,9 @@ def configure_logging() -> None:
     (and, reading the same LOG_LEVEL, keeps this level). Every line goes through a redacting
     filter: no signature, token or secret is printed, whichever library logs it.
     """
+    from chalicelib.log import configure_logging as configure_service_logging
+    from local_runtime.access_log import install_redaction
+
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(message)s")
     install_redaction()
     level = configure_service_logging()  # an unknown LOG_LEVEL: one warning, then INFO
@@ -49,7 +64,13 @@ def raise_open_file_limit(wanted: int = 65536) -> None:
             pass
 
 
-def main() -> int:
+def main(argv: Sequence[str] | None = None, *, prog: str = "python -m local_runtime") -> int:
+    """Parse the (empty) arguments first, so ``--help`` exits before anything is imported or bound; then run."""
+    build_parser(prog).parse_args(argv)
+    # Imported only now: the runtime pulls in moto and chalice (half a second), which --help must not.
+    from local_runtime.runtime import LocalRuntime
+    from local_runtime.settings import SettingsError
+
     configure_logging()
     raise_open_file_limit()
     stop = threading.Event()

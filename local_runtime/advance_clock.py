@@ -75,13 +75,20 @@ def _seconds(text: str) -> float:
     return value
 
 
-def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.environ) -> int:
-    """Run the command; 0 on success, 1 when the runtime refuses or is unreachable, 2 for bad arguments."""
+def build_parser(
+    environ: Mapping[str, str] = os.environ, *, prog: str = "python -m local_runtime.advance_clock"
+) -> argparse.ArgumentParser:
+    """The command's one argument and one option; ``--help`` lists the environment it reads."""
     parser = argparse.ArgumentParser(
-        prog="python -m local_runtime.advance_clock",
-        description="Move the local runtime's Step Functions clock ahead, so waiting tasks (reviews) reach "
-        "their deadline now. The app's own clock is not moved. Signs with AWS_ACCESS_KEY_ID and "
-        "AWS_SECRET_ACCESS_KEY, as exported from the runtime's banner.",
+        prog=prog,
+        description="""Move the local runtime's Step Functions clock ahead, so waiting tasks (reviews) reach their
+deadline now. The app's own clock is not moved. Signs with AWS_ACCESS_KEY_ID and
+AWS_SECRET_ACCESS_KEY, as exported from the runtime's banner.""",
+        epilog=f"""environment variables:
+  AWS_ACCESS_KEY_ID      the key the runtime's banner exports [required]
+  AWS_SECRET_ACCESS_KEY  its secret [required]
+  AWS_PORT               the runtime's AWS endpoint port, for the default --endpoint-url [{DEFAULT_AWS_PORT}]""",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("seconds", type=_seconds, help="how far to advance, in seconds (604800 = 7 days)")
     parser.add_argument(
@@ -89,6 +96,17 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.envi
         default=f"http://127.0.0.1:{environ.get('AWS_PORT') or DEFAULT_AWS_PORT}",
         help="the runtime's AWS endpoint (default: http://127.0.0.1:$AWS_PORT, port 8003 when unset)",
     )
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    environ: Mapping[str, str] = os.environ,
+    *,
+    prog: str = "python -m local_runtime.advance_clock",
+) -> int:
+    """Run the command; 0 on success, 1 when the runtime refuses or is unreachable, 2 for bad arguments."""
+    parser = build_parser(environ, prog=prog)
     arguments = parser.parse_args(argv)
     access_key_id = environ.get("AWS_ACCESS_KEY_ID")
     secret_access_key = environ.get("AWS_SECRET_ACCESS_KEY")

@@ -37,6 +37,81 @@ DEFAULT_WEBHOOK_RETRY_BACKOFF_RATE = 2.0
 DEFAULT_WEBHOOK_RETRY_MAX_DELAY_SECONDS = 60
 
 
+@dataclass(frozen=True)
+class DocumentedSetting:
+    """One environment variable as ``--help`` lists it: its name, its default in words, what it does."""
+
+    name: str
+    default: str
+    meaning: str
+
+
+def documented_settings() -> tuple[DocumentedSetting, ...]:
+    """Every variable ``python -m local_runtime`` reads, then the app's own that pass through it unchanged.
+
+    The runtime sets the app's tables, secrets, URLs and model name itself; what is left of
+    chalicelib/config.py's settings (the risk check's, the word file, the connection TTL) and
+    LOG_LEVEL come from the user's shell.
+    """
+    from chalicelib.config import DEFAULT_CONNECTION_TTL_SECONDS, DEFAULT_RISK_REVIEW_THRESHOLD
+
+    return (
+        DocumentedSetting("HOST", DEFAULT_HOST, "interface of the REST server and the WebSocket gateway"),
+        DocumentedSetting("PORT", str(DEFAULT_PORT), "REST API and pages (0: any free port)"),
+        DocumentedSetting("WS_PORT", str(DEFAULT_WS_PORT), "WebSocket API (0: any free port)"),
+        DocumentedSetting(
+            "WS_MANAGEMENT_PORT", str(DEFAULT_WS_MANAGEMENT_PORT), "the internal @connections API (0: any free port)"
+        ),
+        DocumentedSetting("AWS_PORT", str(DEFAULT_AWS_PORT), "the local AWS endpoint (0: any free port)"),
+        DocumentedSetting(
+            "LOCAL_AWS_ACCESS_KEY_ID", "generated, printed", "the runtime's key pair (set both or neither)"
+        ),
+        DocumentedSetting("LOCAL_AWS_SECRET_ACCESS_KEY", "generated, printed", "the secret of that key pair"),
+        DocumentedSetting("ADMIN_TOKEN", "generated, printed", "the bootstrap admin's bearer token"),
+        DocumentedSetting("LINK_SIGNING_SECRET", "generated", "HMAC key of the signed approve/reject links"),
+        DocumentedSetting("MODERATION_WORDS", DEFAULT_MODERATION_WORDS, "comma-separated words the check flags"),
+        DocumentedSetting(
+            "REVIEW_TIMEOUT_SECONDS", str(DEFAULT_REVIEW_TIMEOUT_SECONDS), "the review deadline (7 days)"
+        ),
+        DocumentedSetting("WEBHOOK_URL", "unset", "where outcomes are POSTed (https://, or http:// to loopback)"),
+        DocumentedSetting("WEBHOOK_SECRET", "generated whsec_..., printed", "the webhooks' signing secret"),
+        DocumentedSetting(
+            "WEBHOOK_RETRY_INTERVAL_SECONDS",
+            str(DEFAULT_WEBHOOK_RETRY_INTERVAL_SECONDS),
+            "first wait before a failed webhook is retried",
+        ),
+        DocumentedSetting(
+            "WEBHOOK_RETRY_MAX_ATTEMPTS", str(DEFAULT_WEBHOOK_RETRY_MAX_ATTEMPTS), "retries of a failed webhook"
+        ),
+        DocumentedSetting(
+            "WEBHOOK_RETRY_BACKOFF_RATE", str(DEFAULT_WEBHOOK_RETRY_BACKOFF_RATE), "growth of the wait (at least 1.0)"
+        ),
+        DocumentedSetting("EVENT_BUS_NAME", DEFAULT_EVENT_BUS_NAME, "the local bus outcome events go on"),
+        DocumentedSetting("LOCAL_OUTBOX", DEFAULT_LOCAL_OUTBOX, "folder every e-mail sent is written to (.eml)"),
+        DocumentedSetting("SENDER_EMAIL", DEFAULT_SENDER_EMAIL, "From address of the e-mails"),
+        DocumentedSetting("LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING, ERROR or CRITICAL"),
+        DocumentedSetting("RISK_CHECK", "on", "off: the word list alone decides"),
+        DocumentedSetting(
+            "RISK_REVIEW_THRESHOLD", str(DEFAULT_RISK_REVIEW_THRESHOLD), "a risk score at or above it goes to a person"
+        ),
+        DocumentedSetting(
+            "RISK_REJECT_THRESHOLD", "unset (never)", "a risk score at or above it is refused without a person"
+        ),
+        DocumentedSetting("MODERATION_WORDS_FILE", "unset", "a file with more words, one a line or comma-separated"),
+        DocumentedSetting(
+            "CONNECTION_TTL_SECONDS", str(DEFAULT_CONNECTION_TTL_SECONDS), "TTL of stored WebSocket connections"
+        ),
+    )
+
+
+def settings_help(settings: tuple[DocumentedSetting, ...]) -> str:
+    """The settings as an aligned table for an argparse epilog."""
+    width = max(len(setting.name) for setting in settings)
+    lines = ["environment variables (default in brackets):"]
+    lines += [f"  {setting.name:<{width}}  [{setting.default}] {setting.meaning}" for setting in settings]
+    return "\n".join(lines)
+
+
 class SettingsError(ValueError):
     """A setting has a value the runtime cannot use; the message names the variable."""
 

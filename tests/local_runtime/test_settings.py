@@ -6,10 +6,12 @@ import os
 import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator, Mapping
 
 import pytest
 
-from local_runtime.settings import RuntimeSettings, SettingsError, display_host, url_host
+from local_runtime.settings import RuntimeSettings, SettingsError, display_host, documented_settings, url_host
 from tests.local_runtime.conftest import ROOT
 
 
@@ -80,7 +82,7 @@ def test_a_bad_setting_stops_before_anything_starts() -> None:
     result = run_main(PORT="eighty")
     assert result.returncode == 2
     assert "PORT must be a port number" in result.stderr
-    assert "ready" not in result.stdout
+    assert "ready" not in result.stdout.splitlines()  # the line the runtime prints once it is up
 
 
 def test_delivery_defaults_generate_a_whsec_secret_and_a_short_local_retry_schedule():
@@ -101,3 +103,55 @@ def test_a_webhook_url_that_is_not_https_or_loopback_stops_the_start(url):
 
     with pytest.raises(SettingsError, match="WEBHOOK_URL"):
         RuntimeSettings.from_environ({"WEBHOOK_URL": url})
+
+
+class RecordingEnviron(Mapping[str, str]):
+    """An empty environment that remembers every variable asked for."""
+
+    def __init__(self) -> None:
+        self.asked: set[str] = set()
+
+    def __getitem__(self, name: str) -> str:
+        self.asked.add(name)
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+def test_the_documented_settings_are_every_variable_the_runtime_reads_and_the_apps_risk_thresholds() -> None:
+    environ = RecordingEnviron()
+    RuntimeSettings.from_environ(environ)
+    documented = {setting.name for setting in documented_settings()}
+
+    assert environ.asked and environ.asked <= documented
+    assert {"LOG_LEVEL", "RISK_CHECK", "RISK_REVIEW_THRESHOLD", "RISK_REJECT_THRESHOLD"} <= documented
+    assert all(setting.default and setting.meaning for setting in documented_settings())
+
+
+def test_help_lists_the_settings_and_starts_nothing() -> None:
+    with socket.socket() as taken:  # were it to start, this port in use would stop it with exit status 2
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        started = time.monotonic()
+        result = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "local_runtime", "--help"],
+            cwd=ROOT,
+            env={**os.environ, "PORT": str(port)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: python -m local_runtime")
+    for setting in documented_settings():
+        assert f"  {setting.name} " in result.stdout and f"[{setting.default}]" in result.stdout
+    assert "ready" not in result.stdout.splitlines()  # the line the runtime prints once it is up
+    imported = {line.rpartition("|")[2].strip().split(".")[0] for line in result.stderr.splitlines()}
+    assert not imported & {"moto", "chalice", "boto3", "botocore", "app"}  # -X importtime lists every import
+    assert elapsed < 10  # about 0.2 s alone; generous for a loaded 2-core machine
