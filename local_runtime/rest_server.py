@@ -1,67 +1,68 @@
-"""The REST API and pages, served by Chalice's own local server in a thread, sized for bursts."""
+"""The REST API and pages: Chalice's local server and handler over a selector loop that no stalled client can hold up."""
 
 from __future__ import annotations
 
+import functools
+import io
 import json
 import logging
 import os
-import re
-import socket
 import threading
-import time
 from collections.abc import MutableMapping
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from chalice.local import ChaliceRequestHandler, LocalChalice, LocalDevServer, ThreadedHTTPServer
+from chalice.local import ChaliceRequestHandler, LocalChalice, LocalDevServer
 
 from chalicelib.errors import BadRequestError, PayloadTooLargeError, ServiceError
 from chalicelib.web.request_body import check_body_size
 from local_runtime.access_log import redact_target, redact_text
+from local_runtime.connection_loop import (
+    CHUNK_LINE_MAX_BYTES,
+    TRAILER_LINES_MAX,
+    BufferedRequest,
+    SelectorHTTPServer,
+    chunk_size,
+    content_length,
+)
+from local_runtime.settings import DEFAULT_REQUEST_READ_TIMEOUT_SECONDS
 
 logger = logging.getLogger(__name__)
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-# socketserver's default backlog is 5: a burst of 64 clients then sees connection resets.
-LISTEN_BACKLOG = 128
-# A refused body is not read; after the error answer, what the client is still sending is
-# drained for this long (at most this much) so its TCP stack sees the answer, not a reset.
-LINGER_SECONDS = 1.0
-LINGER_MAX_BYTES = 1024 * 1024
-_CHUNK_LINE_MAX_BYTES = 1024
-_TRAILER_LINES_MAX = 64
-_DIGITS = re.compile(r"[0-9]+")
-_HEX_DIGITS = re.compile(rb"[0-9A-Fa-f]+")
-
-
-class BurstTolerantHTTPServer(ThreadedHTTPServer):
-    """Chalice's threaded server with a listen backlog large enough for a burst of clients.
-
-    One thread per connection (daemon, so a browser's idle keep-alive connection never
-    holds up shutdown).
-    """
-
-    request_queue_size = LISTEN_BACKLOG
-    daemon_threads = True
-    allow_reuse_address = True
-    block_on_close = False
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Log a request that failed outside the app through logging (redacted), not raw to stderr."""
-        logger.exception("error while serving a request from %s", client_address[0] if client_address else "?")
 
 
 class QuietChaliceRequestHandler(ChaliceRequestHandler):
-    """Chalice's handler, with access lines sent to logging instead of raw stderr, secrets redacted.
+    """Chalice's handler over one buffered request, with access lines sent to logging, secrets redacted.
 
-    The stock line is the raw request line, and a decision link's ``signature=`` in a log
+    It runs on a worker of :class:`SelectorHTTPServer`, which has already read the whole request
+    (or as much as a refusal needs) and writes the answer: the handler reads from and writes to
+    memory, and never waits on a client.
+
+    The stock access line is the raw request line, and a decision link's ``signature=`` in a log
     is a way to decide for seven days: the line shows the path with secret values redacted.
     """
 
-    # Headers and body go out in separate writes; with Nagle's algorithm on, each answer
-    # waits ~40 ms for the client's delayed ACK (GET /health: 44 ms -> under 1 ms).
-    disable_nagle_algorithm = True
+    answer: bytes = b""
+    drain_after_close: bool = False  # the client may still be sending a body nobody will read
+    _continue_sent: bool = False
+
+    def setup(self) -> None:
+        buffered: BufferedRequest = self.request
+        self.connection = buffered.connection
+        self.rfile = io.BytesIO(buffered.data)
+        self.wfile = io.BytesIO()
+        self._continue_sent = buffered.continue_sent
+
+    def handle(self) -> None:
+        """One request: the server hands the connection back for the next one."""
+        self.close_connection = True
+        self.handle_one_request()
+
+    def finish(self) -> None:
+        self.answer = self.wfile.getvalue()
+        super().finish()
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         if isinstance(code, HTTPStatus):  # log its number, as the stock handler does
@@ -106,6 +107,8 @@ class QuietChaliceRequestHandler(ChaliceRequestHandler):
         except _RequestRefused as refusal:
             self._refuse(refusal.error)
             return False
+        if self._continue_sent:  # the server sent it while it waited for the body
+            return True
         return bool(super().handle_expect_100())
 
     def _read_bounded_body(self) -> bytes | None:
@@ -130,9 +133,10 @@ class QuietChaliceRequestHandler(ChaliceRequestHandler):
         values = self.headers.get_all("Content-Length") or []
         if not values:
             return 0
-        if len(set(values)) != 1 or not _DIGITS.fullmatch(values[0].strip()):
-            raise _RequestRefused(BadRequestError("invalid Content-Length header"))
-        length = int(values[0])
+        try:
+            length = content_length(values)
+        except ValueError:
+            raise _RequestRefused(BadRequestError("invalid Content-Length header")) from None
         _check_size(length)
         return length
 
@@ -140,55 +144,36 @@ class QuietChaliceRequestHandler(ChaliceRequestHandler):
         chunks: list[bytes] = []
         total = 0
         while True:
-            size = _chunk_size(self.rfile.readline(_CHUNK_LINE_MAX_BYTES + 1))
+            size = _chunk_size(self.rfile.readline(CHUNK_LINE_MAX_BYTES + 1))
             if size == 0:
                 break
             total += size
             _check_size(total)
             chunk = self.rfile.read(size)
-            if len(chunk) < size or self.rfile.readline(_CHUNK_LINE_MAX_BYTES + 1).strip():
+            if len(chunk) < size or self.rfile.readline(CHUNK_LINE_MAX_BYTES + 1).strip():
                 raise _RequestRefused(BadRequestError("malformed chunked body"))
             chunks.append(chunk)
-        for _ in range(_TRAILER_LINES_MAX):  # trailers, up to the blank line that ends the body
-            line = self.rfile.readline(_CHUNK_LINE_MAX_BYTES + 1)
+        for _ in range(TRAILER_LINES_MAX):  # trailers, up to the blank line that ends the body
+            line = self.rfile.readline(CHUNK_LINE_MAX_BYTES + 1)
             if not line.strip():
                 return b"".join(chunks)
         raise _RequestRefused(BadRequestError("malformed chunked body"))
 
     def _refuse(self, error: ServiceError) -> None:
-        """Answer ``error`` in the SPEC's shape and close: the unread body makes the connection unusable."""
+        """Answer ``error`` in the SPEC's shape and close: the unread body makes the connection unusable.
+
+        The server then drains, briefly, what the client still sends: closing a socket with
+        unread data sends a reset, which can make the client lose the answer.
+        """
         payload = json.dumps({"error": {"code": error.code, "message": error.message}}).encode()
         self.close_connection = True
+        self.drain_after_close = True
         self.send_response(error.status_code)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(payload)
-        self.wfile.flush()
-        self._linger()
-
-    def _linger(self) -> None:
-        """Stop writing, then drain (briefly, boundedly) what the client still sends.
-
-        Closing a socket with unread data sends a reset, which can make the client lose the
-        answer it was sent; a client that reads the answer and closes ends this at once.
-        """
-        try:
-            self.connection.shutdown(socket.SHUT_WR)
-            deadline = time.monotonic() + LINGER_SECONDS
-            drained = 0
-            while drained < LINGER_MAX_BYTES:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return
-                self.connection.settimeout(remaining)
-                data = self.connection.recv(64 * 1024)
-                if not data:
-                    return
-                drained += len(data)
-        except OSError:  # the client is gone, or the timeout passed: nothing left to protect
-            return
 
 
 class _RequestRefused(Exception):
@@ -207,11 +192,11 @@ def _check_size(length: int) -> None:
 
 
 def _chunk_size(line: bytes) -> int:
-    """The size on a chunk-size line (extensions after ``;`` ignored); raises _RequestRefused when malformed."""
-    size = line.split(b";", 1)[0].strip()
-    if len(line) > _CHUNK_LINE_MAX_BYTES or not line.endswith(b"\n") or not _HEX_DIGITS.fullmatch(size):
-        raise _RequestRefused(BadRequestError("malformed chunked body"))
-    return int(size, 16)
+    """The size on a chunk-size line; raises _RequestRefused when malformed."""
+    try:
+        return chunk_size(line)
+    except ValueError:
+        raise _RequestRefused(BadRequestError("malformed chunked body")) from None
 
 
 def load_stage_config(stage: str, environ: MutableMapping[str, str] | None = None) -> tuple[Any, Any]:
@@ -246,7 +231,15 @@ def make_request_local(chalice_app: Any) -> None:
 class RestServer:
     """Binds at construction (so the real port is known early) and serves from :meth:`start`."""
 
-    def __init__(self, chalice_app: Any, config: Any, *, host: str, port: int) -> None:
+    def __init__(
+        self,
+        chalice_app: Any,
+        config: Any,
+        *,
+        host: str,
+        port: int,
+        read_timeout_seconds: float = DEFAULT_REQUEST_READ_TIMEOUT_SECONDS,
+    ) -> None:
         make_request_local(chalice_app)
         self._dev_server = LocalDevServer(
             chalice_app,
@@ -254,7 +247,7 @@ class RestServer:
             host,
             port,
             handler_cls=QuietChaliceRequestHandler,
-            server_cls=BurstTolerantHTTPServer,
+            server_cls=functools.partial(SelectorHTTPServer, read_timeout_seconds=read_timeout_seconds),
         )
         self.port = int(self._dev_server.server.server_address[1])
         self._thread: threading.Thread | None = None

@@ -113,6 +113,8 @@ class LocalRuntime:
                 port=settings.ws_port,
                 stage=settings.stage,
                 function_prefix=f"content-moderation-{settings.stage}",
+                idle_timeout_seconds=settings.ws_idle_timeout_seconds,
+                max_connection_seconds=settings.ws_max_connection_seconds,
             ),
         )
         self.management = _bind(
@@ -123,7 +125,15 @@ class LocalRuntime:
             ),
         )
         self.rest = _bind(
-            "PORT", settings.port, lambda: RestServer(chalice_app, config, host=settings.host, port=settings.port)
+            "PORT",
+            settings.port,
+            lambda: RestServer(
+                chalice_app,
+                config,
+                host=settings.host,
+                port=settings.port,
+                read_timeout_seconds=settings.request_read_timeout_seconds,
+            ),
         )
 
         from deploy.stack import app_environment
@@ -236,6 +246,10 @@ class LocalRuntime:
                 f"  moderation words     {settings.moderation_words}   (MODERATION_WORDS)",
                 f"  review timeout       {settings.review_timeout_seconds} s   (REVIEW_TIMEOUT_SECONDS)",
                 f"  risk check           {_risk_line(self._environ)}",
+                f"  client limits        a whole REST request within {settings.request_read_timeout_seconds:g} s "
+                "(REQUEST_READ_TIMEOUT_SECONDS); WebSocket "
+                f"{settings.ws_idle_timeout_seconds:g} s idle, {settings.ws_max_connection_seconds:g} s per connection "
+                "(WS_IDLE_TIMEOUT_SECONDS, WS_MAX_CONNECTION_SECONDS; API Gateway's 10 min and 2 h)",
                 f"  internal             AWS (moto) {self.moto_url}, @connections API {self.management_url}",
                 f"                       (AWS_PORT; region {REGION}; SigV4-signed requests only, with the credentials below)",
                 f"  outcome events       event bus {settings.event_bus_name!r} on the AWS endpoint above   (EVENT_BUS_NAME)",

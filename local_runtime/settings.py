@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import math
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,6 +36,14 @@ DEFAULT_WEBHOOK_RETRY_INTERVAL_SECONDS = 2
 DEFAULT_WEBHOOK_RETRY_MAX_ATTEMPTS = 5
 DEFAULT_WEBHOOK_RETRY_BACKOFF_RATE = 2.0
 DEFAULT_WEBHOOK_RETRY_MAX_DELAY_SECONDS = 60
+# How long the REST server waits for a whole request (request line, headers and body) before
+# it drops the client (SPEC §19 "Stalled clients").
+DEFAULT_REQUEST_READ_TIMEOUT_SECONDS = 30.0
+# API Gateway's WebSocket quotas, neither of which can be raised there: 10 minutes without a
+# message, 2 hours per connection
+# (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-execution-service-websocket-limits-table.html).
+DEFAULT_WS_IDLE_TIMEOUT_SECONDS = 600.0
+DEFAULT_WS_MAX_CONNECTION_SECONDS = 7200.0
 
 
 @dataclass(frozen=True)
@@ -155,6 +164,9 @@ class RuntimeSettings:
     webhook_retry_interval_seconds: int = DEFAULT_WEBHOOK_RETRY_INTERVAL_SECONDS
     webhook_retry_max_attempts: int = DEFAULT_WEBHOOK_RETRY_MAX_ATTEMPTS
     webhook_retry_backoff_rate: float = DEFAULT_WEBHOOK_RETRY_BACKOFF_RATE
+    request_read_timeout_seconds: float = DEFAULT_REQUEST_READ_TIMEOUT_SECONDS
+    ws_idle_timeout_seconds: float = DEFAULT_WS_IDLE_TIMEOUT_SECONDS
+    ws_max_connection_seconds: float = DEFAULT_WS_MAX_CONNECTION_SECONDS
     aws_credentials: AwsCredentials = field(default_factory=AwsCredentials.generate)
     aws_credentials_generated: bool = True
     stage: str = LOCAL_STAGE
@@ -190,6 +202,15 @@ class RuntimeSettings:
                 environ, "WEBHOOK_RETRY_MAX_ATTEMPTS", DEFAULT_WEBHOOK_RETRY_MAX_ATTEMPTS
             ),
             webhook_retry_backoff_rate=_backoff_rate(environ),
+            request_read_timeout_seconds=_positive_seconds(
+                environ, "REQUEST_READ_TIMEOUT_SECONDS", DEFAULT_REQUEST_READ_TIMEOUT_SECONDS
+            ),
+            ws_idle_timeout_seconds=_positive_seconds(
+                environ, "WS_IDLE_TIMEOUT_SECONDS", DEFAULT_WS_IDLE_TIMEOUT_SECONDS
+            ),
+            ws_max_connection_seconds=_positive_seconds(
+                environ, "WS_MAX_CONNECTION_SECONDS", DEFAULT_WS_MAX_CONNECTION_SECONDS
+            ),
             aws_credentials=credentials or AwsCredentials.generate(),
             aws_credentials_generated=credentials is None,
         )
@@ -284,4 +305,18 @@ def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be a whole number of seconds, got {raw!r}") from None
     if value <= 0:
         raise SettingsError(f"{name} must be positive, got {value}")
+    return value
+
+
+def _positive_seconds(environ: Mapping[str, str], name: str, default: float) -> float:
+    """A positive number of seconds, fractions allowed (tests use half a second)."""
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise SettingsError(f"{name} must be a positive number of seconds, got {raw.strip()}")
     return value

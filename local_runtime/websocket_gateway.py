@@ -25,7 +25,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from local_runtime.lambda_dispatch import LocalLambdaContext
-from local_runtime.settings import url_host
+from local_runtime.settings import DEFAULT_WS_IDLE_TIMEOUT_SECONDS, DEFAULT_WS_MAX_CONNECTION_SECONDS, url_host
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,14 @@ CLOSE_TIMEOUT_SECONDS = 2.0
 # on the event loop, so a stuck client never delays the frames of any other.
 SEND_TIMEOUT_SECONDS = 2.0
 ROUTES = ("$connect", "$default", "$disconnect")
+# What API Gateway closes with when a connection reaches its idle timeout or its maximum
+# duration (limits: docs.aws.amazon.com/apigateway/latest/developerguide/
+# apigateway-execution-service-websocket-limits-table.html). AWS's pages do not name the
+# code; 1001 "Going away" is what clients report for both and what serverless-offline, the
+# usual API Gateway emulator, sends (src/events/websocket/WebSocketClients.js, its idle
+# and "hard" timeouts).
+LIMIT_CLOSE_CODE = 1001
+LIMIT_CLOSE_REASON = "Going away"
 
 
 class GoneError(Exception):
@@ -89,6 +97,9 @@ class LiveConnection:
     last_active_at: float = field(default_factory=time.time)
     opened: asyncio.Event = field(default_factory=asyncio.Event)
     closed: bool = False
+    # The limits run on the monotonic clock: the wall clock may be skipped ahead (clock_control).
+    started: float = field(default_factory=time.monotonic)
+    last_message: float = field(default_factory=time.monotonic)
 
     def info(self) -> dict[str, Any]:
         """The GetConnection body, as API Gateway shapes it."""
@@ -119,6 +130,8 @@ class WebSocketGateway:
         api_id: str = "local",
         stage: str = "local",
         function_prefix: str = "local",
+        idle_timeout_seconds: float = DEFAULT_WS_IDLE_TIMEOUT_SECONDS,
+        max_connection_seconds: float = DEFAULT_WS_MAX_CONNECTION_SECONDS,
     ) -> None:
         missing = [route for route in ROUTES if route not in handlers]
         if missing:
@@ -127,6 +140,8 @@ class WebSocketGateway:
         self._api_id = api_id
         self._stage = stage
         self._function_prefix = function_prefix
+        self._idle_timeout_seconds = idle_timeout_seconds
+        self._max_connection_seconds = max_connection_seconds
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         listener = socket.create_server((host, port), family=family, backlog=LISTEN_BACKLOG)
         # asyncio turns Nagle off (TCP_NODELAY) only on sockets whose proto is IPPROTO_TCP, and
@@ -265,6 +280,7 @@ class WebSocketGateway:
         try:
             async for message in connection:
                 live.last_active_at = time.time()
+                live.last_message = time.monotonic()
                 if isinstance(message, bytes):
                     await self._reply_error(live, "binary frames are not supported; send JSON text")
                     continue
@@ -286,8 +302,14 @@ class WebSocketGateway:
             logger.warning("$default answered %s for %s: %s", status_code, live.connection_id, body_text)
 
     async def _watch(self, live: LiveConnection) -> None:
-        """Once the socket is closed, for whatever reason, forget it and run $disconnect."""
-        await live.socket.wait_closed()
+        """Close the socket at API Gateway's limits; once it is closed, for whatever reason, forget it and run $disconnect."""
+        closed = asyncio.ensure_future(live.socket.wait_closed())
+        while not closed.done():
+            remaining = self._limit_reached_at(live) - time.monotonic()
+            if live.closed or remaining > 0:
+                await asyncio.wait({closed}, timeout=None if live.closed else remaining)
+                continue
+            self._close_at_limit(live)
         live.closed = True
         live.opened.set()  # wake any post waiting for the handshake: it will get GoneError
         self._connections.pop(live.connection_id, None)
@@ -308,6 +330,23 @@ class WebSocketGateway:
                 logger.debug("$disconnect for %s interrupted by shutdown", live.connection_id)
             else:
                 logger.exception("the $disconnect handler failed for %s", live.connection_id)
+
+    def _limit_reached_at(self, live: LiveConnection) -> float:
+        """When the connection reaches the idle timeout or its maximum duration, whichever comes first."""
+        return min(live.last_message + self._idle_timeout_seconds, live.started + self._max_connection_seconds)
+
+    def _close_at_limit(self, live: LiveConnection) -> None:
+        """Close with API Gateway's code; the watcher then runs $disconnect, as API Gateway does."""
+        now = time.monotonic()
+        idle = now - live.last_message >= self._idle_timeout_seconds
+        logger.info(
+            "closing connection %s: %s (%s)",
+            live.connection_id,
+            f"no message for {self._idle_timeout_seconds:g} s" if idle else f"open {self._max_connection_seconds:g} s",
+            "WS_IDLE_TIMEOUT_SECONDS" if idle else "WS_MAX_CONNECTION_SECONDS",
+        )
+        live.closed = True  # later posts get 410 even before the close handshake ends
+        self._track(asyncio.get_running_loop().create_task(live.socket.close(LIMIT_CLOSE_CODE, LIMIT_CLOSE_REASON)))
 
     async def _reply_error(self, live: LiveConnection, message: str) -> None:
         try:
@@ -380,6 +419,8 @@ class WebSocketGateway:
         except (ConnectionClosed, TimeoutError):  # TimeoutError: it stopped reading and was dropped
             raise GoneError(connection_id) from None
         live.last_active_at = time.time()
+        # API Gateway's idle timer counts messages either way: a server that posts keeps it open.
+        live.last_message = time.monotonic()
 
     async def info(self, connection_id: str) -> dict[str, Any]:
         live = self._connections.get(connection_id)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from chalicelib.integrations.aws import MANAGEMENT_API_READ_TIMEOUT_SECONDS
 from local_runtime.management_api import ManagementAPI
 from local_runtime.sigv4 import AwsCredentials
-from local_runtime.websocket_gateway import GoneError, WebSocketGateway
+from local_runtime.websocket_gateway import LIMIT_CLOSE_CODE, GoneError, WebSocketGateway
 from tests.local_runtime.conftest import REGION, StuckClient, fill_until_stuck, http, wait_for
 
 CREDENTIALS = AwsCredentials.generate()
@@ -352,3 +353,115 @@ def test_frames_go_out_without_waiting_for_the_clients_delayed_ack(
             assert gateway.socket_option_threadsafe(connection_id, socket.IPPROTO_TCP, socket.TCP_NODELAY)
 
     asyncio.run(scenario())
+
+
+# --- API Gateway's limits: idle timeout and maximum connection duration, with short settings ---------------
+
+
+@pytest.fixture
+def limited_gateway(recorder: RecordingHandlers) -> Iterator[Callable[..., WebSocketGateway]]:
+    """Start a gateway with the given limits (seconds); stopped after the test."""
+    started: list[WebSocketGateway] = []
+
+    def start(*, idle: float, maximum: float) -> WebSocketGateway:
+        running = WebSocketGateway(
+            recorder.handlers(),
+            host="127.0.0.1",
+            port=0,
+            stage="local",
+            idle_timeout_seconds=idle,
+            max_connection_seconds=maximum,
+        )
+        running.start()
+        started.append(running)
+        return running
+
+    try:
+        yield start
+    finally:
+        for running in started:
+            running.stop()
+
+
+async def seconds_until_closed_by_server(socket: ClientConnection, started: float, *, limit: float) -> float:
+    """Read until the server closes; assert it did so with API Gateway's limit code."""
+    with pytest.raises(ConnectionClosed) as closed:
+        async with asyncio.timeout(limit):
+            while True:
+                await socket.recv()
+    elapsed = time.monotonic() - started
+    assert closed.value.rcvd is not None, "the server dropped the socket instead of closing it"
+    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (LIMIT_CLOSE_CODE, "Going away")
+    return elapsed
+
+
+def assert_disconnect_ran(recorder: RecordingHandlers, marker: str) -> None:
+    connection_id = connection_id_of(recorder, marker)
+    disconnects = wait_for(lambda: recorder.of("$disconnect", connection_id), timeout=RECEIVE_TIMEOUT)
+    assert len(disconnects) == 1
+    assert disconnects[0]["requestContext"]["disconnectStatusCode"] == LIMIT_CLOSE_CODE
+
+
+def test_an_idle_connection_is_closed_with_1001_and_its_disconnect_runs(
+    limited_gateway: Callable[..., WebSocketGateway], recorder: RecordingHandlers
+) -> None:
+    gateway = limited_gateway(idle=0.5, maximum=60)
+
+    async def scenario() -> float:
+        async with connect(ws_url(gateway, "?client=idle")) as socket:
+            return await seconds_until_closed_by_server(socket, time.monotonic(), limit=RECEIVE_TIMEOUT)
+
+    elapsed = asyncio.run(scenario())
+    assert 0.45 <= elapsed < 3.0, elapsed
+    assert_disconnect_ran(recorder, "idle")
+    wait_for(lambda: gateway.connection_count == 0, timeout=RECEIVE_TIMEOUT)
+
+
+def test_a_chatty_connection_is_closed_at_the_maximum_duration(
+    limited_gateway: Callable[..., WebSocketGateway], recorder: RecordingHandlers
+) -> None:
+    gateway = limited_gateway(idle=0.8, maximum=2.0)
+
+    async def scenario() -> float:
+        async with connect(ws_url(gateway, "?client=chatty")) as socket:
+            started = time.monotonic()
+
+            async def chat() -> None:
+                with contextlib.suppress(ConnectionClosed):
+                    while True:
+                        await socket.send(json.dumps({"action": "ping"}))
+                        await asyncio.sleep(0.2)
+
+            chatter = asyncio.create_task(chat())
+            try:
+                return await seconds_until_closed_by_server(socket, started, limit=RECEIVE_TIMEOUT)
+            finally:
+                chatter.cancel()
+
+    elapsed = asyncio.run(scenario())
+    assert 1.9 <= elapsed < 4.0, elapsed  # well past the idle timeout: its messages kept it open until then
+    assert_disconnect_ran(recorder, "chatty")
+
+
+def test_messages_either_way_reset_the_idle_timer(
+    limited_gateway: Callable[..., WebSocketGateway], recorder: RecordingHandlers
+) -> None:
+    gateway = limited_gateway(idle=1.0, maximum=60)
+
+    async def scenario() -> float:
+        async with connect(ws_url(gateway, "?client=pinging")) as socket:
+            connection_id = connection_id_of(recorder, "pinging")
+            for _ in range(4):  # 2 s of ping messages, twice the idle timeout
+                await asyncio.sleep(0.5)
+                await socket.send(json.dumps({"action": "ping"}))
+            for _ in range(4):  # then 2 s of posts from the app
+                await asyncio.sleep(0.5)
+                await asyncio.to_thread(gateway.post_threadsafe, connection_id, b'{"type": "pong"}')
+                assert await receive_json(socket) == {"type": "pong"}
+            await still_open(socket)
+            quiet_from = time.monotonic()
+            return await seconds_until_closed_by_server(socket, quiet_from, limit=RECEIVE_TIMEOUT)
+
+    elapsed = asyncio.run(scenario())
+    assert 0.9 <= elapsed < 3.0, elapsed  # a full idle timeout after the last message
+    assert_disconnect_ran(recorder, "pinging")

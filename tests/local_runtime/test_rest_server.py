@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+from collections.abc import Iterator
 from http.client import HTTPResponse
 from typing import Any
 from urllib.parse import urlsplit
@@ -12,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from chalicelib.web.request_body import REQUEST_BODY_MAX_BYTES
-from tests.local_runtime.conftest import RunningRuntime, http
+from tests.local_runtime.conftest import RunningRuntime, http, raise_open_file_limit, start_runtime, wait_for
 
 ANSWER_TIMEOUT = 10.0
 SUBMISSION = json.dumps({"title": "chunked but clean"}).encode()
@@ -141,3 +142,129 @@ def test_a_json_body_sent_as_another_content_type_gets_415_in_the_error_shape(
 
     assert_error(answer, 415, "UnsupportedMediaType")
     assert "send Content-Type: application/json" in answer[2]["error"]["message"]
+
+
+# --- stalled clients (SPEC §19): a runtime of their own, with a short REQUEST_READ_TIMEOUT_SECONDS ----------
+
+READ_TIMEOUT = 2.0
+STALLED_CLIENTS = 200
+# A behaviour bound, not a benchmark: /health answers in milliseconds; waiting on a stalled socket
+# would take the whole read timeout.
+HEALTH_BOUND_SECONDS = READ_TIMEOUT / 2
+
+
+@pytest.fixture(scope="module")
+def short_timeout_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRuntime]:
+    raise_open_file_limit()
+    running = start_runtime(tmp_path_factory.mktemp("stalled"), REQUEST_READ_TIMEOUT_SECONDS=str(READ_TIMEOUT))
+    try:
+        yield running
+    finally:
+        exit_status = running.stop()
+    assert exit_status == 0, running.output()[-3000:]
+
+
+def seconds_until_closed(connection: socket.socket, started: float) -> float:
+    """Wait for the server to close ``connection`` (EOF or reset) and return when it did, from ``started``."""
+    connection.settimeout(READ_TIMEOUT * 5)
+    try:
+        assert connection.recv(1024) == b"", "the server answered a request that was never complete"
+    except ConnectionResetError:
+        pass
+    return time.monotonic() - started
+
+
+def stalled_lines(runtime: RunningRuntime) -> list[str]:
+    return [line for line in runtime.output().splitlines() if "dropped a stalled client" in line]
+
+
+def test_a_client_that_sends_half_a_request_line_is_closed_after_the_read_timeout(
+    short_timeout_runtime: RunningRuntime,
+) -> None:
+    before = len(stalled_lines(short_timeout_runtime))
+    with open_socket(short_timeout_runtime) as connection:
+        started = time.monotonic()
+        connection.sendall(b"GET /hea")
+        elapsed = seconds_until_closed(connection, started)
+
+    assert READ_TIMEOUT * 0.9 <= elapsed < READ_TIMEOUT * 4, elapsed
+    wait_for(lambda: len(stalled_lines(short_timeout_runtime)) == before + 1)
+    line = stalled_lines(short_timeout_runtime)[-1]
+    assert "waiting for the request line" in line and "8 bytes received" in line, line
+    assert "Traceback" not in short_timeout_runtime.output()
+    assert_still_serving(short_timeout_runtime)
+
+
+def test_a_client_that_sends_its_headers_and_stalls_in_the_body_is_closed_after_the_read_timeout(
+    short_timeout_runtime: RunningRuntime,
+) -> None:
+    before = len(stalled_lines(short_timeout_runtime))
+    with open_socket(short_timeout_runtime) as connection:
+        started = time.monotonic()
+        connection.sendall(request_head("/submissions", "Content-Type: application/json", "Content-Length: 40"))
+        connection.sendall(b'{"title": "never fini')
+        time.sleep(READ_TIMEOUT / 2)
+        connection.sendall(b"shed")  # trickling does not extend the deadline: it bounds the whole request
+        elapsed = seconds_until_closed(connection, started)
+
+    assert READ_TIMEOUT * 0.9 <= elapsed < READ_TIMEOUT * 4, elapsed
+    wait_for(lambda: len(stalled_lines(short_timeout_runtime)) == before + 1)
+    assert "waiting for the body" in stalled_lines(short_timeout_runtime)[-1]
+    assert "Traceback" not in short_timeout_runtime.output()
+    assert_still_serving(short_timeout_runtime)
+
+
+def test_a_chunked_body_that_stalls_is_closed_after_the_read_timeout(short_timeout_runtime: RunningRuntime) -> None:
+    with open_socket(short_timeout_runtime) as connection:
+        started = time.monotonic()
+        connection.sendall(
+            request_head("/submissions", "Content-Type: application/json", "Transfer-Encoding: chunked")
+            + b'5\r\n{"tit\r\n'
+        )
+        elapsed = seconds_until_closed(connection, started)
+
+    assert READ_TIMEOUT * 0.9 <= elapsed < READ_TIMEOUT * 4, elapsed
+
+
+def test_200_stalled_clients_do_not_delay_health(short_timeout_runtime: RunningRuntime) -> None:
+    stalled: list[socket.socket] = []
+    try:
+        for index in range(STALLED_CLIENTS):
+            connection = open_socket(short_timeout_runtime)
+            stalled.append(connection)
+            if index % 2:  # half in the request line, half in the body
+                connection.sendall(b"GET /health HTT")
+            else:
+                connection.sendall(request_head("/submissions", "Content-Length: 100") + b'{"ti')
+        opened_at = time.monotonic()
+
+        timings = []
+        for _ in range(5):
+            started = time.monotonic()
+            assert http("GET", f"{short_timeout_runtime.rest_url}/health").body == {"status": "ok"}
+            timings.append(time.monotonic() - started)
+        submitted = http("POST", f"{short_timeout_runtime.rest_url}/submissions", {"title": "among stalled clients"})
+        served_within = time.monotonic() - opened_at
+
+        assert max(timings) < HEALTH_BOUND_SECONDS, timings
+        assert submitted.status == 202, submitted
+        # Every stalled client was still open while /health answered, and each is dropped at its deadline.
+        assert served_within < READ_TIMEOUT, served_within
+        for connection in stalled:
+            assert seconds_until_closed(connection, opened_at) < READ_TIMEOUT * 4
+    finally:
+        for connection in stalled:
+            connection.close()
+    assert_still_serving(short_timeout_runtime)
+
+
+def test_a_kept_alive_connection_that_goes_quiet_is_closed_without_a_stall_line(
+    short_timeout_runtime: RunningRuntime,
+) -> None:
+    before = len(stalled_lines(short_timeout_runtime))
+    with open_socket(short_timeout_runtime) as connection:
+        connection.sendall(request_head("/health", method="GET"))
+        assert read_answer(connection)[0] == 200
+        started = time.monotonic()
+        assert seconds_until_closed(connection, started) < READ_TIMEOUT * 4
+    assert len(stalled_lines(short_timeout_runtime)) == before

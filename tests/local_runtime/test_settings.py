@@ -54,6 +54,30 @@ def test_bad_values_name_the_variable(name: str, value: str) -> None:
         RuntimeSettings.from_environ({name: value})
 
 
+def test_the_stalled_client_limits_default_to_30_s_and_api_gateways_websocket_quotas() -> None:
+    settings = RuntimeSettings.from_environ({})
+    assert settings.request_read_timeout_seconds == 30
+    assert settings.ws_idle_timeout_seconds == 600  # API Gateway: 10 minutes without a message
+    assert settings.ws_max_connection_seconds == 7200  # API Gateway: 2 hours per connection
+
+
+def test_the_stalled_client_limits_take_fractions_of_a_second() -> None:
+    settings = RuntimeSettings.from_environ(
+        {"REQUEST_READ_TIMEOUT_SECONDS": "0.5", "WS_IDLE_TIMEOUT_SECONDS": "1.5", "WS_MAX_CONNECTION_SECONDS": "3"}
+    )
+    assert settings.request_read_timeout_seconds == 0.5
+    assert (settings.ws_idle_timeout_seconds, settings.ws_max_connection_seconds) == (1.5, 3)
+
+
+@pytest.mark.parametrize(
+    "name", ["REQUEST_READ_TIMEOUT_SECONDS", "WS_IDLE_TIMEOUT_SECONDS", "WS_MAX_CONNECTION_SECONDS"]
+)
+@pytest.mark.parametrize("value", ["0", "-1", "30s", "nan", "inf"])
+def test_a_bad_stalled_client_limit_names_the_variable(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        RuntimeSettings.from_environ({name: value})
+
+
 def test_wildcard_hosts_are_shown_as_loopback() -> None:
     assert display_host("0.0.0.0") == "127.0.0.1"
     assert url_host("::1") == "[::1]"
