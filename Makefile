@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STAGE ?= dev
+# Days the API Gateway access logs are kept (docs/deploy.md): one of 1 3 5 7 14 30 60 90 180 365.
+ACCESS_LOG_RETENTION_DAYS ?= 30
 
 .PHONY: run test lint bench deploy destroy clean chromium
 
@@ -47,9 +49,9 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench
 
-## deploy: create/update the stateful stack, then `chalice deploy` (needs AWS credentials)
+## deploy: create/update the stateful stack, then `chalice deploy` and the APIs' access logs (needs AWS credentials)
 deploy: $(STAMP)
-	$(PY) -m deploy deploy --stage $(STAGE)
+	$(PY) -m deploy deploy --stage $(STAGE) --access-log-retention-days $(ACCESS_LOG_RETENTION_DAYS)
 
 ## destroy: delete the app; add DELETE_DATA=yes to delete the tables too
 destroy: $(STAMP)

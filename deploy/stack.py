@@ -11,6 +11,9 @@ from deploy.template import build_template, stack_name
 
 logger = logging.getLogger(__name__)
 
+# How long CloudWatch Logs keeps the API Gateway access logs unless the deploy is told otherwise.
+DEFAULT_ACCESS_LOG_RETENTION_DAYS = 30
+
 # Which stack output each of the app's environment variables comes from: the one mapping used
 # by the deploy command, the local runtime, the tests and the benchmarks.
 APP_ENVIRONMENT_FROM_OUTPUTS = {
@@ -37,13 +40,12 @@ def deploy_stack(
     deletion_protection: bool = True,
     partition: str = "aws",
     delivery: DeliverySettings | None = None,
+    access_log_retention_days: int = DEFAULT_ACCESS_LOG_RETENTION_DAYS,
 ) -> dict[str, str]:
     """Create the stack, or update it when it exists; wait for it; return its outputs.
 
     An update with nothing to change is not an error: a second run is a no-op.
     """
-    from botocore.exceptions import ClientError
-
     name = stack_name(stage)
     delivery = delivery or DeliverySettings()
     template = build_template(stage=stage, region=region, account_id=account_id, partition=partition, delivery=delivery)
@@ -54,10 +56,22 @@ def deploy_stack(
             {"ParameterKey": "Stage", "ParameterValue": stage},
             {"ParameterKey": "EventBusName", "ParameterValue": delivery.event_bus_name},
             {"ParameterKey": "DeletionProtection", "ParameterValue": "true" if deletion_protection else "false"},
+            {"ParameterKey": "AccessLogRetentionDays", "ParameterValue": str(access_log_retention_days)},
         ],
         "Capabilities": ["CAPABILITY_IAM"],
         "Tags": [{"Key": "app", "Value": "content-moderation"}, {"Key": "stage", "Value": stage}],
     }
+    return create_or_update_stack(cloudformation, template, arguments)
+
+
+def create_or_update_stack(cloudformation: Any, template: dict[str, Any], arguments: dict[str, Any]) -> dict[str, str]:
+    """Create the stack ``arguments["StackName"]`` or update it unless unchanged; wait; return its outputs.
+
+    Raises RuntimeError when the stack fails, or sits in ROLLBACK_COMPLETE from a failed create.
+    """
+    from botocore.exceptions import ClientError
+
+    name = arguments["StackName"]
     existing = _existing_stack(cloudformation, name)
     if existing is not None and _is_unchanged(cloudformation, existing, template, arguments):
         logger.info("stack %s is up to date", name)
