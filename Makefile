@@ -10,6 +10,8 @@ STAGE ?= dev
 # 2 was the fastest of 2, 3, 4 and auto on the 2-core machine (see BENCHMARKS.md).
 PYTEST_WORKERS ?= 2
 PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist loadfile
+# Days the API Gateway access logs are kept (docs/deploy.md): one of 1 3 5 7 14 30 60 90 180 365.
+ACCESS_LOG_RETENTION_DAYS ?= 30
 
 .PHONY: run test test-faithful lint bench deploy destroy clean chromium
 
@@ -63,9 +65,9 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(CLI) bench
 
-## deploy: create/update the stateful stack, then `chalice deploy` (needs AWS credentials)
+## deploy: create/update the stateful stack, then `chalice deploy` and the APIs' access logs (needs AWS credentials)
 deploy: $(STAMP)
-	$(CLI) deploy --stage $(STAGE)
+	$(CLI) deploy --stage $(STAGE) --access-log-retention-days $(ACCESS_LOG_RETENTION_DAYS)
 
 ## destroy: delete the app; add DELETE_DATA=yes to delete the tables too
 destroy: $(STAMP)

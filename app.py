@@ -168,17 +168,22 @@ def _caller() -> Identity:
 @app.route("/", methods=["GET"])
 def submit_page() -> Response:
     """The submit form; it then follows the submission live over the WebSocket."""
-    from chalicelib.web import pages
-
-    return _html(pages.static_page("submit.html"), 200)
+    return _html_page("submit.html")
 
 
 @app.route("/admin", methods=["GET"])
 def admin_page() -> Response:
     """The reviewers' dashboard; it holds no data itself and calls the API with the reviewer's own token."""
+    return _html_page("admin.html")
+
+
+def _html_page(name: str) -> Response:
+    """A static HTML page naming its scripts under this request's stage (``/api/static/…`` on stage api)."""
     from chalicelib.web import pages
 
-    return _html(pages.static_page("admin.html"), 200)
+    context = _request().context
+    base_path = pages.stage_base_path(stage=context.get("stage"), request_path=context.get("path", ""))
+    return _html(pages.page(name, base_path=base_path), 200)
 
 
 @app.route("/static/{name}", methods=["GET"])

@@ -37,6 +37,8 @@ class DeployedUrls:
     rest_api_url: str
     websocket_api_url: str
     function_names: tuple[str, ...]
+    rest_api_id: str = ""
+    websocket_api_id: str = ""
 
 
 def config_path(project_dir: Path) -> Path:
@@ -198,7 +200,7 @@ def write_policy(project_dir: Path, target: Target) -> bool:
 
 
 def read_deployed(project_dir: Path, stage: str) -> DeployedUrls | None:
-    """The URLs and function names chalice recorded for ``stage``, or None if nothing is deployed."""
+    """The URLs, API ids and function names chalice recorded for ``stage``, or None if nothing is deployed."""
     path = deployed_record_path(project_dir, stage)
     if not path.exists():
         return None
@@ -213,6 +215,8 @@ def read_deployed(project_dir: Path, stage: str) -> DeployedUrls | None:
         rest_api_url=rest.get("rest_api_url", ""),
         websocket_api_url=websocket.get("websocket_api_url", ""),
         function_names=functions,
+        rest_api_id=rest.get("rest_api_id", ""),
+        websocket_api_id=websocket.get("websocket_api_id", ""),
     )
 
 

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from deploy.commands import ClientFactory, DeployError, deploy, destroy
+from deploy.stack import DEFAULT_ACCESS_LOG_RETENTION_DAYS
+from deploy.template import access_log_retention_choices
 
 # Read by `deploy` (into the stage's .chalice/config.json); unset keeps what that stage already has.
 DEPLOY_SETTINGS_HELP = """environment variables:
@@ -30,6 +32,7 @@ def build_parser(prog: str = "python -m deploy") -> argparse.ArgumentParser:
     """``deploy`` and ``destroy`` as subcommands; each one's ``--help`` lists its options and environment."""
     parser = argparse.ArgumentParser(prog=prog, description="Deploy content-moderation to AWS (see docs/deploy.md).")
     commands = parser.add_subparsers(dest="command", required=True)
+    retention_choices = access_log_retention_choices()
     for name, help_text in COMMANDS.items():
         command = commands.add_parser(
             name,
@@ -41,6 +44,16 @@ def build_parser(prog: str = "python -m deploy") -> argparse.ArgumentParser:
         command.add_argument("--stage", default="dev", help="Chalice stage (default: dev)")
         command.add_argument("--profile", help="AWS profile (default: the usual credential chain)")
         command.add_argument("--region", help="AWS region (default: AWS_REGION / AWS_DEFAULT_REGION / profile)")
+        if name == "deploy":
+            command.add_argument(
+                "--access-log-retention-days",
+                type=int,
+                choices=retention_choices,
+                default=DEFAULT_ACCESS_LOG_RETENTION_DAYS,
+                metavar="DAYS",
+                help=f"days the API Gateway access logs are kept (default: {DEFAULT_ACCESS_LOG_RETENTION_DAYS}; "
+                f"one of {', '.join(map(str, retention_choices))})",
+            )
         if name == "destroy":
             command.add_argument(
                 "--delete-data",
@@ -79,7 +92,13 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "python -m deploy") -
     try:
         clients = session_clients(arguments.profile, arguments.region)
         if arguments.command == "deploy":
-            deploy(arguments.stage, clients=clients, environment=environment, settings=os.environ)
+            deploy(
+                arguments.stage,
+                clients=clients,
+                environment=environment,
+                settings=os.environ,
+                access_log_retention_days=arguments.access_log_retention_days,
+            )
         else:
             destroy(arguments.stage, clients=clients, delete_data=arguments.delete_data, environment=environment)
     except NoRegionError:

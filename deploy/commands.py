@@ -1,4 +1,4 @@
-"""`deploy` and `destroy`: the stateful stack, the SSM parameters and `chalice deploy`, in order.
+"""`deploy` and `destroy`: the stateful stack, the SSM parameters, `chalice deploy` and the APIs' access logs, in order.
 
 Every AWS call goes through ``clients`` (service name -> boto3 client) and every subprocess
 through ``run_command``, so the whole flow runs against moto with chalice replaced by a fake.
@@ -15,14 +15,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from deploy.access_logs import (
+    LoggingRole,
+    enable_rest_access_logs,
+    enable_websocket_access_logs,
+    ensure_logging_role,
+    log_group_arn,
+)
 from deploy.chalice_project import (
     PROJECT_DIR,
+    DeployedUrls,
     ProjectError,
     check_stage_config,
+    load_config,
     outcome_settings,
     read_deployed,
     stage_environment,
     sync_stage_config,
+    websocket_stage,
     write_policy,
 )
 from deploy.names import (
@@ -30,13 +40,14 @@ from deploy.names import (
     TABLES,
     WEBSOCKET_URL_PARAMETER,
     Target,
+    access_log_group_name,
     all_parameter_names,
     parameter_name,
     state_machine_arn,
     table_name,
 )
 from deploy.parameters import admin_token_command, delete_parameters, ensure_secret_parameters, put_string_parameter
-from deploy.stack import delete_stack, deploy_stack, stack_exists
+from deploy.stack import DEFAULT_ACCESS_LOG_RETENTION_DAYS, delete_stack, deploy_stack, stack_exists
 from deploy.template import stack_name
 
 ClientFactory = Callable[[str], Any]
@@ -60,6 +71,8 @@ class DeployResult:
     config_changed: bool = False
     policy_changed: bool = False
     websocket_url_changed: bool = False
+    access_logs_changed: bool = False
+    logging_role: LoggingRole | None = None
 
 
 @dataclass
@@ -120,11 +133,13 @@ def deploy(
     echo: Echo = print,
     environment: Mapping[str, str] | None = None,
     settings: Mapping[str, str] | None = None,
+    access_log_retention_days: int = DEFAULT_ACCESS_LOG_RETENTION_DAYS,
 ) -> DeployResult:
     """Create or update everything for ``stage``; safe to run again (a second run changes nothing).
 
     ``settings`` (the CLI passes its environment) may set EVENT_BUS_NAME, WEBHOOK_URL and
-    SENDER_EMAIL; what it leaves out keeps the value the stage's config already has.
+    SENDER_EMAIL; what it leaves out keeps the value the stage's config already has. The API
+    stages' access logs are kept ``access_log_retention_days`` (each deploy sets it).
     """
     try:
         check_stage_config(project_dir, stage)
@@ -139,7 +154,9 @@ def deploy(
     for name in created:
         echo(f"  created SecureString parameter {name} (random value, not shown)")
 
-    echo(f"  creating or updating CloudFormation stack {stack_name(stage)} (tables, state machine, role, logs)...")
+    echo(
+        f"  creating or updating CloudFormation stack {stack_name(stage)} (tables, state machine, role, log groups)..."
+    )
     outputs = deploy_stack(
         clients("cloudformation"),
         stage=stage,
@@ -148,6 +165,7 @@ def deploy(
         partition=target.partition,
         delivery=outcome.delivery(),
         echo=echo,
+        access_log_retention_days=access_log_retention_days,
     )
     _check_outputs_match_policy(target, outputs)
 
@@ -176,6 +194,15 @@ def deploy(
     if deployed is None or not deployed.rest_api_url or not deployed.websocket_api_url:
         raise DeployError(f"chalice deploy left no REST and WebSocket URL in .chalice/deployed/{stage}.json")
 
+    access_logs = _enable_access_logs(clients, target, project_dir, deployed)
+    echo(
+        f"  access logs: REST API to {access_log_group_name(stage, 'rest')}, WebSocket API to "
+        f"{access_log_group_name(stage, 'websocket')}, kept {access_log_retention_days} days"
+        + ("" if access_logs.changed else " (unchanged)")
+    )
+    if access_logs.role.set_by_this_run:
+        echo(f"  set API Gateway's account-wide CloudWatch logging role to {access_logs.role.arn} ({target.region})")
+
     websocket_url_changed = put_string_parameter(
         ssm,
         parameter_name(stage, WEBSOCKET_URL_PARAMETER),
@@ -201,7 +228,41 @@ def deploy(
         config_changed=config_changed,
         policy_changed=policy_changed,
         websocket_url_changed=websocket_url_changed,
+        access_logs_changed=access_logs.changed,
+        logging_role=access_logs.role,
     )
+
+
+@dataclass(frozen=True)
+class _AccessLogs:
+    role: LoggingRole
+    changed: bool
+
+
+def _enable_access_logs(
+    clients: ClientFactory, target: Target, project_dir: Path, deployed: DeployedUrls
+) -> _AccessLogs:
+    """Access logs on both API stages chalice deployed, into the stack's log groups (idempotent).
+
+    The groups by their deterministic names, as the policy names the tables: the stack creates them.
+    """
+    if not deployed.rest_api_id or not deployed.websocket_api_id:
+        raise DeployError(f"chalice deploy left no REST and WebSocket API id in .chalice/deployed/{target.stage}.json")
+    role = ensure_logging_role(clients("apigateway"), clients("iam"), clients("cloudformation"))
+    api_stage = websocket_stage(load_config(project_dir), target.stage)  # chalice uses one stage name for both APIs
+    rest_changed = enable_rest_access_logs(
+        clients("apigateway"),
+        rest_api_id=deployed.rest_api_id,
+        stage_name=api_stage,
+        destination_arn=log_group_arn(target, access_log_group_name(target.stage, "rest")),
+    )
+    websocket_changed = enable_websocket_access_logs(
+        clients("apigatewayv2"),
+        api_id=deployed.websocket_api_id,
+        stage_name=api_stage,
+        destination_arn=log_group_arn(target, access_log_group_name(target.stage, "websocket")),
+    )
+    return _AccessLogs(role=role, changed=rest_changed or websocket_changed)
 
 
 def destroy(

@@ -63,3 +63,8 @@ def secret_parameter_names(stage: str) -> list[str]:
 
 def all_parameter_names(stage: str) -> list[str]:
     return [*secret_parameter_names(stage), parameter_name(stage, WEBSOCKET_URL_PARAMETER)]
+
+
+def access_log_group_name(stage: str, api: str) -> str:
+    """The log group of ``api``'s ("rest" or "websocket") access logs; the stateful stack creates it."""
+    return f"/aws/apigateway/{APP_NAME}-{stage}/{api}-access"

@@ -18,6 +18,8 @@ Sleep = Callable[[float], None]
 # CloudFormation's own console polls about this often; a stack of tables takes a minute or two.
 POLL_SECONDS = 5.0
 MAX_POLLS = 360  # 30 minutes, as the botocore waiter this replaced allowed
+# How long CloudWatch Logs keeps the API Gateway access logs unless the deploy is told otherwise.
+DEFAULT_ACCESS_LOG_RETENTION_DAYS = 30
 
 # Which stack output each of the app's environment variables comes from: the one mapping used
 # by the deploy command, the local runtime, the tests and the benchmarks.
@@ -47,6 +49,7 @@ def deploy_stack(
     delivery: DeliverySettings | None = None,
     echo: Echo | None = None,
     sleep: Sleep = time.sleep,
+    access_log_retention_days: int = DEFAULT_ACCESS_LOG_RETENTION_DAYS,
 ) -> dict[str, str]:
     """Create the stack, or update it when it exists; wait for it, passing each new stack event to ``echo``
     as it arrives (a debug log line when None); return its outputs.
@@ -54,8 +57,6 @@ def deploy_stack(
     An update with nothing to change is not an error: a second run is a no-op. Raises RuntimeError
     when the stack ends in another state than the one asked for, with CloudFormation's reasons.
     """
-    from botocore.exceptions import ClientError
-
     name = stack_name(stage)
     delivery = delivery or DeliverySettings()
     template = build_template(stage=stage, region=region, account_id=account_id, partition=partition, delivery=delivery)
@@ -66,10 +67,29 @@ def deploy_stack(
             {"ParameterKey": "Stage", "ParameterValue": stage},
             {"ParameterKey": "EventBusName", "ParameterValue": delivery.event_bus_name},
             {"ParameterKey": "DeletionProtection", "ParameterValue": "true" if deletion_protection else "false"},
+            {"ParameterKey": "AccessLogRetentionDays", "ParameterValue": str(access_log_retention_days)},
         ],
         "Capabilities": ["CAPABILITY_IAM"],
         "Tags": [{"Key": "app", "Value": "content-moderation"}, {"Key": "stage", "Value": stage}],
     }
+    return create_or_update_stack(cloudformation, template, arguments, echo=echo, sleep=sleep)
+
+
+def create_or_update_stack(
+    cloudformation: Any,
+    template: dict[str, Any],
+    arguments: dict[str, Any],
+    *,
+    echo: Echo | None = None,
+    sleep: Sleep = time.sleep,
+) -> dict[str, str]:
+    """Create the stack ``arguments["StackName"]`` or update it unless unchanged; wait; return its outputs.
+
+    Raises RuntimeError when the stack fails, or sits in ROLLBACK_COMPLETE from a failed create.
+    """
+    from botocore.exceptions import ClientError
+
+    name = arguments["StackName"]
     existing = _existing_stack(cloudformation, name)
     if existing is not None and _is_unchanged(cloudformation, existing, template, arguments):
         logger.info("stack %s is up to date", name)

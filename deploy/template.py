@@ -35,3 +35,9 @@ def build_template(
     template["Parameters"]["Stage"]["Default"] = stage  # the definition names this stage's functions
     template["Parameters"]["EventBusName"]["Default"] = delivery.event_bus_name  # and puts events on this bus
     return template
+
+
+def access_log_retention_choices() -> tuple[int, ...]:
+    """The retention periods (days) the stack's AccessLogRetentionDays parameter allows."""
+    template = json.loads(TEMPLATE_PATH.read_text())
+    return tuple(template["Parameters"]["AccessLogRetentionDays"]["AllowedValues"])

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from html import escape
 from pathlib import Path
 
@@ -20,6 +21,10 @@ _STATIC_TYPES = {
     "admin.js": "text/javascript; charset=utf-8",
     "admin.css": "text/css; charset=utf-8",
 }
+# Where an HTML page names its scripts and styles: replaced by the stage's base path ("" locally).
+_BASE_PATH_MARK = "{{basePath}}"
+# API Gateway's stage names: letters, digits, hyphens and underscores.
+_STAGE_NAME = re.compile(r"[A-Za-z0-9_-]{1,128}")
 # The names are not versioned and the HTML is no-store: a short lifetime lets a deploy reach browsers soon.
 STATIC_CACHE_CONTROL = "public, max-age=300"
 
@@ -52,8 +57,34 @@ class StaticFile:
 
 @cache
 def static_page(name: str) -> str:
-    """A page shipped in ``chalicelib/static`` (read once per cold start)."""
+    """A file shipped in ``chalicelib/web/static``, as it is (read once per cold start)."""
     return (_STATIC / name).read_text(encoding="utf-8")
+
+
+def stage_base_path(*, stage: str | None, request_path: str) -> str:
+    """The path the API is served under for this request: ``"/api"`` through the stage URL of stage ``api``.
+
+    ``""`` locally (no stage) and on a custom domain, whose URL has no stage in it (API Gateway still
+    names the stage, so the request's own path decides). A stage name outside API Gateway's
+    alphabet is never echoed back.
+    """
+    if not stage or _STAGE_NAME.fullmatch(stage) is None:
+        return ""
+    prefix = f"/{stage}"
+    return prefix if request_path == prefix or request_path.startswith(prefix + "/") else ""
+
+
+@lru_cache(maxsize=16)
+def page(name: str, *, base_path: str) -> str:
+    """The HTML page ``name`` with its scripts and styles under ``base_path`` (see :func:`stage_base_path`).
+
+    Absolute paths, so the page finds them whether its URL ends in a slash or not (``…/api`` resolves
+    ``static/x.js`` to ``/static/x.js``, outside the stage). Built once per cold start per base path.
+    Raises ValueError for a base path :func:`stage_base_path` would not return.
+    """
+    if base_path and not (base_path.startswith("/") and _STAGE_NAME.fullmatch(base_path[1:])):
+        raise ValueError(f"not a stage base path: {base_path!r}")
+    return static_page(name).replace(_BASE_PATH_MARK, base_path)
 
 
 def static_file(name: str) -> StaticFile:

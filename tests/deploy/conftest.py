@@ -19,6 +19,8 @@ from tests.conftest import ACCOUNT_ID, REGION, ROOT
 VENV_BIN = ROOT / ".venv" / "bin"
 FAKE_REST_URL = "https://rest123abc.execute-api.us-east-1.amazonaws.com/api/"
 FAKE_WEBSOCKET_URL = "wss://ws456def.execute-api.us-east-1.amazonaws.com/api/"
+# The stage chalice deploys both APIs to (api_gateway_stage in .chalice/config.json).
+API_STAGE = "api"
 # The Lambda functions chalice creates for app.py (chalice names them content-moderation-{stage}-{name}).
 CHALICE_FUNCTIONS = (
     "",  # the REST API handler is content-moderation-{stage}
@@ -80,9 +82,37 @@ def clients(moto_endpoint: str) -> Any:
     def client(service: str) -> Any:
         if service not in cache:
             cache[service] = session.client(service, endpoint_url=moto_endpoint)
+            if service == "apigatewayv2":
+                cache[service] = WebSocketStageSettings(cache[service])
         return cache[service]
 
     return client
+
+
+class WebSocketStageSettings:
+    """moto's apigatewayv2 client plus the UpdateStage moto 5.2.5 lacks: records each call, and get_stage shows it.
+
+    Only ``AccessLogSettings`` (all the deploy command sets); everything else is moto's.
+    """
+
+    def __init__(self, moto_client: Any) -> None:
+        self._client = moto_client
+        self.updates: list[dict[str, Any]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def update_stage(self, *, ApiId: str, StageName: str, AccessLogSettings: dict[str, str]) -> dict[str, Any]:
+        self._client.get_stage(ApiId=ApiId, StageName=StageName)  # NotFoundException as on AWS
+        self.updates.append({"ApiId": ApiId, "StageName": StageName, "AccessLogSettings": AccessLogSettings})
+        return self.get_stage(ApiId=ApiId, StageName=StageName)
+
+    def get_stage(self, *, ApiId: str, StageName: str) -> dict[str, Any]:
+        stage = dict(self._client.get_stage(ApiId=ApiId, StageName=StageName))
+        for update in self.updates:
+            if (update["ApiId"], update["StageName"]) == (ApiId, StageName):
+                stage["AccessLogSettings"] = update["AccessLogSettings"]
+        return stage
 
 
 @pytest.fixture
@@ -105,6 +135,7 @@ class FakeChalice:
     steps after `chalice deploy` (URLs, the WebSocket URL parameter) run for real.
     """
 
+    clients: Any = None
     calls: list[dict[str, Any]] = field(default_factory=list)
 
     def __call__(self, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> None:
@@ -112,10 +143,26 @@ class FakeChalice:
         command, stage = argv[1], argv[argv.index("--stage") + 1]
         record = cwd / ".chalice" / "deployed" / f"{stage}.json"
         if command == "deploy":
+            # Like chalice: the first deploy creates both APIs with their stage, a later one keeps them.
+            api_ids = _recorded_api_ids(record) or self._create_apis(stage)
             record.parent.mkdir(parents=True, exist_ok=True)
-            record.write_text(json.dumps(_deployed_record(stage), indent=2))
+            record.write_text(json.dumps(_deployed_record(stage, *api_ids), indent=2))
         elif command == "delete":
             record.unlink(missing_ok=True)
+
+    def _create_apis(self, stage: str) -> tuple[str, str]:
+        """A REST API and a WebSocket API in moto, each with the stage chalice gives it ("api")."""
+        if self.clients is None:
+            return "rest123abc", "ws456def"
+        rest = self.clients("apigateway").create_rest_api(name=f"content-moderation-{stage}")
+        self.clients("apigateway").create_stage(restApiId=rest["id"], stageName=API_STAGE, deploymentId="chalice")
+        websocket = self.clients("apigatewayv2").create_api(
+            Name=f"content-moderation-{stage}-websocket-api",
+            ProtocolType="WEBSOCKET",
+            RouteSelectionExpression="$request.body.action",
+        )
+        self.clients("apigatewayv2").create_stage(ApiId=websocket["ApiId"], StageName=API_STAGE)
+        return rest["id"], websocket["ApiId"]
 
     def commands(self) -> list[list[str]]:
         """Each call's arguments after the executable."""
@@ -123,15 +170,22 @@ class FakeChalice:
 
 
 @pytest.fixture
-def fake_chalice() -> FakeChalice:
-    return FakeChalice()
+def fake_chalice(clients: Any) -> FakeChalice:
+    return FakeChalice(clients=clients)
 
 
 def function_names(stage: str) -> list[str]:
     return [f"content-moderation-{stage}{suffix}" for suffix in CHALICE_FUNCTIONS]
 
 
-def _deployed_record(stage: str) -> dict[str, Any]:
+def _recorded_api_ids(record: Path) -> tuple[str, str] | None:
+    if not record.exists():
+        return None
+    resources = {resource["name"]: resource for resource in json.loads(record.read_text())["resources"]}
+    return resources["rest_api"]["rest_api_id"], resources["websocket_api"]["websocket_api_id"]
+
+
+def _deployed_record(stage: str, rest_api_id: str, websocket_api_id: str) -> dict[str, Any]:
     """The shape of chalice 1.34's .chalice/deployed/{stage}.json (only the fields the deploy module reads)."""
     functions = [
         {
@@ -149,13 +203,13 @@ def _deployed_record(stage: str) -> dict[str, Any]:
             {
                 "name": "rest_api",
                 "resource_type": "rest_api",
-                "rest_api_id": "rest123abc",
+                "rest_api_id": rest_api_id,
                 "rest_api_url": FAKE_REST_URL,
             },
             {
                 "name": "websocket_api",
                 "resource_type": "websocket_api",
-                "websocket_api_id": "ws456def",
+                "websocket_api_id": websocket_api_id,
                 "websocket_api_url": FAKE_WEBSOCKET_URL,
             },
         ],

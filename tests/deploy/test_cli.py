@@ -37,3 +37,13 @@ def test_unknown_profile_is_one_line_not_a_traceback(
 ) -> None:
     assert main(["deploy", "--profile", "no-such-profile", "--region", "eu-west-1"]) == 1
     assert capsys.readouterr().err.strip() == "error: The config profile (no-such-profile) could not be found"
+
+
+def test_deploy_keeps_access_logs_30_days_unless_told_a_period_cloudwatch_offers(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert parse_arguments(["deploy"]).access_log_retention_days == 30
+    assert parse_arguments(["deploy", "--access-log-retention-days", "90"]).access_log_retention_days == 90
+    with pytest.raises(SystemExit):
+        parse_arguments(["deploy", "--access-log-retention-days", "31"])
+    assert "invalid choice" in capsys.readouterr().err

@@ -171,12 +171,12 @@ def test_the_make_targets_install_the_project_then_call_the_command() -> None:
     )
     assert result.returncode == 0, result.stderr
     lines = [line.strip() for line in result.stdout.splitlines()]
-    install = lines.index(".venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .")
-    assert lines.index(".venv/bin/python -m pip install --quiet -r requirements-dev.txt") < install
+    install = lines.index(".venv/bin/python -m pip install --quiet --no-compile --no-deps --no-build-isolation -e .")
+    assert lines.index(".venv/bin/python -m pip install --quiet --no-compile -r requirements-dev.txt") < install
     commands = [line for line in lines if line.startswith(".venv/bin/content-moderation")]
     assert commands == [
         ".venv/bin/content-moderation run",
-        ".venv/bin/content-moderation deploy --stage prod",
+        ".venv/bin/content-moderation deploy --stage prod --access-log-retention-days 30",
         ".venv/bin/content-moderation destroy --stage prod --delete-data",
         ".venv/bin/content-moderation bench",
     ]

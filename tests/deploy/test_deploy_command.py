@@ -465,3 +465,161 @@ def test_deploy_refuses_a_plain_http_webhook_or_a_bad_sender_before_touching_aws
         )
 
     assert fake_chalice.commands() == []
+
+
+# --- access logs (SPEC §19: on by default, the documented formats, a retention period) ---------
+
+
+def _deployed_api_ids(project: Path, stage: str = STAGE) -> tuple[str, str]:
+    from deploy.chalice_project import read_deployed
+
+    deployed = read_deployed(project, stage)
+    assert deployed is not None
+    return deployed.rest_api_id, deployed.websocket_api_id
+
+
+def _log_group(clients: Any, name: str) -> dict[str, Any]:
+    groups = clients("logs").describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+    return next(group for group in groups if group["logGroupName"] == name)
+
+
+def test_deploy_turns_on_access_logs_for_both_api_stages_in_the_documented_formats(
+    clients: Any, project: Path, fake_chalice: FakeChalice
+) -> None:
+    result, printed = run_deploy(clients, project, fake_chalice)
+
+    rest_api_id, websocket_api_id = _deployed_api_ids(project)
+    log_groups = f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:/aws/apigateway/content-moderation-{STAGE}"
+    rest = clients("apigateway").get_stage(restApiId=rest_api_id, stageName="api")
+    assert rest["accessLogSettings"] == {
+        "destinationArn": f"{log_groups}/rest-access",
+        "format": (ROOT / "deploy" / "access-log-format-rest.json").read_text().strip(),
+    }
+    websocket = clients("apigatewayv2").get_stage(ApiId=websocket_api_id, StageName="api")
+    assert websocket["AccessLogSettings"] == {
+        "DestinationArn": f"{log_groups}/websocket-access",
+        "Format": (ROOT / "deploy" / "access-log-format-websocket.json").read_text().strip(),
+    }
+    assert result.access_logs_changed
+    assert f"/aws/apigateway/content-moderation-{STAGE}/rest-access" in printed and "kept 30 days" in printed
+
+
+def test_access_log_groups_are_the_stacks_with_the_retention_period(
+    clients: Any, project: Path, fake_chalice: FakeChalice
+) -> None:
+    from deploy.names import access_log_group_name
+
+    result, _ = run_deploy(clients, project, fake_chalice)
+
+    for output, api in (("RestAccessLogGroupName", "rest"), ("WebSocketAccessLogGroupName", "websocket")):
+        assert result.outputs[output] == access_log_group_name(STAGE, api)  # the name the stages point at
+        assert _log_group(clients, result.outputs[output])["retentionInDays"] == 30
+
+
+def test_deploy_keeps_access_logs_as_long_as_it_is_told(clients: Any, project: Path, fake_chalice: FakeChalice) -> None:
+    from deploy.names import access_log_group_name
+
+    # A first deploy: moto 5.2.5 applies no in-place update to a log group (AWS does; see docs/deploy.md).
+    deploy(
+        STAGE,
+        clients=clients,
+        project_dir=project,
+        run_command=fake_chalice,
+        chalice="chalice",
+        echo=lambda line: None,
+        access_log_retention_days=90,
+    )
+
+    for api in ("rest", "websocket"):
+        assert _log_group(clients, access_log_group_name(STAGE, api))["retentionInDays"] == 90
+
+
+def test_deploy_sets_the_account_logging_role_when_the_account_has_none(
+    clients: Any, project: Path, fake_chalice: FakeChalice
+) -> None:
+    from deploy.access_logs import ACCOUNT_STACK_NAME
+
+    assert "cloudwatchRoleArn" not in clients("apigateway").get_account()
+
+    result, printed = run_deploy(clients, project, fake_chalice)
+
+    role_arn = clients("apigateway").get_account()["cloudwatchRoleArn"]
+    assert result.logging_role is not None and result.logging_role.arn == role_arn
+    assert result.logging_role.set_by_this_run and "account-wide" in printed
+    outputs = clients("cloudformation").describe_stacks(StackName=ACCOUNT_STACK_NAME)["Stacks"][0]["Outputs"]
+    assert {output["OutputKey"]: output["OutputValue"] for output in outputs} == {"CloudWatchRoleArn": role_arn}
+    role_name = role_arn.rsplit("/", 1)[-1]
+    trust = clients("iam").get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"]
+    assert [statement["Principal"] for statement in trust["Statement"]] == [{"Service": "apigateway.amazonaws.com"}]
+    # Its managed policy: moto's CloudFormation does not attach ManagedPolicyArns (test_static_checks reads the template).
+
+
+def test_deploy_keeps_a_logging_role_the_account_already_has(
+    clients: Any, project: Path, fake_chalice: FakeChalice
+) -> None:
+    from deploy.access_logs import ACCOUNT_STACK_NAME
+
+    theirs = clients("iam").create_role(RoleName="someone-elses-apigateway-logs", AssumeRolePolicyDocument="{}")
+    arn = theirs["Role"]["Arn"]
+    clients("apigateway").update_account(
+        patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn", "value": arn}]
+    )
+
+    result, printed = run_deploy(clients, project, fake_chalice)
+
+    assert clients("apigateway").get_account()["cloudwatchRoleArn"] == arn
+    assert result.logging_role is not None and not result.logging_role.set_by_this_run
+    assert "account-wide" not in printed
+    stacks = clients("cloudformation").list_stacks()["StackSummaries"]
+    assert ACCOUNT_STACK_NAME not in {stack["StackName"] for stack in stacks}
+
+
+def test_deploy_replaces_an_account_logging_role_that_no_longer_exists(
+    clients: Any, project: Path, fake_chalice: FakeChalice
+) -> None:
+    gone = f"arn:aws:iam::{ACCOUNT_ID}:role/deleted-apigateway-logs"
+    clients("apigateway").update_account(
+        patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn", "value": gone}]
+    )
+
+    result, _ = run_deploy(clients, project, fake_chalice)
+
+    assert result.logging_role is not None and result.logging_role.set_by_this_run
+    assert clients("apigateway").get_account()["cloudwatchRoleArn"] == result.logging_role.arn != gone
+
+
+def test_access_logs_are_left_alone_on_a_second_run(clients: Any, project: Path, fake_chalice: FakeChalice) -> None:
+    from deploy.access_logs import ACCOUNT_STACK_NAME, LoggingRole
+
+    first, _ = run_deploy(clients, project, fake_chalice)
+    account_stack = clients("cloudformation").describe_stacks(StackName=ACCOUNT_STACK_NAME)["Stacks"][0]
+
+    second, printed = run_deploy(clients, project, fake_chalice)
+
+    assert not second.access_logs_changed and "(unchanged)" in printed
+    assert first.logging_role is not None and first.logging_role.set_by_this_run
+    assert second.logging_role == LoggingRole(arn=first.logging_role.arn, set_by_this_run=False)
+    assert len(clients("apigatewayv2").updates) == 1  # the WebSocket stage was updated once, by the first run
+    again = clients("cloudformation").describe_stacks(StackName=ACCOUNT_STACK_NAME)["Stacks"][0]
+    assert again.get("LastUpdatedTime") == account_stack.get("LastUpdatedTime")
+
+
+def test_a_logging_role_api_gateway_refuses_at_first_is_retried_until_it_propagates() -> None:
+    from botocore.exceptions import ClientError
+
+    from deploy.access_logs import _set_account_role
+
+    class NewRoleNotYetAssumable:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def update_account(self, *, patchOperations: list[dict[str, str]]) -> None:
+            self.calls += 1
+            if self.calls < 3:
+                error = {"Error": {"Code": "BadRequestException", "Message": "The role ARN does not have ..."}}
+                raise ClientError(error, "UpdateAccount")  # type: ignore[arg-type]
+
+    apigateway, slept = NewRoleNotYetAssumable(), []
+    _set_account_role(apigateway, "arn:aws:iam::123456789012:role/new", sleep=slept.append)
+
+    assert apigateway.calls == 3 and slept == [5.0, 5.0]

@@ -115,6 +115,51 @@ def test_stateful_template_passes_cfn_lint(tmp_path: Path) -> None:
     assert completed.returncode == 0, completed.stdout + completed.stderr
 
 
+def test_apigateway_account_template_passes_cfn_lint() -> None:
+    from deploy.access_logs import ACCOUNT_TEMPLATE_PATH
+
+    completed = subprocess.run(
+        [tool("cfn-lint"), "--regions", REGION, "--", str(ACCOUNT_TEMPLATE_PATH)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+def test_apigateway_logging_role_is_only_what_api_gateway_logging_needs_and_outlives_its_stack() -> None:
+    from deploy.access_logs import ACCOUNT_TEMPLATE_PATH
+
+    template = json.loads(ACCOUNT_TEMPLATE_PATH.read_text())
+    assert {name: resource["Type"] for name, resource in template["Resources"].items()} == {
+        "ApiGatewayCloudWatchRole": "AWS::IAM::Role"
+    }
+    role = template["Resources"]["ApiGatewayCloudWatchRole"]
+    # Account-wide: other stages and APIs may log through it, so deleting the stack must not take it.
+    assert role["DeletionPolicy"] == role["UpdateReplacePolicy"] == "Retain"
+    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
+        {"Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ]
+    assert role["Properties"]["ManagedPolicyArns"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"}
+    ]
+    assert "Policies" not in role["Properties"]
+
+
+def test_template_keeps_each_apis_access_logs_for_the_retention_parameter() -> None:
+    from deploy.names import access_log_group_name
+    from deploy.template import access_log_retention_choices
+
+    template = build_template(stage="dev", region=REGION, account_id=ACCOUNT_ID)
+    retention = template["Parameters"]["AccessLogRetentionDays"]
+    assert retention["Default"] == 30 and 30 in access_log_retention_choices()
+    for logical, api in (("RestAccessLogGroup", "rest"), ("WebSocketAccessLogGroup", "websocket")):
+        properties = template["Resources"][logical]["Properties"]
+        assert properties["RetentionInDays"] == {"Ref": "AccessLogRetentionDays"}
+        name = properties["LogGroupName"]["Fn::Sub"].replace("${Stage}", "dev")
+        assert name == access_log_group_name("dev", api)
+
+
 def test_template_declares_what_moto_ignores_ttl_pitr_protection_and_logging() -> None:
     resources_ = build_template(stage="dev", region=REGION, account_id=ACCOUNT_ID)["Resources"]
     for name in ("SubmissionsTable", "ReviewsTable"):

@@ -57,7 +57,7 @@ def test_page_policy_allows_no_inline_script_or_style(client, path):
 
 @pytest.mark.parametrize(
     ("path", "script", "stylesheet"),
-    [("/", b"static/submit.js", b"static/submit.css"), ("/admin", b"static/admin.js", b"static/admin.css")],
+    [("/", b"/static/submit.js", b"/static/submit.css"), ("/admin", b"/static/admin.js", b"/static/admin.css")],
 )
 def test_pages_load_their_script_and_style_from_files(client, path, script, stylesheet):
     import re
@@ -70,6 +70,52 @@ def test_pages_load_their_script_and_style_from_files(client, path, script, styl
     assert b"<style" not in body
     assert re.search(rb"\son[a-z]+\s*=", body) is None  # no inline event handlers
     assert re.search(rb"\sstyle\s*=", body) is None
+
+
+def _through_stage(chalice_app, path: str, stage: str = "api") -> dict:
+    from tests.conftest import BASE_URL
+    from tests.stage_gateway import stage_gateway
+
+    return stage_gateway(chalice_app, stage).handle_request(
+        method="GET", path=path, headers={"host": BASE_URL.removeprefix("http://")}, body=None
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "script", "stylesheet"),
+    [
+        ("/api", "/api/static/submit.js", "/api/static/submit.css"),
+        ("/api/", "/api/static/submit.js", "/api/static/submit.css"),
+        ("/api/admin", "/api/static/admin.js", "/api/static/admin.css"),
+        ("/api/admin/", "/api/static/admin.js", "/api/static/admin.css"),
+    ],
+)
+def test_pages_through_a_stage_url_load_their_files_under_the_stage(dispatcher, chalice_app, path, script, stylesheet):
+    # "static/x.js" from ".../api" would be ".../static/x.js", outside the stage: the page names the stage.
+    response = _through_stage(chalice_app, path)
+
+    assert response["statusCode"] == 200
+    assert f'<script src="{script}" defer></script>' in response["body"]
+    assert f'<link rel="stylesheet" href="{stylesheet}">' in response["body"]
+    assert "{{" not in response["body"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type"),
+    [("submit.js", "text/javascript; charset=utf-8"), ("admin.css", "text/css; charset=utf-8")],
+)
+def test_static_files_are_served_under_the_stage(dispatcher, chalice_app, name, content_type):
+    response = _through_stage(chalice_app, f"/api/static/{name}")
+
+    assert response["statusCode"] == 200
+    assert response["headers"]["Content-Type"] == content_type
+
+
+def test_page_through_a_stage_url_keeps_its_policy(dispatcher, chalice_app):
+    response = _through_stage(chalice_app, "/api/admin")
+
+    directives = _directives(response["headers"]["Content-Security-Policy"])
+    assert directives["script-src"] == ["'self'"] and directives["base-uri"] == ["'none'"]
 
 
 @pytest.mark.parametrize(

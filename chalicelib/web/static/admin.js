@@ -7,8 +7,9 @@
 "use strict";
 
 const tokenKey = "content-moderation-reviewer-token";
-// Relative to the page, so the same code works at "/admin" locally and under an API Gateway stage.
-const base = new URL(".", location.href);
+// The API is where this script came from, one level up from static/ (the page's own URL may or may not
+// end in a slash): "/" locally, "/api/" under API Gateway stage api.
+const base = new URL("..", document.currentScript.src);
 const firstRetryMs = 500;
 const maxRetryMs = 30000;
 const pageSize = 50;

@@ -4,8 +4,9 @@
 "use strict";
 
 const storageKey = "content-moderation-submissions";
-// Relative to the page, so the same code works at "/" locally and under an API Gateway stage.
-const base = new URL(location.pathname.endsWith("/") ? location.pathname : location.pathname + "/", location.origin);
+// The API is where this script came from, one level up from static/ (the page's own URL may or may not
+// end in a slash): "/" locally, "/api/" under API Gateway stage api.
+const base = new URL("..", document.currentScript.src);
 const labels = {
   CHECKING: "Checking your article…",
   IN_REVIEW: "Waiting for a moderator…",
