@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from deploy.definition import DeliverySettings
@@ -19,8 +22,44 @@ APP_ENVIRONMENT_FROM_OUTPUTS = {
     "CONNECTIONS_TABLE": "ConnectionsTableName",
     "REVIEWERS_TABLE": "ReviewersTableName",
     "HISTORY_TABLE": "HistoryTableName",
+    "STATS_TABLE": "StatsTableName",
     "STATE_MACHINE_ARN": "StateMachineArn",
 }
+
+
+DEFAULT_ALARM_PENDING_AGE_SECONDS = 21600
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+@dataclass(frozen=True)
+class AlarmSettings:
+    """ALARM_EMAIL (subscribed to the alarm topic) and ALARM_PENDING_AGE_SECONDS, as the deploy passes them.
+
+    None: keep what the stack already has (its defaults on the first deploy: no subscriber, 21,600 s).
+    """
+
+    email: str | None = None
+    pending_age_seconds: int | None = None
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> AlarmSettings:
+        """Raises ValueError naming the variable for an address or an age the stack would refuse."""
+        email = environ.get("ALARM_EMAIL") or None
+        if email is not None and not _EMAIL.fullmatch(email):
+            raise ValueError("ALARM_EMAIL must be an e-mail address")
+        age = environ.get("ALARM_PENDING_AGE_SECONDS") or None
+        if age is not None and (not age.isdigit() or int(age) < 300):
+            raise ValueError("ALARM_PENDING_AGE_SECONDS must be a whole number of seconds, at least 300")
+        return cls(email=email, pending_age_seconds=int(age) if age else None)
+
+    def parameters(self, deployed: Mapping[str, str]) -> list[dict[str, str]]:
+        """The stack parameters: each setting given, else the deployed value, else the template's default."""
+        email = self.email if self.email is not None else deployed.get("AlarmEmail", "")
+        age = self.pending_age_seconds or int(deployed.get("AlarmPendingAgeSeconds", DEFAULT_ALARM_PENDING_AGE_SECONDS))
+        return [
+            {"ParameterKey": "AlarmEmail", "ParameterValue": email},
+            {"ParameterKey": "AlarmPendingAgeSeconds", "ParameterValue": str(age)},
+        ]
 
 
 def app_environment(outputs: dict[str, str]) -> dict[str, str]:
@@ -37,15 +76,18 @@ def deploy_stack(
     deletion_protection: bool = True,
     partition: str = "aws",
     delivery: DeliverySettings | None = None,
+    alarms: AlarmSettings | None = None,
 ) -> dict[str, str]:
     """Create the stack, or update it when it exists; wait for it; return its outputs.
 
-    An update with nothing to change is not an error: a second run is a no-op.
+    An update with nothing to change is not an error: a second run is a no-op. ``alarms`` left
+    out (or a setting of it left None) keeps the alarm e-mail and age the stack already has.
     """
     from botocore.exceptions import ClientError
 
     name = stack_name(stage)
     delivery = delivery or DeliverySettings()
+    existing = _existing_stack(cloudformation, name)
     template = build_template(stage=stage, region=region, account_id=account_id, partition=partition, delivery=delivery)
     arguments = {
         "StackName": name,
@@ -54,11 +96,11 @@ def deploy_stack(
             {"ParameterKey": "Stage", "ParameterValue": stage},
             {"ParameterKey": "EventBusName", "ParameterValue": delivery.event_bus_name},
             {"ParameterKey": "DeletionProtection", "ParameterValue": "true" if deletion_protection else "false"},
+            *(alarms or AlarmSettings()).parameters(_deployed_parameters(existing)),
         ],
         "Capabilities": ["CAPABILITY_IAM"],
         "Tags": [{"Key": "app", "Value": "content-moderation"}, {"Key": "stage", "Value": stage}],
     }
-    existing = _existing_stack(cloudformation, name)
     if existing is not None and _is_unchanged(cloudformation, existing, template, arguments):
         logger.info("stack %s is up to date", name)
     elif existing is not None:
@@ -102,6 +144,10 @@ def _wait(cloudformation: Any, waiter: str, name: str) -> None:
         raise RuntimeError(
             f"stack {name}: {error}; " + ("; ".join(reasons[:5]) or "no failure reason recorded")
         ) from error
+
+
+def _deployed_parameters(stack: dict[str, Any] | None) -> dict[str, str]:
+    return {item["ParameterKey"]: item["ParameterValue"] for item in (stack or {}).get("Parameters", [])}
 
 
 def stack_exists(cloudformation: Any, name: str) -> bool:
