@@ -26,7 +26,7 @@ REVIEWER_PREFIX = "reviewer#"
 # Upper bounds (seconds) of the time-to-decision buckets, roughly doubling from a minute to the
 # 7-day deadline; one last bucket holds anything longer. The median is read from these counters,
 # interpolated linearly inside the bucket that holds it: it is exact to within that bucket's width
-# (at most half the median's value above a minute, 30 s below it).
+# (a median between 5 and 10 minutes is off by less than 5 minutes; past the last bound it reads as it).
 TIME_TO_DECISION_BUCKETS = (
     30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400, 28800, 57600, 86400, 172800, 345600, 604800,
 )  # fmt: skip
