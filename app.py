@@ -7,12 +7,12 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from chalice.app import AuthResponse, Chalice, Response
+from chalice.app import AuthResponse, Chalice, Rate, Response
 
 from chalicelib import service
 from chalicelib.config import get_settings
 from chalicelib.errors import BadRequestError, ConfigurationError, ForbiddenError, UnauthorizedError
-from chalicelib.log import configure_logging, log_event
+from chalicelib.log import configure_logging, invocation, log_event
 from chalicelib.web.errors import error_reply
 
 # Every Lambda function of this app imports this module, but each needs only part of chalicelib:
@@ -81,6 +81,19 @@ def _json_body() -> Any:
     from chalicelib.web.request_body import parse_json_body
 
     return parse_json_body(_request().raw_body)
+
+
+@app.middleware("all")
+def invocation_fields(event: Any, get_response: Callable[[Any], Any]) -> Any:
+    """Every log line of an invocation carries its Lambda request id and function name (chalicelib.log).
+
+    A REST request carries Lambda's context as ``lambda_context``; every other event as ``context``.
+    """
+    context = getattr(event, "lambda_context", None) or getattr(event, "context", None)
+    with invocation(
+        request_id=getattr(context, "aws_request_id", None), function_name=getattr(context, "function_name", None)
+    ):
+        return get_response(event)
 
 
 @app.middleware("http")
@@ -307,6 +320,16 @@ def _decide(review_id: str, action: str) -> dict[str, Any]:
     return {"reviewId": review.review_id, "decision": review.decision, "decidedBy": review.decided_by}
 
 
+@app.route("/stats", methods=["GET"], authorizer=reviewer_auth)
+@json_errors
+@reviewers_only
+def stats() -> dict[str, Any]:
+    """The team's figures, read from counters kept as events happen (never a Scan)."""
+    from chalicelib.web.presenters import present_stats
+
+    return present_stats(service.use_cases().stats.read())
+
+
 # --- the moderation team ---------------------------------------------------------------
 
 
@@ -459,3 +482,12 @@ def deliver_webhook(event: dict[str, Any], context: Any) -> dict[str, Any]:
 @app.lambda_function(name="record_delivery_failure")
 def record_delivery_failure(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return service.use_cases().delivery_failures.record(event)
+
+
+# --- scheduled -----------------------------------------------------------------------------
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES), name="publish_queue_age")
+def publish_queue_age(event: Any) -> dict[str, int]:
+    """``OldestPendingAgeSeconds`` every 5 minutes: the metric the oldest-pending-review alarm watches."""
+    return service.use_cases().queue_age.publish()

@@ -31,6 +31,7 @@ class Settings:
     connections_table: str
     reviewers_table: str
     history_table: str
+    stats_table: str
     state_machine_arn: str
     review_timeout_seconds: int
     connection_ttl_seconds: int
@@ -67,6 +68,7 @@ class Settings:
             connections_table=_required(environ, "CONNECTIONS_TABLE"),
             reviewers_table=_required(environ, "REVIEWERS_TABLE"),
             history_table=_required(environ, "HISTORY_TABLE"),
+            stats_table=_required(environ, "STATS_TABLE"),
             state_machine_arn=_required(environ, "STATE_MACHINE_ARN"),
             review_timeout_seconds=_positive_int(environ, "REVIEW_TIMEOUT_SECONDS", DEFAULT_REVIEW_TIMEOUT_SECONDS),
             connection_ttl_seconds=_positive_int(environ, "CONNECTION_TTL_SECONDS", DEFAULT_CONNECTION_TTL_SECONDS),

@@ -1,4 +1,4 @@
-"""Structured logging: one JSON line per event, with the ids that tie it to a submission."""
+"""Structured logging: one JSON line per event, with the ids that tie it to a submission and an invocation."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import functools
 import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 # Field names that must never reach a log line, whatever a caller passes.
@@ -21,13 +23,27 @@ _LEVELS = {
     "CRITICAL": logging.CRITICAL,
 }
 _LEVEL_NAMES = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# The Lambda invocation being handled: its request id and function name go on every line. A context
+# variable, not a global: the local runtime serves many invocations at once on threads.
+_invocation: ContextVar[tuple[tuple[str, str], ...]] = ContextVar("invocation", default=())
+
+
+@contextmanager
+def invocation(*, request_id: str | None, function_name: str | None) -> Iterator[None]:
+    """Put ``requestId`` and ``functionName`` on every line logged inside the block (this thread or task only)."""
+    fields = {"requestId": request_id, "functionName": function_name}
+    token = _invocation.set(tuple((name, value) for name, value in fields.items() if value))
+    try:
+        yield
+    finally:
+        _invocation.reset(token)
 
 
 def log_event(logger: logging.Logger, event: str, *, level: int = logging.INFO, **fields: Any) -> None:
     """Log ``{"event": event, **fields}`` as one JSON line, dropping secret fields."""
     if not logger.isEnabledFor(level):
         return
-    record = {"event": event}
+    record = {"event": event, **dict(_invocation.get())}
     record.update({key: value for key, value in fields.items() if key not in _SECRET_FIELDS and value is not None})
     logger.log(level, json.dumps(record, default=str, sort_keys=True))
 

@@ -21,8 +21,10 @@ if TYPE_CHECKING:
 
     from chalicelib.domain.ports import (
         HistoryStore,
+        Metrics,
         Notifications,
         ReviewStore,
+        StatsStore,
         SubmissionStore,
         WorkflowEngine,
     )
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
     from chalicelib.usecases.intake import SubmitArticle
     from chalicelib.usecases.outcomes import RecordOutcome
     from chalicelib.usecases.queries import ReviewQueries, SubmissionQueries
+    from chalicelib.usecases.stats import CountEvents, PublishQueueAge, ReadStats
     from chalicelib.usecases.tasks import CheckContent, RequestApproval, RiskPolicy
     from chalicelib.usecases.websocket_sessions import WebsocketSessions
 
@@ -63,6 +66,21 @@ class UseCases:
     delivery_failures: RecordDeliveryFailure
     submissions: SubmissionQueries
     reviews: ReviewQueries
+    stats: ReadStats
+    queue_age: PublishQueueAge
+
+
+@dataclass(frozen=True)
+class _Wiring:
+    """The stores, clients and clock every use case draws on (each takes only the ones it uses)."""
+
+    submissions: SubmissionStore
+    reviews: ReviewStore
+    history: HistoryStore
+    workflow: WorkflowEngine
+    notifier: Notifications
+    clock: Clock
+    count: CountEvents
 
 
 @lru_cache(maxsize=1)
@@ -83,8 +101,10 @@ def build_use_cases(
     that posts to WebSocket connections; moto's never answers GoneException, a test's can).
     """
     from chalicelib.integrations.workflow import StepFunctionsWorkflow
+    from chalicelib.metrics import EmbeddedMetrics
     from chalicelib.stores.history import DynamoDBHistoryStore
     from chalicelib.stores.reviews import DynamoDBReviewStore
+    from chalicelib.stores.stats import DynamoDBStatsStore
     from chalicelib.stores.submissions import DynamoDBSubmissionStore
 
     settings = get_settings()
@@ -92,6 +112,8 @@ def build_use_cases(
         submissions=DynamoDBSubmissionStore(aws.table(settings.submissions_table)),
         reviews=DynamoDBReviewStore(aws.table(settings.reviews_table)),
         history=DynamoDBHistoryStore(aws.table(settings.history_table)),
+        stats_store=DynamoDBStatsStore(aws.table(settings.stats_table)),
+        metrics=EmbeddedMetrics(stage=settings.stage),
         workflow=workflow or StepFunctionsWorkflow(aws.client("stepfunctions"), settings.state_machine_arn),
         notifier=_notifier(settings, management_clients or management_client),
         word_list_source=lambda: configured_words(settings),
@@ -109,6 +131,8 @@ def compose_use_cases(
     submissions: SubmissionStore,
     reviews: ReviewStore,
     history: HistoryStore,
+    stats_store: StatsStore,
+    metrics: Metrics,
     workflow: WorkflowEngine,
     notifier: Notifications,
     word_list_source: Callable[[], list[str]],
@@ -120,58 +144,64 @@ def compose_use_cases(
     webhook_sender: Callable[[], WebhookSender | None] = lambda: None,
 ) -> UseCases:
     """Wire each use case to only what it uses (the unit tests pass in-memory fakes of the ports)."""
-    from chalicelib.usecases.decisions import DecideReview, ResumeExecution
     from chalicelib.usecases.queries import ReviewQueries, SubmissionQueries
+    from chalicelib.usecases.stats import CountEvents, PublishQueueAge, ReadStats
 
-    resumer = ResumeExecution(
-        reviews=reviews, submissions=submissions, history=history, workflow=workflow, notifier=notifier, clock=clock
-    )
-    intake, check, approval = _use_cases_before_a_decision(
+    wiring = _Wiring(
         submissions=submissions,
         reviews=reviews,
         history=history,
         workflow=workflow,
         notifier=notifier,
+        clock=clock,
+        count=CountEvents(stats_store=stats_store, metrics=metrics),
+    )
+    intake, check, approval = _use_cases_before_a_decision(
+        wiring,
         word_list_source=word_list_source,
         link_secret=link_secret,
         risk_policy=risk_policy,
         review_timeout_seconds=review_timeout_seconds,
-        clock=clock,
     )
-    outcomes, webhooks, delivery_failures = _outcome_use_cases(
-        submissions=submissions,
-        reviews=reviews,
-        history=history,
-        notifier=notifier,
-        mailer=mailer,
-        webhook_sender=webhook_sender,
-        clock=clock,
-    )
+    outcomes, webhooks, delivery_failures = _outcome_use_cases(wiring, mailer=mailer, webhook_sender=webhook_sender)
     return UseCases(
         intake=intake,
         check=check,
         approval=approval,
-        decisions=DecideReview(reviews=reviews, resumer=resumer, clock=clock),
+        decisions=_decide_review(wiring),
         outcomes=outcomes,
         webhooks=webhooks,
         delivery_failures=delivery_failures,
         submissions=SubmissionQueries(submissions=submissions, history=history),
         reviews=ReviewQueries(reviews=reviews, submissions=submissions),
+        stats=ReadStats(stats_store=stats_store, reviews=reviews, clock=clock),
+        queue_age=PublishQueueAge(reviews=reviews, metrics=metrics, clock=clock),
     )
 
 
+def _decide_review(wiring: _Wiring) -> DecideReview:
+    """A reviewer's decision, and the resumption of its execution."""
+    from chalicelib.usecases.decisions import DecideReview, ResumeExecution
+
+    resumer = ResumeExecution(
+        reviews=wiring.reviews,
+        submissions=wiring.submissions,
+        history=wiring.history,
+        workflow=wiring.workflow,
+        notifier=wiring.notifier,
+        clock=wiring.clock,
+        count=wiring.count,
+    )
+    return DecideReview(reviews=wiring.reviews, resumer=resumer, clock=wiring.clock)
+
+
 def _use_cases_before_a_decision(
+    wiring: _Wiring,
     *,
-    submissions: SubmissionStore,
-    reviews: ReviewStore,
-    history: HistoryStore,
-    workflow: WorkflowEngine,
-    notifier: Notifications,
     word_list_source: Callable[[], list[str]],
     link_secret: Callable[[], str],
     risk_policy: RiskPolicy | None,
     review_timeout_seconds: int,
-    clock: Clock,
 ) -> tuple[SubmitArticle, CheckContent, RequestApproval]:
     """Intake and the workflow's tasks before a decision; without a risk policy the risk check is off."""
     from chalicelib.config import DEFAULT_RISK_REVIEW_THRESHOLD
@@ -180,59 +210,64 @@ def _use_cases_before_a_decision(
     from chalicelib.web.links import decision_paths
 
     check = CheckContent(
-        submissions=submissions,
-        history=history,
+        submissions=wiring.submissions,
+        history=wiring.history,
         word_list_source=word_list_source,
         risk_policy=risk_policy or RiskPolicy(scorer=None, review_threshold=DEFAULT_RISK_REVIEW_THRESHOLD),
-        clock=clock,
+        clock=wiring.clock,
+        count=wiring.count,
     )
     approval = RequestApproval(
-        submissions=submissions,
-        reviews=reviews,
-        history=history,
-        workflow=workflow,
-        notifier=notifier,
+        submissions=wiring.submissions,
+        reviews=wiring.reviews,
+        history=wiring.history,
+        workflow=wiring.workflow,
+        notifier=wiring.notifier,
         decision_paths=decision_paths(link_secret),
         review_timeout_seconds=review_timeout_seconds,
-        clock=clock,
+        clock=wiring.clock,
     )
     intake = SubmitArticle(
-        submissions=submissions,
-        history=history,
-        workflow=workflow,
+        submissions=wiring.submissions,
+        history=wiring.history,
+        workflow=wiring.workflow,
         review_timeout_seconds=review_timeout_seconds,
-        clock=clock,
+        clock=wiring.clock,
+        count=wiring.count,
     )
     return intake, check, approval
 
 
 def _outcome_use_cases(
+    wiring: _Wiring,
     *,
-    submissions: SubmissionStore,
-    reviews: ReviewStore,
-    history: HistoryStore,
-    notifier: Notifications,
     mailer: Callable[[], Mailer] | None,
     webhook_sender: Callable[[], WebhookSender | None],
-    clock: Clock,
 ) -> tuple[RecordOutcome, DeliverWebhook, RecordDeliveryFailure]:
     """The final task and the deliveries after it."""
     from chalicelib.usecases.deliveries import DeliverWebhook, RecordDeliveryFailure
     from chalicelib.usecases.outcomes import OutcomeEmail, RecordOutcome
 
     record = RecordOutcome(
-        submissions=submissions,
-        reviews=reviews,
-        history=history,
-        notifier=notifier,
-        email=OutcomeEmail(submissions=submissions, history=history, mailer=mailer, clock=clock),
+        submissions=wiring.submissions,
+        reviews=wiring.reviews,
+        history=wiring.history,
+        notifier=wiring.notifier,
+        email=OutcomeEmail(
+            submissions=wiring.submissions,
+            history=wiring.history,
+            mailer=mailer,
+            clock=wiring.clock,
+            count=wiring.count,
+        ),
         webhook_sender=webhook_sender,
-        clock=clock,
+        clock=wiring.clock,
+        count=wiring.count,
     )
     return (
         record,
-        DeliverWebhook(history=history, webhook_sender=webhook_sender, clock=clock),
-        RecordDeliveryFailure(history=history, clock=clock),
+        DeliverWebhook(history=wiring.history, webhook_sender=webhook_sender, clock=wiring.clock),
+        RecordDeliveryFailure(history=wiring.history, clock=wiring.clock, count=wiring.count),
     )
 
 

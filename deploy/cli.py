@@ -17,6 +17,9 @@ DEPLOY_SETTINGS_HELP = """environment variables:
   EVENT_BUS_NAME  the bus outcome events go on [the stage's config, else default]
   WEBHOOK_URL     the platform's webhook, https:// [the stage's config, else none]
   SENDER_EMAIL    the verified SES identity outcome e-mails come from [the stage's config, else none]
+  ALARM_EMAIL     subscribed to the alarm topic [the stack's value, else none]
+  ALARM_PENDING_AGE_SECONDS
+                  the oldest pending review older than this raises an alarm [the stack's value, else 21600]
 
 """
 AWS_SETTINGS_HELP = """AWS credentials and region come from the usual chain: AWS_PROFILE (or --profile), AWS_REGION or

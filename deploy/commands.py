@@ -37,6 +37,7 @@ from deploy.chalice_project import (
 )
 from deploy.names import (
     APPEND_ONLY_TABLES,
+    COUNTER_TABLES,
     TABLES,
     WEBSOCKET_URL_PARAMETER,
     Target,
@@ -47,7 +48,7 @@ from deploy.names import (
     table_name,
 )
 from deploy.parameters import admin_token_command, delete_parameters, ensure_secret_parameters, put_string_parameter
-from deploy.stack import DEFAULT_ACCESS_LOG_RETENTION_DAYS, delete_stack, deploy_stack, stack_exists
+from deploy.stack import DEFAULT_ACCESS_LOG_RETENTION_DAYS, AlarmSettings, delete_stack, deploy_stack, stack_exists
 from deploy.template import stack_name
 
 ClientFactory = Callable[[str], Any]
@@ -138,13 +139,15 @@ def deploy(
     """Create or update everything for ``stage``; safe to run again (a second run changes nothing).
 
     ``settings`` (the CLI passes its environment) may set EVENT_BUS_NAME, WEBHOOK_URL and
-    SENDER_EMAIL; what it leaves out keeps the value the stage's config already has. The API
+    SENDER_EMAIL; what it leaves out keeps the value the stage's config already has. ALARM_EMAIL
+    and ALARM_PENDING_AGE_SECONDS go to the stack's parameters; left out, the stack keeps its own. The API
     stages' access logs are kept ``access_log_retention_days`` (each deploy sets it).
     """
     try:
         check_stage_config(project_dir, stage)
         outcome = outcome_settings(project_dir, stage, settings or {})
-    except ProjectError as error:
+        alarms = AlarmSettings.from_environ(settings or {})
+    except (ProjectError, ValueError) as error:
         raise DeployError(str(error)) from error
     target = resolve_target(clients, stage)
     echo(f"Deploying content-moderation stage {stage!r} to account {target.account_id} in {target.region}.")
@@ -166,6 +169,7 @@ def deploy(
         delivery=outcome.delivery(),
         echo=echo,
         access_log_retention_days=access_log_retention_days,
+        alarms=alarms,
     )
     _check_outputs_match_policy(target, outputs)
 
@@ -315,10 +319,12 @@ def destroy(
         echo(f"Deleting stack {name}...")
         delete_stack(cloudformation, name, echo=echo)
         result.stack_deleted = True
-        tables = [outputs.get(f"{table.capitalize()}TableName") for table in (*TABLES, *APPEND_ONLY_TABLES)]
+        tables = [
+            outputs.get(f"{table.capitalize()}TableName") for table in (*TABLES, *APPEND_ONLY_TABLES, *COUNTER_TABLES)
+        ]
     else:
         echo(f"Stack {name} does not exist.")
-        tables = [table_name(stage, table) for table in (*TABLES, *APPEND_ONLY_TABLES)]
+        tables = [table_name(stage, table) for table in (*TABLES, *APPEND_ONLY_TABLES, *COUNTER_TABLES)]
     # The submissions and reviews tables have DeletionPolicy Retain, so deleting the stack keeps them.
     result.deleted_tables = _delete_tables(clients("dynamodb"), [table for table in tables if table])
     for table in result.deleted_tables:
@@ -345,7 +351,7 @@ def _check_outputs_match_policy(target: Target, outputs: Mapping[str, str]) -> N
         "ReviewsTableName": table_name(target.stage, "reviews"),
         **{
             f"{table.capitalize()}TableName": table_name(target.stage, table)
-            for table in (*TABLES, *APPEND_ONLY_TABLES)
+            for table in (*TABLES, *APPEND_ONLY_TABLES, *COUNTER_TABLES)
         },
         "StateMachineArn": state_machine_arn(target),
     }

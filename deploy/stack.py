@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from deploy.definition import DeliverySettings
@@ -29,8 +31,44 @@ APP_ENVIRONMENT_FROM_OUTPUTS = {
     "CONNECTIONS_TABLE": "ConnectionsTableName",
     "REVIEWERS_TABLE": "ReviewersTableName",
     "HISTORY_TABLE": "HistoryTableName",
+    "STATS_TABLE": "StatsTableName",
     "STATE_MACHINE_ARN": "StateMachineArn",
 }
+
+
+DEFAULT_ALARM_PENDING_AGE_SECONDS = 21600
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+@dataclass(frozen=True)
+class AlarmSettings:
+    """ALARM_EMAIL (subscribed to the alarm topic) and ALARM_PENDING_AGE_SECONDS, as the deploy passes them.
+
+    None: keep what the stack already has (its defaults on the first deploy: no subscriber, 21,600 s).
+    """
+
+    email: str | None = None
+    pending_age_seconds: int | None = None
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> AlarmSettings:
+        """Raises ValueError naming the variable for an address or an age the stack would refuse."""
+        email = environ.get("ALARM_EMAIL") or None
+        if email is not None and not _EMAIL.fullmatch(email):
+            raise ValueError("ALARM_EMAIL must be an e-mail address")
+        age = environ.get("ALARM_PENDING_AGE_SECONDS") or None
+        if age is not None and (not age.isdigit() or int(age) < 300):
+            raise ValueError("ALARM_PENDING_AGE_SECONDS must be a whole number of seconds, at least 300")
+        return cls(email=email, pending_age_seconds=int(age) if age else None)
+
+    def parameters(self, deployed: Mapping[str, str]) -> list[dict[str, str]]:
+        """The stack parameters: each setting given, else the deployed value, else the template's default."""
+        email = self.email if self.email is not None else deployed.get("AlarmEmail", "")
+        age = self.pending_age_seconds or int(deployed.get("AlarmPendingAgeSeconds", DEFAULT_ALARM_PENDING_AGE_SECONDS))
+        return [
+            {"ParameterKey": "AlarmEmail", "ParameterValue": email},
+            {"ParameterKey": "AlarmPendingAgeSeconds", "ParameterValue": str(age)},
+        ]
 
 
 def app_environment(outputs: dict[str, str]) -> dict[str, str]:
@@ -50,15 +88,18 @@ def deploy_stack(
     echo: Echo | None = None,
     sleep: Sleep = time.sleep,
     access_log_retention_days: int = DEFAULT_ACCESS_LOG_RETENTION_DAYS,
+    alarms: AlarmSettings | None = None,
 ) -> dict[str, str]:
     """Create the stack, or update it when it exists; wait for it, passing each new stack event to ``echo``
     as it arrives (a debug log line when None); return its outputs.
 
     An update with nothing to change is not an error: a second run is a no-op. Raises RuntimeError
     when the stack ends in another state than the one asked for, with CloudFormation's reasons.
+    ``alarms`` left out (or a setting of it left None) keeps the alarm e-mail and age the stack already has.
     """
     name = stack_name(stage)
     delivery = delivery or DeliverySettings()
+    existing = _existing_stack(cloudformation, name)
     template = build_template(stage=stage, region=region, account_id=account_id, partition=partition, delivery=delivery)
     arguments = {
         "StackName": name,
@@ -68,6 +109,7 @@ def deploy_stack(
             {"ParameterKey": "EventBusName", "ParameterValue": delivery.event_bus_name},
             {"ParameterKey": "DeletionProtection", "ParameterValue": "true" if deletion_protection else "false"},
             {"ParameterKey": "AccessLogRetentionDays", "ParameterValue": str(access_log_retention_days)},
+            *(alarms or AlarmSettings()).parameters(_deployed_parameters(existing)),
         ],
         "Capabilities": ["CAPABILITY_IAM"],
         "Tags": [{"Key": "app", "Value": "content-moderation"}, {"Key": "stage", "Value": stage}],
@@ -203,6 +245,10 @@ def delete_stack(cloudformation: Any, name: str, *, echo: Echo | None = None, sl
     horizon = _latest_event_id(cloudformation, existing["StackId"])
     cloudformation.delete_stack(StackName=existing["StackId"])
     watch_stack(cloudformation, existing["StackId"], "DELETE_COMPLETE", horizon=horizon, echo=echo, sleep=sleep)
+
+
+def _deployed_parameters(stack: dict[str, Any] | None) -> dict[str, str]:
+    return {item["ParameterKey"]: item["ParameterValue"] for item in (stack or {}).get("Parameters", [])}
 
 
 def stack_exists(cloudformation: Any, name: str) -> bool:

@@ -11,6 +11,7 @@ import logging
 import os
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -206,14 +207,17 @@ def deploy_into_moto(
     bus = getattr(delivery, "event_bus_name", "default")
     if bus != "default":
         boto3.client("events", region_name=REGION).create_event_bus(Name=bus)
-    outputs = deploy_stack(
-        cloudformation,
-        stage=stage,
-        region=REGION,
-        account_id=ACCOUNT_ID,
-        deletion_protection=deletion_protection,
-        delivery=delivery,
-    )
+    with warnings.catch_warnings():
+        # moto's CloudFormation has no CloudWatch alarms: it skips them (alarms exist on AWS only).
+        warnings.filterwarnings("ignore", message=r"Tried to parse AWS::CloudWatch::Alarm", category=UserWarning)
+        outputs = deploy_stack(
+            cloudformation,
+            stage=stage,
+            region=REGION,
+            account_id=ACCOUNT_ID,
+            deletion_protection=deletion_protection,
+            delivery=delivery,
+        )
     if sender_email:  # SES sends only from a verified identity (in its sandbox, also only to verified ones)
         boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=sender_email)
     return outputs

@@ -49,8 +49,14 @@ class LambdaDispatcher:
 
     @classmethod
     def for_chalice_app(cls, chalice_app: Any) -> LambdaDispatcher:
-        """Every pure Lambda function of the app, under its Chalice name (e.g. ``check_content``)."""
-        return cls({function.name: function for function in chalice_app.pure_lambda_functions})
+        """Every pure Lambda function of the app, under its Chalice name (e.g. ``check_content``).
+
+        Each is called as Lambda calls it, through its handler string (``app.check_content``): that
+        is the handler with the app's middleware around it; the registered function is the bare one.
+        """
+        return cls(
+            {function.name: _entry_point(chalice_app, function) for function in chalice_app.pure_lambda_functions}
+        )
 
     def resolve(self, function_name: str) -> Handler | None:
         """Accept a bare name, ``content-moderation-{stage}-{name}``, or a full ARN (with qualifier)."""
@@ -140,3 +146,14 @@ def dispatching(dispatcher: LambdaDispatcher) -> Iterator[LambdaDispatcher]:
         yield dispatcher
     finally:
         uninstall()
+
+
+def _entry_point(chalice_app: Any, function: Any) -> Handler:
+    """What Lambda runs for ``function``'s handler string, when that names this app's module; else the function."""
+    import sys
+
+    module_name, _, attribute = function.handler_string.rpartition(".")
+    module = sys.modules.get(module_name)
+    if module is None or getattr(module, "app", None) is not chalice_app:
+        return function
+    return getattr(module, attribute, function)

@@ -7,6 +7,8 @@ asserts on what the code under test asked for rather than patching it.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +18,9 @@ from chalicelib.domain.review import CLAIM_LEASE_SECONDS, REVIEW_STATUS_BY_DECIS
 from chalicelib.domain.submission import Submission, SubmissionStatus
 from chalicelib.errors import TaskTokenGoneError
 from chalicelib.web.presenters import present_review
+
+if TYPE_CHECKING:
+    from chalicelib.usecases.stats import CountEvents
 
 START_TIME = 1_800_000_000.0  # 2027-01-15T08:00:00Z: any fixed moment will do
 
@@ -161,6 +166,13 @@ class InMemoryReviews(Recorder):
         )
         return _page(pending, limit=limit, page_token=page_token)
 
+    def oldest_pending(self) -> Review | None:
+        pending, _next = self.list_pending(limit=1, page_token=None, order="oldest")
+        return pending[0] if pending else None
+
+    def count_pending(self) -> int:
+        return sum(1 for review in self.items.values() if review.status == ReviewStatus.PENDING)
+
     def list_decided(
         self, *, status: str, limit: int, page_token: str | None, newest_first: bool
     ) -> tuple[list[Review], str | None]:
@@ -285,11 +297,17 @@ class InMemoryHistory(Recorder):
     def __init__(self) -> None:
         super().__init__()
         self.items: dict[str, dict[str, HistoryEvent]] = {}
+        self._lock = threading.Lock()
 
-    def append(self, submission_id: str, event: str, *, at: str, key: str = "", **fields: Any) -> None:
+    def append(self, submission_id: str, event: str, *, at: str, key: str = "", **fields: Any) -> bool:
         self._record("append", submission_id=submission_id, event=event, at=at, key=key, **fields)
         kept = {name: value for name, value in fields.items() if value is not None and name not in FORBIDDEN_FIELDS}
-        self.items.setdefault(submission_id, {}).setdefault(f"{at}#{event}#{key}", HistoryEvent(at, event, kept))
+        with self._lock:  # check-and-set, like the store's conditional write, under concurrent callers
+            events = self.items.setdefault(submission_id, {})
+            if f"{at}#{event}#{key}" in events:
+                return False
+            events[f"{at}#{event}#{key}"] = HistoryEvent(at, event, kept)
+            return True
 
     def events(self, submission_id: str) -> list[HistoryEvent]:
         return [event for _id, event in sorted(self.items.get(submission_id, {}).items())]
@@ -417,10 +435,57 @@ class InMemoryConnections(Recorder):
         return [kind for kind in removed if kind not in ("#connection", "#reviews")]
 
 
+class InMemoryStats:
+    """StatsStore's contract over a dict: adds are atomic (a lock stands for DynamoDB's ADD)."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, dict[str, int]] = {}
+        self._lock = threading.Lock()
+
+    def add(self, period: str, counters: Mapping[str, int]) -> None:
+        with self._lock:
+            item = self.items.setdefault(period, {})
+            for name, value in counters.items():
+                item[name] = item.get(name, 0) + value
+
+    def read(self, periods: list[str]) -> dict[str, dict[str, int]]:
+        with self._lock:
+            return {period: dict(self.items[period]) for period in dict.fromkeys(periods) if period in self.items}
+
+
+def counting(stats: InMemoryStats | None = None, metrics: RecordingMetrics | None = None) -> CountEvents:
+    """What counts events for /stats and metrics, over in-memory fakes (pass them to look at what was counted)."""
+    from chalicelib.usecases.stats import CountEvents
+
+    return CountEvents(stats_store=stats or InMemoryStats(), metrics=metrics or RecordingMetrics())
+
+
+class RecordingMetrics:
+    """The EMF emitter writing into a list: each line is what Lambda would print (the tests parse them)."""
+
+    def __init__(self, stage: str = "test") -> None:
+        from chalicelib.metrics import EmbeddedMetrics
+
+        self.lines: list[str] = []
+        self._emitter = EmbeddedMetrics(stage=stage, write=self.lines.append)
+
+    def emit(
+        self, name: str, value: float, *, unit: str = "Count", dimensions: Mapping[str, str] | None = None
+    ) -> None:
+        self._emitter.emit(name, value, unit=unit, dimensions=dimensions)
+
+    def values(self, name: str) -> list[float]:
+        """Every value emitted for metric ``name``, in order."""
+        import json
+
+        return [document[name] for document in map(json.loads, self.lines) if name in document]
+
+
 if TYPE_CHECKING:
     # mypy (strict, in `make test`) checks each fake against the port it stands for: a port that
     # changes without its fake, or a fake that drifts from its port, fails type-checking.
     from chalicelib.domain import ports
+    from chalicelib.metrics import EmbeddedMetrics
 
     _submissions: ports.SubmissionStore = InMemorySubmissions()
     _reviews: ports.ReviewStore = InMemoryReviews()
@@ -428,3 +493,6 @@ if TYPE_CHECKING:
     _connections: ports.ConnectionStore = InMemoryConnections()
     _workflow: ports.WorkflowEngine = RecordingWorkflow()
     _notifier: ports.Notifications = RecordingNotifier()
+    _stats: ports.StatsStore = InMemoryStats()
+    _metrics: ports.Metrics = RecordingMetrics()
+    _emitter: ports.Metrics = EmbeddedMetrics(stage="test")

@@ -7,7 +7,7 @@ contract suite (tests/contract) runs the same cases against the fakes and the re
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from chalicelib.domain.connection import Connection
@@ -85,10 +85,20 @@ class ReviewStore(Protocol):
     ) -> Review | None:
         """Write an expiry or failure onto the review; None when the execution had no review."""
 
+    def oldest_pending(self) -> Review | None:
+        """The pending review created first (one Query, one item), or None when none is pending."""
+
+    def count_pending(self) -> int:
+        """How many reviews are pending (a count on the pending index, never a Scan)."""
+
 
 class HistoryStore(Protocol):
-    def append(self, submission_id: str, event: str, *, at: str, key: str = "", **fields: Any) -> None:
-        """Record an event once (a retried step adds no duplicate); never raises."""
+    def append(self, submission_id: str, event: str, *, at: str, key: str = "", **fields: Any) -> bool:
+        """Record an event once (a retried step adds no duplicate); never raises.
+
+        True only when this call wrote it: False for a duplicate, and for a write that failed.
+        What counts events (``/stats``, metrics) counts only on True, so a retry never counts twice.
+        """
 
     def events(self, submission_id: str) -> list[HistoryEvent]:
         """Every event of a submission, oldest first."""
@@ -130,6 +140,21 @@ class Notifications(Protocol):
     def publish_review_event(self, event: str, review: Review) -> int: ...
 
     def publish_decision(self, submission: Submission) -> int: ...
+
+
+class StatsStore(Protocol):
+    def add(self, period: str, counters: Mapping[str, int]) -> None:
+        """Atomically add each counter to the period's item (created on the first add)."""
+
+    def read(self, periods: list[str]) -> dict[str, dict[str, int]]:
+        """The counters of each period that has any (one batched read)."""
+
+
+class Metrics(Protocol):
+    def emit(
+        self, name: str, value: float, *, unit: str = "Count", dimensions: Mapping[str, str] | None = None
+    ) -> None:
+        """Publish one value of a metric (CloudWatch EMF on stdout; a list in the tests)."""
 
 
 class RiskScorer(Protocol):

@@ -33,12 +33,13 @@ class DynamoDBHistoryStore:
     def __init__(self, table: Table) -> None:
         self._table = table
 
-    def append(self, submission_id: str, event: str, *, at: str, key: str = "", **fields: Any) -> None:
+    def append(self, submission_id: str, event: str, *, at: str, key: str = "", **fields: Any) -> bool:
         """Record ``event`` at ``at`` (ISO 8601 UTC); ``key`` tells apart events of one kind at one time.
 
-        The write is conditional: the same event written twice (a retried step) is kept once.
+        The write is conditional: the same event written twice (a retried step) is kept once, and
+        only the write that stored it returns True (what counts events counts on that).
         A failure to write history is logged, never raised: the audit trail must not undo or
-        block the step it records.
+        block the step it records (it returns False: an event not in the trail is not counted).
         """
         item = {
             "submissionId": submission_id,
@@ -52,7 +53,9 @@ class DynamoDBHistoryStore:
             },
         }
         try:
-            conditional_write(self._table.put_item, Item=item, ConditionExpression="attribute_not_exists(eventId)")
+            written = conditional_write(
+                self._table.put_item, Item=item, ConditionExpression="attribute_not_exists(eventId)"
+            )
         except Exception as error:  # botocore's errors, or anything a transient failure raises
             log_event(
                 logger,
@@ -62,6 +65,8 @@ class DynamoDBHistoryStore:
                 historyEvent=event,
                 error=type(error).__name__,
             )
+            return False
+        return written is not None
 
     def events(self, submission_id: str) -> list[HistoryEvent]:
         """Every event of a submission, oldest first (consistent reads, every page)."""

@@ -167,6 +167,31 @@ class DynamoDBReviewStore:
         }
         return self._page(query, page_token)
 
+    def oldest_pending(self) -> Review | None:
+        """The pending review created first: one Query with Limit 1 on the pending index."""
+        reviews, _next = self.list_pending(limit=1, page_token=None, order="oldest")
+        return reviews[0] if reviews else None
+
+    def count_pending(self) -> int:
+        """A Query with ``Select=COUNT`` on the sparse pending index (it holds pending reviews only).
+
+        DynamoDB still reads the matching index items to count them (1 MB a page, then the next
+        page): about 0.5 read unit per 4 KB of the queue, e.g. some 60 units for 500 pending reviews.
+        """
+        query: dict[str, Any] = {
+            "IndexName": PENDING_INDEX,
+            "KeyConditionExpression": "pendingPartition = :pending",
+            "ExpressionAttributeValues": {":pending": PENDING_PARTITION},
+            "Select": "COUNT",
+        }
+        count = 0
+        while True:
+            response = self._table.query(**query)
+            count += response["Count"]
+            if "LastEvaluatedKey" not in response:
+                return count
+            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
     def list_decided(
         self, *, status: str, limit: int, page_token: str | None, newest_first: bool
     ) -> tuple[list[Review], str | None]:

@@ -28,6 +28,7 @@ from chalicelib.errors import (
     UnavailableError,
 )
 from chalicelib.log import log_event
+from chalicelib.usecases.stats import CountEvents
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +56,10 @@ class ResumeExecution:
         workflow: WorkflowEngine,
         notifier: Notifications,
         clock: Clock,
+        count: CountEvents,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        self._count = count
         self._reviews = reviews
         self._submissions = submissions
         self._sleep = sleep
@@ -88,15 +91,22 @@ class ResumeExecution:
             raise
         self._reviews.finish_decision(review.review_id)
         decided = review.without_pending_callback()
-        self._history.append(
+        at = decided.decided_at or iso(self._clock())
+        if self._history.append(
             decided.submission_id,
             events.DECIDED,
-            at=decided.decided_at or iso(self._clock()),
+            at=at,
             reviewId=decided.review_id,
             decision=decided.decision,
             reason=decided.reason,
             actor=decided.decided_by,
-        )
+        ):
+            self._count.decided(
+                at,
+                decision=decided.decision or "",
+                decided_by=decided.decided_by or "",
+                review_created_at=decided.created_at,
+            )
         self._notifier.publish_review_event("decided", decided)
         return decided
 

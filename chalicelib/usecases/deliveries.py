@@ -15,6 +15,7 @@ from chalicelib.domain.submission import Submission
 from chalicelib.errors import WebhookDeliveryFailed
 from chalicelib.integrations.webhooks import WebhookSender, message_body
 from chalicelib.log import log_event
+from chalicelib.usecases.stats import CountEvents
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +84,8 @@ class DeliverWebhook:
 class RecordDeliveryFailure:
     """A channel failed after its last retry: record ``delivery_failed``; the decision stands."""
 
-    def __init__(self, *, history: HistoryStore, clock: Clock) -> None:
+    def __init__(self, *, history: HistoryStore, clock: Clock, count: CountEvents) -> None:
+        self._count = count
         self._history = history
         self._clock = clock
 
@@ -101,7 +103,7 @@ class RecordDeliveryFailure:
             error=error.get("Error"),
             cause=cause,
         )
-        self._history.append(
+        if self._history.append(
             event["submissionId"],
             events.DELIVERY_FAILED,
             at=iso(self._clock()),
@@ -110,7 +112,8 @@ class RecordDeliveryFailure:
             webhookId=event.get("webhookId"),
             error=error.get("Error"),
             cause=cause,
-        )
+        ):
+            self._count.delivery_failed(channel)
         return {"channel": channel, "recorded": True}
 
 

@@ -14,6 +14,7 @@ from chalicelib.domain.review import Decision
 from chalicelib.domain.submission import ArticleRequest, Submission, SubmissionStatus
 from chalicelib.errors import IdempotencyKeyReusedError, OutcomeUnknownError, UnavailableError
 from chalicelib.log import log_event
+from chalicelib.usecases.stats import CountEvents
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,9 @@ class SubmitArticle:
         workflow: WorkflowEngine,
         review_timeout_seconds: int,
         clock: Clock,
+        count: CountEvents,
     ) -> None:
+        self._count = count
         self._submissions = submissions
         self._history = history
         self._workflow = workflow
@@ -72,7 +75,8 @@ class SubmitArticle:
                 return existing
             submission = existing  # a retry after a start that failed half-way: start it now
         submission = self._start(submission)
-        self._history.append(submission.submission_id, events.SUBMITTED, at=submission.created_at)
+        if self._history.append(submission.submission_id, events.SUBMITTED, at=submission.created_at):
+            self._count.submitted(submission.created_at)
         return submission
 
     def _start(self, submission: Submission) -> Submission:

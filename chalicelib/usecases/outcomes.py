@@ -18,6 +18,7 @@ from chalicelib.integrations.mailer import Mailer
 from chalicelib.integrations.webhooks import WebhookSender, webhook_id_for
 from chalicelib.log import log_event
 from chalicelib.usecases.deliveries import outcome_detail
+from chalicelib.usecases.stats import CountEvents
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +46,9 @@ class OutcomeEmail:
         history: HistoryStore,
         mailer: Callable[[], Mailer] | None,
         clock: Clock,
+        count: CountEvents,
     ) -> None:
+        self._count = count
         self._submissions = submissions
         self._history = history
         self._mailer = mailer
@@ -66,9 +69,10 @@ class OutcomeEmail:
             log_event(
                 logger, "email.failed", level=logging.WARNING, submissionId=submission.submission_id, error=str(error)
             )
-            self._history.append(
+            if self._history.append(
                 submission.submission_id, events.DELIVERY_FAILED, at=at, key="email", channel="email", error=str(error)
-            )
+            ):
+                self._count.delivery_failed(self.CHANNEL)
             return
         self._history.append(
             submission.submission_id, events.DELIVERED, at=at, key="email", channel="email", messageId=message_id
@@ -88,7 +92,9 @@ class RecordOutcome:
         email: OutcomeEmail,
         webhook_sender: Callable[[], WebhookSender | None],
         clock: Clock,
+        count: CountEvents,
     ) -> None:
+        self._count = count
         self._submissions = submissions
         self._reviews = reviews
         self._history = history
@@ -197,18 +203,19 @@ class RecordOutcome:
         """The outcome's events: reviewers' decisions were recorded when they were made."""
         at = submission.decided_at or iso(self._clock())
         if submission.decision == Decision.EXPIRED:
-            self._history.append(submission.submission_id, events.EXPIRED, at=at, reason=submission.reason)
+            if self._history.append(submission.submission_id, events.EXPIRED, at=at, reason=submission.reason):
+                self._count.expired(at)
         elif submission.decision == Decision.FAILED:
             self._history.append(submission.submission_id, events.FAILED, at=at, reason=submission.reason)
-        elif submission.decided_by == CONTENT_CHECK:
-            self._history.append(
-                submission.submission_id,
-                events.DECIDED,
-                at=at,
-                decision=submission.decision,
-                reason=submission.reason,
-                actor=CONTENT_CHECK,
-            )
+        elif submission.decided_by == CONTENT_CHECK and self._history.append(
+            submission.submission_id,
+            events.DECIDED,
+            at=at,
+            decision=submission.decision,
+            reason=submission.reason,
+            actor=CONTENT_CHECK,
+        ):
+            self._count.decided(at, decision=submission.decision or "", decided_by=CONTENT_CHECK)
         self._history.append(
             submission.submission_id,
             events.DELIVERED,

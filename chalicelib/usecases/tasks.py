@@ -25,6 +25,7 @@ from chalicelib.domain.risk import RiskAssessment, Route, rejection_reason, rout
 from chalicelib.domain.submission import Submission
 from chalicelib.log import log_event
 from chalicelib.usecases.queries import find_submission
+from chalicelib.usecases.stats import CountEvents
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +63,9 @@ class CheckContent:
         word_list_source: Callable[[], list[str]],
         risk_policy: RiskPolicy,
         clock: Clock,
+        count: CountEvents,
     ) -> None:
+        self._count = count
         self._submissions = submissions
         self._history = history
         self._word_list_source = word_list_source
@@ -104,16 +107,19 @@ class CheckContent:
             riskScore=risk.score if risk is not None else None,
             riskError=risk.error if risk is not None else None,
         )
-        self._history.append(
+        # The time the state was entered, not now: a retried check writes (and counts) its event once.
+        at = iso(parse_iso(event["enteredTime"])) if event.get("enteredTime") else iso(self._clock())
+        if self._history.append(
             submission.submission_id,
             events.CHECKED,
-            at=iso(self._clock()),
+            at=at,
             flagged=bool(matches),
             matches=reported,
             matchCount=len(matches),
             risk=risk.to_dict() if risk is not None else None,
             route=where,
-        )
+        ):
+            self._count.checked(at, flagged=where != Route.PUBLISH, risk=risk)
         return {
             "flagged": bool(matches),
             "matches": reported,

@@ -10,6 +10,7 @@ from typing import Any
 
 from chalicelib.domain.history import HistoryEvent
 from chalicelib.domain.review import Review
+from chalicelib.domain.stats import Stats
 from chalicelib.domain.submission import Submission
 from chalicelib.domain.team import Reviewer
 
@@ -100,4 +101,15 @@ def status_message(submission: Submission) -> dict[str, Any]:
         "status": submission.status,
         "title": submission.title,
         "createdAt": submission.created_at,
+    }
+
+
+def present_stats(stats: Stats) -> dict[str, Any]:
+    """``GET /stats`` (SPEC §16): reviewers' names and counts only, nothing about any one article."""
+    return {
+        "pending": stats.pending,
+        "oldestPendingAgeSeconds": stats.oldest_pending_age_seconds,
+        "last24h": dict(stats.last24h),
+        "medianTimeToDecisionSeconds24h": stats.median_time_to_decision_seconds_24h,
+        "byReviewer7d": [{"name": name, "decisions": decisions} for name, decisions in stats.by_reviewer_7d],
     }

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from chalicelib.domain import ports
-from tests.fakes import InMemoryConnections, InMemoryHistory, InMemoryReviews, InMemorySubmissions
+from tests.fakes import InMemoryConnections, InMemoryHistory, InMemoryReviews, InMemoryStats, InMemorySubmissions
 
 CONNECTION_TTL_SECONDS = 7200
 
@@ -19,6 +19,7 @@ class Stores:
     reviews: ports.ReviewStore
     history: ports.HistoryStore
     connections: ports.ConnectionStore
+    stats: ports.StatsStore
 
 
 def _fakes() -> Stores:
@@ -27,6 +28,7 @@ def _fakes() -> Stores:
         reviews=InMemoryReviews(),
         history=InMemoryHistory(),
         connections=InMemoryConnections(ttl_seconds=CONNECTION_TTL_SECONDS),
+        stats=InMemoryStats(),
     )
 
 
@@ -35,6 +37,7 @@ def _dynamodb(request: pytest.FixtureRequest) -> Stores:
     from chalicelib.stores.connections import DynamoDBConnectionStore
     from chalicelib.stores.history import DynamoDBHistoryStore
     from chalicelib.stores.reviews import DynamoDBReviewStore
+    from chalicelib.stores.stats import DynamoDBStatsStore
     from chalicelib.stores.submissions import DynamoDBSubmissionStore
 
     outputs: dict[str, str] = request.getfixturevalue("aws")
@@ -45,6 +48,7 @@ def _dynamodb(request: pytest.FixtureRequest) -> Stores:
         connections=DynamoDBConnectionStore(
             aws_clients.table(outputs["ConnectionsTableName"]), ttl_seconds=CONNECTION_TTL_SECONDS
         ),
+        stats=DynamoDBStatsStore(aws_clients.table(outputs["StatsTableName"])),
     )
 
 

@@ -263,7 +263,30 @@ def test_decided_reviews_page_by_decision_time_and_status(stores: Stores) -> Non
     assert pending == []
 
 
+def test_the_oldest_pending_review_and_the_pending_count_leave_out_decided_ones(stores: Stores) -> None:
+    assert stores.reviews.oldest_pending() is None
+    assert stores.reviews.count_pending() == 0
+    for number, created in ((1, NOW + 20), (2, NOW), (3, NOW + 10)):
+        stores.reviews.put_pending(_review(number, created=created))
+    oldest = stores.reviews.oldest_pending()
+    assert oldest is not None and oldest.title == "Review 2"
+    assert stores.reviews.count_pending() == 3
+    _claim(stores, _review(2), decision="approved")
+    oldest = stores.reviews.oldest_pending()
+    assert oldest is not None and oldest.title == "Review 3"
+    assert stores.reviews.count_pending() == 2
+
+
 # --- history -----------------------------------------------------------------------------
+
+
+def test_history_append_says_whether_it_wrote_the_event(stores: Stores) -> None:
+    submission_id = "6f0c9d0e-3c1b-4c55-9d4e-2b8f3f1f5a10"
+    assert stores.history.append(submission_id, "submitted", at=iso(NOW)) is True
+    assert stores.history.append(submission_id, "submitted", at=iso(NOW)) is False  # a retried step
+    assert stores.history.append(submission_id, "delivered", at=iso(NOW), key="email", channel="email") is True
+    assert stores.history.append(submission_id, "delivered", at=iso(NOW), key="webhook", channel="webhook") is True
+    assert len(stores.history.events(submission_id)) == 3
 
 
 def test_history_keeps_each_event_once_in_the_order_it_happened(stores: Stores) -> None:
@@ -332,3 +355,18 @@ def test_a_message_is_marked_sent_once_per_outcome_and_channel(stores: Stores) -
     stores.submissions.unmark_sent(submission.submission_id, channel="email", outcome="approved#t2")
     assert mark(submission.submission_id, channel="email", outcome="approved#t2") is True  # given back: sent again
     assert mark("00000000-0000-4000-8000-999999999999", channel="email", outcome="x") is False
+
+
+# --- stats -------------------------------------------------------------------------------
+
+
+def test_stats_counters_add_up_per_period_and_unknown_periods_are_absent(stores: Stores) -> None:
+    stores.stats.add("hour#2027-01-15T08", {"submitted": 1, "flagged": 1})
+    stores.stats.add("hour#2027-01-15T08", {"submitted": 2, "ttd#03": 1})
+    stores.stats.add("day#2027-01-15", {"reviewer#ana lima": 1})
+    stores.stats.add("day#2027-01-15", {"reviewer#ana lima": 1, "reviewer#bo": 1})
+    assert stores.stats.read(["hour#2027-01-15T08", "hour#2027-01-15T07", "day#2027-01-15"]) == {
+        "hour#2027-01-15T08": {"submitted": 3, "flagged": 1, "ttd#03": 1},
+        "day#2027-01-15": {"reviewer#ana lima": 2, "reviewer#bo": 1},
+    }
+    assert stores.stats.read([]) == {}

@@ -33,6 +33,7 @@ CHALICE_FUNCTIONS = (
     "-record_outcome",
     "-deliver_webhook",
     "-record_delivery_failure",
+    "-publish_queue_age",  # the schedule behind the oldest-pending-review alarm
 )
 
 

@@ -180,3 +180,27 @@ def test_chalice_deploy_itself_cannot_run_against_moto(clients: Any, moto_endpoi
 
 def _as_dict(document: str | dict[str, Any]) -> dict[str, Any]:
     return json.loads(document) if isinstance(document, str) else document
+
+
+def test_every_packaged_function_traces_with_x_ray_and_the_queue_age_runs_every_five_minutes(
+    sam_template: Path,
+) -> None:
+    """`"xray": true` in .chalice/config.json: chalice packages each function with active tracing
+    (and the REST API stage with tracing on); the hand-written policy grants what the tracer sends."""
+    import json
+
+    resources = json.loads(sam_template.read_text())["Resources"]
+    functions = {
+        name: resource for name, resource in resources.items() if resource["Type"] == "AWS::Serverless::Function"
+    }
+    assert functions and all(function["Properties"]["Tracing"] == "Active" for function in functions.values())
+    schedule = functions["PublishQueueAge"]["Properties"]["Events"]
+    assert [event["Properties"]["Schedule"] for event in schedule.values()] == ["rate(5 minutes)"]
+    policy = json.loads((ROOT / ".chalice" / "policy-dev.json").read_text())
+    granted = {
+        action
+        for statement in policy["Statement"]
+        for action in statement["Action"]
+        if isinstance(statement["Action"], list)
+    }
+    assert {"xray:PutTraceSegments", "xray:PutTelemetryRecords"} <= granted

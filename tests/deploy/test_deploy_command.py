@@ -28,6 +28,7 @@ MANAGED_VARIABLES = {
     "CONNECTIONS_TABLE",
     "REVIEWERS_TABLE",
     "HISTORY_TABLE",
+    "STATS_TABLE",
     "STATE_MACHINE_ARN",
     "ADMIN_TOKEN_PARAMETER",
     "LINK_SIGNING_SECRET_PARAMETER",
@@ -345,7 +346,7 @@ def test_deploy_after_destroy_with_delete_data_starts_fresh(
     result, _ = run_deploy(clients, project, fake_chalice)
 
     assert sorted(result.created_parameters) == sorted(secret_parameter_names(STAGE))
-    assert len(clients("dynamodb").list_tables()["TableNames"]) == 5
+    assert len(clients("dynamodb").list_tables()["TableNames"]) == 6
 
 
 def test_deploy_refuses_a_plain_text_secret_in_config_json(
@@ -442,12 +443,42 @@ def test_deploy_takes_the_outcome_settings_into_the_stage_the_policy_and_the_rol
     assert load_config(project)["stages"][STAGE]["environment_variables"]["WEBHOOK_URL"] == settings["WEBHOOK_URL"]
 
 
+def test_deploy_passes_the_alarm_settings_to_the_stack_and_a_later_deploy_keeps_them(
+    clients: Any, project: Path, fake_chalice: FakeChalice
+) -> None:
+    def parameters() -> dict[str, str]:
+        (stack,) = clients("cloudformation").describe_stacks(StackName=f"content-moderation-{STAGE}-state")["Stacks"]
+        return {item["ParameterKey"]: item["ParameterValue"] for item in stack["Parameters"]}
+
+    settings = {"ALARM_EMAIL": "oncall@example.com", "ALARM_PENDING_AGE_SECONDS": "3600"}
+    result = deploy(
+        STAGE,
+        clients=clients,
+        project_dir=project,
+        run_command=fake_chalice,
+        chalice="chalice",
+        echo=lambda line: None,
+        settings=settings,
+    )
+
+    assert (parameters()["AlarmEmail"], parameters()["AlarmPendingAgeSeconds"]) == ("oncall@example.com", "3600")
+    topic = result.outputs["AlarmTopicArn"]
+    subscriptions = clients("sns").list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    assert [(item["Protocol"], item["Endpoint"]) for item in subscriptions] == [("email", "oncall@example.com")]
+    deploy(
+        STAGE, clients=clients, project_dir=project, run_command=fake_chalice, chalice="chalice", echo=lambda line: None
+    )
+    assert (parameters()["AlarmEmail"], parameters()["AlarmPendingAgeSeconds"]) == ("oncall@example.com", "3600")
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
         ("WEBHOOK_URL", "http://platform.example.com/hooks"),
         ("SENDER_EMAIL", "not-an-address"),
         ("EVENT_BUS_NAME", "no spaces"),
+        ("ALARM_EMAIL", "not-an-address"),
+        ("ALARM_PENDING_AGE_SECONDS", "soon"),
     ],
 )
 def test_deploy_refuses_a_plain_http_webhook_or_a_bad_sender_before_touching_aws(

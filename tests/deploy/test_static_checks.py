@@ -18,7 +18,16 @@ from deploy.chalice_project import (
     websocket_stage,
 )
 from deploy.definition import definition_values, render_definition
-from deploy.names import APPEND_ONLY_TABLES, INDEXES, TABLES, Target, all_parameter_names, state_machine_arn, table_name
+from deploy.names import (
+    APPEND_ONLY_TABLES,
+    COUNTER_TABLES,
+    INDEXES,
+    TABLES,
+    Target,
+    all_parameter_names,
+    state_machine_arn,
+    table_name,
+)
 from deploy.policy import (
     FUNCTION_STATEMENTS_PATH,
     POLICY_TEMPLATE_PATH,
@@ -222,6 +231,7 @@ def test_only_the_check_content_function_may_call_comprehend_and_only_detect_tox
         if resources(statement) == ["*"]:
             assert set(actions(statement)) in (
                 {"states:SendTaskSuccess", "states:SendTaskFailure"},
+                {"xray:PutTraceSegments", "xray:PutTelemetryRecords"},
                 {"comprehend:DetectToxicContent"},
             )
 
@@ -244,9 +254,13 @@ def test_policy_names_exactly_the_stage_tables_indexes_state_machine_and_paramet
     tables = sorted(prefix + table_name("dev", table) for table in TABLES)
     indexes = sorted(f"{prefix}{table_name('dev', table)}/index/{index}" for index, table in INDEXES.items())
     append_only = sorted(prefix + table_name("dev", table) for table in APPEND_ONLY_TABLES)
+    counters = sorted(prefix + table_name("dev", table) for table in COUNTER_TABLES)
 
-    for action in ("GetItem", "UpdateItem", "DeleteItem", "BatchWriteItem"):
+    for action in ("GetItem", "DeleteItem", "BatchWriteItem"):
         assert granted(policy, f"dynamodb:{action}") == tables
+    # The counters are only added to and read: never put, deleted or queried.
+    assert granted(policy, "dynamodb:UpdateItem") == sorted(tables + counters)
+    assert granted(policy, "dynamodb:BatchGetItem") == sorted(tables + counters)
     assert granted(policy, "dynamodb:PutItem") == sorted(tables + append_only)
     assert granted(policy, "dynamodb:Query") == sorted(tables + append_only + indexes)
     assert granted(policy, "states:StartExecution") == [state_machine_arn(target)]
@@ -271,11 +285,17 @@ def test_policy_names_exactly_the_stage_tables_indexes_state_machine_and_paramet
         f"arn:aws:ses:{REGION}:{ACCOUNT_ID}:identity/example.com",
         f"arn:aws:ses:{REGION}:{ACCOUNT_ID}:identity/moderation@example.com",
     ]
-    # No action wildcards, and "*" as a whole resource only for the task-token actions.
+    # Tracing (X-Ray active on every function): its two write actions take only "*".
+    assert granted(policy, "xray:PutTraceSegments") == ["*"]
+    assert granted(policy, "xray:PutTelemetryRecords") == ["*"]
+    # No action wildcards, and "*" as a whole resource only for the task-token and trace actions.
     for statement in policy["Statement"]:
         assert all("*" not in action for action in actions(statement))
         if resources(statement) == ["*"]:
-            assert set(actions(statement)) == {"states:SendTaskSuccess", "states:SendTaskFailure"}
+            assert set(actions(statement)) in (
+                {"states:SendTaskSuccess", "states:SendTaskFailure"},
+                {"xray:PutTraceSegments", "xray:PutTelemetryRecords"},
+            )
 
 
 def test_policy_allows_every_aws_call_the_app_makes() -> None:
@@ -361,3 +381,38 @@ def test_access_log_formats_log_the_route_template_and_nothing_secret(api: str) 
     leaking = sorted(name for name in variables if name != route and any(word in name.lower() for word in forbidden))
     assert not leaking, leaking
     assert f"```json\n{text}\n```" in (ROOT / "docs" / "deploy.md").read_text()
+
+
+def test_the_state_machine_traces_with_x_ray_and_its_role_may_send_traces() -> None:
+    resources = build_template(stage="dev", region=REGION, account_id=ACCOUNT_ID)["Resources"]
+    assert resources["StateMachine"]["Properties"]["TracingConfiguration"] == {"Enabled": True}
+    statements = [
+        statement
+        for policy in resources["StateMachineRole"]["Properties"]["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]
+    traced = [statement for statement in statements if "xray:PutTraceSegments" in actions(statement)]
+    assert [set(actions(statement)) for statement in traced] == [
+        {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"}
+    ]
+
+
+def test_the_stack_alarms_on_the_four_signals_to_its_topic() -> None:
+    template = build_template(stage="dev", region=REGION, account_id=ACCOUNT_ID)
+    alarms = {
+        resource["Properties"]["MetricName"]: resource["Properties"]
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::CloudWatch::Alarm"
+    }
+    assert set(alarms) == {"OldestPendingAgeSeconds", "ExecutionsFailed", "DeliveryFailures", "RiskCheckErrors"}
+    for metric, alarm in alarms.items():
+        assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+        assert alarm["Namespace"] == ("AWS/States" if metric == "ExecutionsFailed" else "ContentModeration")
+    assert alarms["OldestPendingAgeSeconds"]["Threshold"] == {"Ref": "AlarmPendingAgeSeconds"}
+    assert template["Parameters"]["AlarmPendingAgeSeconds"]["Default"] == 21600
+    assert alarms["ExecutionsFailed"]["Dimensions"] == [{"Name": "StateMachineArn", "Value": {"Ref": "StateMachine"}}]
+    # The app's metrics carry Stage as their one dimension set the alarms read (EMF publishes it beside the others).
+    for metric in ("OldestPendingAgeSeconds", "DeliveryFailures", "RiskCheckErrors"):
+        assert alarms[metric]["Dimensions"] == [{"Name": "Stage", "Value": {"Ref": "Stage"}}]
+    subscription = template["Resources"]["AlarmTopic"]["Properties"]["Subscription"]
+    assert subscription["Fn::If"][0] == "HasAlarmEmail"

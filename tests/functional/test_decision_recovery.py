@@ -413,7 +413,7 @@ def test_a_decision_whose_spent_token_meets_the_deadline_is_410_and_the_review_s
     from chalicelib.stores.history import DynamoDBHistoryStore
     from chalicelib.stores.submissions import DynamoDBSubmissionStore
     from chalicelib.usecases.decisions import DecideReview, ResumeExecution
-    from tests.fakes import RecordingNotifier
+    from tests.fakes import RecordingNotifier, counting
 
     created = submit(client, "forbidden at the wire")
     review = pending_review_for(client, admin_headers, created["submissionId"])
@@ -434,6 +434,7 @@ def test_a_decision_whose_spent_token_meets_the_deadline_is_410_and_the_review_s
         workflow=workflow,
         notifier=RecordingNotifier(),  # reviewers' live queue is not what this test is about
         clock=lambda: stored.deadline - 1,
+        count=counting(),
         sleep=the_deadline_passes_meanwhile,
     )
     decide = DecideReview(reviews=reviews, resumer=resumer, clock=lambda: stored.deadline - 1)

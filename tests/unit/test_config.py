@@ -13,6 +13,7 @@ REQUIRED = {
     "CONNECTIONS_TABLE": "c",
     "REVIEWERS_TABLE": "rv",
     "HISTORY_TABLE": "h",
+    "STATS_TABLE": "st",
     "STATE_MACHINE_ARN": "arn:aws:states:us-east-1:1:stateMachine:m",
 }
 
@@ -58,6 +59,7 @@ def test_a_plain_http_webhook_url_outside_loopback_is_a_configuration_error():
             "CONNECTIONS_TABLE",
             "REVIEWERS_TABLE",
             "HISTORY_TABLE",
+            "STATS_TABLE",
             "STATE_MACHINE_ARN",
         )
     }

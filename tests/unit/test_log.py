@@ -94,3 +94,37 @@ def test_secret_fields_never_reach_the_line(caplog: pytest.LogCaptureFixture) ->
 
     assert "r-1" in caplog.text
     assert "t0k3n" not in caplog.text and "s1g" not in caplog.text
+
+
+def test_each_line_carries_its_invocations_request_id_and_function_name_and_threads_do_not_mix(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import json
+    import threading
+
+    from chalicelib.log import invocation
+
+    logger = logging.getLogger("chalicelib.probe")
+    inside = threading.Barrier(2)
+
+    def handle(number: int) -> None:
+        with invocation(request_id=f"request-{number}", function_name=f"content-moderation-dev-f{number}"):
+            inside.wait(timeout=5)  # both invocations are open at once
+            log_event(logger, "probe.threaded", number=number)
+
+    with caplog.at_level(logging.INFO, logger="chalicelib"):
+        threads = [threading.Thread(target=handle, args=(number,)) for number in (1, 2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        log_event(logger, "probe.outside")
+
+    lines = [json.loads(record.getMessage()) for record in caplog.records]
+    threaded = sorted((line for line in lines if line["event"] == "probe.threaded"), key=lambda line: line["number"])
+    assert [(line["requestId"], line["functionName"]) for line in threaded] == [
+        ("request-1", "content-moderation-dev-f1"),
+        ("request-2", "content-moderation-dev-f2"),
+    ]
+    (outside,) = [line for line in lines if line["event"] == "probe.outside"]
+    assert "requestId" not in outside and "functionName" not in outside

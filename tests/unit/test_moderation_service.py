@@ -27,7 +27,9 @@ from tests.fakes import (
     FakeClock,
     InMemoryHistory,
     InMemoryReviews,
+    InMemoryStats,
     InMemorySubmissions,
+    RecordingMetrics,
     RecordingNotifier,
     RecordingWorkflow,
 )
@@ -57,6 +59,8 @@ def world() -> World:
         submissions=submissions,  # the fakes keep the real classes' contracts
         reviews=reviews,
         history=history,
+        stats_store=InMemoryStats(),
+        metrics=RecordingMetrics(),
         workflow=workflow,
         notifier=notifier,
         word_list_source=lambda: ["forbidden"],

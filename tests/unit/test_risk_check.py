@@ -10,7 +10,7 @@ import pytest
 from chalicelib.domain.risk import RiskAssessment
 from chalicelib.usecases.tasks import CheckContent, RiskPolicy
 from chalicelib.web.requests import parse_article_request
-from tests.fakes import FakeClock, InMemoryHistory, InMemorySubmissions, RecordingWorkflow
+from tests.fakes import FakeClock, InMemoryHistory, InMemorySubmissions, RecordingWorkflow, counting
 
 MODEL = "test-model"
 
@@ -47,7 +47,12 @@ def _check(
     submissions, history, clock = InMemorySubmissions(), InMemoryHistory(), FakeClock()
     scorer = ScriptedScorer(risk)
     submission = SubmitArticle(
-        submissions=submissions, history=history, workflow=RecordingWorkflow(), review_timeout_seconds=60, clock=clock
+        submissions=submissions,
+        history=history,
+        workflow=RecordingWorkflow(),
+        review_timeout_seconds=60,
+        clock=clock,
+        count=counting(),
     ).submit(parse_article_request({"title": title, "body": body}), idempotency_key=None)
     check = CheckContent(
         submissions=submissions,
@@ -57,6 +62,7 @@ def _check(
             scorer=(lambda: scorer) if enabled else None, review_threshold=0.5, reject_threshold=reject_threshold
         ),
         clock=clock,
+        count=counting(),
     )
     return Checked(check.check({"submissionId": submission.submission_id}), history, scorer)
 

@@ -24,6 +24,7 @@ from tests.fakes import (
     InMemorySubmissions,
     RecordingNotifier,
     RecordingWorkflow,
+    counting,
 )
 
 TIMEOUT = 3600
@@ -57,7 +58,12 @@ def near() -> Deadline:
             meanwhile.pop(0)()
 
     submission = SubmitArticle(
-        submissions=submissions, history=history, workflow=workflow, review_timeout_seconds=TIMEOUT, clock=clock
+        submissions=submissions,
+        history=history,
+        workflow=workflow,
+        review_timeout_seconds=TIMEOUT,
+        clock=clock,
+        count=counting(),
     ).submit(parse_article_request({"title": "forbidden, late"}), idempotency_key=None)
     execution_arn = workflow.execution_arn_for(submission.submission_id)
     RequestApproval(
@@ -86,6 +92,7 @@ def near() -> Deadline:
         workflow=workflow,
         notifier=notifier,
         clock=clock,
+        count=counting(),
         sleep=sleep,
     )
     return Deadline(

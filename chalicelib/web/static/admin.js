@@ -228,10 +228,12 @@ function receive(data) {
     $("team").hidden = message.role !== "admin";
     if (message.role === "admin") { loadReviewers(); }
     loadQueue(); // after subscribing, so no event falls between the list and the live updates
+    loadStats();
   } else if (message.type === "error") {
     signOut("The live queue refused this token: " + (message.message || "sign in again") + ".");
   } else if (message.type === "review" && message.review) {
     if (state.loading) { state.buffered.push(message); } else { apply(message); }
+    statsChanged();
   }
 }
 
@@ -246,6 +248,55 @@ function apply(message) {
     }
     if (state.opened && state.opened.reviewId === review.reviewId) { decidedMeanwhile(review); }
   }
+}
+
+// --- the figures (GET /stats) --------------------------------------------------------
+
+// A burst of review events (a bulk decision, many submissions) reloads the figures once.
+const statsRefreshDelayMs = 1000;
+let statsTimer = null;
+
+function statsChanged() {
+  if (statsTimer === null) { statsTimer = setTimeout(() => { statsTimer = null; loadStats(); }, statsRefreshDelayMs); }
+}
+
+async function loadStats() {
+  let stats;
+  try { stats = await api("stats"); } catch (error) {
+    $("stats-status").textContent = "Figures unavailable: " + error.message;
+    $("stats-status").hidden = false;
+    return;
+  }
+  $("stats-status").hidden = true;
+  renderStats(stats);
+}
+
+function duration(seconds) {
+  if (seconds === null || seconds === undefined) { return "–"; }
+  const [unit, size] = units.find(([, size]) => seconds >= size) || units[units.length - 1];
+  return Math.round(seconds / size) + " " + unit + (Math.round(seconds / size) === 1 ? "" : "s");
+}
+
+function renderStats(stats) {
+  const day = stats.last24h;
+  const figures = [
+    ["Pending", stats.pending],
+    ["Oldest waiting", duration(stats.oldestPendingAgeSeconds)],
+    ["Submitted (24 h)", day.submitted],
+    ["Flagged (24 h)", day.flagged],
+    ["Approved (24 h)", day.approved],
+    ["Rejected (24 h)", day.rejected],
+    ["Expired (24 h)", day.expired],
+    ["Appealed (24 h)", day.appealed],
+    ["Median time to decision (24 h)", duration(stats.medianTimeToDecisionSeconds24h)],
+  ];
+  $("stats-figures").replaceChildren(...figures.map(([label, value]) => {
+    const figure = element("div", "");
+    figure.append(element("dt", "", label), element("dd", "", String(value)));
+    return figure;
+  }));
+  const reviewers = stats.byReviewer7d.map((entry) => entry.name + " " + entry.decisions);
+  $("stats-reviewers").textContent = "Decisions in the last 7 days: " + (reviewers.join(", ") || "none yet") + ".";
 }
 
 // --- the queue -------------------------------------------------------------------------
