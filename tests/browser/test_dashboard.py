@@ -386,3 +386,46 @@ def test_a_review_the_model_could_not_score_says_so_and_sorts_first_by_risk(
     sockets[-1].send(created)  # as if it had just been created
     expect_queue_order(page, unscored["title"], scored)  # errors first: a human must look
     watch.assert_clean()
+
+
+def shown_figure(page: Page, label: str) -> Locator:
+    return page.locator("#stats-figures > div", has_text=label).locator("dd")
+
+
+def test_the_figures_panel_agrees_with_get_stats_and_follows_the_queue_live(
+    runtime: RunningRuntime, open_page: Callable[[], PageWatch]
+):
+    """SPEC §16: the panel shows GET /stats, and a review created or decided elsewhere updates it in place."""
+    watch = open_page()
+    page = watch.page
+    sign_in(page, runtime, create_reviewer(runtime, "heidi"), "heidi")
+
+    def stats() -> dict[str, Any]:
+        answer = http("GET", f"{runtime.rest_url}/stats", headers=runtime.admin_headers)
+        assert answer.status == 200, answer
+        return dict(answer.body)
+
+    before = stats()
+    expect(shown_figure(page, "Pending")).to_have_text(str(before["pending"]))
+    expect(shown_figure(page, "Submitted (24 h)")).to_have_text(str(before["last24h"]["submitted"]))
+
+    title = "forbidden figures for the panel"
+    review = pending_review(runtime, submit(runtime, title))
+    expect(queued(page, title)).to_be_visible()
+    expect(shown_figure(page, "Pending")).to_have_text(str(before["pending"] + 1))
+    expect(shown_figure(page, "Submitted (24 h)")).to_have_text(str(before["last24h"]["submitted"] + 1))
+    expect(shown_figure(page, "Flagged (24 h)")).to_have_text(str(before["last24h"]["flagged"] + 1))
+
+    decided_by_admin = http(
+        "POST", f"{runtime.rest_url}/reviews/{review['reviewId']}/approve", None, runtime.admin_headers
+    )
+    assert decided_by_admin.status == 200, decided_by_admin
+    expect(queued(page, title)).to_have_count(0)
+    expect(shown_figure(page, "Pending")).to_have_text(str(before["pending"]))
+    expect(shown_figure(page, "Approved (24 h)")).to_have_text(str(before["last24h"]["approved"] + 1))
+    expect(page.locator("#stats-reviewers")).to_contain_text("admin")
+    after = stats()
+    assert after["pending"] == before["pending"]
+    assert after["last24h"]["approved"] == before["last24h"]["approved"] + 1
+    expect(shown_figure(page, "Approved (24 h)")).to_have_text(str(after["last24h"]["approved"]))
+    watch.assert_clean()
