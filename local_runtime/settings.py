@@ -98,6 +98,19 @@ def documented_settings() -> tuple[DocumentedSetting, ...]:
         DocumentedSetting("EVENT_BUS_NAME", DEFAULT_EVENT_BUS_NAME, "the local bus outcome events go on"),
         DocumentedSetting("LOCAL_OUTBOX", DEFAULT_LOCAL_OUTBOX, "folder every e-mail sent is written to (.eml)"),
         DocumentedSetting("SENDER_EMAIL", DEFAULT_SENDER_EMAIL, "From address of the e-mails"),
+        DocumentedSetting(
+            "REQUEST_READ_TIMEOUT_SECONDS",
+            f"{DEFAULT_REQUEST_READ_TIMEOUT_SECONDS:g}",
+            "a REST client that sends no complete request by then is dropped",
+        ),
+        DocumentedSetting(
+            "WS_IDLE_TIMEOUT_SECONDS", f"{DEFAULT_WS_IDLE_TIMEOUT_SECONDS:g}", "a quiet WebSocket is closed (1001)"
+        ),
+        DocumentedSetting(
+            "WS_MAX_CONNECTION_SECONDS",
+            f"{DEFAULT_WS_MAX_CONNECTION_SECONDS:g}",
+            "a WebSocket is closed after this long (1001)",
+        ),
         DocumentedSetting("LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING, ERROR or CRITICAL"),
         DocumentedSetting("RISK_CHECK", "on", "off: the word list alone decides"),
         DocumentedSetting(

@@ -50,7 +50,15 @@ def stage_gateway(app: Any, stage: str) -> LocalGateway:
 @contextmanager
 def serving_under_stage(app: Any, stage: str) -> Iterator[str]:
     """An HTTP server on a free loopback port answering as API Gateway's stage URL does; yields ``http://…/{stage}``."""
-    from local_runtime.rest_server import BurstTolerantHTTPServer, make_request_local
+    from http.server import ThreadingHTTPServer
+
+    from local_runtime.rest_server import make_request_local
+
+    class BurstTolerantHTTPServer(ThreadingHTTPServer):
+        """A browser opens several connections at once: a listen backlog that takes them, a thread each."""
+
+        request_queue_size = 128
+        daemon_threads = True
 
     make_request_local(app)  # a browser sends requests in parallel: each thread its own current_request
 
