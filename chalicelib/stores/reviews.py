@@ -15,7 +15,7 @@ from chalicelib.domain.review import (
     ReviewStatus,
 )
 from chalicelib.errors import BadRequestError
-from chalicelib.integrations.aws import conditional_write, plain
+from chalicelib.integrations.aws import conditional_write, dynamodb_value, plain
 from chalicelib.stores.decision_writes import decision_update
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ def review_to_item(review: Review) -> dict[str, Any]:
         item["claimId"] = review.claim_id
         item["claimExpiresAt"] = review.claim_expires_at
     if review.risk is not None:
-        item["risk"] = json.loads(json.dumps(review.risk), parse_float=Decimal)  # boto3 refuses floats
+        item["risk"] = dynamodb_value(review.risk)
     item["riskRank"] = Decimal(str(review.risk_rank))
     return {key: value for key, value in item.items() if value is not None}
 

@@ -130,14 +130,16 @@ class ResumeExecution:
 
     def _settle_by_outcome(self, review: Review, error: Exception) -> None:
         """Wait a little for the execution to record its outcome: ours stands (200), another is 410, none is 503."""
-        for _look in range(int(SETTLE_SECONDS / SETTLE_INTERVAL_SECONDS) + 1):
+        looks = int(SETTLE_SECONDS / SETTLE_INTERVAL_SECONDS) + 1
+        for look in range(looks):
             submission = self._submissions.get(review.submission_id)
             if submission is not None and submission.is_final:
                 if _is_ours(submission, review):
                     self._log(review, "review.decision_already_delivered")
                     return
                 self._expired(review, error)
-            self._sleep(SETTLE_INTERVAL_SECONDS)
+            if look < looks - 1:  # no wait after the last look: the answer is 503 either way
+                self._sleep(SETTLE_INTERVAL_SECONDS)
         self._log(review, "review.decision_unsettled", level=logging.WARNING)
         raise OutcomeUnknownError("the workflow may not have received the decision; retry it") from error
 
