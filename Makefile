@@ -44,9 +44,10 @@ test: $(STAMP) chromium
 	@echo $$(( $$(date +%s) - $$(cat .make-test-started) )) > .make-test-seconds; rm -f .make-test-started
 
 ## test-faithful: the whole suite with moto's speed patches off (LOCAL_RUNTIME_SPEED_PATCHES=off): they must
-## change nothing but speed; the tests of the speed patches themselves (marked speed_patches) are left out
+## change nothing but speed; the tests of the speed patches themselves (marked speed_patches) are left out.
+## Each local runtime is a new `python -m local_runtime` process, not a fork (tests/local_runtime/forked_runtime.py).
 test-faithful: $(STAMP) chromium
-	LOCAL_RUNTIME_SPEED_PATCHES=off $(PY) -m pytest $(PYTEST_PARALLEL) -m "not speed_patches"
+	LOCAL_RUNTIME_SPEED_PATCHES=off LOCAL_RUNTIME_TEST_START=subprocess $(PY) -m pytest $(PYTEST_PARALLEL) -m "not speed_patches"
 
 # Debian's own Chromium for tests/browser (Playwright never downloads a browser here); quick when present.
 chromium:
