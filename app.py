@@ -239,12 +239,16 @@ def submit() -> Response:
     from chalicelib.web.requests import parse_article_request
 
     article = parse_article_request(_json_body())
-    submission = service.use_cases().intake.submit(article, idempotency_key=_request().headers.get("idempotency-key"))
+    submission, token = service.use_cases().intake.accept(
+        article, idempotency_key=_request().headers.get("idempotency-key")
+    )
     body = {
         "submissionId": submission.submission_id,
         "status": submission.status,
         "websocketUrl": service.websocket_url(),
     }
+    if token is not None:  # shown once: a replay of the same Idempotency-Key gets no token
+        body["submitterToken"] = token
     return Response(body=body, status_code=202)
 
 

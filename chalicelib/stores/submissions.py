@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.domain.appeal import Appeal
 from chalicelib.domain.submission import Submission, SubmissionStatus
 from chalicelib.integrations.aws import conditional_write
 from chalicelib.stores.decision_writes import decision_update
@@ -26,6 +27,8 @@ def submission_to_item(submission: Submission) -> dict[str, Any]:
         "decidedBy": submission.decided_by,
         "decidedAt": submission.decided_at,
         "notifyEmail": submission.notify_email,
+        "submitterTokenHash": submission.submitter_token_hash,
+        "appeal": submission.appeal.to_item() if submission.appeal is not None else None,
     }
     return {key: value for key, value in item.items() if value is not None}
 
@@ -45,6 +48,8 @@ def submission_from_item(item: dict[str, Any]) -> Submission:
         decided_at=item.get("decidedAt"),
         subscribers=frozenset(item.get("subscribers", ())),
         notify_email=item.get("notifyEmail"),
+        submitter_token_hash=item.get("submitterTokenHash"),
+        appeal=Appeal.from_item(item["appeal"]) if item.get("appeal") else None,
     )
 
 

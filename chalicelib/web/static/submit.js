@@ -216,8 +216,10 @@ async function submit(event) {
       formError.textContent = result.error ? result.error.message : "The service answered " + response.status;
       return;
     }
+    // The submitter token proves this tab made the submission (an appeal needs it); it lives only here.
     const tracker = track({
       submissionId: result.submissionId, title, websocketUrl: result.websocketUrl, status: result.status,
+      submitterToken: result.submitterToken,
     });
     save();
     form.reset();
