@@ -260,6 +260,21 @@ def get_submission(submission_id: str) -> dict[str, Any]:
     return present_submission(service.use_cases().submissions.get_submission(submission_id))
 
 
+@app.route("/submissions/{submission_id}/appeal", methods=["POST"])
+@json_errors
+def appeal(submission_id: str) -> Response:
+    """The submitter's appeal; its ``Authorization: Bearer`` is the submitter token, checked by the use case."""
+    from chalicelib.web.auth import bearer_token
+    from chalicelib.web.requests import parse_appeal_request
+
+    message = parse_appeal_request(_json_body())
+    submission, appeal = service.use_cases().appeals.appeal(
+        submission_id, token=bearer_token(_request().headers.get("authorization")), message=message
+    )
+    body = {"submissionId": submission.submission_id, "status": submission.status, "appealId": appeal.appeal_id}
+    return Response(body=body, status_code=202)
+
+
 @app.route("/submissions/{submission_id}/history", methods=["GET"], authorizer=reviewer_auth)
 @json_errors
 @reviewers_only
