@@ -22,6 +22,8 @@ from tests.conftest import (
     wait_for,
     wait_for_status,
 )
+from tests.functional.test_delivery import ADDRESS, Receiver, _sent_messages
+from tests.functional.test_delivery import webhook as webhook_settings  # noqa: F401  (a fixture)
 from tests.functional.test_reviewers_api import bearer, create_reviewer
 
 MESSAGE = "It is a recipe blog; 'forbidden rice' is a kind of black rice."
@@ -75,7 +77,13 @@ def _pending_appeal(client: Any, headers: dict[str, str], submission_id: str) ->
 
 
 def _history(client: Any, headers: dict[str, str], submission_id: str) -> list[dict[str, Any]]:
-    return client.http.get(f"/submissions/{submission_id}/history", headers=headers).json_body["items"]
+    """The history once the appeal's outcome is in it (the final task writes it after the status)."""
+
+    def recorded() -> list[dict[str, Any]] | None:
+        items = client.http.get(f"/submissions/{submission_id}/history", headers=headers).json_body["items"]
+        return items if any(item["event"] == "appeal_decided" for item in items) else None
+
+    return wait_for(recorded)
 
 
 # --- an appeal is a new review ------------------------------------------------------------------
@@ -327,3 +335,120 @@ def test_fifty_racing_appeals_store_one_and_start_one_execution(client, admin_he
     assert [e["name"] for e in _executions(aws)].count("appeal-" + created["submissionId"]) == 1
     assert len(_executions(aws)) == 2
     assert _item(aws, created["submissionId"])["appeal"]["appealId"] == won[0][1].appeal_id
+
+
+# --- the outcome on every channel ----------------------------------------------------------------
+
+
+@pytest.fixture
+def appeal_events(aws: dict[str, str]) -> str:
+    """An SQS queue fed by an EventBridge rule with both outcomes' DetailTypes."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    queue_url = sqs.create_queue(QueueName="appeal-events")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events = boto3.client("events", region_name=REGION)
+    pattern = {"source": ["content-moderation"], "detail-type": ["Submission Decided", "Submission Appeal Decided"]}
+    events.put_rule(Name="appeal-outcomes", EventPattern=json.dumps(pattern))
+    events.put_targets(Rule="appeal-outcomes", Targets=[{"Id": "queue", "Arn": queue_arn}])
+    return queue_url
+
+
+def _bus_events(queue_url: str, seen: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    sqs = boto3.client("sqs", region_name=REGION)
+    while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in messages:
+            seen.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return seen
+
+
+def _appeal_execution_finished(aws: dict[str, str], submission_id: str) -> bool:
+    stepfunctions = boto3.client("stepfunctions", region_name=REGION)
+    arn = next(e["executionArn"] for e in _executions(aws) if e["name"] == "appeal-" + submission_id)
+    return stepfunctions.describe_execution(executionArn=arn)["status"] == "SUCCEEDED"
+
+
+def test_an_overturned_appeal_goes_out_on_every_channel(
+    client,
+    admin_headers,
+    aws,
+    appeal_events,
+    webhook_settings,  # noqa: F811  (the imported fixture)
+    websockets_clients,
+):
+    with Receiver(webhook_settings["secret"], []) as receiver:
+        webhook_settings["configure"](receiver.url)
+        response = client.http.post(
+            "/submissions", headers=json_headers(), body=json.dumps({"title": "forbidden rice", "notifyEmail": ADDRESS})
+        )
+        created = response.json_body
+        review = pending_review_for(client, admin_headers, created["submissionId"])
+        client.http.post(f"/reviews/{review['reviewId']}/reject", headers=admin_headers, body="{}")
+        wait_for_status(client, created["submissionId"], "REJECTED")
+        wait_for(lambda: len(receiver.deliveries) == 1)
+        second = bearer(create_reviewer(client, admin_headers, "second"))
+        _appeal(client, created["submissionId"], created["submitterToken"])
+        websockets_clients.connect("author")
+        websockets_clients.send("author", {"action": "subscribe", "submissionId": created["submissionId"]})
+        appeal_review = _pending_appeal(client, admin_headers, created["submissionId"])
+        client.http.post(f"/reviews/{appeal_review['reviewId']}/approve", headers=second, body="{}")
+        wait_for(lambda: _appeal_execution_finished(aws, created["submissionId"]))
+
+    first, appealed = receiver.deliveries
+    assert first["payload"]["type"] == "submission.decided" and "appeal" not in first["payload"]["data"]
+    assert appealed["payload"]["type"] == "submission.appeal_decided"
+    assert appealed["payload"]["data"]["appeal"] == "overturned"
+    assert appealed["payload"]["data"]["decision"] == "approved"
+    assert first["headers"]["webhook-id"] != appealed["headers"]["webhook-id"]  # receivers keep both
+    seen: list[dict[str, Any]] = []
+    wait_for(lambda: len(_bus_events(appeal_events, seen)) >= 2)
+    by_type = {event["detail-type"]: event["detail"] for event in seen}
+    assert by_type["Submission Appeal Decided"]["appeal"] == "overturned"
+    assert by_type["Submission Appeal Decided"]["decidedBy"] == "second"
+    assert "appeal" not in by_type["Submission Decided"]
+    refusal, overturned = _sent_messages()
+    assert "Appeal: overturned" in overturned.body and "approved" in overturned.subject
+    assert "Appeal" not in refusal.body
+    (decision,) = websockets_clients.decisions("author")
+    assert (decision["decision"], decision["appeal"]) == ("approved", "overturned")
+    statuses = [m for m in websockets_clients.received("author") if m["type"] == "status"]
+    assert statuses[0]["status"] == "IN_REVIEW"
+
+
+def test_an_appeal_upheld_by_the_deadline_is_announced_as_upheld(
+    client, admin_headers, aws, appeal_events, interpreter_clock, websockets_clients
+):
+    created = _rejected(client, admin_headers)
+    _appeal(client, created["submissionId"], created["submitterToken"])
+    _pending_appeal(client, admin_headers, created["submissionId"])
+    websockets_clients.connect("author", submission_id=created["submissionId"])
+
+    advance_past_review_deadlines(interpreter_clock)
+
+    (decision,) = wait_for(lambda: websockets_clients.decisions("author"))
+    assert (decision["decision"], decision["appeal"], decision["reason"]) == ("rejected", "upheld", "looks like spam")
+    seen: list[dict[str, Any]] = []
+    wait_for(lambda: any(e["detail-type"] == "Submission Appeal Decided" for e in _bus_events(appeal_events, seen)))
+    (upheld,) = [e["detail"] for e in seen if e["detail-type"] == "Submission Appeal Decided"]
+    assert (upheld["appeal"], upheld["decidedBy"]) == ("upheld", "deadline")
+    events = _history(client, admin_headers, created["submissionId"])
+    (appeal_decided,) = [event for event in events if event["event"] == "appeal_decided"]
+    assert (appeal_decided["appeal"], appeal_decided["decision"], appeal_decided["actor"]) == (
+        "upheld",
+        "expired",
+        "deadline",
+    )
+    assert "expired" not in [event["event"] for event in events]  # the submission itself did not expire
+
+
+def test_an_appeal_is_counted_in_stats_and_as_an_appeals_metric(client, admin_headers, capfd):
+    created = _rejected(client, admin_headers)
+
+    _appeal(client, created["submissionId"], created["submitterToken"])
+
+    _pending_appeal(client, admin_headers, created["submissionId"])
+    figures = client.http.get("/stats", headers=admin_headers).json_body
+    assert figures["last24h"]["appealed"] == 1
+    assert figures["pending"] == 1  # the appeal's review waits in the queue
+    metrics = [json.loads(line) for line in capfd.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    assert [metric["Appeals"] for metric in metrics if "Appeals" in metric] == [1]
