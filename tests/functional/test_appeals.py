@@ -12,7 +12,7 @@ import pytest
 
 from chalicelib import service
 from chalicelib.domain.appeal import APPEAL_MESSAGE_MAX_CHARACTERS
-from chalicelib.errors import AppealNotAllowedError
+from chalicelib.errors import AppealNotAllowedError, ConflictError
 from tests.conftest import (
     REGION,
     advance_past_review_deadlines,
@@ -452,3 +452,55 @@ def test_an_appeal_is_counted_in_stats_and_as_an_appeals_metric(client, admin_he
     assert figures["pending"] == 1  # the appeal's review waits in the queue
     metrics = [json.loads(line) for line in capfd.readouterr().out.splitlines() if line.startswith('{"_aws"')]
     assert [metric["Appeals"] for metric in metrics if "Appeals" in metric] == [1]
+
+
+# --- an appeal has every guarantee of a decision ------------------------------------------------
+
+
+def test_racing_decisions_on_an_appeal_have_exactly_one_winner(client, admin_headers):
+    created = _rejected(client, admin_headers)
+    for name in ("bea", "cy"):
+        create_reviewer(client, admin_headers, name)
+    _appeal(client, created["submissionId"], created["submitterToken"])
+    review = _pending_appeal(client, admin_headers, created["submissionId"])
+    decisions = service.use_cases().decisions
+    barrier = threading.Barrier(10)
+    results: list[Any] = [None] * 10
+
+    def run(index: int) -> None:
+        barrier.wait()
+        try:
+            results[index] = decisions.decide(
+                review["reviewId"], action="approve" if index % 2 else "reject", decided_by=("bea", "cy")[index % 2]
+            )
+        except Exception as error:  # the test inspects every outcome
+            results[index] = error
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    won = [result for result in results if not isinstance(result, Exception)]
+    assert len(won) == 1, results
+    assert all(isinstance(result, ConflictError) for result in results if result not in won), results
+    done = wait_for(
+        lambda: (body := client.http.get(f"/submissions/{created['submissionId']}").json_body).get("appeal") and body
+    )
+    assert done["decision"] == won[0].decision
+
+
+def test_a_signed_link_decides_an_appeal(client, admin_headers):
+    created = _rejected(client, admin_headers)
+    _appeal(client, created["submissionId"], created["submitterToken"])
+    review = _pending_appeal(client, admin_headers, created["submissionId"])
+
+    page = client.http.post(
+        review["approveUrl"].removeprefix("http://testserver"),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+
+    assert page.status_code == 200, page.body
+    done = wait_for_status(client, created["submissionId"], "APPROVED")
+    assert (done["appeal"], done.get("reason")) == ("overturned", None)
