@@ -59,10 +59,14 @@ def documented_settings() -> tuple[DocumentedSetting, ...]:
     """Every variable ``python -m local_runtime`` reads, then the app's own that pass through it unchanged.
 
     The runtime sets the app's tables, secrets, URLs and model name itself; what is left of
-    chalicelib/config.py's settings (the risk check's, the word file, the connection TTL) and
+    chalicelib/config.py's settings (the risk check's, the word file, the connection TTL, the appeal window) and
     LOG_LEVEL come from the user's shell.
     """
-    from chalicelib.config import DEFAULT_CONNECTION_TTL_SECONDS, DEFAULT_RISK_REVIEW_THRESHOLD
+    from chalicelib.config import (
+        DEFAULT_APPEAL_WINDOW_SECONDS,
+        DEFAULT_CONNECTION_TTL_SECONDS,
+        DEFAULT_RISK_REVIEW_THRESHOLD,
+    )
 
     return (
         DocumentedSetting("HOST", DEFAULT_HOST, "interface of the REST server and the WebSocket gateway"),
@@ -122,6 +126,9 @@ def documented_settings() -> tuple[DocumentedSetting, ...]:
         DocumentedSetting("MODERATION_WORDS_FILE", "unset", "a file with more words, one a line or comma-separated"),
         DocumentedSetting(
             "CONNECTION_TTL_SECONDS", str(DEFAULT_CONNECTION_TTL_SECONDS), "TTL of stored WebSocket connections"
+        ),
+        DocumentedSetting(
+            "APPEAL_WINDOW_SECONDS", str(DEFAULT_APPEAL_WINDOW_SECONDS), "how long a refusal may be appealed (14 days)"
         ),
     )
 

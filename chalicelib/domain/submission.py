@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+
+from chalicelib.domain.appeal import Appeal
 
 TITLE_MAX_CHARACTERS = 300
 BODY_MAX_BYTES = 100 * 1024
@@ -27,6 +29,8 @@ class SubmissionStatus(StrEnum):
     FAILED = "FAILED"
 
 
+# What an appeal may contest.
+APPEALABLE_STATUSES = frozenset({"REJECTED", "EXPIRED"})
 FINAL_STATUSES = frozenset(
     {SubmissionStatus.APPROVED, SubmissionStatus.REJECTED, SubmissionStatus.EXPIRED, SubmissionStatus.FAILED}
 )
@@ -66,6 +70,10 @@ class Submission:
     subscribers: frozenset[str] = frozenset()
     # Where the outcome is e-mailed; private: never returned, logged or put in the audit trail.
     notify_email: str | None = None
+    # SHA-256 of the submitter token (SPEC §15): proves the submitter in an appeal; never shown.
+    submitter_token_hash: str | None = field(default=None, repr=False)
+    # The submitter's appeal, once made (one per submission).
+    appeal: Appeal | None = None
 
     @property
     def is_final(self) -> bool:

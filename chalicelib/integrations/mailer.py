@@ -22,13 +22,24 @@ _SUBJECTS = {
 }
 
 
+_APPEAL_SUBJECTS = {
+    "overturned": "Your appeal succeeded: your article was approved",
+    "upheld": "Your appeal was turned down",
+}
+
+
 def outcome_message(submission: Submission) -> tuple[str, str]:
-    """The subject and plain-text body: the decision and, when there is one, the reason."""
-    subject = _SUBJECTS.get(submission.decision or "", "Your article was moderated")
+    """The subject and plain-text body: the decision and, when there is one, the reason (and an appeal's outcome)."""
+    appeal = submission.appeal.outcome if submission.appeal is not None else None
+    subject = (
+        _APPEAL_SUBJECTS[appeal] if appeal else _SUBJECTS.get(submission.decision or "", "Your article was moderated")
+    )
     lines = [
         f"Title: {submission.title}",
         f"Decision: {submission.decision}",
     ]
+    if appeal:
+        lines.append(f"Appeal: {appeal}")
     if submission.reason:
         lines.append(f"Reason: {submission.reason}")
     lines += [f"Decided at: {submission.decided_at}", f"Submission: {submission.submission_id}", ""]

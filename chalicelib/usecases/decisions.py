@@ -21,6 +21,7 @@ from chalicelib.domain.submission import Submission
 from chalicelib.errors import (
     ConflictError,
     ExpiredError,
+    ForbiddenError,
     IdempotencyKeyReusedError,
     NotFoundError,
     OutcomeUnknownError,
@@ -184,7 +185,7 @@ class DecideReview:
         before resuming the execution is finished by the first request after its lease.
 
         Raises NotFoundError, ConflictError (already decided), ExpiredError (deadline passed or
-        the execution no longer waits), BadRequestError (bad reason or key),
+        the execution no longer waits), ForbiddenError (an appeal, by whoever made the decision it contests), BadRequestError (bad reason or key),
         IdempotencyKeyReusedError (the key was used for another decision) and UnavailableError
         (the callback failed: a refused one rolls the claim back, an uncertain one keeps it so
         that retrying with the same key finishes it).
@@ -223,6 +224,8 @@ class DecideReview:
                 return self._answer_decided(review, claim_id=claim_id, decision=decision, reason=reason)
             if review.deadline <= now:  # the condition failed on the deadline
                 raise ExpiredError("the review deadline has passed")
+            if review.excluded_decider == decided_by:  # the condition failed on who decides
+                raise ForbiddenError("the decision under appeal was yours: someone else must decide the appeal")
             # Pending again: a claim was rolled back between our write and our read. Claim again.
         raise UnavailableError("the review is being decided by others; retry")
 

@@ -34,6 +34,8 @@ def outcome_detail(submission: Submission) -> dict[str, Any]:
     }
     if submission.reason:
         detail["reason"] = submission.reason
+    if submission.appeal is not None and submission.appeal.outcome:
+        detail["appeal"] = submission.appeal.outcome
     return detail
 
 

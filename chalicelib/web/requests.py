@@ -32,6 +32,7 @@ SUBMISSION_FIELDS = frozenset({"title", "body", "notifyEmail"})
 _EMAIL = re.compile(EMAIL_PATTERN)
 _DECISION_REQUEST_FIELDS = frozenset({"reason"})
 _NEW_REVIEWER_FIELDS = frozenset({"name", "role"})
+_APPEAL_FIELDS = frozenset({"message"})
 
 
 def parse_article_request(payload: Any) -> ArticleRequest:
@@ -89,6 +90,16 @@ def parse_decision_request(payload: object) -> str | None:
     if reason is not None and not isinstance(reason, str):
         raise BadRequestError("'reason' must be a string")
     return reason
+
+
+def parse_appeal_request(payload: object) -> object:
+    """The message of ``{"message": string}`` (its length is a rule of the appeal: ``domain.appeal``).
+
+    Raises BadRequestError for another shape or an unknown field.
+    """
+    if not isinstance(payload, dict) or set(payload) - _APPEAL_FIELDS:
+        raise BadRequestError('the body must be {"message": string}')
+    return payload.get("message")
 
 
 def parse_new_reviewer(payload: Any) -> NewReviewer:

@@ -114,3 +114,11 @@ def test_a_reject_threshold_below_the_review_threshold_is_refused():
 def test_the_risk_model_name_can_name_another_backend():
     settings = Settings.from_environ(REQUIRED | {"RISK_MODEL_NAME": "local:toxicity-classifier"})
     assert settings.risk_model_name == "local:toxicity-classifier"
+
+
+def test_the_appeal_window_defaults_to_14_days_and_refuses_a_bad_value():
+    assert Settings.from_environ(REQUIRED).appeal_window_seconds == 14 * 24 * 3600
+    assert Settings.from_environ(REQUIRED | {"APPEAL_WINDOW_SECONDS": "3600"}).appeal_window_seconds == 3600
+    for value in ("0", "two weeks"):
+        with pytest.raises(ConfigurationError, match="APPEAL_WINDOW_SECONDS"):
+            Settings.from_environ(REQUIRED | {"APPEAL_WINDOW_SECONDS": value})
