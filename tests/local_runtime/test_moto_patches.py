@@ -113,9 +113,7 @@ SPEED_PATCHES: dict[str, Callable[[], bool]] = {
         "moto.iam.access_control:IAMRequestBase", "check_signature", "trusts_earlier_check"
     ),
     "share_loaded_botocore_data": _marked("botocore.loaders:Loader", "load_service_model", "shared_between_loaders"),
-    "parse_json_templates_as_json": _marked(
-        "moto.cloudformation.models:Stack", "parse_template", "reads_json_as_json"
-    ),
+    "parse_json_templates_as_json": _marked("moto.cloudformation.models:Stack", "parse_template", "reads_json_as_json"),
     "generate_kms_keys_on_first_use": _marked("moto.kms.models", "generate_private_key", "generates_on_first_use"),
 }
 
@@ -804,7 +802,9 @@ def test_sessions_share_loaded_botocore_data_and_answer_alike(aws: dict[str, str
 
 
 @speed_patch
-def test_a_json_template_reads_as_json_exactly_as_moto_reads_it_and_yaml_still_goes_to_moto(aws: dict[str, str]) -> None:
+def test_a_json_template_reads_as_json_exactly_as_moto_reads_it_and_yaml_still_goes_to_moto(
+    aws: dict[str, str],
+) -> None:
     """The patched parser gives moto's own result for our template; a YAML template still takes moto's path."""
     import yaml
     from moto.cloudformation.models import Stack
