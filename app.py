@@ -236,10 +236,18 @@ def openapi_document() -> Response:
 @app.route("/submissions", methods=["POST"])
 @json_errors
 def submit() -> Response:
+    """Public, with no authorizer (API Gateway would refuse anonymous callers): a platform client's
+    token is checked here instead, before anything is parsed, stored or started."""
+    from chalicelib.web.auth import bearer_token
     from chalicelib.web.requests import parse_article_request
 
+    headers = _request().headers
+    authorization = headers.get("authorization")
+    submitted_by = service.admission().admit(token=bearer_token(authorization), presented=authorization is not None)
     article = parse_article_request(_json_body())
-    submission = service.use_cases().intake.submit(article, idempotency_key=_request().headers.get("idempotency-key"))
+    submission = service.use_cases().intake.submit(
+        article, idempotency_key=headers.get("idempotency-key"), submitted_by=submitted_by
+    )
     body = {
         "submissionId": submission.submission_id,
         "status": submission.status,
@@ -360,6 +368,39 @@ def delete_reviewer(name: str) -> Response:
     from chalicelib.domain.team import validate_name
 
     service.reviewers().delete(validate_name(name))
+    return Response(body="", status_code=204)
+
+
+# --- platform clients ------------------------------------------------------------------
+
+
+@app.route("/clients", methods=["POST"], authorizer=reviewer_auth)
+@json_errors
+@admins_only
+def create_client() -> Response:
+    """A platform backend's credential: its token is in this answer only (a hash is stored)."""
+    from chalicelib.web.requests import parse_new_client
+
+    client, token = service.clients().create(parse_new_client(_json_body()), created_by=_caller().name)
+    return Response(body={"name": client.name, "token": token, "createdAt": client.created_at}, status_code=201)
+
+
+@app.route("/clients", methods=["GET"], authorizer=reviewer_auth)
+@json_errors
+@admins_only
+def list_clients() -> dict[str, Any]:
+    from chalicelib.web.presenters import present_client
+
+    return {"items": [present_client(client) for client in service.clients().list()]}
+
+
+@app.route("/clients/{name}", methods=["DELETE"], authorizer=reviewer_auth)
+@json_errors
+@admins_only
+def delete_client(name: str) -> Response:
+    from chalicelib.domain.team import validate_name
+
+    service.clients().delete(validate_name(name))
     return Response(body="", status_code=204)
 
 

@@ -18,6 +18,7 @@ DEFAULT_CONNECTION_TTL_SECONDS = 2 * 3600
 # SPEC §13: at or above the review threshold a human looks; no automatic refusal unless set.
 DEFAULT_RISK_REVIEW_THRESHOLD = 0.5
 _SWITCHES = {"on": True, "off": False}
+_BOOLEANS = {"true": True, "false": False}
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class Settings:
     risk_review_threshold: float = DEFAULT_RISK_REVIEW_THRESHOLD
     risk_reject_threshold: float | None = None
     risk_model_name: str = DEFAULT_MODEL_NAME
+    submit_requires_client: bool = False
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -90,6 +92,7 @@ class Settings:
             risk_review_threshold=review_threshold,
             risk_reject_threshold=_reject_threshold(environ, review_threshold),
             risk_model_name=environ.get("RISK_MODEL_NAME") or DEFAULT_MODEL_NAME,
+            submit_requires_client=_boolean(environ, "SUBMIT_REQUIRES_CLIENT", default=False),
         )
 
 
@@ -131,6 +134,16 @@ def _switch(environ: Mapping[str, str], name: str, *, default: bool) -> bool:
     value = _SWITCHES.get(raw.strip().lower())
     if value is None:
         raise ConfigurationError(f"environment variable {name} must be 'on' or 'off', got {raw!r}")
+    return value
+
+
+def _boolean(environ: Mapping[str, str], name: str, *, default: bool) -> bool:
+    raw = environ.get(name)
+    if not raw or not raw.strip():
+        return default
+    value = _BOOLEANS.get(raw.strip().lower())
+    if value is None:
+        raise ConfigurationError(f"environment variable {name} must be 'true' or 'false', got {raw!r}")
     return value
 
 

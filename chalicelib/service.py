@@ -33,8 +33,10 @@ if TYPE_CHECKING:
     from chalicelib.integrations.notifications import ManagementClientFactory, Notifier
     from chalicelib.integrations.toxicity import ComprehendRiskScorer
     from chalicelib.integrations.webhooks import WebhookSender
+    from chalicelib.stores.clients import DynamoDBClientStore
     from chalicelib.stores.connections import DynamoDBConnectionStore
     from chalicelib.stores.reviewers import DynamoDBReviewerStore
+    from chalicelib.usecases.admission import AdmitSubmission
     from chalicelib.usecases.decisions import DecideReview
     from chalicelib.usecases.deliveries import DeliverWebhook, RecordDeliveryFailure
     from chalicelib.usecases.intake import SubmitArticle
@@ -293,6 +295,22 @@ def reviewers() -> DynamoDBReviewerStore:
     return DynamoDBReviewerStore(aws.table(get_settings().reviewers_table))
 
 
+@lru_cache(maxsize=1)
+def clients() -> DynamoDBClientStore:
+    """The platform clients, kept in the reviewers table (partitions of their own)."""
+    from chalicelib.stores.clients import DynamoDBClientStore
+
+    return DynamoDBClientStore(aws.table(get_settings().reviewers_table))
+
+
+@lru_cache(maxsize=1)
+def admission() -> AdmitSubmission:
+    """Who may submit: built apart from the use cases, so a refused request builds nothing else."""
+    from chalicelib.usecases.admission import AdmitSubmission
+
+    return AdmitSubmission(clients=clients(), requires_client=get_settings().submit_requires_client)
+
+
 def identify(token: str | None) -> Identity | None:
     """Who a Bearer token belongs to (the bootstrap admin or a reviewer), or None."""
     from chalicelib.web.auth import identify as identify_token
@@ -390,6 +408,8 @@ def reset() -> None:
     use_cases.cache_clear()
     websocket_sessions.cache_clear()
     reviewers.cache_clear()
+    clients.cache_clear()
+    admission.cache_clear()
     _mailer_for.cache_clear()
     _risk_scorer.cache_clear()
     if _fanout_executor.cache_info().currsize:

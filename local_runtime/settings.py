@@ -123,6 +123,7 @@ def documented_settings() -> tuple[DocumentedSetting, ...]:
         DocumentedSetting(
             "CONNECTION_TTL_SECONDS", str(DEFAULT_CONNECTION_TTL_SECONDS), "TTL of stored WebSocket connections"
         ),
+        DocumentedSetting("SUBMIT_REQUIRES_CLIENT", "false", "true: only platform clients' tokens may submit"),
     )
 
 

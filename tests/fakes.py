@@ -12,11 +12,14 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.clock import iso
+from chalicelib.domain.clients import Client, new_client_token
 from chalicelib.domain.connection import Connection
 from chalicelib.domain.history import FORBIDDEN_FIELDS, HistoryEvent
 from chalicelib.domain.review import CLAIM_LEASE_SECONDS, REVIEW_STATUS_BY_DECISION, Review, ReviewStatus
 from chalicelib.domain.submission import Submission, SubmissionStatus
-from chalicelib.errors import TaskTokenGoneError
+from chalicelib.domain.team import token_hash
+from chalicelib.errors import AlreadyExistsError, NotFoundError, TaskTokenGoneError
 from chalicelib.web.presenters import present_review
 
 if TYPE_CHECKING:
@@ -453,6 +456,36 @@ class InMemoryStats:
             return {period: dict(self.items[period]) for period in dict.fromkeys(periods) if period in self.items}
 
 
+class InMemoryClients:
+    """ClientStore's contract over dicts: names are unique, only token hashes are kept, revocation is immediate."""
+
+    def __init__(self, clock: FakeClock | None = None) -> None:
+        self.clients: dict[str, tuple[Client, str]] = {}
+        self.tokens: dict[str, str] = {}
+        self._clock = clock or FakeClock()
+
+    def create(self, name: str, *, created_by: str) -> tuple[Client, str]:
+        if name in self.clients:
+            raise AlreadyExistsError(f"a client named {name} already exists")
+        token = new_client_token()
+        client = Client(name=name, created_at=iso(self._clock()), created_by=created_by)
+        self.clients[name] = (client, token_hash(token))
+        self.tokens[token_hash(token)] = name
+        return client, token
+
+    def list(self) -> list[Client]:
+        return [client for _name, (client, _hash) in sorted(self.clients.items())]
+
+    def delete(self, name: str) -> None:
+        if name not in self.clients:
+            raise NotFoundError(f"no client named {name}")
+        _client, hashed = self.clients.pop(name)
+        del self.tokens[hashed]
+
+    def identify(self, token: str) -> str | None:
+        return self.tokens.get(token_hash(token))
+
+
 def counting(stats: InMemoryStats | None = None, metrics: RecordingMetrics | None = None) -> CountEvents:
     """What counts events for /stats and metrics, over in-memory fakes (pass them to look at what was counted)."""
     from chalicelib.usecases.stats import CountEvents
@@ -494,5 +527,6 @@ if TYPE_CHECKING:
     _workflow: ports.WorkflowEngine = RecordingWorkflow()
     _notifier: ports.Notifications = RecordingNotifier()
     _stats: ports.StatsStore = InMemoryStats()
+    _clients: ports.ClientStore = InMemoryClients()
     _metrics: ports.Metrics = RecordingMetrics()
     _emitter: ports.Metrics = EmbeddedMetrics(stage="test")

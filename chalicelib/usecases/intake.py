@@ -44,8 +44,12 @@ class SubmitArticle:
         self._review_timeout_seconds = review_timeout_seconds
         self._clock = clock
 
-    def submit(self, request: ArticleRequest, *, idempotency_key: str | None) -> Submission:
+    def submit(
+        self, request: ArticleRequest, *, idempotency_key: str | None, submitted_by: str | None = None
+    ) -> Submission:
         """Store a submission and start its execution; the same Idempotency-Key returns the same one.
+
+        ``submitted_by``: the platform client that sent it (None: anonymous), kept in the history.
 
         Raises BadRequestError for a malformed key, IdempotencyKeyReusedError when a key comes
         back with a different article, and UnavailableError when the workflow cannot be started
@@ -75,7 +79,9 @@ class SubmitArticle:
                 return existing
             submission = existing  # a retry after a start that failed half-way: start it now
         submission = self._start(submission)
-        if self._history.append(submission.submission_id, events.SUBMITTED, at=submission.created_at):
+        if self._history.append(
+            submission.submission_id, events.SUBMITTED, at=submission.created_at, submittedBy=submitted_by
+        ):
             self._count.submitted(submission.created_at)
         return submission
 

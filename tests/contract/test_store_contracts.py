@@ -370,3 +370,29 @@ def test_stats_counters_add_up_per_period_and_unknown_periods_are_absent(stores:
         "day#2027-01-15": {"reviewer#ana lima": 2, "reviewer#bo": 1},
     }
     assert stores.stats.read([]) == {}
+
+
+def test_a_client_token_names_its_client_until_the_client_is_deleted(stores: Stores) -> None:
+    import pytest
+
+    from chalicelib.errors import AlreadyExistsError, NotFoundError
+
+    client, token = stores.clients.create("cms", created_by="admin")
+    other, other_token = stores.clients.create("app", created_by="admin")
+
+    assert token.startswith("cmc_") and token != other_token
+    assert (client.name, client.created_by) == ("cms", "admin")
+    assert [listed.name for listed in stores.clients.list()] == ["app", "cms"]
+    assert stores.clients.identify(token) == "cms"
+    assert stores.clients.identify("cmc_unknown") is None
+    with pytest.raises(AlreadyExistsError):
+        stores.clients.create("cms", created_by="admin")
+    assert stores.clients.identify(token) == "cms"  # the refused create changed nothing
+
+    stores.clients.delete("cms")
+
+    assert stores.clients.identify(token) is None
+    assert stores.clients.identify(other_token) == "app"
+    assert [listed.name for listed in stores.clients.list()] == ["app"]
+    with pytest.raises(NotFoundError):
+        stores.clients.delete("cms")

@@ -114,3 +114,11 @@ def test_a_reject_threshold_below_the_review_threshold_is_refused():
 def test_the_risk_model_name_can_name_another_backend():
     settings = Settings.from_environ(REQUIRED | {"RISK_MODEL_NAME": "local:toxicity-classifier"})
     assert settings.risk_model_name == "local:toxicity-classifier"
+
+
+def test_anonymous_submissions_are_allowed_unless_submit_requires_client_is_true():
+    assert Settings.from_environ(REQUIRED).submit_requires_client is False
+    assert Settings.from_environ(REQUIRED | {"SUBMIT_REQUIRES_CLIENT": "true"}).submit_requires_client is True
+    assert Settings.from_environ(REQUIRED | {"SUBMIT_REQUIRES_CLIENT": "False"}).submit_requires_client is False
+    with pytest.raises(ConfigurationError, match="SUBMIT_REQUIRES_CLIENT"):
+        Settings.from_environ(REQUIRED | {"SUBMIT_REQUIRES_CLIENT": "yes"})
