@@ -17,6 +17,10 @@ DEFAULT_REVIEW_TIMEOUT_SECONDS = 7 * 24 * 3600
 DEFAULT_CONNECTION_TTL_SECONDS = 2 * 3600
 # SPEC §13: at or above the review threshold a human looks; no automatic refusal unless set.
 DEFAULT_RISK_REVIEW_THRESHOLD = 0.5
+# SPEC §18: anonymous submissions are unlimited unless set (the deploy sets 30 a minute per address);
+# a platform client may send 600 a minute.
+DEFAULT_RATE_LIMIT_SUBMISSIONS_PER_MINUTE = 0
+DEFAULT_CLIENT_SUBMISSIONS_PER_MINUTE = 600
 _SWITCHES = {"on": True, "off": False}
 _BOOLEANS = {"true": True, "false": False}
 
@@ -33,6 +37,7 @@ class Settings:
     reviewers_table: str
     history_table: str
     stats_table: str
+    limits_table: str
     state_machine_arn: str
     review_timeout_seconds: int
     connection_ttl_seconds: int
@@ -55,6 +60,8 @@ class Settings:
     risk_reject_threshold: float | None = None
     risk_model_name: str = DEFAULT_MODEL_NAME
     submit_requires_client: bool = False
+    rate_limit_submissions_per_minute: int = DEFAULT_RATE_LIMIT_SUBMISSIONS_PER_MINUTE
+    client_submissions_per_minute: int = DEFAULT_CLIENT_SUBMISSIONS_PER_MINUTE
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -71,6 +78,7 @@ class Settings:
             reviewers_table=_required(environ, "REVIEWERS_TABLE"),
             history_table=_required(environ, "HISTORY_TABLE"),
             stats_table=_required(environ, "STATS_TABLE"),
+            limits_table=_required(environ, "LIMITS_TABLE"),
             state_machine_arn=_required(environ, "STATE_MACHINE_ARN"),
             review_timeout_seconds=_positive_int(environ, "REVIEW_TIMEOUT_SECONDS", DEFAULT_REVIEW_TIMEOUT_SECONDS),
             connection_ttl_seconds=_positive_int(environ, "CONNECTION_TTL_SECONDS", DEFAULT_CONNECTION_TTL_SECONDS),
@@ -93,6 +101,12 @@ class Settings:
             risk_reject_threshold=_reject_threshold(environ, review_threshold),
             risk_model_name=environ.get("RISK_MODEL_NAME") or DEFAULT_MODEL_NAME,
             submit_requires_client=_boolean(environ, "SUBMIT_REQUIRES_CLIENT", default=False),
+            rate_limit_submissions_per_minute=_non_negative_int(
+                environ, "RATE_LIMIT_SUBMISSIONS_PER_MINUTE", DEFAULT_RATE_LIMIT_SUBMISSIONS_PER_MINUTE
+            ),
+            client_submissions_per_minute=_non_negative_int(
+                environ, "CLIENT_SUBMISSIONS_PER_MINUTE", DEFAULT_CLIENT_SUBMISSIONS_PER_MINUTE
+            ),
         )
 
 
@@ -124,6 +138,20 @@ def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigurationError(f"environment variable {name} must be an integer, got {raw!r}") from None
     if value <= 0:
         raise ConfigurationError(f"environment variable {name} must be positive, got {value}")
+    return value
+
+
+def _non_negative_int(environ: Mapping[str, str], name: str, default: int) -> int:
+    """A whole number, 0 or more (0 switches a limit off)."""
+    raw = environ.get(name)
+    if not raw or not raw.strip():
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"environment variable {name} must be an integer, got {raw!r}") from None
+    if value < 0:
+        raise ConfigurationError(f"environment variable {name} must be 0 or more, got {value}")
     return value
 
 

@@ -306,9 +306,20 @@ def clients() -> DynamoDBClientStore:
 @lru_cache(maxsize=1)
 def admission() -> AdmitSubmission:
     """Who may submit: built apart from the use cases, so a refused request builds nothing else."""
-    from chalicelib.usecases.admission import AdmitSubmission
+    from chalicelib.stores.limits import DynamoDBLimitStore
+    from chalicelib.usecases.admission import AdmitSubmission, SubmissionLimits
+    from chalicelib.usecases.limits import FixedWindowLimiter
 
-    return AdmitSubmission(clients=clients(), requires_client=get_settings().submit_requires_client)
+    settings = get_settings()
+    return AdmitSubmission(
+        clients=clients(),
+        requires_client=settings.submit_requires_client,
+        limiter=FixedWindowLimiter(store=DynamoDBLimitStore(aws.table(settings.limits_table)), clock=system_clock),
+        limits=SubmissionLimits(
+            anonymous_per_minute=settings.rate_limit_submissions_per_minute,
+            client_per_minute=settings.client_submissions_per_minute,
+        ),
+    )
 
 
 def identify(token: str | None) -> Identity | None:

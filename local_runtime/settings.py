@@ -62,7 +62,12 @@ def documented_settings() -> tuple[DocumentedSetting, ...]:
     chalicelib/config.py's settings (the risk check's, the word file, the connection TTL) and
     LOG_LEVEL come from the user's shell.
     """
-    from chalicelib.config import DEFAULT_CONNECTION_TTL_SECONDS, DEFAULT_RISK_REVIEW_THRESHOLD
+    from chalicelib.config import (
+        DEFAULT_CLIENT_SUBMISSIONS_PER_MINUTE,
+        DEFAULT_CONNECTION_TTL_SECONDS,
+        DEFAULT_RATE_LIMIT_SUBMISSIONS_PER_MINUTE,
+        DEFAULT_RISK_REVIEW_THRESHOLD,
+    )
 
     return (
         DocumentedSetting("HOST", DEFAULT_HOST, "interface of the REST server and the WebSocket gateway"),
@@ -124,6 +129,16 @@ def documented_settings() -> tuple[DocumentedSetting, ...]:
             "CONNECTION_TTL_SECONDS", str(DEFAULT_CONNECTION_TTL_SECONDS), "TTL of stored WebSocket connections"
         ),
         DocumentedSetting("SUBMIT_REQUIRES_CLIENT", "false", "true: only platform clients' tokens may submit"),
+        DocumentedSetting(
+            "RATE_LIMIT_SUBMISSIONS_PER_MINUTE",
+            str(DEFAULT_RATE_LIMIT_SUBMISSIONS_PER_MINUTE),
+            "anonymous submissions a minute per source IP (0: off; 30 on AWS)",
+        ),
+        DocumentedSetting(
+            "CLIENT_SUBMISSIONS_PER_MINUTE",
+            str(DEFAULT_CLIENT_SUBMISSIONS_PER_MINUTE),
+            "submissions a minute per platform client (0: off)",
+        ),
     )
 
 

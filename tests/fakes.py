@@ -456,6 +456,33 @@ class InMemoryStats:
             return {period: dict(self.items[period]) for period in dict.fromkeys(periods) if period in self.items}
 
 
+class InMemoryLimits:
+    """LimitStore's contract over a dict: a take stops at the limit, atomically (a lock stands for the condition).
+
+    ``failing`` makes every take raise LimiterUnavailable, as a throttled table would.
+    """
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.expires: dict[str, int] = {}
+        self.failing = False
+        self._lock = threading.Lock()
+
+    def take(self, key: str, *, limit: int, expires_at: int) -> bool:
+        from chalicelib.errors import LimiterUnavailable
+
+        if self.failing:
+            raise LimiterUnavailable(
+                "the limits table refused the counter write: ProvisionedThroughputExceededException"
+            )
+        with self._lock:
+            if self.counts.get(key, 0) >= limit:
+                return False
+            self.counts[key] = self.counts.get(key, 0) + 1
+            self.expires.setdefault(key, expires_at)
+            return True
+
+
 class InMemoryClients:
     """ClientStore's contract over dicts: names are unique, only token hashes are kept, revocation is immediate."""
 
@@ -528,5 +555,6 @@ if TYPE_CHECKING:
     _notifier: ports.Notifications = RecordingNotifier()
     _stats: ports.StatsStore = InMemoryStats()
     _clients: ports.ClientStore = InMemoryClients()
+    _limits: ports.LimitStore = InMemoryLimits()
     _metrics: ports.Metrics = RecordingMetrics()
     _emitter: ports.Metrics = EmbeddedMetrics(stage="test")

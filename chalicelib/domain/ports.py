@@ -151,6 +151,14 @@ class StatsStore(Protocol):
         """The counters of each period that has any (one batched read)."""
 
 
+class LimitStore(Protocol):
+    def take(self, key: str, *, limit: int, expires_at: int) -> bool:
+        """Atomically add one to ``key``'s counter unless it reached ``limit`` (False then).
+
+        Raises LimiterUnavailable when the count could not be written.
+        """
+
+
 class ClientStore(Protocol):
     def create(self, name: str, *, created_by: str) -> tuple[Client, str]:
         """Store a new client and a fresh token (returned once); AlreadyExistsError when the name is taken."""

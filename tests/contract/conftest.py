@@ -12,6 +12,7 @@ from tests.fakes import (
     InMemoryClients,
     InMemoryConnections,
     InMemoryHistory,
+    InMemoryLimits,
     InMemoryReviews,
     InMemoryStats,
     InMemorySubmissions,
@@ -28,6 +29,7 @@ class Stores:
     connections: ports.ConnectionStore
     stats: ports.StatsStore
     clients: ports.ClientStore
+    limits: ports.LimitStore
 
 
 def _fakes() -> Stores:
@@ -38,6 +40,7 @@ def _fakes() -> Stores:
         connections=InMemoryConnections(ttl_seconds=CONNECTION_TTL_SECONDS),
         stats=InMemoryStats(),
         clients=InMemoryClients(),
+        limits=InMemoryLimits(),
     )
 
 
@@ -46,6 +49,7 @@ def _dynamodb(request: pytest.FixtureRequest) -> Stores:
     from chalicelib.stores.clients import DynamoDBClientStore
     from chalicelib.stores.connections import DynamoDBConnectionStore
     from chalicelib.stores.history import DynamoDBHistoryStore
+    from chalicelib.stores.limits import DynamoDBLimitStore
     from chalicelib.stores.reviews import DynamoDBReviewStore
     from chalicelib.stores.stats import DynamoDBStatsStore
     from chalicelib.stores.submissions import DynamoDBSubmissionStore
@@ -60,6 +64,7 @@ def _dynamodb(request: pytest.FixtureRequest) -> Stores:
         ),
         stats=DynamoDBStatsStore(aws_clients.table(outputs["StatsTableName"])),
         clients=DynamoDBClientStore(aws_clients.table(outputs["ReviewersTableName"])),
+        limits=DynamoDBLimitStore(aws_clients.table(outputs["LimitsTableName"])),
     )
 
 

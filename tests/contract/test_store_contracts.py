@@ -396,3 +396,27 @@ def test_a_client_token_names_its_client_until_the_client_is_deleted(stores: Sto
     assert [listed.name for listed in stores.clients.list()] == ["app"]
     with pytest.raises(NotFoundError):
         stores.clients.delete("cms")
+
+
+def test_a_limit_counter_lets_through_exactly_its_limit_per_key(stores: Stores) -> None:
+    taken = [
+        stores.limits.take("submissions#ip#192.0.2.1#1800000000", limit=3, expires_at=NOW + 3660) for _ in range(5)
+    ]
+    other = stores.limits.take("submissions#ip#192.0.2.2#1800000000", limit=3, expires_at=NOW + 3660)
+    next_window = stores.limits.take("submissions#ip#192.0.2.1#1800000060", limit=3, expires_at=NOW + 3720)
+
+    assert taken == [True, True, True, False, False]
+    assert other is True and next_window is True
+
+
+def test_concurrent_takes_of_one_counter_let_exactly_the_limit_through(stores: Stores) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(
+            pool.map(
+                lambda _: stores.limits.take("submissions#ip#198.51.100.7#0", limit=10, expires_at=NOW), range(100)
+            )
+        )
+
+    assert results.count(True) == 10

@@ -29,6 +29,7 @@ MANAGED_VARIABLES = {
     "REVIEWERS_TABLE",
     "HISTORY_TABLE",
     "STATS_TABLE",
+    "LIMITS_TABLE",
     "STATE_MACHINE_ARN",
     "ADMIN_TOKEN_PARAMETER",
     "LINK_SIGNING_SECRET_PARAMETER",
@@ -346,7 +347,7 @@ def test_deploy_after_destroy_with_delete_data_starts_fresh(
     result, _ = run_deploy(clients, project, fake_chalice)
 
     assert sorted(result.created_parameters) == sorted(secret_parameter_names(STAGE))
-    assert len(clients("dynamodb").list_tables()["TableNames"]) == 6
+    assert len(clients("dynamodb").list_tables()["TableNames"]) == 7  # six state tables and the limits table
 
 
 def test_deploy_refuses_a_plain_text_secret_in_config_json(

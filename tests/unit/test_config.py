@@ -14,6 +14,7 @@ REQUIRED = {
     "REVIEWERS_TABLE": "rv",
     "HISTORY_TABLE": "h",
     "STATS_TABLE": "st",
+    "LIMITS_TABLE": "lt",
     "STATE_MACHINE_ARN": "arn:aws:states:us-east-1:1:stateMachine:m",
 }
 
@@ -60,6 +61,7 @@ def test_a_plain_http_webhook_url_outside_loopback_is_a_configuration_error():
             "REVIEWERS_TABLE",
             "HISTORY_TABLE",
             "STATS_TABLE",
+            "LIMITS_TABLE",
             "STATE_MACHINE_ARN",
         )
     }
