@@ -21,6 +21,8 @@ DEFAULT_RISK_REVIEW_THRESHOLD = 0.5
 # a platform client may send 600 a minute.
 DEFAULT_RATE_LIMIT_SUBMISSIONS_PER_MINUTE = 0
 DEFAULT_CLIENT_SUBMISSIONS_PER_MINUTE = 600
+# Messages a UTC day to one address (SPEC §18); past it they are skipped, the submission goes on.
+DEFAULT_NOTIFY_MAX_PER_RECIPIENT_PER_DAY = 20
 _SWITCHES = {"on": True, "off": False}
 _BOOLEANS = {"true": True, "false": False}
 
@@ -62,6 +64,7 @@ class Settings:
     submit_requires_client: bool = False
     rate_limit_submissions_per_minute: int = DEFAULT_RATE_LIMIT_SUBMISSIONS_PER_MINUTE
     client_submissions_per_minute: int = DEFAULT_CLIENT_SUBMISSIONS_PER_MINUTE
+    notify_max_per_recipient_per_day: int = DEFAULT_NOTIFY_MAX_PER_RECIPIENT_PER_DAY
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -106,6 +109,9 @@ class Settings:
             ),
             client_submissions_per_minute=_non_negative_int(
                 environ, "CLIENT_SUBMISSIONS_PER_MINUTE", DEFAULT_CLIENT_SUBMISSIONS_PER_MINUTE
+            ),
+            notify_max_per_recipient_per_day=_non_negative_int(
+                environ, "NOTIFY_MAX_PER_RECIPIENT_PER_DAY", DEFAULT_NOTIFY_MAX_PER_RECIPIENT_PER_DAY
             ),
         )
 

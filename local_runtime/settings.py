@@ -65,6 +65,7 @@ def documented_settings() -> tuple[DocumentedSetting, ...]:
     from chalicelib.config import (
         DEFAULT_CLIENT_SUBMISSIONS_PER_MINUTE,
         DEFAULT_CONNECTION_TTL_SECONDS,
+        DEFAULT_NOTIFY_MAX_PER_RECIPIENT_PER_DAY,
         DEFAULT_RATE_LIMIT_SUBMISSIONS_PER_MINUTE,
         DEFAULT_RISK_REVIEW_THRESHOLD,
     )
@@ -133,6 +134,11 @@ def documented_settings() -> tuple[DocumentedSetting, ...]:
             "RATE_LIMIT_SUBMISSIONS_PER_MINUTE",
             str(DEFAULT_RATE_LIMIT_SUBMISSIONS_PER_MINUTE),
             "anonymous submissions a minute per source IP (0: off; 30 on AWS)",
+        ),
+        DocumentedSetting(
+            "NOTIFY_MAX_PER_RECIPIENT_PER_DAY",
+            str(DEFAULT_NOTIFY_MAX_PER_RECIPIENT_PER_DAY),
+            "outcome e-mails a day to one address (0: off)",
         ),
         DocumentedSetting(
             "CLIENT_SUBMISSIONS_PER_MINUTE",

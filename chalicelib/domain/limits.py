@@ -7,9 +7,13 @@ span, which overlaps at most two windows of a minute, lets through at most twice
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
 from dataclasses import dataclass
 
+# The reason a capped message names in its ``delivery_skipped`` event.
+RECIPIENT_CAP = "recipient-cap"
 MINUTE = 60
 DAY = 24 * 3600
 # A counter outlives its window by this much before DynamoDB's TTL may remove it (TTL deletion is
@@ -51,3 +55,14 @@ class Verdict:
 
     allowed: bool
     retry_after: int = 0
+
+
+def recipient_digest(key: bytes, *, channel: str, recipient: str) -> str:
+    """A keyed hash of a recipient (an address or a number): what the caps count, never the recipient itself.
+
+    Case and surrounding spaces are ignored, so ``Bob@Example.org`` and ``bob@example.org`` share a
+    cap. Keyed (HMAC-SHA256) rather than a plain hash: without the key, the table's digests cannot
+    be matched against a list of guessed addresses.
+    """
+    message = f"{channel}:{recipient.strip().lower()}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()

@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from chalicelib.clock import Clock, iso, system_clock
 from chalicelib.domain.clients import CLIENT_TOKEN_PREFIX
 from chalicelib.domain.limits import MINUTE
 from chalicelib.domain.ports import ClientStore
 from chalicelib.errors import LimiterUnavailable, RateLimitedError, UnauthorizedError, UnavailableError
 from chalicelib.log import log_event
 from chalicelib.usecases.limits import FixedWindowLimiter
+from chalicelib.usecases.stats import CountEvents
 
 logger = logging.getLogger(__name__)
 
@@ -43,11 +45,15 @@ class AdmitSubmission:
         requires_client: bool,
         limiter: FixedWindowLimiter | None = None,
         limits: SubmissionLimits = SubmissionLimits(),
+        count: CountEvents | None = None,
+        clock: Clock = system_clock,
     ) -> None:
         self._clients = clients
         self._requires_client = requires_client
         self._limiter = limiter
         self._limits = limits
+        self._count = count
+        self._clock = clock
 
     def admit(self, *, token: str | None, presented: bool, source_ip: str | None = None) -> str | None:
         """The submitting client's name, or None for an anonymous submission.
@@ -90,6 +96,7 @@ class AdmitSubmission:
             raise UnavailableError("submissions cannot be counted right now; retry") from None
         if not verdict.allowed:
             log_event(logger, "submission.rate_limited", caller="anonymous", retryAfter=verdict.retry_after)
+            self._counted("anonymous")
             raise RateLimitedError(
                 f"more than {self._limits.anonymous_per_minute} submissions a minute from this address",
                 retry_after=verdict.retry_after,
@@ -110,7 +117,13 @@ class AdmitSubmission:
             return
         if not verdict.allowed:
             log_event(logger, "submission.rate_limited", caller="client", client=client, retryAfter=verdict.retry_after)
+            self._counted("client")
             raise RateLimitedError(
                 f"more than {self._limits.client_per_minute} submissions a minute from client {client}",
                 retry_after=verdict.retry_after,
             )
+
+    def _counted(self, caller: str) -> None:
+        """``/stats`` and the ``RateLimited`` metric (a failed count is logged, never raised: see CountEvents)."""
+        if self._count is not None:
+            self._count.rate_limited(iso(self._clock()), caller=caller)

@@ -1,9 +1,13 @@
-"""Limits: fixed-window counters over the limits table, for submission rates and, later, recipient caps."""
+"""Limits: fixed-window counters over the limits table, for submission rates and per-recipient caps."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+from collections.abc import Callable
+
 from chalicelib.clock import Clock
-from chalicelib.domain.limits import Verdict, window_at
+from chalicelib.domain.limits import DAY, Verdict, recipient_digest, window_at
 from chalicelib.domain.ports import LimitStore
 
 
@@ -24,3 +28,30 @@ class FixedWindowLimiter:
         window = window_at(now, window_seconds)
         allowed = self._store.take(window.counter_key(scope, subject), limit=limit, expires_at=window.expires_at())
         return Verdict(allowed=True) if allowed else Verdict(allowed=False, retry_after=window.retry_after(now))
+
+
+class RecipientCap:
+    """At most ``max_per_day`` messages a UTC day to one recipient on one channel (``"email"``, ``"sms"``).
+
+    Recipients are counted by their keyed hash (:func:`recipient_digest`), under a key derived from
+    ``secret`` (the link-signing secret from the secrets store): the limits table holds no address
+    or number. ``0`` switches the cap off. Raises LimiterUnavailable when the count cannot be kept.
+    """
+
+    SCOPE = "recipient"
+    _KEY_PURPOSE = b"content-moderation recipient caps"
+
+    def __init__(self, *, limiter: FixedWindowLimiter, secret: Callable[[], str], max_per_day: int) -> None:
+        self._limiter = limiter
+        self._secret = secret
+        self._max_per_day = max_per_day
+
+    def allows(self, channel: str, recipient: str) -> bool:
+        """Count one message to ``recipient`` on ``channel``; False when the day's cap was already reached."""
+        if self._max_per_day <= 0:
+            return True
+        # A key of its own, derived from the secret: a digest never doubles as a link signature.
+        key = hmac.new(self._secret().encode(), self._KEY_PURPOSE, hashlib.sha256).digest()
+        subject = recipient_digest(key, channel=channel, recipient=recipient)
+        verdict = self._limiter.take(f"{self.SCOPE}#{channel}", subject, limit=self._max_per_day, window_seconds=DAY)
+        return verdict.allowed

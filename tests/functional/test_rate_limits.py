@@ -49,6 +49,21 @@ def test_over_the_anonymous_limit_is_429_with_retry_after_and_nothing_stored_or_
     assert counter["count"] == {"N": "3"} and "expiresAt" in counter
 
 
+def test_rate_limited_submissions_are_counted_in_stats_and_as_a_metric(client, admin_headers, limits, capsys):
+    limits(RATE_LIMIT_SUBMISSIONS_PER_MINUTE="1")
+    submit(client, "Article", "A clean article")
+    capsys.readouterr()
+
+    for _ in range(2):
+        assert client.http.post("/submissions", headers=json_headers(), body=ARTICLE).status_code == 429
+
+    metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"RateLimited"' in line]
+    assert [(document["RateLimited"], document["Caller"]) for document in metrics] == [(1, "anonymous")] * 2
+    figures = client.http.get("/stats", headers=admin_headers).json_body
+    assert figures["last24h"]["rateLimited"] == 2
+    assert figures["last24h"]["submitted"] == 1
+
+
 def test_a_client_is_limited_on_its_own_and_not_by_the_anonymous_limit(client, admin_headers, aws, limits):
     token = create_client(client, admin_headers)
     limits(RATE_LIMIT_SUBMISSIONS_PER_MINUTE="1", CLIENT_SUBMISSIONS_PER_MINUTE="2")
