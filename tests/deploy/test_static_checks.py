@@ -424,3 +424,14 @@ def test_the_deployed_stages_limit_anonymous_submissions_to_30_a_minute_per_addr
     variables = config["stages"]["dev"]["environment_variables"]
     assert variables["RATE_LIMIT_SUBMISSIONS_PER_MINUTE"] == "30"
     assert variables["LIMITS_TABLE"] == table_name("dev", "limits")
+
+
+def test_the_throttling_settings_are_documented_with_their_defaults() -> None:
+    from deploy.cli import DEPLOY_SETTINGS_HELP
+    from deploy.throttling import VARIABLES
+
+    deploy_page = (ROOT / "docs" / "deploy.md").read_text()
+    for name, default in VARIABLES.items():
+        assert f"| `{name}` | `{default:g}`" in deploy_page, name
+        assert name in DEPLOY_SETTINGS_HELP
+    assert "SUBMIT_REQUIRES_CLIENT=true" in deploy_page  # the production recommendation (SPEC §18)
