@@ -23,6 +23,8 @@ DEFAULT_RATE_LIMIT_SUBMISSIONS_PER_MINUTE = 0
 DEFAULT_CLIENT_SUBMISSIONS_PER_MINUTE = 600
 # Messages a UTC day to one address (SPEC §18); past it they are skipped, the submission goes on.
 DEFAULT_NOTIFY_MAX_PER_RECIPIENT_PER_DAY = 20
+# Text messages a UTC day for the whole stage (SPEC §18), whatever the recipients.
+DEFAULT_SMS_MAX_PER_DAY = 1000
 _SWITCHES = {"on": True, "off": False}
 _BOOLEANS = {"true": True, "false": False}
 
@@ -65,6 +67,8 @@ class Settings:
     rate_limit_submissions_per_minute: int = DEFAULT_RATE_LIMIT_SUBMISSIONS_PER_MINUTE
     client_submissions_per_minute: int = DEFAULT_CLIENT_SUBMISSIONS_PER_MINUTE
     notify_max_per_recipient_per_day: int = DEFAULT_NOTIFY_MAX_PER_RECIPIENT_PER_DAY
+    sms_allowed_prefixes: tuple[str, ...] = ()
+    sms_max_per_day: int = DEFAULT_SMS_MAX_PER_DAY
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -113,6 +117,8 @@ class Settings:
             notify_max_per_recipient_per_day=_non_negative_int(
                 environ, "NOTIFY_MAX_PER_RECIPIENT_PER_DAY", DEFAULT_NOTIFY_MAX_PER_RECIPIENT_PER_DAY
             ),
+            sms_allowed_prefixes=_sms_prefixes(environ),
+            sms_max_per_day=_non_negative_int(environ, "SMS_MAX_PER_DAY", DEFAULT_SMS_MAX_PER_DAY),
         )
 
 
@@ -204,6 +210,15 @@ def _reject_threshold(environ: Mapping[str, str], review_threshold: float) -> fl
             f"RISK_REVIEW_THRESHOLD ({review_threshold})"
         )
     return value
+
+
+def _sms_prefixes(environ: Mapping[str, str]) -> tuple[str, ...]:
+    from chalicelib.domain.sms import parse_prefixes
+
+    try:
+        return parse_prefixes(environ.get("SMS_ALLOWED_PREFIXES") or "")
+    except ValueError as error:
+        raise ConfigurationError(f"environment variable SMS_ALLOWED_PREFIXES: {error}") from None
 
 
 def _webhook_url(environ: Mapping[str, str]) -> str | None:

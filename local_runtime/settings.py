@@ -68,6 +68,7 @@ def documented_settings() -> tuple[DocumentedSetting, ...]:
         DEFAULT_NOTIFY_MAX_PER_RECIPIENT_PER_DAY,
         DEFAULT_RATE_LIMIT_SUBMISSIONS_PER_MINUTE,
         DEFAULT_RISK_REVIEW_THRESHOLD,
+        DEFAULT_SMS_MAX_PER_DAY,
     )
 
     return (
@@ -140,6 +141,8 @@ def documented_settings() -> tuple[DocumentedSetting, ...]:
             str(DEFAULT_NOTIFY_MAX_PER_RECIPIENT_PER_DAY),
             "outcome e-mails a day to one address (0: off)",
         ),
+        DocumentedSetting("SMS_ALLOWED_PREFIXES", "unset (any number)", "E.164 prefixes texts may go to, e.g. +44,+1"),
+        DocumentedSetting("SMS_MAX_PER_DAY", str(DEFAULT_SMS_MAX_PER_DAY), "texts a day for the whole stage (0: off)"),
         DocumentedSetting(
             "CLIENT_SUBMISSIONS_PER_MINUTE",
             str(DEFAULT_CLIENT_SUBMISSIONS_PER_MINUTE),

@@ -55,3 +55,25 @@ class RecipientCap:
         subject = recipient_digest(key, channel=channel, recipient=recipient)
         verdict = self._limiter.take(f"{self.SCOPE}#{channel}", subject, limit=self._max_per_day, window_seconds=DAY)
         return verdict.allowed
+
+
+class StageDailyCap:
+    """At most ``max_per_day`` messages a UTC day on one channel for the whole stage (SMS_MAX_PER_DAY for ``"sms"``).
+
+    ``0`` switches it off. Raises LimiterUnavailable when the count cannot be kept (the caller fails closed).
+    """
+
+    SCOPE = "stage"
+    _SUBJECT = "all"
+
+    def __init__(self, *, limiter: FixedWindowLimiter, channel: str, max_per_day: int) -> None:
+        self._limiter = limiter
+        self._channel = channel
+        self._max_per_day = max_per_day
+
+    def allows(self) -> bool:
+        """Count one message; False when the day's cap was already reached."""
+        verdict = self._limiter.take(
+            f"{self.SCOPE}#{self._channel}", self._SUBJECT, limit=self._max_per_day, window_seconds=DAY
+        )
+        return verdict.allowed
