@@ -88,3 +88,27 @@ def test_x_forwarded_for_does_not_change_the_address_that_is_counted(limited: Ru
     assert spoofed == [202] * LIMIT + [429]
     # Claiming to be the limited address from another socket address changes nothing either.
     assert other == 202
+
+
+def test_the_readmes_python_client_example_submits_as_the_platform_client(limited: RunningRuntime, monkeypatch):
+    """The README's ~10-line example, run as written against the runtime, is recorded as its client."""
+    import re
+
+    from tests.local_runtime.conftest import ROOT, http
+
+    created = http("POST", f"{limited.rest_url}/clients", {"name": "readme-cms"}, limited.admin_headers)
+    assert created.status == 201, created
+    readme = (ROOT / "README.md").read_text()
+    (example,) = re.findall(r"```python\n(import json, os, urllib.request, uuid\n.*?)```", readme, flags=re.DOTALL)
+    monkeypatch.setenv("MODERATION_URL", limited.rest_url)
+    monkeypatch.setenv("MODERATION_CLIENT_TOKEN", created.body["token"])
+    namespace: dict[str, object] = {}
+    exec(compile(example, "README.md", "exec"), namespace)  # the documented code, unchanged
+
+    accepted = namespace["submit_article"]("Hello from the platform", "A clean article")  # type: ignore[operator]
+
+    history = http(
+        "GET", f"{limited.rest_url}/submissions/{accepted['submissionId']}/history", None, limited.admin_headers
+    )
+    (submitted,) = [event for event in history.body["items"] if event["event"] == "submitted"]
+    assert submitted["submittedBy"] == "readme-cms"
