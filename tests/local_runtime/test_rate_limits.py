@@ -1,5 +1,6 @@
 """Rate limits through the local runtime (SPEC §18): the socket's peer is the source IP, whatever X-Forwarded-For says,
-and 100 concurrent submissions from one address with a limit of 10 let exactly 10 through."""
+100 concurrent submissions from one address with a limit of 10 let exactly 10 through, and the README's client
+example submits as its platform client."""
 
 from __future__ import annotations
 
