@@ -420,3 +420,20 @@ def test_concurrent_takes_of_one_counter_let_exactly_the_limit_through(stores: S
         )
 
     assert results.count(True) == 10
+
+
+def test_a_window_boundary_never_lets_more_than_twice_the_limit_through_in_sixty_seconds(stores: Stores) -> None:
+    """Bursts just before and just after a boundary (an injected clock): each window stops at its limit."""
+    from chalicelib.usecases.limits import FixedWindowLimiter
+    from tests.fakes import FakeClock
+
+    clock = FakeClock(NOW + 59.5)  # NOW is a multiple of 60: half a second before a boundary
+    limiter = FixedWindowLimiter(store=stores.limits, clock=clock)
+    before = [limiter.take("submissions#ip", "192.0.2.50", limit=5, window_seconds=60).allowed for _ in range(8)]
+    clock.advance(1)  # half a second after it
+    after = [limiter.take("submissions#ip", "192.0.2.50", limit=5, window_seconds=60).allowed for _ in range(8)]
+    clock.advance(58)  # still within 60 s of the first burst, same window as the second
+    later = limiter.take("submissions#ip", "192.0.2.50", limit=5, window_seconds=60)
+
+    assert before.count(True) == 5 and after.count(True) == 5  # 10 = twice the limit within one second
+    assert not later.allowed and later.retry_after == 2  # 1.5 s to the next window, rounded up
