@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.domain.appeal import Appeal
+from chalicelib.domain.clients import Client
 from chalicelib.domain.history import HistoryEvent
 from chalicelib.domain.review import Review
 from chalicelib.domain.stats import Stats
@@ -104,6 +105,11 @@ def present_reviewer(reviewer: Reviewer) -> dict[str, Any]:
         "createdAt": reviewer.created_at,
         "createdBy": reviewer.created_by,
     }
+
+
+def present_client(client: Client) -> dict[str, Any]:
+    """The client as ``GET /clients`` lists it: never the token or its hash."""
+    return {"name": client.name, "createdAt": client.created_at, "createdBy": client.created_by}
 
 
 def present_event(event: HistoryEvent) -> dict[str, Any]:
