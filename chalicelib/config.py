@@ -13,6 +13,8 @@ from chalicelib.errors import ConfigurationError
 
 DEFAULT_MODERATION_WORDS = "forbidden"
 DEFAULT_REVIEW_TIMEOUT_SECONDS = 7 * 24 * 3600
+# SPEC §14: a reviewer's claim on a review lapses this long after it was last taken or renewed.
+DEFAULT_CLAIM_SECONDS = 900
 # API Gateway closes WebSocket connections after two hours at most.
 DEFAULT_CONNECTION_TTL_SECONDS = 2 * 3600
 # SPEC §13: at or above the review threshold a human looks; no automatic refusal unless set.
@@ -53,6 +55,7 @@ class Settings:
     risk_review_threshold: float = DEFAULT_RISK_REVIEW_THRESHOLD
     risk_reject_threshold: float | None = None
     risk_model_name: str = DEFAULT_MODEL_NAME
+    claim_seconds: int = DEFAULT_CLAIM_SECONDS
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -90,6 +93,7 @@ class Settings:
             risk_review_threshold=review_threshold,
             risk_reject_threshold=_reject_threshold(environ, review_threshold),
             risk_model_name=environ.get("RISK_MODEL_NAME") or DEFAULT_MODEL_NAME,
+            claim_seconds=_positive_int(environ, "CLAIM_SECONDS", DEFAULT_CLAIM_SECONDS),
         )
 
 

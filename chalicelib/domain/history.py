@@ -13,6 +13,9 @@ EXPIRED = "expired"
 FAILED = "failed"
 DELIVERED = "delivered"
 DELIVERY_FAILED = "delivery_failed"
+# A reviewer's claim on a review (SPEC §14): taken (not each renewal), and given back.
+CLAIMED = "claimed"
+RELEASED = "released"
 # Never stored, whatever a caller passes (the audit trail is readable by every reviewer).
 FORBIDDEN_FIELDS = frozenset(
     {"taskToken", "token", "signature", "secret", "notifyEmail", "email", "approveUrl", "rejectUrl"}
