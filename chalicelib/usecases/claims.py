@@ -86,12 +86,13 @@ class ReviewClaims:
 
         validate_review_id(review_id)
         for _attempt in range(MAX_HOLD_ATTEMPTS):
-            now = int(self._clock())
+            moment = self._clock()
+            now = int(moment)
             until = now + self._claim_seconds
             before = self._holds.hold(review_id, reviewer=reviewer, now=now, until=until)
             if before is not None:
                 held = before.with_hold(reviewer, until)
-                self._announce_claim(held, renewed=before.holder(now) == reviewer, now=now)
+                self._announce_claim(held, renewed=before.holder(now) == reviewer, at=iso(moment))
                 return held
             review = self._reviews.get(review_id)
             if review is None:
@@ -113,7 +114,8 @@ class ReviewClaims:
         releasing someone else's live hold).
         """
         validate_review_id(review_id)
-        now = int(self._clock())
+        moment = self._clock()
+        now = int(moment)
         before = self._holds.release_hold(review_id, holder=None if is_admin else reviewer, now=now)
         if before is None:
             review = self._reviews.get(review_id)
@@ -127,7 +129,7 @@ class ReviewClaims:
         self._history.append(
             released.submission_id,
             events.RELEASED,
-            at=iso(now),
+            at=iso(moment),
             key=f"{before.held_by}#{before.hold_expires_at}",
             reviewId=review_id,
             actor=reviewer,
@@ -136,13 +138,13 @@ class ReviewClaims:
         self._notifier.publish_review_event("released", released)
         log_event(logger, "review.released", reviewId=review_id, reviewer=reviewer, claimedBy=before.held_by)
 
-    def _announce_claim(self, held: Review, *, renewed: bool, now: int) -> None:
+    def _announce_claim(self, held: Review, *, renewed: bool, at: str) -> None:
         """Watchers hear every claim (a renewal moves ``claimExpiresAt``); the history keeps new ones only."""
         if not renewed:
             self._history.append(
                 held.submission_id,
                 events.CLAIMED,
-                at=iso(now),
+                at=at,
                 key=f"{held.held_by}#{held.hold_expires_at}",
                 reviewId=held.review_id,
                 actor=held.held_by,

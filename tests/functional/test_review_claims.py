@@ -8,6 +8,7 @@ sleeping; the review deadline is the interpreter's clock, advanced as in the exp
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -27,7 +28,8 @@ from tests.conftest import (
     wait_for,
     wait_for_status,
 )
-from tests.functional.test_decision_recovery import FakeClock, _claim_of_a_request_that_died, _race
+from tests.fakes import FakeClock
+from tests.functional.test_decision_recovery import _claim_of_a_request_that_died, _race
 from tests.functional.test_reviewers_api import bearer, create_reviewer
 
 UNKNOWN_ID = "8c1a3a55-8f4f-4a0d-9a55-000000000000"
@@ -36,8 +38,8 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 @pytest.fixture
 def app_clock(client: Any, monkeypatch: pytest.MonkeyPatch) -> FakeClock:
-    """The app's clock for claims and decisions: real time until the test moves it forward."""
-    clock = FakeClock()
+    """The app's clock for claims and decisions: now, and still now until the test moves it forward."""
+    clock = FakeClock(time.time())
     use_cases = service.build_use_cases(clock=clock)
 
     def built() -> service.UseCases:
