@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from playwright.sync_api import expect
+from playwright.sync_api import Response, expect
 
-from tests.browser.conftest import PageWatch, request_urls
+from tests.browser.conftest import PageWatch
 from tests.browser.test_dashboard import create_reviewer, history_events, open_review, queued, sign_in
 from tests.browser.test_pages import pending_review, submission
 from tests.local_runtime.conftest import RunningRuntime, http, submit, wait_for
@@ -129,18 +129,49 @@ def test_the_queue_orders_by_soonest_deadline(runtime: RunningRuntime, open_page
     title = "Forbidden by deadline"
     submit(runtime, title)
     expect(queued(page, title)).to_have_count(1)
-    urls = request_urls(page)
-
-    page.select_option("#queue-order", "deadline")
-
+    with page.expect_response(lambda response: "order=deadline" in response.url) as reordered:
+        page.select_option("#queue-order", "deadline")
+    assert reordered.value.status == 200
     expect(queued(page, title)).to_have_count(1)
-    assert wait_for(lambda: any("order=deadline" in url for url in urls))
     listed = http(
         "GET", f"{runtime.rest_url}/reviews?status=pending&order=deadline&limit=100", headers=runtime.admin_headers
     )
-    on_page = [item.get_attribute("data-review-id") for item in page.locator("#queue > li").all()]
-    assert on_page == [item["reviewId"] for item in listed.body["items"]]
+    expected = [item["reviewId"] for item in listed.body["items"]]
+    expect(page.locator("#queue > li")).to_have_count(len(expected))
+    for position, review_id in enumerate(expected):
+        expect(page.locator("#queue > li").nth(position)).to_have_attribute("data-review-id", review_id)
     late = "Forbidden and new"
     submit(runtime, late)
     expect(page.locator("#queue > li").last).to_contain_text(late)  # the same timeout: the latest deadline
+    watch.assert_clean()
+
+
+def test_an_open_review_renews_its_claim_every_third_of_claim_seconds(
+    runtime: RunningRuntime, open_page: Callable[[], PageWatch]
+):
+    watch = open_page()
+    page = watch.page
+    page.clock.install()  # the page's timers on a clock the test moves: no waiting for the renewal
+    sign_in(page, runtime, create_reviewer(runtime, "heidi"), "heidi")
+    title = "Forbidden and read slowly"
+    submission_id = submit(runtime, title)
+
+    def claim_answer(method: str) -> Callable[[Response], bool]:
+        return lambda response: response.url.endswith("/claim") and response.request.method == method
+
+    with page.expect_response(claim_answer("POST")) as claimed:
+        open_review(page, title)
+    assert claimed.value.status == 200
+    first = pending_review(runtime, submission_id)["claimExpiresAt"]
+
+    with page.expect_response(claim_answer("POST")) as renewal:
+        page.clock.fast_forward("05:01")  # a third of CLAIM_SECONDS (900 s) and a second
+    assert renewal.value.status == 200
+    renewed = pending_review(runtime, submission_id)
+    assert renewed["claimedBy"] == "heidi" and renewed["claimExpiresAt"] >= first
+
+    with page.expect_response(claim_answer("DELETE")) as released:
+        page.keyboard.press("Escape")
+    assert released.value.status == 204
+    assert "claimedBy" not in pending_review(runtime, submission_id)
     watch.assert_clean()
