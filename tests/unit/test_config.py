@@ -114,3 +114,14 @@ def test_a_reject_threshold_below_the_review_threshold_is_refused():
 def test_the_risk_model_name_can_name_another_backend():
     settings = Settings.from_environ(REQUIRED | {"RISK_MODEL_NAME": "local:toxicity-classifier"})
     assert settings.risk_model_name == "local:toxicity-classifier"
+
+
+def test_a_reviewers_claim_lasts_fifteen_minutes_unless_claim_seconds_says_otherwise():
+    assert Settings.from_environ(REQUIRED).claim_seconds == 900
+    assert Settings.from_environ(REQUIRED | {"CLAIM_SECONDS": "120"}).claim_seconds == 120
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "soon", "1.5"])
+def test_a_bad_claim_seconds_is_refused_naming_the_variable(value):
+    with pytest.raises(ConfigurationError, match="CLAIM_SECONDS"):
+        Settings.from_environ(REQUIRED | {"CLAIM_SECONDS": value})
