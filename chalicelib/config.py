@@ -13,6 +13,8 @@ from chalicelib.errors import ConfigurationError
 
 DEFAULT_MODERATION_WORDS = "forbidden"
 DEFAULT_REVIEW_TIMEOUT_SECONDS = 7 * 24 * 3600
+# SPEC §14: a pending review is announced as due soon this long before its deadline (0: never).
+DEFAULT_REVIEW_REMINDER_SECONDS = 24 * 3600
 # API Gateway closes WebSocket connections after two hours at most.
 DEFAULT_CONNECTION_TTL_SECONDS = 2 * 3600
 # SPEC §13: at or above the review threshold a human looks; no automatic refusal unless set.
@@ -53,6 +55,7 @@ class Settings:
     risk_review_threshold: float = DEFAULT_RISK_REVIEW_THRESHOLD
     risk_reject_threshold: float | None = None
     risk_model_name: str = DEFAULT_MODEL_NAME
+    review_reminder_seconds: int = DEFAULT_REVIEW_REMINDER_SECONDS
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -90,6 +93,9 @@ class Settings:
             risk_review_threshold=review_threshold,
             risk_reject_threshold=_reject_threshold(environ, review_threshold),
             risk_model_name=environ.get("RISK_MODEL_NAME") or DEFAULT_MODEL_NAME,
+            review_reminder_seconds=_non_negative_int(
+                environ, "REVIEW_REMINDER_SECONDS", DEFAULT_REVIEW_REMINDER_SECONDS
+            ),
         )
 
 
@@ -121,6 +127,19 @@ def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigurationError(f"environment variable {name} must be an integer, got {raw!r}") from None
     if value <= 0:
         raise ConfigurationError(f"environment variable {name} must be positive, got {value}")
+    return value
+
+
+def _non_negative_int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"environment variable {name} must be an integer, got {raw!r}") from None
+    if value < 0:
+        raise ConfigurationError(f"environment variable {name} must be 0 or more, got {value}")
     return value
 
 

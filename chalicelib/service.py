@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from chalicelib.usecases.intake import SubmitArticle
     from chalicelib.usecases.outcomes import RecordOutcome
     from chalicelib.usecases.queries import ReviewQueries, SubmissionQueries
+    from chalicelib.usecases.reminders import AwaitDecision, RemindReview
     from chalicelib.usecases.stats import CountEvents, PublishQueueAge, ReadStats
     from chalicelib.usecases.tasks import CheckContent, RequestApproval, RiskPolicy
     from chalicelib.usecases.websocket_sessions import WebsocketSessions
@@ -60,6 +61,8 @@ class UseCases:
     intake: SubmitArticle
     check: CheckContent
     approval: RequestApproval
+    reminders: RemindReview
+    renewal: AwaitDecision
     decisions: DecideReview
     outcomes: RecordOutcome
     webhooks: DeliverWebhook
@@ -120,6 +123,7 @@ def build_use_cases(
         risk_policy=_risk_policy(settings),
         link_secret=link_signing_secret,
         review_timeout_seconds=settings.review_timeout_seconds,
+        review_reminder_seconds=settings.review_reminder_seconds,
         clock=clock,
         mailer=lambda: _mailer(settings),
         webhook_sender=lambda: webhook_sender(settings),
@@ -139,12 +143,14 @@ def compose_use_cases(
     link_secret: Callable[[], str],
     review_timeout_seconds: int,
     clock: Clock,
+    review_reminder_seconds: int = 0,
     risk_policy: RiskPolicy | None = None,
     mailer: Callable[[], Mailer] | None = None,
     webhook_sender: Callable[[], WebhookSender | None] = lambda: None,
 ) -> UseCases:
     """Wire each use case to only what it uses (the unit tests pass in-memory fakes of the ports)."""
     from chalicelib.usecases.queries import ReviewQueries, SubmissionQueries
+    from chalicelib.usecases.reminders import AwaitDecision, RemindReview
     from chalicelib.usecases.stats import CountEvents, PublishQueueAge, ReadStats
 
     wiring = _Wiring(
@@ -162,12 +168,17 @@ def compose_use_cases(
         link_secret=link_secret,
         risk_policy=risk_policy,
         review_timeout_seconds=review_timeout_seconds,
+        review_reminder_seconds=review_reminder_seconds,
     )
     outcomes, webhooks, delivery_failures = _outcome_use_cases(wiring, mailer=mailer, webhook_sender=webhook_sender)
     return UseCases(
         intake=intake,
         check=check,
         approval=approval,
+        reminders=RemindReview(
+            reviews=reviews, history=history, notifier=notifier, webhook_sender=webhook_sender, clock=clock
+        ),
+        renewal=AwaitDecision(reviews=reviews, workflow=workflow),
         decisions=_decide_review(wiring),
         outcomes=outcomes,
         webhooks=webhooks,
@@ -202,6 +213,7 @@ def _use_cases_before_a_decision(
     link_secret: Callable[[], str],
     risk_policy: RiskPolicy | None,
     review_timeout_seconds: int,
+    review_reminder_seconds: int,
 ) -> tuple[SubmitArticle, CheckContent, RequestApproval]:
     """Intake and the workflow's tasks before a decision; without a risk policy the risk check is off."""
     from chalicelib.config import DEFAULT_RISK_REVIEW_THRESHOLD
@@ -232,6 +244,7 @@ def _use_cases_before_a_decision(
         history=wiring.history,
         workflow=wiring.workflow,
         review_timeout_seconds=review_timeout_seconds,
+        review_reminder_seconds=review_reminder_seconds,
         clock=wiring.clock,
         count=wiring.count,
     )

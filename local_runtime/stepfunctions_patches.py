@@ -415,20 +415,28 @@ def wait_for_task_tokens_on_the_interpreter_clock() -> None:
     Heartbeat timeouts (none in our definition) still follow real time.
     """
     require_pinned_moto()
-    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint, CallbackPoolManager
 
     from local_runtime import interpreter_clock
 
     original = CallbackEndpoint.wait
     if getattr(original, "uses_interpreter_clock", False):
         return
+    add = CallbackPoolManager.add
+
+    @functools.wraps(add)
+    def add_with_execution(self: Any, callback_id: str) -> Any:
+        endpoint = add(self, callback_id)
+        endpoint.execution_pool = self  # which execution waits: its waits form one chain on the clock
+        return endpoint
 
     @functools.wraps(original)
     def wait(self: Any, timeout: float | None = None) -> Any:
-        interpreter_clock.active().wait(self._notify_event, timeout)
+        interpreter_clock.active().wait(self._notify_event, timeout, chain=getattr(self, "execution_pool", None))
         return self._outcome
 
     wait.uses_interpreter_clock = True  # type: ignore[attr-defined]
+    CallbackPoolManager.add = add_with_execution  # type: ignore[method-assign]
     CallbackEndpoint.wait = wait  # type: ignore[method-assign]
 
 

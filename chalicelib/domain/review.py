@@ -94,6 +94,8 @@ class Review:
     claim_expires_at: int | None = None
     # The risk model's assessment (SPEC §13's ``{"score", "labels", "model"}`` or ``{"error"}``); None: not scored.
     risk: dict[str, Any] | None = None
+    # When the review was announced as due soon (REVIEW_REMINDER_SECONDS before its deadline); None: not yet.
+    reminded_at: str | None = None
 
     @property
     def risk_rank(self) -> float:

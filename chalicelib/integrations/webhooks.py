@@ -27,6 +27,8 @@ from chalicelib.log import log_event
 logger = logging.getLogger(__name__)
 
 EVENT_TYPE = "submission.decided"
+# A review still pending REVIEW_REMINDER_SECONDS before its deadline (SPEC §14).
+DUE_SOON_EVENT_TYPE = "review.due_soon"
 SECRET_PREFIX = "whsec_"
 # One attempt: a receiver has this long to answer (the state machine's task timeout is longer).
 ATTEMPT_TIMEOUT_SECONDS = 10.0
@@ -63,9 +65,14 @@ def webhook_id_for(submission_id: str) -> str:
     return f"msg_{submission_id.replace('-', '')}"
 
 
-def message_body(detail: dict[str, Any]) -> bytes:
-    """``{"type": "submission.decided", "timestamp", "data"}``: the same bytes on every attempt."""
-    message = {"type": EVENT_TYPE, "timestamp": detail.get("decidedAt"), "data": detail}
+def due_soon_webhook_id_for(submission_id: str) -> str:
+    """A reminder's message id: one reminder per review (one per submission), stable across retries."""
+    return f"{webhook_id_for(submission_id)}_due_soon"
+
+
+def message_body(detail: dict[str, Any], *, event_type: str = EVENT_TYPE, timestamp: str | None = None) -> bytes:
+    """``{"type", "timestamp", "data"}`` (an outcome's timestamp is its ``decidedAt``): the same bytes on every attempt."""
+    message = {"type": event_type, "timestamp": timestamp or detail.get("decidedAt"), "data": detail}
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 

@@ -515,9 +515,9 @@ def test_a_task_token_wait_runs_on_the_interpreter_clock_and_its_timeout_is_stat
     timeouts: list[Any] = []
     wait = interpreter_clock.wait
 
-    def recording(event: Any, timeout: Any) -> bool:
+    def recording(event: Any, timeout: Any, **options: Any) -> bool:
         timeouts.append(timeout)
-        return bool(wait(event, timeout))
+        return bool(wait(event, timeout, **options))
 
     monkeypatch.setattr(interpreter_clock, "wait", recording)
     created = submit(client, "forbidden on the interpreter clock")
