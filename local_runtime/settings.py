@@ -62,7 +62,11 @@ def documented_settings() -> tuple[DocumentedSetting, ...]:
     chalicelib/config.py's settings (the risk check's, the word file, the connection TTL) and
     LOG_LEVEL come from the user's shell.
     """
-    from chalicelib.config import DEFAULT_CONNECTION_TTL_SECONDS, DEFAULT_RISK_REVIEW_THRESHOLD
+    from chalicelib.config import (
+        DEFAULT_CONNECTION_TTL_SECONDS,
+        DEFAULT_REVIEW_REMINDER_SECONDS,
+        DEFAULT_RISK_REVIEW_THRESHOLD,
+    )
 
     return (
         DocumentedSetting("HOST", DEFAULT_HOST, "interface of the REST server and the WebSocket gateway"),
@@ -81,6 +85,11 @@ def documented_settings() -> tuple[DocumentedSetting, ...]:
         DocumentedSetting("MODERATION_WORDS", DEFAULT_MODERATION_WORDS, "comma-separated words the check flags"),
         DocumentedSetting(
             "REVIEW_TIMEOUT_SECONDS", str(DEFAULT_REVIEW_TIMEOUT_SECONDS), "the review deadline (7 days)"
+        ),
+        DocumentedSetting(
+            "REVIEW_REMINDER_SECONDS",
+            str(DEFAULT_REVIEW_REMINDER_SECONDS),
+            "a pending review is announced due soon this long before its deadline (0: never)",
         ),
         DocumentedSetting("WEBHOOK_URL", "unset", "where outcomes are POSTed (https://, or http:// to loopback)"),
         DocumentedSetting("WEBHOOK_SECRET", "generated whsec_..., printed", "the webhooks' signing secret"),
