@@ -241,6 +241,9 @@ function apply(message) {
   const review = message.review;
   if (message.event === "created") {
     if (!state.queue.has(review.reviewId) && insertInOrder(review)) { renderQueue(); }
+  } else if (message.event === "due_soon") {
+    // Only marks a review still in the queue: one decided meanwhile is not brought back.
+    if (state.queue.has(review.reviewId)) { state.queue.set(review.reviewId, review); renderQueue(); }
   } else if (message.event === "decided" || message.event === "expired") {
     if (state.queue.delete(review.reviewId)) { renderQueue(); }
     if (state.decidedStatus === "decided" || state.decidedStatus === (review.decision || "").toLowerCase()) {
@@ -444,6 +447,7 @@ function reviewItem(review, decided) {
     if (review.reason) { button.append(element("span", "reason", "“" + review.reason + "”")); }
   } else {
     details.append(timeElement(review.createdAt, "submitted "), " · ", timeElement(review.deadline, "deadline "));
+    if (review.remindedAt) { details.append(" · ", element("span", "badge due-soon", "due soon")); }
     const words = matchedWords(review);
     if (words) { details.append(" · ", element("span", "words", words)); }
     button.append(details);
@@ -626,6 +630,7 @@ const eventLabels = {
   submitted: "Submitted",
   checked: "Checked",
   review_requested: "Review requested",
+  reminded: "Due soon",
   decided: "Decided",
   expired: "Expired",
   failed: "Failed",
@@ -644,6 +649,7 @@ function eventDetails(entry) {
         entry.route ? "route: " + entry.route : "",
       ].filter(Boolean).join(" · ");
     case "review_requested":
+    case "reminded":
       return "deadline " + new Date(entry.deadline).toLocaleString();
     case "decided":
       return entry.decision + " by " + entry.actor + (entry.reason ? ": “" + entry.reason + "”" : "");
@@ -651,7 +657,8 @@ function eventDetails(entry) {
     case "failed":
       return entry.reason || "";
     case "delivered":
-      return entry.channel + (entry.sockets !== undefined ? " (" + entry.sockets + " open)" : "");
+      return entry.channel + (entry.sockets !== undefined ? " (" + entry.sockets + " open)" : "") +
+        (entry.about ? " (" + entry.about + ")" : "");
     case "delivery_failed":
       return entry.channel + (entry.error ? ": " + entry.error : "");
     default:
