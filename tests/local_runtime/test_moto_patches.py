@@ -68,6 +68,10 @@ FAITHFUL_PATCHES: dict[str, Callable[[], bool]] = {
     "answer_detect_toxic_content": _marked(
         "moto.comprehend.responses:ComprehendResponse", "detect_toxic_content", "answers_locally"
     ),
+    # With the speed group on, index_task_tokens answers these errors the same way from its index.
+    "answer_refused_tokens_as_aws_does": _marked(
+        f"{_SFN}.models", "StepFunctionsParserBackend", "answers_refused_tokens_as_aws"
+    ),
 }
 SPEED_PATCHES: dict[str, Callable[[], bool]] = {
     "reuse_interpreter_clients": _marked(
