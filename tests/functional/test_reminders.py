@@ -362,3 +362,24 @@ def test_without_a_reminder_before_the_deadline_the_review_waits_once_as_before(
     assert not {"RequestApprovalUntilReminder", "RemindReview", "AwaitDecision"} & set(states)
     assert "due_soon" not in [name for name, _review in _review_events(websockets_clients, watcher)]
     assert all(item["event"] != "reminded" for item in _history(client, admin_headers, submission_id))
+
+
+def test_a_reminder_webhook_that_always_fails_is_recorded_and_the_review_still_waits_and_decides(
+    client, admin_headers, interpreter_clock, webhook, reminders
+):
+    with Receiver(webhook["secret"], [500, 500, 500, 500, 500, 500]) as receiver:
+        webhook["configure"](receiver.url)
+        submission_id, review = _pending(client, admin_headers, "forbidden, unreachable platform")
+        _to_the_reminder(interpreter_clock)
+        reminder_attempts = len(receiver.deliveries)
+        assert reminder_attempts == 3  # the reminder's short schedule: the wait resumes soon after
+        assert {delivery["payload"]["type"] for delivery in receiver.deliveries} == {"review.due_soon"}
+
+        approved = client.http.post(f"/reviews/{review['reviewId']}/approve", headers=admin_headers)
+
+        assert approved.status_code == 200, approved.body
+        assert wait_for_status(client, submission_id, "APPROVED", "EXPIRED", "FAILED")["status"] == "APPROVED"
+    failed = [item for item in _history(client, admin_headers, submission_id) if item["event"] == "delivery_failed"]
+    assert [(item["channel"], item.get("about")) for item in failed if item.get("about")] == [
+        ("webhook", "review.due_soon")
+    ]
