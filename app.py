@@ -580,7 +580,14 @@ def check_content(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 @app.lambda_function(name="request_approval")
 def request_approval(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    if event.get("afterReminder"):  # the wait after a reminder: the same review, a new token
+        return service.use_cases().renewal.renew(event)
     return service.use_cases().approval.request(event)
+
+
+@app.lambda_function(name="remind_review")
+def remind_review(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return service.use_cases().reminders.remind(event)
 
 
 @app.lambda_function(name="record_outcome")

@@ -31,7 +31,18 @@ DETECT_TOXIC_CONTENT = "comprehend.DetectToxicContent"
 SUBMISSIONS = 1_000_000
 TIMEOUT_SECONDS = 30.0
 # (transitions, Lambda invocations) at most. A webhook adds its Map iteration's task: one state, one invocation.
-TARGETS = {"clean": (5, 2), "flagged": (8, 3), "clean + webhook": (6, 3), "flagged + webhook": (8, 4)}
+TARGETS = {
+    "clean": (5, 2),
+    "flagged": (8, 3),
+    "clean + webhook": (6, 3),
+    "flagged + webhook": (8, 4),
+    # SPEC §14: a review decided before its reminder costs what it always did; one that waits past it
+    # adds RemindReview, ReminderDue, PublishReminderEvent, DeliverReminderWebhooks and AwaitDecision.
+    "flagged, decided before its reminder": (8, 3),
+    "flagged, decided after its reminder": (13, 5),
+}
+# The reminder measurement: a review deadline of REVIEW_TIMEOUT_SECONDS (3600) with a reminder this long before it.
+BENCH_REMINDER_SECONDS = 600
 
 
 @dataclass
@@ -206,7 +217,39 @@ def measure() -> tuple[ExecutionCost, ...]:
             os.environ["WEBHOOK_SECRET"] = "whsec_" + base64.b64encode(b"bench-secret-bench-secret-bench!").decode()
             service.reset()
             with_webhook = _measure_pair(app, suffix=" + webhook")
-        return (*without, *with_webhook)
+        os.environ.pop("WEBHOOK_URL")
+        return (*without, *with_webhook, *_measure_reminders(app))
+
+
+def _measure_reminders(app: InProcessApp) -> tuple[ExecutionCost, ExecutionCost]:
+    """A flagged review approved before its reminder, and one approved after it, on a clock the benchmark advances."""
+    import os
+
+    from chalicelib import service
+    from local_runtime.interpreter_clock import ManualClock, installed
+
+    os.environ["REVIEW_REMINDER_SECONDS"] = str(BENCH_REMINDER_SECONDS)  # in_process_app restores it
+    service.reset()
+    first_wait = int(os.environ["REVIEW_TIMEOUT_SECONDS"]) - BENCH_REMINDER_SECONDS
+    costs = []
+    with installed(ManualClock()) as clock:
+        for kind, advance in (("before", first_wait - 1), ("after", first_wait)):
+            with CallCounter() as calls:
+                submission_id = app.submit(f"A forbidden story decided {kind} its reminder")
+                review = calls.paused(_pending_review)(app, submission_id)
+                clock.wait_until_waiting(1)
+                clock.advance(advance)
+                poll(lambda: clock.waiting() == 1, timeout=TIMEOUT_SECONDS)  # the first wait, or the one after it
+                app.approve(review["reviewId"])
+                if calls.paused(_final)(app, submission_id)["status"] != "APPROVED":
+                    raise RuntimeError(f"the review decided {kind} its reminder was not approved")
+                arn = calls.paused(_execution_arn)(app, submission_id)
+                calls.paused(_succeeded)(arn)
+            cost = count(f"flagged, decided {kind} its reminder", history(arn))
+            cost.calls = calls.calls
+            cost.comprehend_units = comprehend_units(calls.requests[DETECT_TOXIC_CONTENT])
+            costs.append(cost)
+    return costs[0], costs[1]
 
 
 @contextmanager
@@ -264,6 +307,17 @@ def _measure_pair(app: InProcessApp, *, suffix: str) -> tuple[ExecutionCost, Exe
     return clean, flagged
 
 
+def _pending_review(app: InProcessApp, submission_id: str) -> dict[str, Any]:
+    return dict(
+        poll(
+            lambda: next(
+                (item for item in app.pending_page(100)["items"] if item["submissionId"] == submission_id), None
+            ),
+            timeout=TIMEOUT_SECONDS,
+        )
+    )
+
+
 def _final_with(read: Any, submission_id: str) -> dict[str, Any]:
     return dict(
         poll(
@@ -310,6 +364,11 @@ def run(quick: bool = False) -> FigureResult:
             )
         )
     clean, flagged = costs[0], costs[1]
+    by_kind = {cost.kind: cost for cost in costs}
+    before = by_kind["flagged, decided before its reminder"]
+    after = by_kind["flagged, decided after its reminder"]
+    reminder_transitions = after.transitions - before.transitions
+    reminder_invocations = after.invocations - before.invocations
     event_lines = "\n".join(
         f"- {cost.kind}: " + ", ".join(f"{name} ×{number}" for name, number in sorted(cost.events.items()))
         for cost in costs
@@ -321,7 +380,13 @@ In-process on moto's `mock_aws` with the Step Functions interpreter running our 
 review, is approved through `POST /reviews/{{id}}/approve`, and runs to APPROVED; then both again with
 `WEBHOOK_URL` set (a receiver on loopback answering 204). Every execution also puts its outcome on the
 event bus from the state machine (`PublishEvent`, a direct integration: a transition, no Lambda); without a
-webhook the `DeliverWebhooks` Map has no items (one transition). For each execution,
+webhook the `DeliverWebhooks` Map has no items (one transition). Last, with `REVIEW_REMINDER_SECONDS`
+{BENCH_REMINDER_SECONDS} (SPEC §14) and the interpreter's clock advanced instead of waiting, one flagged review
+is approved a second before its reminder and one after it (without a webhook: its reminder's webhook Map has no
+items); the difference is what a review that waits past its reminder costs: {reminder_transitions} transitions
+(${reminder_transitions * USD_PER_TRANSITION:.6f} on AWS) and {reminder_invocations} Lambda invocations more per
+review, plus one transition and one invocation per attempt of the reminder's webhook when `WEBHOOK_URL` is set.
+For each execution,
 `GetExecutionHistory` is read in full: **state transitions** = events whose type ends in `StateEntered`
 (what Standard Workflows bill), **Lambda invocations** = `LambdaFunctionScheduled` events plus
 `TaskScheduled` events whose `resourceType` is `lambda`. Events seen:

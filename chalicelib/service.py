@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from chalicelib.usecases.limits import FixedWindowLimiter, RecipientCap
     from chalicelib.usecases.outcomes import RecordOutcome
     from chalicelib.usecases.queries import ReviewQueries, SubmissionQueries
+    from chalicelib.usecases.reminders import AwaitDecision, RemindReview
     from chalicelib.usecases.stats import CountEvents, PublishQueueAge, ReadStats
     from chalicelib.usecases.tasks import CheckContent, RequestApproval, RiskPolicy
     from chalicelib.usecases.websocket_sessions import WebsocketSessions
@@ -74,6 +75,8 @@ class UseCases:
     appeals: AppealRefusal
     check: CheckContent
     approval: RequestApproval
+    reminders: RemindReview
+    renewal: AwaitDecision
     decisions: DecideReview
     claims: ReviewClaims
     bulk_decisions: DecideInBulk
@@ -141,6 +144,7 @@ def build_use_cases(
         link_secret=link_signing_secret,
         review_timeout_seconds=settings.review_timeout_seconds,
         appeal_window_seconds=settings.appeal_window_seconds,
+        review_reminder_seconds=settings.review_reminder_seconds,
         clock=clock,
         mailer=lambda: _mailer(settings),
         webhook_sender=lambda: webhook_sender(settings),
@@ -163,6 +167,7 @@ def compose_use_cases(
     review_timeout_seconds: int,
     clock: Clock,
     appeal_window_seconds: int = DEFAULT_APPEAL_WINDOW_SECONDS,
+    review_reminder_seconds: int = 0,
     risk_policy: RiskPolicy | None = None,
     mailer: Callable[[], Mailer] | None = None,
     webhook_sender: Callable[[], WebhookSender | None] = lambda: None,
@@ -188,11 +193,11 @@ def compose_use_cases(
         link_secret=link_secret,
         risk_policy=risk_policy,
         review_timeout_seconds=review_timeout_seconds,
+        review_reminder_seconds=review_reminder_seconds,
     )
     outcomes, webhooks, delivery_failures = _outcome_use_cases(
         wiring, mailer=mailer, webhook_sender=webhook_sender, recipient_cap=recipient_cap
     )
-    deciding = _deciding_use_cases(wiring, holds, current_reviewers, claim_seconds)
     return UseCases(
         intake=intake,
         appeals=_appeal_refusal(
@@ -200,13 +205,33 @@ def compose_use_cases(
         ),
         check=check,
         approval=approval,
-        decisions=deciding[0],
-        claims=deciding[1],
-        bulk_decisions=deciding[2],
+        **_reminder_use_cases(wiring, webhook_sender=webhook_sender),
+        **_deciding_use_cases(wiring, holds, current_reviewers, claim_seconds),
         outcomes=outcomes,
         webhooks=webhooks,
         delivery_failures=delivery_failures,
         **_queries(wiring, stats_store=stats_store, metrics=metrics),
+    )
+
+
+class _Reminders(TypedDict):
+    reminders: RemindReview
+    renewal: AwaitDecision
+
+
+def _reminder_use_cases(wiring: _Wiring, *, webhook_sender: Callable[[], WebhookSender | None]) -> _Reminders:
+    """The due-soon announcement, and the second wait's hand-over of a decision claimed on the first token."""
+    from chalicelib.usecases.reminders import AwaitDecision, RemindReview
+
+    return _Reminders(
+        reminders=RemindReview(
+            reviews=wiring.reviews,
+            history=wiring.history,
+            notifier=wiring.notifier,
+            webhook_sender=webhook_sender,
+            clock=wiring.clock,
+        ),
+        renewal=AwaitDecision(reviews=wiring.reviews, workflow=wiring.workflow),
     )
 
 
@@ -247,9 +272,15 @@ def _appeal_refusal(wiring: _Wiring, *, review_timeout_seconds: int, appeal_wind
     )
 
 
+class _Deciding(TypedDict):
+    decisions: DecideReview
+    claims: ReviewClaims
+    bulk_decisions: DecideInBulk
+
+
 def _deciding_use_cases(
     wiring: _Wiring, holds: ReviewHoldStore, current_reviewers: CurrentReviewers, claim_seconds: int
-) -> tuple[DecideReview, ReviewClaims, DecideInBulk]:
+) -> _Deciding:
     """Single decisions, reviewers' claims (which only the holder's decision passes) and bulk decisions.
 
     ``current_reviewers`` says which names are still reviewers (a removed one's claim stops
@@ -269,7 +300,7 @@ def _deciding_use_cases(
         claim_seconds=claim_seconds,
         clock=wiring.clock,
     )
-    return decisions, claims, DecideInBulk(decisions=decisions)
+    return _Deciding(decisions=decisions, claims=claims, bulk_decisions=DecideInBulk(decisions=decisions))
 
 
 def _decide_review(wiring: _Wiring, holder_check: HolderCheck) -> DecideReview:
@@ -295,6 +326,7 @@ def _use_cases_before_a_decision(
     link_secret: Callable[[], str],
     risk_policy: RiskPolicy | None,
     review_timeout_seconds: int,
+    review_reminder_seconds: int,
 ) -> tuple[SubmitArticle, CheckContent, RequestApproval]:
     """Intake and the workflow's tasks before a decision; without a risk policy the risk check is off."""
     from chalicelib.config import DEFAULT_RISK_REVIEW_THRESHOLD
@@ -325,6 +357,7 @@ def _use_cases_before_a_decision(
         history=wiring.history,
         workflow=wiring.workflow,
         review_timeout_seconds=review_timeout_seconds,
+        review_reminder_seconds=review_reminder_seconds,
         clock=wiring.clock,
         count=wiring.count,
     )

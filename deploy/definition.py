@@ -24,6 +24,7 @@ DEFINITION_PATH = Path(__file__).resolve().parent.parent / "statemachine.json"
 FUNCTION_PLACEHOLDERS = {
     "CheckContentFunctionArn": "check_content",
     "RequestApprovalFunctionArn": "request_approval",
+    "RemindReviewFunctionArn": "remind_review",
     "RecordOutcomeFunctionArn": "record_outcome",
     "DeliverWebhookFunctionArn": "deliver_webhook",
     "RecordDeliveryFailureFunctionArn": "record_delivery_failure",

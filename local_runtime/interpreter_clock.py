@@ -15,6 +15,12 @@ Deadlines are absolute in clock time, fixed when the wait starts: a waiter that 
 advance counts its timeout from the advanced "now", as Step Functions counts from the moment
 the task started. A test therefore waits until the task is waiting
 (:meth:`ManualClock.wait_until_waiting`) before it advances past the deadline.
+
+One exception makes a chain of waits behave like one deadline: a wait of an execution whose
+previous wait timed out (the review's wait after its reminder, SPEC §14) counts from the moment
+that wait timed out, as if the quick states between took no clock time (on AWS the reminder task
+subtracts the real time they took). So one advance by the review timeout still expires a review
+that waits past its reminder, exactly as it expires one that waits once.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
+from weakref import WeakKeyDictionary
 
 # How long ``wait_until_waiting`` waits for a task to start waiting before it gives up: a guard
 # against a test hanging, never a deadline the test relies on.
@@ -35,11 +42,12 @@ WAIT_UNTIL_WAITING_TIMEOUT_SECONDS = 30.0
 class InterpreterClock(Protocol):
     """What the interpreter's task-token wait needs from a clock."""
 
-    def wait(self, event: threading.Event, timeout: float | None) -> bool:
+    def wait(self, event: threading.Event, timeout: float | None, *, chain: object | None = None) -> bool:
         """Block until ``event`` is set or ``timeout`` seconds of this clock pass; True if ``event`` was set first.
 
         On a timeout the clock may set ``event`` to wake the waiter (moto's own ``interrupt_all``
-        sets it the same way): callers read their outcome, not the event.
+        sets it the same way): callers read their outcome, not the event. ``chain`` (the
+        execution's callback pool) ties together the waits of one execution (see the module).
         """
         ...
 
@@ -47,7 +55,7 @@ class InterpreterClock(Protocol):
 class SystemClock:
     """Real time, exactly as moto waits: ``event.wait(timeout)``."""
 
-    def wait(self, event: threading.Event, timeout: float | None) -> bool:
+    def wait(self, event: threading.Event, timeout: float | None, *, chain: object | None = None) -> bool:
         return event.wait(timeout)
 
 
@@ -68,6 +76,8 @@ class ManualClock:
         self._condition = threading.Condition()
         self._offset = 0.0
         self._waiters: set[_Waiter] = set()
+        # execution (its callback pool) -> clock time its last wait timed out; gone with the execution.
+        self._timed_out_at: WeakKeyDictionary[object, float] = WeakKeyDictionary()
 
     # --- reading it ------------------------------------------------------------------------------
 
@@ -123,12 +133,21 @@ class ManualClock:
 
     # --- waiting on it ---------------------------------------------------------------------------
 
-    def wait(self, event: threading.Event, timeout: float | None) -> bool:
-        """Block until ``event`` is set or ``timeout`` seconds of this clock pass; True if ``event`` was set first."""
+    def wait(self, event: threading.Event, timeout: float | None, *, chain: object | None = None) -> bool:
+        """Block until ``event`` is set or ``timeout`` seconds of this clock pass; True if ``event`` was set first.
+
+        A wait whose ``chain`` last timed out counts from that moment (see the module).
+        """
         with self._condition:
-            if timeout is not None and timeout <= 0:
+            start = self._now()
+            if chain is not None:
+                start = min(start, self._timed_out_at.pop(chain, start))
+            deadline = math.inf if timeout is None else start + timeout
+            if timeout is not None and (timeout <= 0 or deadline <= self._now()):
+                if chain is not None and not event.is_set():
+                    self._timed_out_at[chain] = deadline
                 return event.is_set()
-            waiter = _Waiter(event, math.inf if timeout is None else self._now() + timeout)
+            waiter = _Waiter(event, deadline)
             self._waiters.add(waiter)
             self._condition.notify_all()  # for wait_until_waiting
         try:
@@ -140,6 +159,8 @@ class ManualClock:
         finally:
             with self._condition:
                 self._waiters.discard(waiter)
+                if waiter.timed_out and chain is not None:
+                    self._timed_out_at[chain] = waiter.deadline
                 self._condition.notify_all()
         return not waiter.timed_out
 

@@ -57,6 +57,7 @@ def install_faithful_patches() -> None:
     from local_runtime.comprehend import answer_detect_toxic_content
     from local_runtime.moto_version import require_pinned_moto
     from local_runtime.stepfunctions_patches import (
+        answer_refused_tokens_as_aws_does,
         refuse_tokens_after_their_timeout,
         wait_for_task_tokens_on_the_interpreter_clock,
     )
@@ -67,6 +68,7 @@ def install_faithful_patches() -> None:
     serialize_dynamodb_requests()
     wait_for_task_tokens_on_the_interpreter_clock()
     refuse_tokens_after_their_timeout()  # wraps the wait above: after it
+    answer_refused_tokens_as_aws_does()
     answer_detect_toxic_content()
 
 

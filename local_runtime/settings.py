@@ -69,6 +69,7 @@ def documented_settings() -> tuple[DocumentedSetting, ...]:
         DEFAULT_CONNECTION_TTL_SECONDS,
         DEFAULT_NOTIFY_MAX_PER_RECIPIENT_PER_DAY,
         DEFAULT_RATE_LIMIT_SUBMISSIONS_PER_MINUTE,
+        DEFAULT_REVIEW_REMINDER_SECONDS,
         DEFAULT_RISK_REVIEW_THRESHOLD,
         DEFAULT_SMS_MAX_PER_DAY,
     )
@@ -95,6 +96,11 @@ def documented_settings() -> tuple[DocumentedSetting, ...]:
             "CLAIM_SECONDS",
             str(DEFAULT_CLAIM_SECONDS),
             "a reviewer's claim on a review lapses this long after the last",
+        ),
+        DocumentedSetting(
+            "REVIEW_REMINDER_SECONDS",
+            str(DEFAULT_REVIEW_REMINDER_SECONDS),
+            "a pending review is announced due soon this long before its deadline (0: never)",
         ),
         DocumentedSetting("WEBHOOK_URL", "unset", "where outcomes are POSTed (https://, or http:// to loopback)"),
         DocumentedSetting("WEBHOOK_SECRET", "generated whsec_..., printed", "the webhooks' signing secret"),

@@ -415,20 +415,28 @@ def wait_for_task_tokens_on_the_interpreter_clock() -> None:
     Heartbeat timeouts (none in our definition) still follow real time.
     """
     require_pinned_moto()
-    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint, CallbackPoolManager
 
     from local_runtime import interpreter_clock
 
     original = CallbackEndpoint.wait
     if getattr(original, "uses_interpreter_clock", False):
         return
+    add = CallbackPoolManager.add
+
+    @functools.wraps(add)
+    def add_with_execution(self: Any, callback_id: str) -> Any:
+        endpoint = add(self, callback_id)
+        endpoint.execution_pool = self  # which execution waits: its waits form one chain on the clock
+        return endpoint
 
     @functools.wraps(original)
     def wait(self: Any, timeout: float | None = None) -> Any:
-        interpreter_clock.active().wait(self._notify_event, timeout)
+        interpreter_clock.active().wait(self._notify_event, timeout, chain=getattr(self, "execution_pool", None))
         return self._outcome
 
     wait.uses_interpreter_clock = True  # type: ignore[attr-defined]
+    CallbackPoolManager.add = add_with_execution  # type: ignore[method-assign]
     CallbackEndpoint.wait = wait  # type: ignore[method-assign]
 
 
@@ -474,3 +482,62 @@ def refuse_tokens_after_their_timeout() -> None:
     notify_unless_timed_out.refuses_after_timeout = True  # type: ignore[attr-defined]
     CallbackEndpoint.notify = notify_unless_timed_out  # type: ignore[method-assign]
     CallbackEndpoint.wait = wait_then_report_a_timeout  # type: ignore[method-assign]
+
+
+def answer_refused_tokens_as_aws_does() -> None:
+    """A token whose task has ended, of an execution still running, is TaskTimedOut or TaskDoesNotExist, not a 500.
+
+    moto's own ``send_task_success`` / ``send_task_failure`` / ``send_task_heartbeat`` scan the
+    running executions, but build ``TaskTimedOut()`` and ``TaskDoesNotExist()`` without the
+    message they require (a TypeError: a 500 to the caller) and test the exception, not its
+    consumer error, for a timeout. Since the reminder (SPEC §14) an execution keeps running after
+    its first wait timed out, so a decision sent on that wait's token meets this every time; it
+    must get TaskTimedOut, as on AWS. The speed group's ``index_task_tokens`` answers the same
+    errors from its index, and replaces these methods after this when it is on.
+    """
+    require_pinned_moto()
+    from moto.stepfunctions.parser.api import ExecutionStatus, InvalidToken, TaskDoesNotExist, TaskTimedOut
+    from moto.stepfunctions.parser.asl.eval.callback.callback import (
+        CallbackConsumerTimeout,
+        CallbackNotifyConsumerError,
+        CallbackOutcomeFailure,
+        CallbackOutcomeSuccess,
+        CallbackPoolManager,
+    )
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    # Applied already (the class says so even once the speed group has replaced the methods).
+    if getattr(StepFunctionsParserBackend, "answers_refused_tokens_as_aws", False):
+        return
+    StepFunctionsParserBackend.answers_refused_tokens_as_aws = True  # type: ignore[attr-defined]
+    if getattr(CallbackPoolManager.add, "indexes_tokens", False):
+        return  # the speed group's methods answer these already: keep them
+
+    def deliver(backend: Any, call: Any) -> None:
+        for execution in backend._get_executions(ExecutionStatus.RUNNING):
+            try:
+                if call(execution.exec_worker.env.callback_pool_manager):
+                    return
+            except CallbackNotifyConsumerError as refused:
+                if isinstance(refused.callback_consumer_error, CallbackConsumerTimeout):
+                    raise TaskTimedOut("Task Timed Out", "TaskTimedOut", 400) from None
+                raise TaskDoesNotExist("Task Does Not Exist", "TaskDoesNotExist", 400) from None
+        raise InvalidToken()
+
+    def send_task_success(self: Any, task_token: str, outcome: str) -> None:
+        success = CallbackOutcomeSuccess(callback_id=task_token, output=outcome)
+        deliver(self, lambda pool: pool.notify(callback_id=task_token, outcome=success))
+
+    def send_task_failure(self: Any, task_token: str, error: Any = None, cause: Any = None) -> Any:
+        from moto.stepfunctions.parser.api import SendTaskFailureOutput
+
+        failure = CallbackOutcomeFailure(callback_id=task_token, error=error, cause=cause)
+        deliver(self, lambda pool: pool.notify(callback_id=task_token, outcome=failure))
+        return SendTaskFailureOutput()
+
+    def send_task_heartbeat(self: Any, task_token: str) -> None:
+        deliver(self, lambda pool: pool.heartbeat(callback_id=task_token))
+
+    StepFunctionsParserBackend.send_task_success = send_task_success  # type: ignore[assignment,method-assign]
+    StepFunctionsParserBackend.send_task_failure = send_task_failure  # type: ignore[assignment,method-assign]
+    StepFunctionsParserBackend.send_task_heartbeat = send_task_heartbeat  # type: ignore[assignment,method-assign]

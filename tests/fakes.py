@@ -298,10 +298,15 @@ class InMemoryReviews(Recorder):
         if review is not None and review.callback_pending:
             self.items[review_id] = replace(review, callback_pending=False)
 
-    def release_decision(self, review_id: str, *, claim_id: str) -> None:
+    def release_decision(self, review_id: str, *, claim_id: str, task_token: str) -> None:
         self._record("release_decision", review_id=review_id, claim_id=claim_id)
         review = self.items.get(review_id)
-        if review is not None and review.claim_id == claim_id and review.callback_pending:
+        if (
+            review is not None
+            and review.claim_id == claim_id
+            and review.callback_pending
+            and review.task_token == task_token
+        ):
             self.items[review_id] = replace(
                 review,
                 status=ReviewStatus.PENDING,
@@ -313,6 +318,24 @@ class InMemoryReviews(Recorder):
                 claim_id=None,
                 claim_expires_at=None,
             )
+
+    def mark_reminded(self, review_id: str, *, at: str) -> Review | None:
+        self._record("mark_reminded", review_id=review_id, at=at)
+        review = self.items.get(review_id)
+        if review is None or review.status != ReviewStatus.PENDING or review.reminded_at not in (None, at):
+            return None
+        review = replace(review, reminded_at=at)
+        self.items[review_id] = review
+        return review
+
+    def renew_task_token(self, review_id: str, *, task_token: str) -> Review | None:
+        self._record("renew_task_token", review_id=review_id)
+        review = self.items.get(review_id)
+        if review is None or (review.status != ReviewStatus.PENDING and not review.callback_pending):
+            return None
+        review = replace(review, task_token=task_token)
+        self.items[review_id] = review
+        return review
 
     def record_final(
         self, review_id: str, *, decision: str, reason: str | None, decided_by: str, decided_at: str

@@ -96,8 +96,14 @@ class ReviewStore(Protocol):
     def finish_decision(self, review_id: str) -> None:
         """The execution accepted the decision: clear ``callbackPending`` (never creates an item)."""
 
-    def release_decision(self, review_id: str, *, claim_id: str) -> None:
-        """Roll our own claim back to PENDING after a refused callback."""
+    def release_decision(self, review_id: str, *, claim_id: str, task_token: str) -> None:
+        """Roll our own claim back to PENDING after a refused callback (while it still holds ``task_token``)."""
+
+    def mark_reminded(self, review_id: str, *, at: str) -> Review | None:
+        """Mark a pending review as announced due soon (again for the same ``at``); None when not pending."""
+
+    def renew_task_token(self, review_id: str, *, task_token: str) -> Review | None:
+        """The next wait's token, written while pending or while a claim's callback is pending; else None."""
 
     def record_final(
         self, review_id: str, *, decision: str, reason: str | None, decided_by: str, decided_at: str

@@ -113,6 +113,8 @@ class Review:
     # A hold only stops other people's decisions; the deadline and the lease recovery ignore it.
     held_by: str | None = None
     hold_expires_at: int | None = None
+    # When the review was announced as due soon (REVIEW_REMINDER_SECONDS before its deadline); None: not yet.
+    reminded_at: str | None = None
 
     @property
     def risk_rank(self) -> float:

@@ -158,7 +158,7 @@ class Notifier:
         return self.send_to_all(self._connections.get_many(submission.subscribers), message)
 
     def publish_review_event(self, event: str, review: Review) -> int:
-        """Tell every reviewer watching the queue that a review was created, decided or expired."""
+        """Tell every reviewer watching the queue that a review was created, is due soon, was decided or expired."""
         message = {"type": "review", "event": event, "review": present_review(review)}
         watching = self._connections.review_watchers()
         # A reviewer removed since they started watching gets nothing more (revocation is immediate).

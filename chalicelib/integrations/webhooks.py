@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 EVENT_TYPE = "submission.decided"
 APPEAL_EVENT_TYPE = "submission.appeal_decided"
+# A review still pending REVIEW_REMINDER_SECONDS before its deadline (SPEC §14).
+DUE_SOON_EVENT_TYPE = "review.due_soon"
 SECRET_PREFIX = "whsec_"
 # One attempt: a receiver has this long to answer (the state machine's task timeout is longer).
 ATTEMPT_TIMEOUT_SECONDS = 10.0
@@ -64,10 +66,20 @@ def webhook_id_for(submission_id: str, *, appeal: bool = False) -> str:
     return f"msg_{submission_id.replace('-', '')}" + ("_appeal" if appeal else "")
 
 
-def message_body(detail: dict[str, Any]) -> bytes:
-    """``{"type": "submission.decided"|"submission.appeal_decided", "timestamp", "data"}``: the same bytes on every attempt."""
-    event_type = APPEAL_EVENT_TYPE if detail.get("appeal") else EVENT_TYPE
-    message = {"type": event_type, "timestamp": detail.get("decidedAt"), "data": detail}
+def due_soon_webhook_id_for(submission_id: str) -> str:
+    """A reminder's message id: one reminder per review (one per submission), stable across retries."""
+    return f"{webhook_id_for(submission_id)}_due_soon"
+
+
+def message_body(detail: dict[str, Any], *, event_type: str | None = None, timestamp: str | None = None) -> bytes:
+    """``{"type", "timestamp", "data"}``: the same bytes on every attempt.
+
+    ``type`` is ``event_type`` when given (``review.due_soon``), else ``submission.decided`` or, for an
+    appeal's outcome, ``submission.appeal_decided``; an outcome's timestamp is its ``decidedAt``.
+    """
+    if event_type is None:
+        event_type = APPEAL_EVENT_TYPE if detail.get("appeal") else EVENT_TYPE
+    message = {"type": event_type, "timestamp": timestamp or detail.get("decidedAt"), "data": detail}
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 

@@ -23,6 +23,7 @@ from chalicelib.domain.review import (
 )
 from chalicelib.errors import BadRequestError
 from chalicelib.integrations.aws import conditional_write, dynamodb_value, plain
+from chalicelib.stores import review_waits
 from chalicelib.stores.decision_writes import decision_update
 
 if TYPE_CHECKING:
@@ -70,6 +71,7 @@ def review_to_item(review: Review) -> dict[str, Any]:
         "reason": review.reason,
         "decidedBy": review.decided_by,
         "decidedAt": review.decided_at,
+        "remindedAt": review.reminded_at,
     }
     if review.status == ReviewStatus.PENDING:
         item["pendingPartition"] = PENDING_PARTITION
@@ -120,6 +122,7 @@ def review_from_item(item: dict[str, Any]) -> Review:
         appeal=Appeal.from_item(item["appeal"]) if item.get("appeal") else None,
         held_by=item.get("heldBy"),
         hold_expires_at=int(item["holdExpiresAt"]) if item.get("holdExpiresAt") is not None else None,
+        reminded_at=item.get("remindedAt"),
     )
 
 
@@ -340,8 +343,12 @@ class DynamoDBReviewStore:
             ConditionExpression="attribute_exists(callbackPending)",
         )
 
-    def release_decision(self, review_id: str, *, claim_id: str) -> None:
-        """Roll our own claim back to PENDING after a callback that Step Functions refused."""
+    def release_decision(self, review_id: str, *, claim_id: str, task_token: str) -> None:
+        """Roll our own claim back to PENDING after a callback that Step Functions refused.
+
+        Only while the review still holds ``task_token``, the token the refused callback went to: once
+        the execution waits on a new token (after a reminder) it has been handed this claim already.
+        """
         conditional_write(
             self._table.update_item,
             Key={"reviewId": review_id},
@@ -350,15 +357,26 @@ class DynamoDBReviewStore:
                 " REMOVE decision, #reason, decidedBy, decidedAt, decidedPartition, callbackPending, claimId,"
                 " claimExpiresAt"
             ),
-            ConditionExpression="claimId = :claim AND callbackPending = :true",
+            ConditionExpression="claimId = :claim AND callbackPending = :true AND taskToken = :token",
             ExpressionAttributeNames={"#status": "status", "#reason": "reason"},
             ExpressionAttributeValues={
                 ":pending": ReviewStatus.PENDING,
                 ":partition": PENDING_PARTITION,
                 ":claim": claim_id,
                 ":true": True,
+                ":token": task_token,
             },
         )
+
+    def mark_reminded(self, review_id: str, *, at: str) -> Review | None:
+        """See :func:`review_waits.mark_reminded`."""
+        item = review_waits.mark_reminded(self._table, review_id, at=at)
+        return review_from_item(item) if item is not None else None
+
+    def renew_task_token(self, review_id: str, *, task_token: str) -> Review | None:
+        """See :func:`review_waits.renew_task_token`."""
+        item = review_waits.renew_task_token(self._table, review_id, task_token=task_token)
+        return review_from_item(item) if item is not None else None
 
     def record_final(
         self, review_id: str, *, decision: str, reason: str | None, decided_by: str, decided_at: str

@@ -80,17 +80,20 @@ class ResumeExecution:
         (still unknown: the claim stays, a retry finishes it) and UnavailableError (refused).
         """
         try:
-            self._workflow.send_decision(review.task_token, review.callback_output())
+            sent_to = self._send(review)
         except TaskTokenGoneError as error:
             self._settle_gone_token(review, error)
         except OutcomeUnknownError as error:
             self._log(review, "review.decision_uncertain", level=logging.WARNING)
             self._settle_by_outcome(review, error)
-        except UnavailableError:
+        except _Refused as refused:
             if release_on_refusal and review.claim_id is not None:
-                self._reviews.release_decision(review.review_id, claim_id=review.claim_id)
+                self._reviews.release_decision(review.review_id, claim_id=review.claim_id, task_token=refused.token)
                 self._log(review, "review.decision_rolled_back", level=logging.WARNING)
-            raise
+            raise refused.error from refused.error.__cause__
+        else:
+            if sent_to != review.task_token:
+                self._log(review, "review.decision_sent_on_renewed_token")
         self._reviews.finish_decision(review.review_id)
         decided = review.without_pending_callback()
         at = decided.decided_at or iso(self._clock())
@@ -111,6 +114,31 @@ class ResumeExecution:
             )
         self._notifier.publish_review_event("decided", decided)
         return decided
+
+    def _send(self, review: Review) -> str:
+        """SendTaskSuccess on the review's token, or on the next wait's token once the first has ended.
+
+        After a reminder the execution waits on a new token (SPEC §14): a claim that read the old
+        one meets TaskTimedOut, and the review then holds the new token (``renew_task_token``).
+        Step Functions accepts one success per task, so the decision counts at most once, whoever
+        (this request, or the reminder's wait replaying the claim) delivers it. Returns the token used.
+        Raises TaskTokenGoneError, OutcomeUnknownError and _Refused (UnavailableError on a token).
+        """
+        token = review.task_token
+        for _wait in range(2):
+            try:
+                self._workflow.send_decision(token, review.callback_output())
+                return token
+            except OutcomeUnknownError:
+                raise
+            except UnavailableError as error:  # refused on this token: nothing happened
+                raise _Refused(error, token=token) from error
+            except TaskTokenGoneError:
+                current = self._reviews.get(review.review_id)
+                if current is None or current.task_token == token:
+                    raise
+                token = current.task_token
+        raise TaskTokenGoneError("the execution no longer waits for this review")
 
     def _settle_gone_token(self, review: Review, error: TaskTokenGoneError) -> None:
         """AWS answers alike for a used token and a timed-out task: ask the execution which it was.
@@ -277,6 +305,15 @@ class DecideReview:
             decision=review.decision,
         )
         return self._resumer.resume(renewed)
+
+
+class _Refused(Exception):
+    """Step Functions refused the callback on ``token`` (the UnavailableError it raised is ``error``)."""
+
+    def __init__(self, error: UnavailableError, *, token: str) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.token = token
 
 
 def _is_ours(submission: Submission, review: Review) -> bool:

@@ -13,7 +13,7 @@ from chalicelib.domain.actors import WORKFLOW
 from chalicelib.domain.ports import HistoryStore
 from chalicelib.domain.submission import Submission
 from chalicelib.errors import WebhookDeliveryFailed
-from chalicelib.integrations.webhooks import WebhookSender, message_body
+from chalicelib.integrations.webhooks import APPEAL_EVENT_TYPE, EVENT_TYPE, WebhookSender, message_body
 from chalicelib.log import log_event
 from chalicelib.usecases.stats import CountEvents
 
@@ -57,8 +57,12 @@ class DeliverWebhook:
         sender = self._webhook_sender()
         if sender is None:
             raise WebhookDeliveryFailed("WEBHOOK_URL is no longer configured")
+        # An outcome's item has no type (an appeal's outcome is submission.appeal_decided, SPEC §15);
+        # a reminder's says review.due_soon (SPEC §14).
+        event_type = event.get("type") or (APPEAL_EVENT_TYPE if event["detail"].get("appeal") else EVENT_TYPE)
+        body = message_body(event["detail"], event_type=event_type, timestamp=event.get("timestamp"))
         try:
-            attempt = sender.send(webhook_id=webhook_id, body=message_body(event["detail"]))
+            attempt = sender.send(webhook_id=webhook_id, body=body)
         except WebhookDeliveryFailed as error:
             log_event(
                 logger,
@@ -74,8 +78,9 @@ class DeliverWebhook:
             submission_id,
             events.DELIVERED,
             at=iso(self._clock()),
-            key="webhook",
+            key="webhook" if event_type == EVENT_TYPE else f"webhook:{event_type}",
             channel="webhook",
+            about=None if event_type == EVENT_TYPE else event_type,
             webhookId=webhook_id,
             status=attempt.status,
             attempts=attempt_number,
@@ -105,12 +110,14 @@ class RecordDeliveryFailure:
             error=error.get("Error"),
             cause=cause,
         )
+        about = event.get("about")  # a reminder's delivery (review.due_soon); an outcome's has none
         if self._history.append(
             event["submissionId"],
             events.DELIVERY_FAILED,
             at=iso(self._clock()),
-            key=channel,
+            key=f"{channel}:{about}" if about else channel,
             channel=channel,
+            about=about,
             webhookId=event.get("webhookId"),
             error=error.get("Error"),
             cause=cause,

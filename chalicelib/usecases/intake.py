@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from typing import Any
 
 from chalicelib.clock import Clock, iso
 from chalicelib.domain import history as events
@@ -15,6 +16,7 @@ from chalicelib.domain.review import Decision
 from chalicelib.domain.submission import ArticleRequest, Submission, SubmissionStatus
 from chalicelib.errors import IdempotencyKeyReusedError, OutcomeUnknownError, UnavailableError
 from chalicelib.log import log_event
+from chalicelib.usecases.reminders import reminder_wait_seconds
 from chalicelib.usecases.stats import CountEvents
 
 logger = logging.getLogger(__name__)
@@ -37,12 +39,14 @@ class SubmitArticle:
         review_timeout_seconds: int,
         clock: Clock,
         count: CountEvents,
+        review_reminder_seconds: int = 0,
     ) -> None:
         self._count = count
         self._submissions = submissions
         self._history = history
         self._workflow = workflow
         self._review_timeout_seconds = review_timeout_seconds
+        self._review_reminder_seconds = review_reminder_seconds
         self._clock = clock
 
     def submit(
@@ -103,15 +107,18 @@ class SubmitArticle:
 
     def _start(self, submission: Submission) -> Submission:
         """Start the submission's execution; the submission with its execution ARN."""
+        payload: dict[str, Any] = {
+            "submissionId": submission.submission_id,
+            "reviewTimeoutSeconds": self._review_timeout_seconds,
+            "outcome": DEFAULT_OUTCOME,
+        }
+        first_wait = reminder_wait_seconds(
+            review_timeout_seconds=self._review_timeout_seconds, review_reminder_seconds=self._review_reminder_seconds
+        )
+        if first_wait is not None:  # without it the review waits once, as it always did (SPEC §14)
+            payload["reminder"] = {"afterSeconds": first_wait, "beforeDeadlineSeconds": self._review_reminder_seconds}
         try:
-            execution_arn = self._workflow.start(
-                name=submission.submission_id,
-                payload={
-                    "submissionId": submission.submission_id,
-                    "reviewTimeoutSeconds": self._review_timeout_seconds,
-                    "outcome": DEFAULT_OUTCOME,
-                },
-            )
+            execution_arn = self._workflow.start(name=submission.submission_id, payload=payload)
         except OutcomeUnknownError:
             # The start may have gone through: keep the submission if its execution exists.
             execution_arn = self._workflow.execution_arn_for(submission.submission_id)

@@ -97,6 +97,7 @@ def present_review(review: Review, base_url: str | None = None, *, body: str | N
         ("reason", review.reason),
         ("decidedBy", review.decided_by),
         ("decidedAt", review.decided_at),
+        ("remindedAt", review.reminded_at),
     ):
         if value is not None:
             public[key] = value

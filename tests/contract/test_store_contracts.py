@@ -287,13 +287,62 @@ def test_a_claim_is_released_only_by_its_owner(stores: Stores) -> None:
     review = _review()
     stores.reviews.put_pending(review)
     _claim(stores, review, claim_id="claim-1")
-    stores.reviews.release_decision(review.review_id, claim_id="claim-2")
+    stores.reviews.release_decision(review.review_id, claim_id="claim-2", task_token=review.task_token)
     still = stores.reviews.get(review.review_id)
     assert still is not None and still.status == ReviewStatus.REJECTED
-    stores.reviews.release_decision(review.review_id, claim_id="claim-1")
+    stores.reviews.release_decision(review.review_id, claim_id="claim-1", task_token=review.task_token)
     released = stores.reviews.get(review.review_id)
     assert released == review
     assert _claim(stores, review, claim_id="claim-2", decision="approved") is not None
+
+
+def test_a_claim_is_not_released_once_the_next_wait_holds_a_new_token(stores: Stores) -> None:
+    review = _review()
+    stores.reviews.put_pending(review)
+    _claim(stores, review, claim_id="claim-1")
+    renewed = stores.reviews.renew_task_token(review.review_id, task_token="token-after-reminder")
+    assert renewed is not None and renewed.callback_pending and renewed.task_token == "token-after-reminder"
+    stores.reviews.release_decision(review.review_id, claim_id="claim-1", task_token=review.task_token)
+    kept = stores.reviews.get(review.review_id)
+    assert kept is not None and kept.status == ReviewStatus.REJECTED  # the new wait was handed this claim
+
+
+def test_a_pending_review_is_marked_reminded_once_per_reminder_time(stores: Stores) -> None:
+    review = _review()
+    stores.reviews.put_pending(review)
+    reminded = stores.reviews.mark_reminded(review.review_id, at=iso(NOW + 3000))
+    assert reminded == replace(review, reminded_at=iso(NOW + 3000))
+    assert stores.reviews.get(review.review_id) == reminded
+    assert stores.reviews.mark_reminded(review.review_id, at=iso(NOW + 3000)) == reminded  # a retried task
+    assert stores.reviews.mark_reminded(review.review_id, at=iso(NOW + 3001)) is None
+    assert stores.reviews.mark_reminded(_review(number=2).review_id, at=iso(NOW)) is None  # never creates one
+    assert stores.reviews.get(_review(number=2).review_id) is None
+
+
+def test_a_decided_review_is_not_reminded(stores: Stores) -> None:
+    review = _review()
+    stores.reviews.put_pending(review)
+    _claim(stores, review)
+    assert stores.reviews.mark_reminded(review.review_id, at=iso(NOW + 3000)) is None
+    decided = stores.reviews.get(review.review_id)
+    assert decided is not None and decided.reminded_at is None
+
+
+def test_the_next_waits_token_is_written_while_pending_or_while_a_claim_is_undelivered(stores: Stores) -> None:
+    review = _review()
+    stores.reviews.put_pending(review)
+    renewed = stores.reviews.renew_task_token(review.review_id, task_token="token-2")
+    assert renewed == replace(review, task_token="token-2")
+    assert stores.reviews.get(review.review_id) == renewed
+    _claim(stores, review)
+    claimed = stores.reviews.renew_task_token(review.review_id, task_token="token-3")
+    assert claimed is not None and claimed.callback_pending and claimed.task_token == "token-3"
+    stores.reviews.finish_decision(review.review_id)
+    assert stores.reviews.renew_task_token(review.review_id, task_token="token-4") is None  # delivered: stays
+    finished = stores.reviews.get(review.review_id)
+    assert finished is not None and finished.task_token == "token-3"
+    assert stores.reviews.renew_task_token(_review(number=2).review_id, task_token="token-5") is None
+    assert stores.reviews.get(_review(number=2).review_id) is None
 
 
 def test_an_expiry_is_written_onto_the_review_and_wins_over_an_unfinished_claim(stores: Stores) -> None:

@@ -30,6 +30,7 @@ CHALICE_FUNCTIONS = (
     "-websocket_disconnect",
     "-check_content",
     "-request_approval",
+    "-remind_review",
     "-record_outcome",
     "-deliver_webhook",
     "-record_delivery_failure",

@@ -258,6 +258,9 @@ function apply(message) {
       renderQueue();
     }
     if (state.opened && state.opened.reviewId === review.reviewId) { claimChanged(review); }
+  } else if (message.event === "due_soon") {
+    // Only marks a review still in the queue: one decided meanwhile is not brought back.
+    if (state.queue.has(review.reviewId)) { state.queue.set(review.reviewId, review); renderQueue(); }
   } else if (message.event === "decided" || message.event === "expired") {
     state.selected.delete(review.reviewId);
     if (state.queue.delete(review.reviewId)) { renderQueue(); }
@@ -517,6 +520,7 @@ function reviewItem(review, decided) {
     if (review.reason) { button.append(element("span", "reason", "“" + review.reason + "”")); }
   } else {
     details.append(timeElement(review.createdAt, "submitted "), " · ", timeElement(review.deadline, "deadline "));
+    if (review.remindedAt) { details.append(" · ", element("span", "badge due-soon", "due soon")); }
     const words = matchedWords(review);
     if (words) { details.append(" · ", element("span", "words", words)); }
     button.append(details);
@@ -863,6 +867,7 @@ const eventLabels = {
   review_requested: "Review requested",
   claimed: "Claimed",
   released: "Released",
+  reminded: "Due soon",
   decided: "Decided",
   expired: "Expired",
   failed: "Failed",
@@ -883,6 +888,7 @@ function eventDetails(entry) {
         entry.route ? "route: " + entry.route : "",
       ].filter(Boolean).join(" · ");
     case "review_requested":
+    case "reminded":
       return "deadline " + new Date(entry.deadline).toLocaleString();
     case "claimed":
       return "by " + entry.actor;
@@ -894,7 +900,8 @@ function eventDetails(entry) {
     case "failed":
       return entry.reason || "";
     case "delivered":
-      return entry.channel + (entry.sockets !== undefined ? " (" + entry.sockets + " open)" : "");
+      return entry.channel + (entry.sockets !== undefined ? " (" + entry.sockets + " open)" : "") +
+        (entry.about ? " (" + entry.about + ")" : "");
     case "delivery_failed":
       return entry.channel + (entry.error ? ": " + entry.error : "");
     case "appealed":
