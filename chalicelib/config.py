@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
+from chalicelib.domain.review import DEFAULT_CATEGORY, DEFAULT_REJECTION_CATEGORIES
 from chalicelib.domain.risk import DEFAULT_MODEL_NAME
 from chalicelib.errors import ConfigurationError
 
@@ -18,6 +20,9 @@ DEFAULT_CONNECTION_TTL_SECONDS = 2 * 3600
 # SPEC §13: at or above the review threshold a human looks; no automatic refusal unless set.
 DEFAULT_RISK_REVIEW_THRESHOLD = 0.5
 _SWITCHES = {"on": True, "off": False}
+# A rejection category: lower-case words joined by hyphens, short enough for an SMS and a select.
+_CATEGORY_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+CATEGORY_MAX_CHARACTERS = 40
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,7 @@ class Settings:
     risk_review_threshold: float = DEFAULT_RISK_REVIEW_THRESHOLD
     risk_reject_threshold: float | None = None
     risk_model_name: str = DEFAULT_MODEL_NAME
+    rejection_categories: tuple[str, ...] = DEFAULT_REJECTION_CATEGORIES
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -90,6 +96,7 @@ class Settings:
             risk_review_threshold=review_threshold,
             risk_reject_threshold=_reject_threshold(environ, review_threshold),
             risk_model_name=environ.get("RISK_MODEL_NAME") or DEFAULT_MODEL_NAME,
+            rejection_categories=_rejection_categories(environ),
         )
 
 
@@ -170,3 +177,20 @@ def _webhook_url(environ: Mapping[str, str]) -> str | None:
         return validate_webhook_url(raw)
     except WebhookUrlError as error:
         raise ConfigurationError(f"environment variable WEBHOOK_URL: {error}") from None
+
+
+def _rejection_categories(environ: Mapping[str, str]) -> tuple[str, ...]:
+    """REJECTION_CATEGORIES: comma-separated names, in the order the dashboard offers them; must include ``other``."""
+    raw = environ.get("REJECTION_CATEGORIES") or ""
+    if not raw.strip():
+        return DEFAULT_REJECTION_CATEGORIES
+    categories = tuple(dict.fromkeys(name.strip() for name in raw.split(",") if name.strip()))
+    for name in categories:
+        if len(name) > CATEGORY_MAX_CHARACTERS or not _CATEGORY_PATTERN.fullmatch(name):
+            raise ConfigurationError(
+                f"environment variable REJECTION_CATEGORIES: {name!r} is not lower-case words joined by hyphens"
+                f" (at most {CATEGORY_MAX_CHARACTERS} characters)"
+            )
+    if DEFAULT_CATEGORY not in categories:  # what a rejection without a category gets
+        raise ConfigurationError(f"environment variable REJECTION_CATEGORIES must include {DEFAULT_CATEGORY!r}")
+    return categories

@@ -123,6 +123,7 @@ def build_use_cases(
         clock=clock,
         mailer=lambda: _mailer(settings),
         webhook_sender=lambda: webhook_sender(settings),
+        rejection_categories=settings.rejection_categories,
     )
 
 
@@ -142,8 +143,10 @@ def compose_use_cases(
     risk_policy: RiskPolicy | None = None,
     mailer: Callable[[], Mailer] | None = None,
     webhook_sender: Callable[[], WebhookSender | None] = lambda: None,
+    rejection_categories: tuple[str, ...] | None = None,
 ) -> UseCases:
     """Wire each use case to only what it uses (the unit tests pass in-memory fakes of the ports)."""
+    from chalicelib.domain.review import DEFAULT_REJECTION_CATEGORIES
     from chalicelib.usecases.queries import ReviewQueries, SubmissionQueries
     from chalicelib.usecases.stats import CountEvents, PublishQueueAge, ReadStats
 
@@ -168,7 +171,7 @@ def compose_use_cases(
         intake=intake,
         check=check,
         approval=approval,
-        decisions=_decide_review(wiring),
+        decisions=_decide_review(wiring, categories=rejection_categories or DEFAULT_REJECTION_CATEGORIES),
         outcomes=outcomes,
         webhooks=webhooks,
         delivery_failures=delivery_failures,
@@ -179,7 +182,7 @@ def compose_use_cases(
     )
 
 
-def _decide_review(wiring: _Wiring) -> DecideReview:
+def _decide_review(wiring: _Wiring, *, categories: tuple[str, ...]) -> DecideReview:
     """A reviewer's decision, and the resumption of its execution."""
     from chalicelib.usecases.decisions import DecideReview, ResumeExecution
 
@@ -192,7 +195,7 @@ def _decide_review(wiring: _Wiring) -> DecideReview:
         clock=wiring.clock,
         count=wiring.count,
     )
-    return DecideReview(reviews=wiring.reviews, resumer=resumer, clock=wiring.clock)
+    return DecideReview(reviews=wiring.reviews, resumer=resumer, clock=wiring.clock, categories=categories)
 
 
 def _use_cases_before_a_decision(
@@ -339,6 +342,7 @@ def _risk_policy(settings: Settings) -> RiskPolicy:
         scorer=(lambda: _risk_scorer(settings.risk_model_name)) if settings.risk_check else None,
         review_threshold=settings.risk_review_threshold,
         reject_threshold=settings.risk_reject_threshold,
+        categories=settings.rejection_categories,
     )
 
 
@@ -359,6 +363,11 @@ def _mailer_for(sender: str | None) -> Mailer:
 def _mailer(settings: Settings) -> Mailer:
     """SES's client is created on the first e-mail, not on every cold start."""
     return _mailer_for(settings.sender_email)
+
+
+def rejection_categories() -> tuple[str, ...]:
+    """REJECTION_CATEGORIES, in the order the dashboard offers them."""
+    return get_settings().rejection_categories
 
 
 def websocket_url() -> str | None:

@@ -113,7 +113,15 @@ class InMemorySubmissions(Recorder):
         return submission
 
     def record_outcome(
-        self, submission_id: str, *, status: str, decision: str, reason: str | None, decided_by: str, decided_at: str
+        self,
+        submission_id: str,
+        *,
+        status: str,
+        decision: str,
+        reason: str | None,
+        decided_by: str,
+        decided_at: str,
+        category: str | None = None,
     ) -> Submission | None:
         self._record(
             "record_outcome",
@@ -123,6 +131,7 @@ class InMemorySubmissions(Recorder):
             reason=reason,
             decided_by=decided_by,
             decided_at=decided_at,
+            category=category,
         )
         submission = self.items.get(submission_id)
         if submission is None:
@@ -134,6 +143,7 @@ class InMemorySubmissions(Recorder):
             reason=reason or None,
             decided_by=decided_by,
             decided_at=decided_at,
+            category=category or None,
         )
         self.items[submission_id] = submission
         return submission
@@ -193,6 +203,7 @@ class InMemoryReviews(Recorder):
         decided_at: str,
         claim_id: str,
         now: int,
+        category: str | None = None,
     ) -> Review | None:
         self._record(
             "claim_decision",
@@ -203,6 +214,7 @@ class InMemoryReviews(Recorder):
             decided_at=decided_at,
             claim_id=claim_id,
             now=now,
+            category=category,
         )
         review = self.items.get(review_id)
         if review is None or review.status != ReviewStatus.PENDING or review.deadline <= now:
@@ -212,6 +224,7 @@ class InMemoryReviews(Recorder):
             status=REVIEW_STATUS_BY_DECISION[decision],
             decision=decision,
             reason=reason or review.reason,
+            category=category,
             decided_by=decided_by,
             decided_at=decided_at,
             callback_pending=True,
@@ -250,6 +263,7 @@ class InMemoryReviews(Recorder):
                 status=ReviewStatus.PENDING,
                 decision=None,
                 reason=None,
+                category=None,
                 decided_by=None,
                 decided_at=None,
                 callback_pending=False,

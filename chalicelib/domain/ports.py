@@ -34,7 +34,15 @@ class SubmissionStore(Protocol):
         """CHECKING → IN_REVIEW; the submission, or None when it was not CHECKING."""
 
     def record_outcome(
-        self, submission_id: str, *, status: str, decision: str, reason: str | None, decided_by: str, decided_at: str
+        self,
+        submission_id: str,
+        *,
+        status: str,
+        decision: str,
+        reason: str | None,
+        decided_by: str,
+        decided_at: str,
+        category: str | None = None,
     ) -> Submission | None:
         """Write the final outcome (idempotent); the submission with its subscribers, or None if it is gone."""
 
@@ -68,8 +76,9 @@ class ReviewStore(Protocol):
         decided_at: str,
         claim_id: str,
         now: int,
+        category: str | None = None,
     ) -> Review | None:
-        """Atomically move a pending, unexpired review to ``decision``; None if another write won."""
+        """Atomically move a pending, unexpired review to ``decision`` (with a rejection's ``category``); None if another write won."""
 
     def renew_abandoned_claim(self, review: Review, *, now: int) -> Review | None:
         """Extend the lease of a dead request's claim; None when another request renewed it first."""

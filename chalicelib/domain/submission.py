@@ -7,6 +7,8 @@ import json
 from dataclasses import dataclass
 from enum import StrEnum
 
+from chalicelib.domain.actors import is_automated
+
 TITLE_MAX_CHARACTERS = 300
 BODY_MAX_BYTES = 100 * 1024
 # RFC 5321's limit on a forward path. The pattern is deliberately plain (and the same in the OpenAPI
@@ -62,6 +64,8 @@ class Submission:
     reason: str | None = None
     decided_by: str | None = None
     decided_at: str | None = None
+    # A rejection's category (SPEC §15).
+    category: str | None = None
     # Connection ids following this submission; private, never shown.
     subscribers: frozenset[str] = frozenset()
     # Where the outcome is e-mailed; private: never returned, logged or put in the audit trail.
@@ -70,3 +74,8 @@ class Submission:
     @property
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
+
+    @property
+    def automated(self) -> bool:
+        """No person decided it (the content check, the deadline or a failed workflow)."""
+        return is_automated(self.decided_by)

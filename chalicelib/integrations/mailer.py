@@ -23,16 +23,30 @@ _SUBJECTS = {
 
 
 def outcome_message(submission: Submission) -> tuple[str, str]:
-    """The subject and plain-text body: the decision and, when there is one, the reason."""
+    """The subject and plain-text body: the decision, its category and reason when there are ones, who decided."""
     subject = _SUBJECTS.get(submission.decision or "", "Your article was moderated")
     lines = [
         f"Title: {submission.title}",
         f"Decision: {submission.decision}",
     ]
+    if submission.category:
+        lines.append(f"Category: {submission.category}")
     if submission.reason:
         lines.append(f"Reason: {submission.reason}")
-    lines += [f"Decided at: {submission.decided_at}", f"Submission: {submission.submission_id}", ""]
+    lines += [
+        f"Decided by: {decider_text(submission)}",
+        f"Decided at: {submission.decided_at}",
+        f"Submission: {submission.submission_id}",
+        "",
+    ]
     return subject, "\n".join(lines)
+
+
+def decider_text(submission: Submission) -> str:
+    """Who decided, as the submitter reads it: a person, or which automatic step (SPEC §15's ``automated``)."""
+    if submission.automated:
+        return f"{submission.decided_by or 'workflow'} (automated)"
+    return f"{submission.decided_by} (a person)"
 
 
 class Mailer:

@@ -25,6 +25,7 @@ def submission_to_item(submission: Submission) -> dict[str, Any]:
         "reason": submission.reason,
         "decidedBy": submission.decided_by,
         "decidedAt": submission.decided_at,
+        "category": submission.category,
         "notifyEmail": submission.notify_email,
     }
     return {key: value for key, value in item.items() if value is not None}
@@ -43,6 +44,7 @@ def submission_from_item(item: dict[str, Any]) -> Submission:
         reason=item.get("reason"),
         decided_by=item.get("decidedBy"),
         decided_at=item.get("decidedAt"),
+        category=item.get("category"),
         subscribers=frozenset(item.get("subscribers", ())),
         notify_email=item.get("notifyEmail"),
     )
@@ -140,7 +142,15 @@ class DynamoDBSubmissionStore:
         )
 
     def record_outcome(
-        self, submission_id: str, *, status: str, decision: str, reason: str | None, decided_by: str, decided_at: str
+        self,
+        submission_id: str,
+        *,
+        status: str,
+        decision: str,
+        reason: str | None,
+        decided_by: str,
+        decided_at: str,
+        category: str | None = None,
     ) -> Submission | None:
         """Write the final outcome and return the submission with its subscribers as of that write.
 
@@ -152,6 +162,7 @@ class DynamoDBSubmissionStore:
             reason=reason,
             decided_by=decided_by,
             decided_at=decided_at,
+            category=category,
             clear_missing_reason=True,
         )
         response = conditional_write(

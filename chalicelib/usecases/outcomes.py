@@ -11,7 +11,7 @@ from chalicelib.domain import history as events
 from chalicelib.domain.actors import CONTENT_CHECK, WORKFLOW
 from chalicelib.domain.identifiers import review_id_for
 from chalicelib.domain.ports import HistoryStore, Notifications, ReviewStore, SubmissionStore
-from chalicelib.domain.review import REVIEWER_DECISIONS, Decision
+from chalicelib.domain.review import DEFAULT_CATEGORY, REVIEWER_DECISIONS, Decision
 from chalicelib.domain.submission import Submission, SubmissionStatus
 from chalicelib.errors import MailNotSent
 from chalicelib.integrations.mailer import Mailer
@@ -117,6 +117,7 @@ class RecordOutcome:
             status=SUBMISSION_STATUS_BY_DECISION[decision],
             decision=decision,
             reason=outcome.get("reason"),
+            category=_category(outcome),
             decided_by=outcome.get("decidedBy", WORKFLOW),
             # Pass states stamp $$.State.EnteredTime, whose format varies: store our one format.
             decided_at=iso(parse_iso(outcome["decidedAt"])) if outcome.get("decidedAt") else iso(self._clock()),
@@ -213,6 +214,7 @@ class RecordOutcome:
             at=at,
             decision=submission.decision,
             reason=submission.reason,
+            category=submission.category,
             actor=CONTENT_CHECK,
         ):
             self._count.decided(at, decision=submission.decision or "", decided_by=CONTENT_CHECK)
@@ -224,3 +226,10 @@ class RecordOutcome:
             channel="websocket",
             sockets=delivered,
         )
+
+
+def _category(outcome: dict[str, Any]) -> str | None:
+    """A rejection's category: the decider's, else DEFAULT_CATEGORY (an execution started before categories)."""
+    if outcome["decision"] != Decision.REJECTED:
+        return None
+    return str(outcome.get("category") or DEFAULT_CATEGORY)

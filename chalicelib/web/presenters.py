@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.domain.actors import WORKFLOW
 from chalicelib.domain.history import HistoryEvent
 from chalicelib.domain.review import Review
 from chalicelib.domain.stats import Stats
@@ -26,10 +27,14 @@ def present_submission(submission: Submission) -> dict[str, Any]:
     for key, value in (
         ("decision", submission.decision),
         ("reason", submission.reason),
+        ("category", submission.category),
+        ("decidedBy", submission.decided_by),
         ("decidedAt", submission.decided_at),
     ):
         if value is not None:
             public[key] = value
+    if submission.decision is not None:
+        public["automated"] = submission.automated
     return public
 
 
@@ -58,6 +63,7 @@ def present_review(review: Review, base_url: str | None = None, *, body: str | N
     for key, value in (
         ("decision", review.decision),
         ("reason", review.reason),
+        ("category", review.category),
         ("decidedBy", review.decided_by),
         ("decidedAt", review.decided_at),
     ):
@@ -81,15 +87,19 @@ def present_event(event: HistoryEvent) -> dict[str, Any]:
 
 
 def decision_message(submission: Submission) -> dict[str, Any]:
-    """The ``{"type": "decision", ...}`` message of SPEC §3 for a decided submission."""
+    """The ``{"type": "decision", ...}`` message of SPEC §3 (with §15's statement of reasons) for a decided submission."""
     message: dict[str, Any] = {
         "type": "decision",
         "submissionId": submission.submission_id,
         "decision": submission.decision,
+        "decidedBy": submission.decided_by or WORKFLOW,
+        "automated": submission.automated,
         "decidedAt": submission.decided_at,
     }
     if submission.reason:
         message["reason"] = submission.reason
+    if submission.category:
+        message["category"] = submission.category
     return message
 
 

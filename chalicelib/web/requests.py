@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.domain.review import (
@@ -30,7 +31,7 @@ from chalicelib.errors import BadRequestError, PayloadTooLargeError
 
 SUBMISSION_FIELDS = frozenset({"title", "body", "notifyEmail"})
 _EMAIL = re.compile(EMAIL_PATTERN)
-_DECISION_REQUEST_FIELDS = frozenset({"reason"})
+_DECISION_REQUEST_FIELDS = frozenset({"reason", "category"})
 _NEW_REVIEWER_FIELDS = frozenset({"name", "role"})
 
 
@@ -75,20 +76,30 @@ def _notify_email(payload: dict[str, Any]) -> str | None:
     return value
 
 
-def parse_decision_request(payload: object) -> str | None:
-    """The reason of an approve/reject body, ``{"reason"?: str}`` (no body at all is fine).
+@dataclass(frozen=True)
+class DecisionRequest:
+    """An approve/reject body: the free-text reason and (rejections only) the category."""
 
-    Raises BadRequestError for another shape, an unknown field or a reason that is not a string;
-    its length is a rule of the decision (``domain.review.validated_reason``).
+    reason: str | None = None
+    category: str | None = None
+
+
+def parse_decision_request(payload: object) -> DecisionRequest:
+    """An approve/reject body, ``{"reason"?: str, "category"?: str}`` (no body at all is fine).
+
+    Raises BadRequestError for another shape, an unknown field or a reason or category that is
+    not a string; the reason's length and the category's name are rules of the decision
+    (``domain.review.validated_reason``, ``validated_category``).
     """
     if payload is None:
-        return None
+        return DecisionRequest()
     if not isinstance(payload, dict) or set(payload) - _DECISION_REQUEST_FIELDS:
-        raise BadRequestError('the body may only be {"reason": string}')
-    reason = payload.get("reason")
-    if reason is not None and not isinstance(reason, str):
-        raise BadRequestError("'reason' must be a string")
-    return reason
+        raise BadRequestError('the body may only be {"reason": string, "category": string}')
+    for name in ("reason", "category"):
+        value = payload.get(name)
+        if value is not None and not isinstance(value, str):
+            raise BadRequestError(f"'{name}' must be a string")
+    return DecisionRequest(reason=payload.get("reason"), category=payload.get("category"))
 
 
 def parse_new_reviewer(payload: Any) -> NewReviewer:
