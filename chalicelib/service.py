@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         ReviewStore,
         StatsStore,
         SubmissionStore,
+        TextMessages,
         WorkflowEngine,
     )
     from chalicelib.domain.team import Identity
@@ -122,6 +123,7 @@ def build_use_cases(
         review_timeout_seconds=settings.review_timeout_seconds,
         clock=clock,
         mailer=lambda: _mailer(settings),
+        text_messages=_text_messenger,
         webhook_sender=lambda: webhook_sender(settings),
         rejection_categories=settings.rejection_categories,
     )
@@ -142,6 +144,7 @@ def compose_use_cases(
     clock: Clock,
     risk_policy: RiskPolicy | None = None,
     mailer: Callable[[], Mailer] | None = None,
+    text_messages: Callable[[], TextMessages] | None = None,
     webhook_sender: Callable[[], WebhookSender | None] = lambda: None,
     rejection_categories: tuple[str, ...] | None = None,
 ) -> UseCases:
@@ -166,7 +169,9 @@ def compose_use_cases(
         risk_policy=risk_policy,
         review_timeout_seconds=review_timeout_seconds,
     )
-    outcomes, webhooks, delivery_failures = _outcome_use_cases(wiring, mailer=mailer, webhook_sender=webhook_sender)
+    outcomes, webhooks, delivery_failures = _outcome_use_cases(
+        wiring, mailer=mailer, text_messages=text_messages, webhook_sender=webhook_sender
+    )
     return UseCases(
         intake=intake,
         check=check,
@@ -245,11 +250,23 @@ def _outcome_use_cases(
     wiring: _Wiring,
     *,
     mailer: Callable[[], Mailer] | None,
+    text_messages: Callable[[], TextMessages] | None,
     webhook_sender: Callable[[], WebhookSender | None],
 ) -> tuple[RecordOutcome, DeliverWebhook, RecordDeliveryFailure]:
-    """The final task and the deliveries after it."""
+    """The final task and the deliveries after it (no SMS without a sender: the unit tests' worlds)."""
     from chalicelib.usecases.deliveries import DeliverWebhook, RecordDeliveryFailure
     from chalicelib.usecases.outcomes import OutcomeEmail, RecordOutcome
+    from chalicelib.usecases.text_messages import OutcomeTextMessage
+
+    sms = None
+    if text_messages is not None:
+        sms = OutcomeTextMessage(
+            submissions=wiring.submissions,
+            history=wiring.history,
+            sender=text_messages,
+            clock=wiring.clock,
+            count=wiring.count,
+        )
 
     record = RecordOutcome(
         submissions=wiring.submissions,
@@ -266,6 +283,7 @@ def _outcome_use_cases(
         webhook_sender=webhook_sender,
         clock=wiring.clock,
         count=wiring.count,
+        sms=sms,
     )
     return (
         record,
@@ -370,6 +388,16 @@ def rejection_categories() -> tuple[str, ...]:
     return get_settings().rejection_categories
 
 
+@lru_cache(maxsize=1)
+def _text_messenger() -> TextMessages:
+    """SNS's client is created on the first text message, not on every cold start."""
+    from typing import cast
+
+    from chalicelib.integrations.sms import SnsClient, TextMessenger
+
+    return TextMessenger(cast(SnsClient, aws.client("sns")))
+
+
 def websocket_url() -> str | None:
     """The WebSocket URL submitters connect to (a plain setting, or an SSM parameter written at deploy)."""
     settings = get_settings()
@@ -400,6 +428,7 @@ def reset() -> None:
     websocket_sessions.cache_clear()
     reviewers.cache_clear()
     _mailer_for.cache_clear()
+    _text_messenger.cache_clear()
     _risk_scorer.cache_clear()
     if _fanout_executor.cache_info().currsize:
         _fanout_executor().shutdown(wait=False, cancel_futures=True)  # idle threads exit; none is left behind

@@ -169,3 +169,11 @@ class Metrics(Protocol):
 class RiskScorer(Protocol):
     def assess(self, title: str, body: str, *, submission_id: str | None = None) -> RiskAssessment:
         """Score an article; an error assessment (never an exception) when no score could be had."""
+
+
+class TextMessages(Protocol):
+    """SMS to a submitter (SNS in production). Appeal outcomes and per-recipient caps plug in here:
+    a cap wraps a sender and refuses by ``to``, without the use case knowing."""
+
+    def send(self, *, to: str, text: str, submission_id: str) -> str:
+        """Send one message to the E.164 number ``to``; return its message id. Raises TextMessageNotSent."""

@@ -19,6 +19,9 @@ EMAIL_PATTERN = (
     r"[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 )
 
+# E.164 (SPEC §15's notifyPhone): a plus, then 8 to 15 digits, the first (the country code's) not 0.
+PHONE_PATTERN = r"\+[1-9][0-9]{7,14}"
+
 
 class SubmissionStatus(StrEnum):
     CHECKING = "CHECKING"
@@ -41,12 +44,15 @@ class ArticleRequest:
     title: str
     body: str
     notify_email: str | None = None
+    notify_phone: str | None = None
 
     def fingerprint(self) -> str:
         """Hash of the request, to tell a retry from a different request reusing a key."""
         fields = {"title": self.title, "body": self.body}
         if self.notify_email is not None:  # absent keeps the hashes of earlier submissions unchanged
             fields["notifyEmail"] = self.notify_email
+        if self.notify_phone is not None:
+            fields["notifyPhone"] = self.notify_phone
         canonical = json.dumps(fields, sort_keys=True)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -70,6 +76,8 @@ class Submission:
     subscribers: frozenset[str] = frozenset()
     # Where the outcome is e-mailed; private: never returned, logged or put in the audit trail.
     notify_email: str | None = None
+    # Where the outcome is sent by SMS; as private as the address.
+    notify_phone: str | None = None
 
     @property
     def is_final(self) -> bool:

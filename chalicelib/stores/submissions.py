@@ -27,6 +27,7 @@ def submission_to_item(submission: Submission) -> dict[str, Any]:
         "decidedAt": submission.decided_at,
         "category": submission.category,
         "notifyEmail": submission.notify_email,
+        "notifyPhone": submission.notify_phone,
     }
     return {key: value for key, value in item.items() if value is not None}
 
@@ -47,6 +48,7 @@ def submission_from_item(item: dict[str, Any]) -> Submission:
         category=item.get("category"),
         subscribers=frozenset(item.get("subscribers", ())),
         notify_email=item.get("notifyEmail"),
+        notify_phone=item.get("notifyPhone"),
     )
 
 

@@ -63,6 +63,7 @@ class SubmitArticle:
             created_at=iso(self._clock()),
             request_fingerprint=request.fingerprint(),
             notify_email=request.notify_email,
+            notify_phone=request.notify_phone,
             execution_arn=execution_arn,
         )
         if not self._submissions.create(submission):

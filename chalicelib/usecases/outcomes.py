@@ -19,6 +19,7 @@ from chalicelib.integrations.webhooks import WebhookSender, webhook_id_for
 from chalicelib.log import log_event
 from chalicelib.usecases.deliveries import outcome_detail
 from chalicelib.usecases.stats import CountEvents
+from chalicelib.usecases.text_messages import OutcomeTextMessage
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ class OutcomeEmail:
 
 
 class RecordOutcome:
-    """The final task: record the outcome on the submission and review, notify, e-mail, hand over deliveries."""
+    """The final task: record the outcome on the submission and review, notify, e-mail and text, hand over deliveries."""
 
     def __init__(
         self,
@@ -93,8 +94,10 @@ class RecordOutcome:
         webhook_sender: Callable[[], WebhookSender | None],
         clock: Clock,
         count: CountEvents,
+        sms: OutcomeTextMessage | None = None,
     ) -> None:
         self._count = count
+        self._sms = sms
         self._submissions = submissions
         self._reviews = reviews
         self._history = history
@@ -138,6 +141,8 @@ class RecordOutcome:
             self._close_review(review_id_for(event["executionArn"]), submission, decision=decision)
         if submission.notify_email:
             self._email.send(submission)
+        if submission.notify_phone and self._sms is not None:
+            self._sms.send(submission)
         detail = outcome_detail(submission)
         webhooks = []
         if self._webhook_sender() is not None:

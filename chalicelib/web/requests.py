@@ -23,14 +23,16 @@ from chalicelib.domain.submission import (
     BODY_MAX_BYTES,
     EMAIL_MAX_CHARACTERS,
     EMAIL_PATTERN,
+    PHONE_PATTERN,
     TITLE_MAX_CHARACTERS,
     ArticleRequest,
 )
 from chalicelib.domain.team import REVIEWER, ROLES, NewReviewer, validate_name
 from chalicelib.errors import BadRequestError, PayloadTooLargeError
 
-SUBMISSION_FIELDS = frozenset({"title", "body", "notifyEmail"})
+SUBMISSION_FIELDS = frozenset({"title", "body", "notifyEmail", "notifyPhone"})
 _EMAIL = re.compile(EMAIL_PATTERN)
+_PHONE = re.compile(PHONE_PATTERN)
 _DECISION_REQUEST_FIELDS = frozenset({"reason", "category"})
 _NEW_REVIEWER_FIELDS = frozenset({"name", "role"})
 
@@ -58,7 +60,9 @@ def parse_article_request(payload: Any) -> ArticleRequest:
         raise BadRequestError("'body' must be a string")
     if len(body.encode("utf-8")) > BODY_MAX_BYTES:
         raise PayloadTooLargeError(f"'body' must be at most {BODY_MAX_BYTES} bytes")
-    return ArticleRequest(title=title.strip(), body=body, notify_email=_notify_email(payload))
+    return ArticleRequest(
+        title=title.strip(), body=body, notify_email=_notify_email(payload), notify_phone=_notify_phone(payload)
+    )
 
 
 def _notify_email(payload: dict[str, Any]) -> str | None:
@@ -73,6 +77,18 @@ def _notify_email(payload: dict[str, Any]) -> str | None:
         raise BadRequestError(f"'notifyEmail' must be at most {EMAIL_MAX_CHARACTERS} characters")
     if not _EMAIL.fullmatch(value):
         raise BadRequestError("'notifyEmail' must be an e-mail address such as name@example.com")
+    return value
+
+
+def _notify_phone(payload: dict[str, Any]) -> str | None:
+    """The optional ``notifyPhone`` (E.164); the error message never echoes the value (it is personal data)."""
+    if "notifyPhone" not in payload:
+        return None
+    value = payload["notifyPhone"]
+    if not isinstance(value, str):
+        raise BadRequestError("'notifyPhone' must be a string")
+    if not _PHONE.fullmatch(value):  # no stripping or reformatting: the number is used as validated
+        raise BadRequestError("'notifyPhone' must be an E.164 number: + then 8 to 15 digits, the first not 0")
     return value
 
 
