@@ -35,6 +35,14 @@ function savedRecords() {
   }
 }
 
+/** Who decided, as SPEC §15's statement of reasons says it: a person, or which automatic step. */
+function deciderText(record) {
+  if (typeof record.automated !== "boolean") { return ""; }
+  if (!record.automated) { return "Decided by a moderator"; }
+  const steps = {"content-check": "the automatic content check", deadline: "the review deadline"};
+  return "Decided automatically (" + (steps[record.decidedBy] || "the moderation workflow") + ")";
+}
+
 function line(className, parent) {
   const element = document.createElement("div");
   element.className = className;
@@ -56,6 +64,8 @@ class Tracker {
     this.statusElement = line("status", this.element);
     this.statusElement.setAttribute("role", "status");
     this.reasonElement = line("reason", this.element);
+    this.categoryElement = line("category", this.element);
+    this.deciderElement = line("muted decided-by", this.element);
     this.connectionElement = line("connection", this.element);
     this.connectionElement.setAttribute("aria-live", "polite");
     line("muted submission-id", this.element).textContent = "Submission " + record.submissionId;
@@ -71,18 +81,24 @@ class Tracker {
     this.element.className = "submission " + status;
     this.statusElement.textContent = labels[status] || status;
     this.reasonElement.textContent = this.record.reason ? "Reason: " + this.record.reason : "";
+    this.categoryElement.textContent = this.record.category ? "Category: " + this.record.category : "";
+    this.deciderElement.textContent = deciderText(this.record);
   }
 
-  show(status, reason) {
+  /** ``outcome``: the message or submission's statement of reasons (reason, category, decidedBy, automated). */
+  show(status, outcome = {}) {
     if (this.finished || typeof status !== "string") { return; }
     this.record.status = status;
-    this.record.reason = typeof reason === "string" ? reason : undefined;
+    for (const key of ["reason", "category", "decidedBy"]) {
+      this.record[key] = typeof outcome[key] === "string" ? outcome[key] : undefined;
+    }
+    this.record.automated = typeof outcome.automated === "boolean" ? outcome.automated : undefined;
     this.render();
     save();
   }
 
-  finish(status, reason) {
-    this.show(status, reason);
+  finish(status, outcome) {
+    this.show(status, outcome);
     this.finished = true;
     this.stop();
   }
@@ -136,9 +152,9 @@ class Tracker {
     try { message = JSON.parse(data); } catch { return; }
     if (!message || (message.submissionId !== undefined && message.submissionId !== this.id)) { return; }
     if (message.type === "status") {
-      this.show(message.status, message.reason);
+      this.show(message.status, message);
     } else if (message.type === "decision" && typeof message.decision === "string") {
-      this.finish(message.decision.toUpperCase(), message.reason);
+      this.finish(message.decision.toUpperCase(), message);
     } else if (message.type === "error" && String(message.message).startsWith("no submission")) {
       this.forget();
     }
@@ -177,9 +193,9 @@ class Tracker {
       return;
     }
     if (finalStatuses.has(submission.status)) {
-      this.finish(submission.status, submission.reason);
+      this.finish(submission.status, submission);
     } else {
-      this.show(submission.status, submission.reason);
+      this.show(submission.status, submission);
       this.connect();
     }
   }
