@@ -495,6 +495,24 @@ class RecordingMetrics:
         return [document[name] for document in map(json.loads, self.lines) if name in document]
 
 
+class RecordingTextMessages(Recorder):
+    """TextMessages over a list: each SMS ``sent``; ``refuse_with`` makes the next sends fail as SNS would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[tuple[str, str]] = []
+        self.refuse_with: str | None = None
+
+    def send(self, *, to: str, text: str, submission_id: str) -> str:
+        from chalicelib.errors import TextMessageNotSent
+
+        self._record("send", to=to, text=text, submission_id=submission_id)
+        if self.refuse_with is not None:
+            raise TextMessageNotSent(self.refuse_with)
+        self.sent.append((to, text))
+        return f"message-{len(self.sent)}"
+
+
 if TYPE_CHECKING:
     # mypy (strict, in `make test`) checks each fake against the port it stands for: a port that
     # changes without its fake, or a fake that drifts from its port, fails type-checking.
@@ -510,3 +528,4 @@ if TYPE_CHECKING:
     _stats: ports.StatsStore = InMemoryStats()
     _metrics: ports.Metrics = RecordingMetrics()
     _emitter: ports.Metrics = EmbeddedMetrics(stage="test")
+    _texts: ports.TextMessages = RecordingTextMessages()
