@@ -20,6 +20,12 @@ SMS_REASON_MAX_CHARACTERS = 120
 SMS_TITLE_MAX_CHARACTERS = 40
 # Transactional: SNS favours delivery over price, as an outcome the submitter waits for deserves.
 SMS_TYPE = "Transactional"
+_OUTCOMES = {
+    "approved": "was approved",
+    "rejected": "was rejected",
+    "expired": "was rejected: not reviewed in time",
+    "failed": "could not be moderated; please resubmit",
+}
 
 
 class SnsClient(Protocol):
@@ -34,7 +40,8 @@ def _shortened(text: str, limit: int) -> str:
 
 def outcome_text(submission: Submission) -> str:
     """The text: the decision, its category and (shortened) reason, and who decided."""
-    parts = [f'"{_shortened(submission.title, SMS_TITLE_MAX_CHARACTERS)}" was {submission.decision}']
+    what = _OUTCOMES.get(submission.decision or "", f"was {submission.decision}")
+    parts = [f'"{_shortened(submission.title, SMS_TITLE_MAX_CHARACTERS)}" {what}']
     if submission.category:
         parts.append(f"category: {submission.category}")
     if submission.reason:

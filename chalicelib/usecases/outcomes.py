@@ -8,7 +8,7 @@ from typing import Any
 
 from chalicelib.clock import Clock, iso, parse_iso
 from chalicelib.domain import history as events
-from chalicelib.domain.actors import CONTENT_CHECK, WORKFLOW
+from chalicelib.domain.actors import CONTENT_CHECK, WORKFLOW, is_automated
 from chalicelib.domain.identifiers import review_id_for
 from chalicelib.domain.ports import HistoryStore, Notifications, ReviewStore, SubmissionStore
 from chalicelib.domain.review import DEFAULT_CATEGORY, REVIEWER_DECISIONS, Decision
@@ -175,6 +175,7 @@ class RecordOutcome:
             "title": None,
             "decision": outcome["decision"],
             "decidedBy": outcome.get("decidedBy", WORKFLOW),
+            "automated": is_automated(outcome.get("decidedBy", WORKFLOW)),
             "decidedAt": outcome.get("decidedAt"),
         }
         return {
