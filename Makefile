@@ -10,6 +10,12 @@ STAGE ?= dev
 # 2 was the fastest of 2, 3, 4 and auto on the 2-core machine (see BENCHMARKS.md).
 PYTEST_WORKERS ?= 2
 PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist loadfile
+# Bytecode is written once and kept in .venv/pycache, never beside the sources (chalice would zip
+# chalicelib/__pycache__ into the Lambda bundle). A shell with PYTHONDONTWRITEBYTECODE=1 (this machine's)
+# made every process (each test worker, each local runtime) compile moto, botocore and the rest from
+# source again: about 5 s of CPU each.
+unexport PYTHONDONTWRITEBYTECODE
+export PYTHONPYCACHEPREFIX := $(abspath $(VENV))/pycache
 # Days the API Gateway access logs are kept (docs/deploy.md): one of 1 3 5 7 14 30 60 90 180 365.
 ACCESS_LOG_RETENTION_DAYS ?= 30
 
@@ -23,7 +29,7 @@ $(PY):
 # The pinned dependencies, then the project itself, editable and without resolving dependencies again
 # (pyproject.toml pins the same ones). No build isolation, so nothing more is downloaded: setuptools and
 # wheel are there by then (Python 3.11's venv has setuptools; chalice requires wheel). --no-compile: Python
-# compiles what is imported when it is first imported, not all of moto[all] up front.
+# compiles what is imported when it is first imported (into PYTHONPYCACHEPREFIX), not all of moto[all] up front.
 $(STAMP): $(PY) requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-compile -r requirements-dev.txt
 	$(PY) -m pip install --quiet --no-compile --no-deps --no-build-isolation -e .
@@ -44,9 +50,10 @@ test: $(STAMP) chromium
 	@echo $$(( $$(date +%s) - $$(cat .make-test-started) )) > .make-test-seconds; rm -f .make-test-started
 
 ## test-faithful: the whole suite with moto's speed patches off (LOCAL_RUNTIME_SPEED_PATCHES=off): they must
-## change nothing but speed; the tests of the speed patches themselves (marked speed_patches) are left out
+## change nothing but speed; the tests of the speed patches themselves (marked speed_patches) are left out.
+## Each local runtime is a new `python -m local_runtime` process, not a fork (tests/local_runtime/forked_runtime.py).
 test-faithful: $(STAMP) chromium
-	LOCAL_RUNTIME_SPEED_PATCHES=off $(PY) -m pytest $(PYTEST_PARALLEL) -m "not speed_patches"
+	LOCAL_RUNTIME_SPEED_PATCHES=off LOCAL_RUNTIME_TEST_START=subprocess $(PY) -m pytest $(PYTEST_PARALLEL) -m "not speed_patches"
 
 # Debian's own Chromium for tests/browser (Playwright never downloads a browser here); quick when present.
 chromium:

@@ -247,12 +247,16 @@ def submit() -> Response:
     from chalicelib.web.requests import parse_article_request
 
     article = parse_article_request(_json_body())
-    submission = service.use_cases().intake.submit(article, idempotency_key=_request().headers.get("idempotency-key"))
+    submission, token = service.use_cases().intake.accept(
+        article, idempotency_key=_request().headers.get("idempotency-key")
+    )
     body = {
         "submissionId": submission.submission_id,
         "status": submission.status,
         "websocketUrl": service.websocket_url(),
     }
+    if token is not None:  # shown once: a replay of the same Idempotency-Key gets no token
+        body["submitterToken"] = token
     return Response(body=body, status_code=202)
 
 
@@ -262,6 +266,21 @@ def get_submission(submission_id: str) -> dict[str, Any]:
     from chalicelib.web.presenters import present_submission
 
     return present_submission(service.use_cases().submissions.get_submission(submission_id))
+
+
+@app.route("/submissions/{submission_id}/appeal", methods=["POST"])
+@json_errors
+def appeal(submission_id: str) -> Response:
+    """The submitter's appeal; its ``Authorization: Bearer`` is the submitter token, checked by the use case."""
+    from chalicelib.web.auth import bearer_token
+    from chalicelib.web.requests import parse_appeal_request
+
+    message = parse_appeal_request(_json_body())
+    submission, appeal = service.use_cases().appeals.appeal(
+        submission_id, token=bearer_token(_request().headers.get("authorization")), message=message
+    )
+    body = {"submissionId": submission.submission_id, "status": submission.status, "appealId": appeal.appeal_id}
+    return Response(body=body, status_code=202)
 
 
 @app.route("/submissions/{submission_id}/history", methods=["GET"], authorizer=reviewer_auth)

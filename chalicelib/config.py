@@ -15,6 +15,8 @@ from chalicelib.errors import ConfigurationError
 
 DEFAULT_MODERATION_WORDS = "forbidden"
 DEFAULT_REVIEW_TIMEOUT_SECONDS = 7 * 24 * 3600
+# SPEC §15: a refusal may be appealed for 14 days after it was decided.
+DEFAULT_APPEAL_WINDOW_SECONDS = 14 * 24 * 3600
 # API Gateway closes WebSocket connections after two hours at most.
 DEFAULT_CONNECTION_TTL_SECONDS = 2 * 3600
 # SPEC §13: at or above the review threshold a human looks; no automatic refusal unless set.
@@ -59,6 +61,7 @@ class Settings:
     risk_reject_threshold: float | None = None
     risk_model_name: str = DEFAULT_MODEL_NAME
     rejection_categories: tuple[str, ...] = DEFAULT_REJECTION_CATEGORIES
+    appeal_window_seconds: int = DEFAULT_APPEAL_WINDOW_SECONDS
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -97,6 +100,7 @@ class Settings:
             risk_reject_threshold=_reject_threshold(environ, review_threshold),
             risk_model_name=environ.get("RISK_MODEL_NAME") or DEFAULT_MODEL_NAME,
             rejection_categories=_rejection_categories(environ),
+            appeal_window_seconds=_positive_int(environ, "APPEAL_WINDOW_SECONDS", DEFAULT_APPEAL_WINDOW_SECONDS),
         )
 
 

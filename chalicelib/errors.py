@@ -39,6 +39,18 @@ class ConflictError(ServiceError):
     code = "AlreadyDecided"
 
 
+class AppealNotAllowedError(ServiceError):
+    """An appeal on a submission that is not refused, or that was appealed already."""
+
+    status_code = 409
+    code = "AppealNotAllowed"
+
+
+class AppealWindowClosedError(ServiceError):
+    status_code = 410
+    code = "AppealWindowClosed"
+
+
 class AlreadyExistsError(ServiceError):
     status_code = 409
     code = "AlreadyExists"

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 
 NAMESPACE = "ContentModeration"
-# The metric names of SPEC §16 (``Appeals`` is defined for when appeals exist: nothing emits it yet).
+# The metric names of SPEC §16.
 SUBMISSIONS = "Submissions"
 FLAGGED = "Flagged"
 DECISIONS = "Decisions"

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chalicelib.clock import Clock, system_clock
-from chalicelib.config import Settings, get_settings, reset_settings
+from chalicelib.config import DEFAULT_APPEAL_WINDOW_SECONDS, Settings, get_settings, reset_settings
 from chalicelib.integrations import aws
 from chalicelib.integrations.secrets_store import clear_secret_cache, resolve_secret
 
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from chalicelib.integrations.webhooks import WebhookSender
     from chalicelib.stores.connections import DynamoDBConnectionStore
     from chalicelib.stores.reviewers import DynamoDBReviewerStore
+    from chalicelib.usecases.appeals import AppealRefusal
     from chalicelib.usecases.decisions import DecideReview
     from chalicelib.usecases.deliveries import DeliverWebhook, RecordDeliveryFailure
     from chalicelib.usecases.intake import SubmitArticle
@@ -59,6 +60,7 @@ class UseCases:
     """Every use case of the REST API and the workflow's tasks, built over one set of stores and clients."""
 
     intake: SubmitArticle
+    appeals: AppealRefusal
     check: CheckContent
     approval: RequestApproval
     decisions: DecideReview
@@ -121,6 +123,7 @@ def build_use_cases(
         risk_policy=_risk_policy(settings),
         link_secret=link_signing_secret,
         review_timeout_seconds=settings.review_timeout_seconds,
+        appeal_window_seconds=settings.appeal_window_seconds,
         clock=clock,
         mailer=lambda: _mailer(settings),
         text_messages=_text_messenger,
@@ -142,6 +145,7 @@ def compose_use_cases(
     link_secret: Callable[[], str],
     review_timeout_seconds: int,
     clock: Clock,
+    appeal_window_seconds: int = DEFAULT_APPEAL_WINDOW_SECONDS,
     risk_policy: RiskPolicy | None = None,
     mailer: Callable[[], Mailer] | None = None,
     text_messages: Callable[[], TextMessages] | None = None,
@@ -174,6 +178,9 @@ def compose_use_cases(
     )
     return UseCases(
         intake=intake,
+        appeals=_appeal_refusal(
+            wiring, review_timeout_seconds=review_timeout_seconds, appeal_window_seconds=appeal_window_seconds
+        ),
         check=check,
         approval=approval,
         decisions=_decide_review(wiring, categories=rejection_categories or DEFAULT_REJECTION_CATEGORIES),
@@ -184,6 +191,22 @@ def compose_use_cases(
         reviews=ReviewQueries(reviews=reviews, submissions=submissions),
         stats=ReadStats(stats_store=stats_store, reviews=reviews, clock=clock),
         queue_age=PublishQueueAge(reviews=reviews, metrics=metrics, clock=clock),
+    )
+
+
+def _appeal_refusal(wiring: _Wiring, *, review_timeout_seconds: int, appeal_window_seconds: int) -> AppealRefusal:
+    """The submitter's appeal: a new execution of the same state machine, with its own review."""
+    from chalicelib.usecases.appeals import AppealRefusal
+
+    return AppealRefusal(
+        submissions=wiring.submissions,
+        history=wiring.history,
+        workflow=wiring.workflow,
+        notifier=wiring.notifier,
+        review_timeout_seconds=review_timeout_seconds,
+        appeal_window_seconds=appeal_window_seconds,
+        clock=wiring.clock,
+        count=wiring.count,
     )
 
 

@@ -8,7 +8,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from deploy.definition import DeliverySettings
 from deploy.template import build_template, stack_name
@@ -114,7 +114,7 @@ def deploy_stack(
         "Capabilities": ["CAPABILITY_IAM"],
         "Tags": [{"Key": "app", "Value": "content-moderation"}, {"Key": "stage", "Value": stage}],
     }
-    return create_or_update_stack(cloudformation, template, arguments, echo=echo, sleep=sleep)
+    return create_or_update_stack(cloudformation, template, arguments, existing=existing, echo=echo, sleep=sleep)
 
 
 def create_or_update_stack(
@@ -122,17 +122,20 @@ def create_or_update_stack(
     template: dict[str, Any],
     arguments: dict[str, Any],
     *,
+    existing: dict[str, Any] | None | Literal["look it up"] = "look it up",
     echo: Echo | None = None,
     sleep: Sleep = time.sleep,
 ) -> dict[str, str]:
     """Create the stack ``arguments["StackName"]`` or update it unless unchanged; wait; return its outputs.
 
+    ``existing`` is the stack as DescribeStacks gave it (None: there is none) when the caller has just read it.
     Raises RuntimeError when the stack fails, or sits in ROLLBACK_COMPLETE from a failed create.
     """
     from botocore.exceptions import ClientError
 
     name = arguments["StackName"]
-    existing = _existing_stack(cloudformation, name)
+    if existing == "look it up":
+        existing = _existing_stack(cloudformation, name)
     if existing is not None and _is_unchanged(cloudformation, existing, template, arguments):
         logger.info("stack %s is up to date", name)
     elif existing is not None:

@@ -77,6 +77,7 @@ def install_speed_patches() -> None:
     """
     from local_runtime.botocore_patches import share_loaded_botocore_data
     from local_runtime.cheap_copies import copy_plain_data_cheaply
+    from local_runtime.cloudformation_patches import parse_json_templates_as_json
     from local_runtime.dynamodb_patches import (
         answer_item_operations_as_json,
         parse_each_update_expression_once,
@@ -84,6 +85,7 @@ def install_speed_patches() -> None:
         reuse_parsed_conditions,
     )
     from local_runtime.iam_enforcement import parse_each_policy_once, trust_signatures_checked_before_moto
+    from local_runtime.kms_patches import generate_kms_keys_on_first_use
     from local_runtime.moto_version import require_pinned_moto
     from local_runtime.stepfunctions_patches import (
         cache_jsonpath_parsers,
@@ -117,6 +119,8 @@ def install_speed_patches() -> None:
     parse_each_policy_once()
     trust_signatures_checked_before_moto()
     share_loaded_botocore_data()
+    parse_json_templates_as_json()
+    generate_kms_keys_on_first_use()
 
 
 def route_cloudformation_state_machines_to_interpreter() -> None:

@@ -59,11 +59,14 @@ def documented_settings() -> tuple[DocumentedSetting, ...]:
     """Every variable ``python -m local_runtime`` reads, then the app's own that pass through it unchanged.
 
     The runtime sets the app's tables, secrets, URLs and model name itself; what is left of
-    chalicelib/config.py's settings (the risk check's, the word file, the connection TTL, the
-    rejection categories) and
-    LOG_LEVEL come from the user's shell.
+    chalicelib/config.py's settings (the risk check's, the word file, the connection TTL, the appeal window,
+    the rejection categories) and LOG_LEVEL come from the user's shell.
     """
-    from chalicelib.config import DEFAULT_CONNECTION_TTL_SECONDS, DEFAULT_RISK_REVIEW_THRESHOLD
+    from chalicelib.config import (
+        DEFAULT_APPEAL_WINDOW_SECONDS,
+        DEFAULT_CONNECTION_TTL_SECONDS,
+        DEFAULT_RISK_REVIEW_THRESHOLD,
+    )
     from chalicelib.domain.review import DEFAULT_REJECTION_CATEGORIES
 
     return (
@@ -131,6 +134,9 @@ def documented_settings() -> tuple[DocumentedSetting, ...]:
             "REJECTION_CATEGORIES",
             ",".join(DEFAULT_REJECTION_CATEGORIES),
             "the categories a rejection may name, in order (must include other)",
+        ),
+        DocumentedSetting(
+            "APPEAL_WINDOW_SECONDS", str(DEFAULT_APPEAL_WINDOW_SECONDS), "how long a refusal may be appealed (14 days)"
         ),
     )
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.domain.appeal import Appeal
 from chalicelib.domain.connection import Connection
 from chalicelib.domain.history import FORBIDDEN_FIELDS, HistoryEvent
 from chalicelib.domain.review import CLAIM_LEASE_SECONDS, REVIEW_STATUS_BY_DECISION, Review, ReviewStatus
@@ -57,6 +58,7 @@ class InMemorySubmissions(Recorder):
 
     def __init__(self) -> None:
         super().__init__()
+        self._lock = threading.Lock()
         self.items: dict[str, Submission] = {}
         # (submission id, channel) -> the outcome its message was sent for
         self.sent: dict[tuple[str, str], str] = {}
@@ -112,6 +114,33 @@ class InMemorySubmissions(Recorder):
         self.items[submission_id] = submission
         return submission
 
+    def start_appeal(self, submission_id: str, *, appeal: Appeal, token_hash: str) -> Submission | None:
+        self._record("start_appeal", submission_id=submission_id, appeal=appeal)
+        with self._lock:
+            submission = self.items.get(submission_id)
+            if (
+                submission is None
+                or submission.submitter_token_hash != token_hash
+                or submission.appeal is not None
+                or submission.status != appeal.original_status
+                or submission.decided_at != appeal.original_decided_at
+            ):
+                return None
+            submission = replace(submission, status=SubmissionStatus.IN_REVIEW, appeal=appeal)
+            self.items[submission_id] = submission
+            return submission
+
+    def cancel_appeal(self, submission_id: str, *, appeal: Appeal) -> None:
+        self._record("cancel_appeal", submission_id=submission_id, appeal=appeal)
+        submission = self.items.get(submission_id)
+        if (
+            submission is not None
+            and submission.appeal is not None
+            and submission.appeal.appeal_id == appeal.appeal_id
+            and submission.status == SubmissionStatus.IN_REVIEW
+        ):
+            self.items[submission_id] = replace(submission, status=appeal.original_status, appeal=None)
+
     def record_outcome(
         self,
         submission_id: str,
@@ -122,6 +151,7 @@ class InMemorySubmissions(Recorder):
         decided_by: str,
         decided_at: str,
         category: str | None = None,
+        appeal_outcome: str | None = None,
     ) -> Submission | None:
         self._record(
             "record_outcome",
@@ -132,9 +162,10 @@ class InMemorySubmissions(Recorder):
             decided_by=decided_by,
             decided_at=decided_at,
             category=category,
+            appeal_outcome=appeal_outcome,
         )
         submission = self.items.get(submission_id)
-        if submission is None:
+        if submission is None or (appeal_outcome is not None and submission.appeal is None):
             return None
         submission = replace(
             submission,
@@ -144,6 +175,9 @@ class InMemorySubmissions(Recorder):
             decided_by=decided_by,
             decided_at=decided_at,
             category=category or None,
+            appeal=submission.appeal.decided(appeal_outcome)
+            if submission.appeal is not None and appeal_outcome is not None
+            else submission.appeal,
         )
         self.items[submission_id] = submission
         return submission
@@ -217,7 +251,12 @@ class InMemoryReviews(Recorder):
             category=category,
         )
         review = self.items.get(review_id)
-        if review is None or review.status != ReviewStatus.PENDING or review.deadline <= now:
+        if (
+            review is None
+            or review.status != ReviewStatus.PENDING
+            or review.deadline <= now
+            or review.excluded_decider == decided_by
+        ):
             return None
         review = replace(
             review,

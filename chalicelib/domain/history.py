@@ -13,6 +13,8 @@ EXPIRED = "expired"
 FAILED = "failed"
 DELIVERED = "delivered"
 DELIVERY_FAILED = "delivery_failed"
+APPEALED = "appealed"
+APPEAL_DECIDED = "appeal_decided"
 # Never stored, whatever a caller passes (the audit trail is readable by every reviewer).
 FORBIDDEN_FIELDS = frozenset(
     {

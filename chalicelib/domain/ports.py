@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
+from chalicelib.domain.appeal import Appeal
 from chalicelib.domain.connection import Connection
 from chalicelib.domain.history import HistoryEvent
 from chalicelib.domain.review import Review
@@ -43,8 +44,18 @@ class SubmissionStore(Protocol):
         decided_by: str,
         decided_at: str,
         category: str | None = None,
+        appeal_outcome: str | None = None,
     ) -> Submission | None:
-        """Write the final outcome (idempotent); the submission with its subscribers, or None if it is gone."""
+        """Write the final outcome (idempotent); the submission with its subscribers, or None if it is gone.
+
+        ``appeal_outcome`` also marks its appeal ``overturned`` or ``upheld``.
+        """
+
+    def start_appeal(self, submission_id: str, *, appeal: Appeal, token_hash: str) -> Submission | None:
+        """Store the one appeal (token, no earlier appeal, the contested decision unchanged) → IN_REVIEW; else None."""
+
+    def cancel_appeal(self, submission_id: str, *, appeal: Appeal) -> None:
+        """Undo that appeal (its execution never started): back to the contested status."""
 
     def mark_sent(self, submission_id: str, *, channel: str, outcome: str) -> bool:
         """Claim the one message of ``channel`` for ``outcome``; False when it was already claimed (sent once)."""

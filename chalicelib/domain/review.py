@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from chalicelib.domain.appeal import KIND_SUBMISSION, Appeal
 from chalicelib.errors import BadRequestError
 
 MAX_PAGE_SIZE = 100
@@ -100,6 +101,14 @@ class Review:
     claim_expires_at: int | None = None
     # The risk model's assessment (SPEC §13's ``{"score", "labels", "model"}`` or ``{"error"}``); None: not scored.
     risk: dict[str, Any] | None = None
+    # ``submission`` (a first review) or ``appeal``; an appeal's review carries the appeal and the decision it contests.
+    kind: str = KIND_SUBMISSION
+    appeal: Appeal | None = None
+
+    @property
+    def excluded_decider(self) -> str | None:
+        """Who may not decide this review: the person whose decision the appeal contests (SPEC §15)."""
+        return self.appeal.original_decided_by if self.appeal is not None else None
 
     @property
     def risk_rank(self) -> float:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -92,17 +91,9 @@ class RiskAssessment:
             result["model"] = self.model
         return result
 
-    def to_item(self) -> dict[str, Any]:
-        """:meth:`to_dict` with Decimal numbers, as boto3 writes them to DynamoDB (it refuses floats)."""
-        result = self.to_dict()
-        if "score" in result:
-            result["score"] = Decimal(str(result["score"]))
-            result["labels"] = {name: Decimal(str(value)) for name, value in result["labels"].items()}
-        return result
-
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RiskAssessment:
-        """Read :meth:`to_dict`'s or :meth:`to_item`'s shape back (Decimal numbers from DynamoDB included).
+        """Read :meth:`to_dict`'s shape back, as JSON or as DynamoDB returns it (Decimal numbers).
 
         Raises ValueError when ``data`` has neither a score nor an error, or a score that is not a number.
         """

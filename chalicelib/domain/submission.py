@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from chalicelib.domain.actors import is_automated
+from chalicelib.domain.appeal import Appeal
 
 TITLE_MAX_CHARACTERS = 300
 BODY_MAX_BYTES = 100 * 1024
@@ -32,6 +33,8 @@ class SubmissionStatus(StrEnum):
     FAILED = "FAILED"
 
 
+# What an appeal may contest.
+APPEALABLE_STATUSES = frozenset({"REJECTED", "EXPIRED"})
 FINAL_STATUSES = frozenset(
     {SubmissionStatus.APPROVED, SubmissionStatus.REJECTED, SubmissionStatus.EXPIRED, SubmissionStatus.FAILED}
 )
@@ -78,6 +81,10 @@ class Submission:
     notify_email: str | None = None
     # Where the outcome is sent by SMS; as private as the address.
     notify_phone: str | None = None
+    # SHA-256 of the submitter token (SPEC §15): proves the submitter in an appeal; never shown.
+    submitter_token_hash: str | None = field(default=None, repr=False)
+    # The submitter's appeal, once made (one per submission).
+    appeal: Appeal | None = None
 
     @property
     def is_final(self) -> bool:

@@ -155,6 +155,19 @@ def plain(value: Any) -> Any:
     return value
 
 
+def dynamodb_value(value: Any) -> Any:
+    """:func:`plain`'s inverse: boto3 refuses floats (a risk score, say), so numbers go in as Decimal."""
+    from decimal import Decimal
+
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {key: dynamodb_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [dynamodb_value(item) for item in value]
+    return value
+
+
 # BatchGetItem reads at most 100 keys per call.
 BATCH_GET_LIMIT = 100
 

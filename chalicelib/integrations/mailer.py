@@ -22,15 +22,26 @@ _SUBJECTS = {
 }
 
 
+_APPEAL_SUBJECTS = {
+    "overturned": "Your appeal succeeded: your article was approved",
+    "upheld": "Your appeal was turned down",
+}
+
+
 def outcome_message(submission: Submission) -> tuple[str, str]:
-    """The subject and plain-text body: the decision, its category and reason when there are ones, who decided."""
-    subject = _SUBJECTS.get(submission.decision or "", "Your article was moderated")
+    """The subject and plain-text body: the decision, its category and reason, who decided (and an appeal's outcome)."""
+    appeal = submission.appeal.outcome if submission.appeal is not None else None
+    subject = (
+        _APPEAL_SUBJECTS[appeal] if appeal else _SUBJECTS.get(submission.decision or "", "Your article was moderated")
+    )
     lines = [
         f"Title: {submission.title}",
         f"Decision: {submission.decision}",
     ]
     if submission.category:
         lines.append(f"Category: {submission.category}")
+    if appeal:
+        lines.append(f"Appeal: {appeal}")
     if submission.reason:
         lines.append(f"Reason: {submission.reason}")
     lines += [

@@ -42,6 +42,8 @@ def outcome_text(submission: Submission) -> str:
     """The text: the decision, its category and (shortened) reason, and who decided."""
     what = _OUTCOMES.get(submission.decision or "", f"was {submission.decision}")
     parts = [f'"{_shortened(submission.title, SMS_TITLE_MAX_CHARACTERS)}" {what}']
+    if submission.appeal is not None and submission.appeal.outcome:
+        parts.append(f"appeal: {submission.appeal.outcome}")
     if submission.category:
         parts.append(f"category: {submission.category}")
     if submission.reason:

@@ -27,6 +27,7 @@ from chalicelib.log import log_event
 logger = logging.getLogger(__name__)
 
 EVENT_TYPE = "submission.decided"
+APPEAL_EVENT_TYPE = "submission.appeal_decided"
 SECRET_PREFIX = "whsec_"
 # One attempt: a receiver has this long to answer (the state machine's task timeout is longer).
 ATTEMPT_TIMEOUT_SECONDS = 10.0
@@ -58,14 +59,15 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def webhook_id_for(submission_id: str) -> str:
-    """The message id: one outcome per submission, so the id is stable across every retry and redelivery."""
-    return f"msg_{submission_id.replace('-', '')}"
+def webhook_id_for(submission_id: str, *, appeal: bool = False) -> str:
+    """The message id: one outcome per submission and one per its appeal, each stable across every retry."""
+    return f"msg_{submission_id.replace('-', '')}" + ("_appeal" if appeal else "")
 
 
 def message_body(detail: dict[str, Any]) -> bytes:
-    """``{"type": "submission.decided", "timestamp", "data"}``: the same bytes on every attempt."""
-    message = {"type": EVENT_TYPE, "timestamp": detail.get("decidedAt"), "data": detail}
+    """``{"type": "submission.decided"|"submission.appeal_decided", "timestamp", "data"}``: the same bytes on every attempt."""
+    event_type = APPEAL_EVENT_TYPE if detail.get("appeal") else EVENT_TYPE
+    message = {"type": event_type, "timestamp": detail.get("decidedAt"), "data": detail}
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 

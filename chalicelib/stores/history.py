@@ -11,11 +11,10 @@ records, so a retried step rewrites nothing and adds no duplicate.
 from __future__ import annotations
 
 import logging
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.history import FORBIDDEN_FIELDS, HistoryEvent
-from chalicelib.integrations.aws import conditional_write, plain, query_all
+from chalicelib.integrations.aws import conditional_write, dynamodb_value, plain, query_all
 from chalicelib.log import log_event
 
 if TYPE_CHECKING:
@@ -47,7 +46,7 @@ class DynamoDBHistoryStore:
             "at": at,
             "event": event,
             **{
-                name: _dynamodb_value(value)
+                name: dynamodb_value(value)
                 for name, value in fields.items()
                 if name not in FORBIDDEN_FIELDS and value is not None
             },
@@ -84,14 +83,3 @@ class DynamoDBHistoryStore:
             )
             for item in items
         ]
-
-
-def _dynamodb_value(value: Any) -> Any:
-    """boto3 refuses floats (a risk score, say): numbers go in as Decimal, the rest unchanged."""
-    if isinstance(value, float):
-        return Decimal(str(value))
-    if isinstance(value, dict):
-        return {key: _dynamodb_value(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_dynamodb_value(item) for item in value]
-    return value

@@ -8,6 +8,7 @@ import json
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.domain.appeal import KIND_SUBMISSION, Appeal
 from chalicelib.domain.review import (
     CLAIM_LEASE_SECONDS,
     REVIEW_STATUS_BY_DECISION,
@@ -15,7 +16,7 @@ from chalicelib.domain.review import (
     ReviewStatus,
 )
 from chalicelib.errors import BadRequestError
-from chalicelib.integrations.aws import conditional_write, plain
+from chalicelib.integrations.aws import conditional_write, dynamodb_value, plain
 from chalicelib.stores.decision_writes import decision_update
 
 if TYPE_CHECKING:
@@ -63,8 +64,13 @@ def review_to_item(review: Review) -> dict[str, Any]:
         item["claimId"] = review.claim_id
         item["claimExpiresAt"] = review.claim_expires_at
     if review.risk is not None:
-        item["risk"] = json.loads(json.dumps(review.risk), parse_float=Decimal)  # boto3 refuses floats
+        item["risk"] = dynamodb_value(review.risk)
     item["riskRank"] = Decimal(str(review.risk_rank))
+    item["kind"] = review.kind
+    if review.appeal is not None:
+        item["appeal"] = review.appeal.to_item()
+    if review.excluded_decider is not None:  # top-level, for the claim's condition
+        item["excludedDecider"] = review.excluded_decider
     return {key: value for key, value in item.items() if value is not None}
 
 
@@ -91,6 +97,8 @@ def review_from_item(item: dict[str, Any]) -> Review:
         claim_id=item.get("claimId"),
         claim_expires_at=int(item["claimExpiresAt"]) if item.get("claimExpiresAt") is not None else None,
         risk=plain(item["risk"]) if item.get("risk") is not None else None,
+        kind=item.get("kind", KIND_SUBMISSION),
+        appeal=Appeal.from_item(item["appeal"]) if item.get("appeal") else None,
     )
 
 
@@ -234,7 +242,8 @@ class DynamoDBReviewStore:
         now: int,
         category: str | None = None,
     ) -> Review | None:
-        """Atomically move a pending, unexpired review to ``decision``; None if another write won.
+        """Atomically move a pending, unexpired review to ``decision``; None if another write won
+        (or ``decided_by`` made the decision this review's appeal contests).
 
         Returns the review as claimed, with the task token current at that moment. The claim
         belongs to ``claim_id`` until ``now + CLAIM_LEASE_SECONDS``; the item keeps
@@ -260,7 +269,10 @@ class DynamoDBReviewStore:
             self._table.update_item,
             Key={"reviewId": review_id},
             UpdateExpression=update.expression,
-            ConditionExpression="#status = :pending AND deadline > :now",
+            ConditionExpression=(
+                "#status = :pending AND deadline > :now"
+                " AND (attribute_not_exists(excludedDecider) OR excludedDecider <> :decided_by)"
+            ),
             ExpressionAttributeNames=update.names,
             ExpressionAttributeValues=update.values | {":pending": ReviewStatus.PENDING, ":now": now},
             ReturnValues="ALL_NEW",

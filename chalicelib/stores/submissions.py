@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.domain.appeal import Appeal
 from chalicelib.domain.submission import Submission, SubmissionStatus
 from chalicelib.integrations.aws import conditional_write
 from chalicelib.stores.decision_writes import decision_update
@@ -28,6 +29,8 @@ def submission_to_item(submission: Submission) -> dict[str, Any]:
         "category": submission.category,
         "notifyEmail": submission.notify_email,
         "notifyPhone": submission.notify_phone,
+        "submitterTokenHash": submission.submitter_token_hash,
+        "appeal": submission.appeal.to_item() if submission.appeal is not None else None,
     }
     return {key: value for key, value in item.items() if value is not None}
 
@@ -49,6 +52,8 @@ def submission_from_item(item: dict[str, Any]) -> Submission:
         subscribers=frozenset(item.get("subscribers", ())),
         notify_email=item.get("notifyEmail"),
         notify_phone=item.get("notifyPhone"),
+        submitter_token_hash=item.get("submitterTokenHash"),
+        appeal=Appeal.from_item(item["appeal"]) if item.get("appeal") else None,
     )
 
 
@@ -143,6 +148,48 @@ class DynamoDBSubmissionStore:
             ExpressionAttributeValues={":outcome": outcome},
         )
 
+    def start_appeal(self, submission_id: str, *, appeal: Appeal, token_hash: str) -> Submission | None:
+        """Record the one appeal of a submission and put it back IN_REVIEW; None if any rule says no.
+
+        One conditional write checks the token, that there is no appeal yet, and that the decision
+        is still the one the appeal contests (status and decidedAt as read), so of many racing
+        appeals exactly one is stored.
+        """
+        response = conditional_write(
+            self._table.update_item,
+            Key={"submissionId": submission_id},
+            UpdateExpression="SET #status = :in_review, #appeal = :appeal",
+            ConditionExpression=(
+                "submitterTokenHash = :hash AND attribute_not_exists(#appeal)"
+                " AND #status = :original_status AND decidedAt = :original_decided_at"
+            ),
+            ExpressionAttributeNames={"#status": "status", "#appeal": "appeal"},
+            ExpressionAttributeValues={
+                ":in_review": SubmissionStatus.IN_REVIEW,
+                ":appeal": appeal.to_item(),
+                ":hash": token_hash,
+                ":original_status": appeal.original_status,
+                ":original_decided_at": appeal.original_decided_at,
+            },
+            ReturnValues="ALL_NEW",
+        )
+        return submission_from_item(response["Attributes"]) if response is not None else None
+
+    def cancel_appeal(self, submission_id: str, *, appeal: Appeal) -> None:
+        """Undo :meth:`start_appeal` after its execution could not be started (only that appeal)."""
+        conditional_write(
+            self._table.update_item,
+            Key={"submissionId": submission_id},
+            UpdateExpression="SET #status = :original_status REMOVE #appeal",
+            ConditionExpression="#appeal.appealId = :appeal_id AND #status = :in_review",
+            ExpressionAttributeNames={"#status": "status", "#appeal": "appeal"},
+            ExpressionAttributeValues={
+                ":original_status": appeal.original_status,
+                ":appeal_id": appeal.appeal_id,
+                ":in_review": SubmissionStatus.IN_REVIEW,
+            },
+        )
+
     def record_outcome(
         self,
         submission_id: str,
@@ -153,9 +200,11 @@ class DynamoDBSubmissionStore:
         decided_by: str,
         decided_at: str,
         category: str | None = None,
+        appeal_outcome: str | None = None,
     ) -> Submission | None:
         """Write the final outcome and return the submission with its subscribers as of that write.
 
+        ``appeal_outcome`` (``overturned``/``upheld``) marks the outcome of the submission's appeal.
         Idempotent (a retried final state writes the same values); None if the submission is gone.
         """
         update = decision_update(
@@ -167,13 +216,21 @@ class DynamoDBSubmissionStore:
             category=category,
             clear_missing_reason=True,
         )
+        expression, names, values = update.expression, update.names, update.values
+        condition = "attribute_exists(submissionId)"
+        if appeal_outcome is not None:
+            head, removal, tail = expression.partition(" REMOVE ")
+            expression = head + ", #appeal.outcome = :appeal_outcome" + removal + tail
+            names = names | {"#appeal": "appeal"}
+            values = values | {":appeal_outcome": appeal_outcome}
+            condition += " AND attribute_exists(#appeal)"
         response = conditional_write(
             self._table.update_item,
             Key={"submissionId": submission_id},
-            UpdateExpression=update.expression,
-            ConditionExpression="attribute_exists(submissionId)",
-            ExpressionAttributeNames=update.names,
-            ExpressionAttributeValues=update.values,
+            UpdateExpression=expression,
+            ConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
             ReturnValues="ALL_NEW",
         )
         if response is None:

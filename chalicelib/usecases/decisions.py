@@ -31,6 +31,7 @@ from chalicelib.domain.submission import Submission
 from chalicelib.errors import (
     ConflictError,
     ExpiredError,
+    ForbiddenError,
     IdempotencyKeyReusedError,
     NotFoundError,
     OutcomeUnknownError,
@@ -141,14 +142,16 @@ class ResumeExecution:
 
     def _settle_by_outcome(self, review: Review, error: Exception) -> None:
         """Wait a little for the execution to record its outcome: ours stands (200), another is 410, none is 503."""
-        for _look in range(int(SETTLE_SECONDS / SETTLE_INTERVAL_SECONDS) + 1):
+        looks = int(SETTLE_SECONDS / SETTLE_INTERVAL_SECONDS) + 1
+        for look in range(looks):
             submission = self._submissions.get(review.submission_id)
             if submission is not None and submission.is_final:
                 if _is_ours(submission, review):
                     self._log(review, "review.decision_already_delivered")
                     return
                 self._expired(review, error)
-            self._sleep(SETTLE_INTERVAL_SECONDS)
+            if look < looks - 1:  # no wait after the last look: the answer is 503 either way
+                self._sleep(SETTLE_INTERVAL_SECONDS)
         self._log(review, "review.decision_unsettled", level=logging.WARNING)
         raise OutcomeUnknownError("the workflow may not have received the decision; retry it") from error
 
@@ -205,14 +208,13 @@ class DecideReview:
         request gets ConflictError naming the decision that stands. A claim whose request died
         before resuming the execution is finished by the first request after its lease.
 
-        Raises NotFoundError, ConflictError (already decided), ExpiredError (deadline passed or
-        the execution no longer waits), BadRequestError (bad reason, category or key),
-        IdempotencyKeyReusedError (the key was used for another decision) and UnavailableError
-        (the callback failed: a refused one rolls the claim back, an uncertain one keeps it so
-        that retrying with the same key finishes it).
+        Raises NotFoundError, ConflictError (already decided), ExpiredError (deadline passed or the
+        execution no longer waits), ForbiddenError (an appeal, by whoever made the decision it contests),
+        BadRequestError (bad reason, category or key), IdempotencyKeyReusedError (the key was used for
+        another decision) and UnavailableError (the callback failed: a refused one rolls the claim back,
+        an uncertain one keeps it so that retrying with the same key finishes it).
         """
-        decision, reason, category = self._validated(action, reason, category)
-        validate_review_id(review_id)
+        decision, reason, category = self._validated(review_id, action, reason, category)
         claim_id = claim_id_for(decided_by, validated_idempotency_key(idempotency_key))
         for _attempt in range(MAX_CLAIM_ATTEMPTS):
             now = self._clock()
@@ -245,11 +247,16 @@ class DecideReview:
                 return self._answer_decided(review, claim_id=claim_id, proposed=(decision, reason, category))
             if review.deadline <= now:  # the condition failed on the deadline
                 raise ExpiredError("the review deadline has passed")
+            if review.excluded_decider == decided_by:  # the condition failed on who decides
+                raise ForbiddenError("the decision under appeal was yours: someone else must decide the appeal")
             # Pending again: a claim was rolled back between our write and our read. Claim again.
         raise UnavailableError("the review is being decided by others; retry")
 
-    def _validated(self, action: str, reason: str | None, category: str | None) -> tuple[str, str | None, str | None]:
+    def _validated(
+        self, review_id: str, action: str, reason: str | None, category: str | None
+    ) -> tuple[str, str | None, str | None]:
         """The decision, reason and category (a rejection's must be configured; none given: ``other``)."""
+        validate_review_id(review_id)
         decision = DECISION_BY_ACTION[action]
         return (
             decision,

@@ -37,6 +37,8 @@ def outcome_detail(submission: Submission) -> dict[str, Any]:
         detail["reason"] = submission.reason
     if submission.category:
         detail["category"] = submission.category
+    if submission.appeal is not None and submission.appeal.outcome:
+        detail["appeal"] = submission.appeal.outcome
     return detail
 
 

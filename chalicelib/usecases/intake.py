@@ -8,6 +8,7 @@ from dataclasses import replace
 from chalicelib.clock import Clock, iso
 from chalicelib.domain import history as events
 from chalicelib.domain.actors import CONTENT_CHECK
+from chalicelib.domain.appeal import new_submitter_token, submitter_token_hash
 from chalicelib.domain.identifiers import submission_id_for
 from chalicelib.domain.ports import HistoryStore, SubmissionStore, WorkflowEngine
 from chalicelib.domain.review import Decision
@@ -45,7 +46,15 @@ class SubmitArticle:
         self._clock = clock
 
     def submit(self, request: ArticleRequest, *, idempotency_key: str | None) -> Submission:
+        """:meth:`accept` without the submitter token."""
+        return self.accept(request, idempotency_key=idempotency_key)[0]
+
+    def accept(self, request: ArticleRequest, *, idempotency_key: str | None) -> tuple[Submission, str | None]:
         """Store a submission and start its execution; the same Idempotency-Key returns the same one.
+
+        Returns the submission and its submitter token. The token is stored only as a hash, so
+        only the request that created the submission has it: a replay of the same
+        Idempotency-Key gets None (never a second valid token, never the first one again).
 
         Raises BadRequestError for a malformed key, IdempotencyKeyReusedError when a key comes
         back with a different article, and UnavailableError when the workflow cannot be started
@@ -55,6 +64,7 @@ class SubmitArticle:
         # The execution is named after the submission, so its ARN is known before it starts
         # and is stored with the submission: no second write once it has started.
         execution_arn = self._workflow.execution_arn_for(submission_id)
+        token = new_submitter_token()
         submission = Submission(
             submission_id=submission_id,
             title=request.title,
@@ -65,16 +75,21 @@ class SubmitArticle:
             notify_email=request.notify_email,
             notify_phone=request.notify_phone,
             execution_arn=execution_arn,
+            submitter_token_hash=submitter_token_hash(token),
         )
         if not self._submissions.create(submission):
+            # A replay: the token belongs to the request that created the submission.
             existing = self._submissions.get(submission_id)
             if existing is None:  # a concurrent request with this key failed and rolled back
                 raise UnavailableError("a concurrent request with this Idempotency-Key failed; retry")
             if existing.request_fingerprint != submission.request_fingerprint:
                 raise IdempotencyKeyReusedError("this Idempotency-Key was used for a different article")
             if self._workflow.execution_status(execution_arn) is not None:
-                return existing
-            submission = existing  # a retry after a start that failed half-way: start it now
+                return existing, None
+            return self._start_and_record(existing), None  # a retry after a start that failed half-way
+        return self._start_and_record(submission), token
+
+    def _start_and_record(self, submission: Submission) -> Submission:
         submission = self._start(submission)
         if self._history.append(submission.submission_id, events.SUBMITTED, at=submission.created_at):
             self._count.submitted(submission.created_at)

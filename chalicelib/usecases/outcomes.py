@@ -9,6 +9,7 @@ from typing import Any
 from chalicelib.clock import Clock, iso, parse_iso
 from chalicelib.domain import history as events
 from chalicelib.domain.actors import CONTENT_CHECK, WORKFLOW, is_automated
+from chalicelib.domain.appeal import appeal_outcome, is_appeal_execution
 from chalicelib.domain.identifiers import review_id_for
 from chalicelib.domain.ports import HistoryStore, Notifications, ReviewStore, SubmissionStore
 from chalicelib.domain.review import DEFAULT_CATEGORY, REVIEWER_DECISIONS, Decision
@@ -22,6 +23,10 @@ from chalicelib.usecases.stats import CountEvents
 from chalicelib.usecases.text_messages import OutcomeTextMessage
 
 logger = logging.getLogger(__name__)
+
+# The EventBridge DetailType of an outcome (SPEC §12, §15).
+DETAIL_TYPE = "Submission Decided"
+APPEAL_DETAIL_TYPE = "Submission Appeal Decided"
 
 SUBMISSION_STATUS_BY_DECISION: dict[str, SubmissionStatus] = {
     Decision.APPROVED: SubmissionStatus.APPROVED,
@@ -110,22 +115,15 @@ class RecordOutcome:
         """Record the outcome in ``event`` and deliver it to subscribers and the submitter's e-mail.
 
         Returns what the delivery states need: ``detail`` (the EventBridge detail and the
-        webhook's ``data``) and ``webhooks`` (one item when WEBHOOK_URL is set, else none).
+        webhook's ``data``), ``detailType`` (an appeal's outcome has its own) and ``webhooks`` (one item when WEBHOOK_URL is set, else none).
         Subscribers come first: no delivery to the platform ever delays them.
         """
         outcome = event["outcome"]
         decision = outcome["decision"]
-        submission = self._submissions.record_outcome(
-            event["submissionId"],
-            status=SUBMISSION_STATUS_BY_DECISION[decision],
-            decision=decision,
-            reason=outcome.get("reason"),
-            category=_category(outcome),
-            decided_by=outcome.get("decidedBy", WORKFLOW),
-            # Pass states stamp $$.State.EnteredTime, whose format varies: store our one format.
-            decided_at=iso(parse_iso(outcome["decidedAt"])) if outcome.get("decidedAt") else iso(self._clock()),
-        )
-        if submission is None:  # nothing to record (it was rolled back): retrying cannot help
+        appealed = is_appeal_execution(event.get("executionArn"), event["submissionId"])
+        fields = self._appeal_fields(event["submissionId"], outcome) if appealed else self._fields(outcome)
+        submission = self._submissions.record_outcome(event["submissionId"], **fields) if fields else None
+        if fields is None or submission is None:  # nothing to record (it was rolled back): retrying cannot help
             return self._nothing_to_record(event, outcome)
         log_event(
             logger,
@@ -136,9 +134,15 @@ class RecordOutcome:
         )
         # Subscribers first: they wait on this, the review's copy of the outcome does not.
         delivered = self._notifier.publish_decision(submission)
-        self._record_history(submission, delivered=delivered)
+        self._record_history(submission, delivered=delivered, appeal_decision=decision if appealed else None)
         if submission.decided_by != CONTENT_CHECK:  # clean content never had a review
-            self._close_review(review_id_for(event["executionArn"]), submission, decision=decision)
+            self._close_review(
+                review_id_for(event["executionArn"]),
+                decision=decision,
+                reason=outcome.get("reason"),
+                decided_by=fields["decided_by"],
+                decided_at=fields["decided_at"],
+            )
         if submission.notify_email:
             self._email.send(submission)
         if submission.notify_phone and self._sms is not None:
@@ -149,7 +153,7 @@ class RecordOutcome:
             webhooks.append(
                 {
                     "submissionId": submission.submission_id,
-                    "webhookId": webhook_id_for(submission.submission_id),
+                    "webhookId": webhook_id_for(submission.submission_id, appeal=appealed),
                     "detail": detail,
                 }
             )
@@ -158,8 +162,44 @@ class RecordOutcome:
             "decision": decision,
             "delivered": delivered,
             "detail": detail,
+            "detailType": APPEAL_DETAIL_TYPE if appealed else DETAIL_TYPE,
             "webhooks": webhooks,
         }
+
+    def _fields(self, outcome: dict[str, Any]) -> dict[str, Any]:
+        """What the submission records of an outcome."""
+        decision = outcome["decision"]
+        return {
+            "status": SUBMISSION_STATUS_BY_DECISION[decision],
+            "decision": decision,
+            "reason": outcome.get("reason"),
+            "category": _category(outcome),
+            "decided_by": outcome.get("decidedBy", WORKFLOW),
+            # Pass states stamp $$.State.EnteredTime, whose format varies: store our one format.
+            "decided_at": iso(parse_iso(outcome["decidedAt"])) if outcome.get("decidedAt") else iso(self._clock()),
+        }
+
+    def _appeal_fields(self, submission_id: str, outcome: dict[str, Any]) -> dict[str, Any] | None:
+        """An appeal's outcome: approved overturns the refusal; a refusal replaces it; the deadline keeps it.
+
+        None when the submission or its appeal is gone (nothing to record).
+        """
+        submission = self._submissions.get(submission_id)
+        if submission is None or submission.appeal is None:
+            return None
+        fields = self._fields(outcome)
+        decision = outcome["decision"]
+        if decision == Decision.FAILED:
+            return fields  # the workflow failed: said as for any submission
+        if decision == Decision.EXPIRED:  # upheld by the deadline: the contested decision stands
+            appeal = submission.appeal
+            fields |= {
+                "status": appeal.original_status,
+                "decision": appeal.original_decision or Decision.REJECTED,
+                "reason": appeal.original_reason,
+                "category": appeal.original_category,
+            }
+        return fields | {"appeal_outcome": appeal_outcome(decision)}
 
     def _nothing_to_record(self, event: dict[str, Any], outcome: dict[str, Any]) -> dict[str, Any]:
         log_event(
@@ -183,10 +223,13 @@ class RecordOutcome:
             "decision": outcome["decision"],
             "delivered": 0,
             "detail": detail,
+            "detailType": DETAIL_TYPE,
             "webhooks": [],
         }
 
-    def _close_review(self, review_id: str, submission: Submission, *, decision: str) -> None:
+    def _close_review(
+        self, review_id: str, *, decision: str, reason: str | None, decided_by: str, decided_at: str
+    ) -> None:
         """Make the review show the execution's outcome without writing a reviewer's decision twice.
 
         A reviewer's decision reached the execution as the review's own fields, written by its
@@ -197,19 +240,30 @@ class RecordOutcome:
             self._reviews.finish_decision(review_id)
             return
         review = self._reviews.record_final(
-            review_id,
-            decision=decision,
-            reason=submission.reason,
-            decided_by=submission.decided_by or WORKFLOW,
-            decided_at=submission.decided_at or iso(self._clock()),
+            review_id, decision=decision, reason=reason, decided_by=decided_by, decided_at=decided_at
         )
         if review is not None:
             self._notifier.publish_review_event("expired" if decision == Decision.EXPIRED else "decided", review)
 
-    def _record_history(self, submission: Submission, *, delivered: int) -> None:
-        """The outcome's events: reviewers' decisions were recorded when they were made."""
+    def _record_history(self, submission: Submission, *, delivered: int, appeal_decision: str | None) -> None:
+        """The outcome's events: reviewers' decisions were recorded when they were made.
+
+        ``appeal_decision``: the appeal review's decision (approved, rejected, expired) of an appeal's outcome.
+        """
         at = submission.decided_at or iso(self._clock())
-        if submission.decision == Decision.EXPIRED:
+        if appeal_decision is not None and submission.appeal is not None and submission.appeal.outcome:
+            self._history.append(
+                submission.submission_id,
+                events.APPEAL_DECIDED,
+                at=at,
+                key=submission.appeal.appeal_id,
+                appealId=submission.appeal.appeal_id,
+                appeal=submission.appeal.outcome,
+                decision=appeal_decision,
+                reason=submission.reason,
+                actor=submission.decided_by,
+            )
+        elif submission.decision == Decision.EXPIRED:
             if self._history.append(submission.submission_id, events.EXPIRED, at=at, reason=submission.reason):
                 self._count.expired(at)
         elif submission.decision == Decision.FAILED:

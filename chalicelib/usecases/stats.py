@@ -60,6 +60,10 @@ class CountEvents:
         self._add(at, {stats.EXPIRED: 1})
         self._metrics.emit(metrics.EXPIRED, 1)
 
+    def appealed(self, at: str) -> None:
+        self._add(at, {stats.APPEALED: 1})
+        self._metrics.emit(metrics.APPEALS, 1)
+
     def delivery_failed(self, channel: str) -> None:
         self._metrics.emit(metrics.DELIVERY_FAILURES, 1, dimensions={"Channel": channel})
 

@@ -11,6 +11,7 @@ from typing import Any
 from chalicelib.clock import Clock, iso, parse_iso
 from chalicelib.domain import content_check
 from chalicelib.domain import history as events
+from chalicelib.domain.appeal import KIND_APPEAL, KIND_SUBMISSION, is_appeal_execution
 from chalicelib.domain.identifiers import review_id_for
 from chalicelib.domain.ports import (
     HistoryStore,
@@ -98,6 +99,8 @@ class CheckContent:
         the log, not to the execution.
         """
         submission = find_submission(self._submissions, event["submissionId"])
+        if is_appeal_execution(event.get("executionArn"), submission.submission_id):
+            return self._appeal_route(submission)
         matches = self._matches(submission)
         risk = self._risk_policy.assess(submission)
         where = self._risk_policy.route(flagged=bool(matches), risk=risk)
@@ -143,6 +146,24 @@ class CheckContent:
         return {
             "reason": rejection_reason(risk),
             "category": rejection_category(risk, allowed=self._risk_policy.categories, default=DEFAULT_CATEGORY),
+        }
+
+    def _appeal_route(self, submission: Submission) -> dict[str, Any]:
+        """An appeal goes straight to a person, with the word list's matches to show why it was flagged.
+
+        Routing here rather than in a Choice state keeps the clean path of every submission at
+        five states; the appeal was checked (and counted) once already, so nothing is recorded.
+        """
+        matches = self._matches(submission)
+        reported = [
+            {**match, "text": match["text"][:MAX_QUOTED_CHARACTERS]} for match in matches[:MAX_REPORTED_MATCHES]
+        ]
+        return {
+            "flagged": bool(matches),
+            "matches": reported,
+            "route": Route.REVIEW,
+            "risk": None,
+            **self._refusal(Route.REVIEW, None),
         }
 
     def _matches(self, submission: Submission) -> list[dict[str, Any]]:
@@ -232,6 +253,7 @@ class RequestApproval:
             reject_path=reject_path,
             task_token=event["taskToken"],
             risk=event.get("risk"),
+            **_appeal_fields(submission, execution_arn),
         )
 
     def _replay_decision(self, review_id: str, *, task_token: str) -> None:
@@ -252,3 +274,10 @@ class RequestApproval:
             reviewId=review_id,
             decision=review.decision,
         )
+
+
+def _appeal_fields(submission: Submission, execution_arn: str) -> dict[str, Any]:
+    """An appeal's review carries the appeal and the decision it contests; a first review, its kind."""
+    if submission.appeal is None or not is_appeal_execution(execution_arn, submission.submission_id):
+        return {"kind": KIND_SUBMISSION}
+    return {"kind": KIND_APPEAL, "appeal": submission.appeal}

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.domain.actors import WORKFLOW
+from chalicelib.domain.appeal import Appeal
 from chalicelib.domain.history import HistoryEvent
 from chalicelib.domain.review import Review
 from chalicelib.domain.stats import Stats
@@ -35,6 +36,32 @@ def present_submission(submission: Submission) -> dict[str, Any]:
             public[key] = value
     if submission.decision is not None:
         public["automated"] = submission.automated
+    return public | _appeal_of(submission)
+
+
+def _appeal_of(submission: Submission) -> dict[str, Any]:
+    """``appealId`` and ``appealedAt`` once appealed, ``appeal`` (``overturned``/``upheld``) once decided."""
+    if submission.appeal is None:
+        return {}
+    public = {"appealId": submission.appeal.appeal_id, "appealedAt": submission.appeal.appealed_at}
+    if submission.appeal.outcome:
+        public["appeal"] = submission.appeal.outcome
+    return public
+
+
+def present_appeal(appeal: Appeal) -> dict[str, Any]:
+    """What an appeal's reviewer sees: the author's message and the decision it contests (never who the author is)."""
+    public: dict[str, Any] = {"appealId": appeal.appeal_id, "message": appeal.message, "appealedAt": appeal.appealed_at}
+    for key, value in (
+        ("originalStatus", appeal.original_status),
+        ("originalDecision", appeal.original_decision),
+        ("originalReason", appeal.original_reason),
+        ("originalCategory", appeal.original_category),
+        ("originalDecidedBy", appeal.original_decided_by),
+        ("originalDecidedAt", appeal.original_decided_at),
+    ):
+        if value is not None:
+            public[key] = value
     return public
 
 
@@ -52,7 +79,10 @@ def present_review(review: Review, base_url: str | None = None, *, body: str | N
         "status": review.status,
         "createdAt": review.created_at,
         "deadline": review.deadline_at,
+        "kind": review.kind,
     }
+    if review.appeal is not None:
+        public["appeal"] = present_appeal(review.appeal)
     if base_url is not None:
         public["approveUrl"] = base_url + review.approve_path
         public["rejectUrl"] = base_url + review.reject_path
@@ -100,6 +130,8 @@ def decision_message(submission: Submission) -> dict[str, Any]:
         message["reason"] = submission.reason
     if submission.category:
         message["category"] = submission.category
+    if submission.appeal is not None and submission.appeal.outcome:
+        message["appeal"] = submission.appeal.outcome
     return message
 
 

@@ -35,6 +35,7 @@ _EMAIL = re.compile(EMAIL_PATTERN)
 _PHONE = re.compile(PHONE_PATTERN)
 _DECISION_REQUEST_FIELDS = frozenset({"reason", "category"})
 _NEW_REVIEWER_FIELDS = frozenset({"name", "role"})
+_APPEAL_FIELDS = frozenset({"message"})
 
 
 def parse_article_request(payload: Any) -> ArticleRequest:
@@ -116,6 +117,16 @@ def parse_decision_request(payload: object) -> DecisionRequest:
         if value is not None and not isinstance(value, str):
             raise BadRequestError(f"'{name}' must be a string")
     return DecisionRequest(reason=payload.get("reason"), category=payload.get("category"))
+
+
+def parse_appeal_request(payload: object) -> object:
+    """The message of ``{"message": string}`` (its length is a rule of the appeal: ``domain.appeal``).
+
+    Raises BadRequestError for another shape or an unknown field.
+    """
+    if not isinstance(payload, dict) or set(payload) - _APPEAL_FIELDS:
+        raise BadRequestError('the body must be {"message": string}')
+    return payload.get("message")
 
 
 def parse_new_reviewer(payload: Any) -> NewReviewer:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from chalicelib.clock import iso
+from chalicelib.domain.appeal import Appeal
 from chalicelib.domain.connection import Connection
 from chalicelib.domain.review import CLAIM_LEASE_SECONDS, Review, ReviewStatus
 from chalicelib.domain.submission import Submission, SubmissionStatus
@@ -108,6 +109,85 @@ def test_a_missing_reason_clears_a_stale_one_on_the_submission(stores: Stores) -
     assert cleared is not None and cleared.reason is None
 
 
+def _appeal(**changes: object) -> Appeal:
+    appeal = Appeal(
+        appeal_id="appeal-1",
+        message="please look again",
+        appealed_at=iso(NOW + 60),
+        original_status=SubmissionStatus.REJECTED,
+        original_decision="rejected",
+        original_reason="spam",
+        original_decided_by="alice",
+        original_decided_at=iso(NOW),
+    )
+    return replace(appeal, **changes)  # type: ignore[arg-type]
+
+
+def _rejected_submission(stores: Stores) -> Submission:
+    submission = _submission(
+        status=SubmissionStatus.REJECTED,
+        decision="rejected",
+        reason="spam",
+        decided_by="alice",
+        decided_at=iso(NOW),
+        submitter_token_hash="hash-of-the-token",
+    )
+    stores.submissions.create(submission)
+    return submission
+
+
+def test_an_appeal_is_stored_once_only_with_the_token_and_the_contested_decision(stores: Stores) -> None:
+    submission = _rejected_submission(stores)
+    sid = submission.submission_id
+    assert stores.submissions.start_appeal(sid, appeal=_appeal(), token_hash="another-hash") is None
+    stale = _appeal(original_decided_at=iso(NOW - 1))
+    assert stores.submissions.start_appeal(sid, appeal=stale, token_hash="hash-of-the-token") is None
+    assert stores.submissions.get(sid) == submission  # refusals change nothing
+    appealed = stores.submissions.start_appeal(sid, appeal=_appeal(), token_hash="hash-of-the-token")
+    assert appealed is not None and appealed.status == SubmissionStatus.IN_REVIEW and appealed.appeal == _appeal()
+    again = _appeal(appeal_id="appeal-2")
+    assert stores.submissions.start_appeal(sid, appeal=again, token_hash="hash-of-the-token") is None
+    assert stores.submissions.get(sid) == appealed
+
+
+def test_an_appeal_is_cancelled_only_by_its_own_id_and_its_outcome_is_recorded(stores: Stores) -> None:
+    submission = _rejected_submission(stores)
+    sid = submission.submission_id
+    stores.submissions.start_appeal(sid, appeal=_appeal(), token_hash="hash-of-the-token")
+    stores.submissions.cancel_appeal(sid, appeal=_appeal(appeal_id="another"))
+    assert stores.submissions.get(sid).status == SubmissionStatus.IN_REVIEW  # type: ignore[union-attr]
+    stores.submissions.cancel_appeal(sid, appeal=_appeal())
+    assert stores.submissions.get(sid) == submission
+    stores.submissions.start_appeal(sid, appeal=_appeal(), token_hash="hash-of-the-token")
+    decided = stores.submissions.record_outcome(
+        sid,
+        status=SubmissionStatus.APPROVED,
+        decision="approved",
+        reason=None,
+        decided_by="bob",
+        decided_at=iso(NOW + 120),
+        appeal_outcome="overturned",
+    )
+    assert decided is not None and decided.appeal == _appeal(outcome="overturned")
+    assert (decided.status, decided.decided_by, decided.reason) == (SubmissionStatus.APPROVED, "bob", None)
+    assert stores.submissions.get(sid) == decided
+
+
+def test_an_appeal_outcome_needs_an_appeal(stores: Stores) -> None:
+    submission = _rejected_submission(stores)
+    outcome = stores.submissions.record_outcome(
+        submission.submission_id,
+        status="APPROVED",
+        decision="approved",
+        reason=None,
+        decided_by="bob",
+        decided_at=iso(NOW),
+        appeal_outcome="overturned",
+    )
+    assert outcome is None
+    assert stores.submissions.get(submission.submission_id) == submission
+
+
 def test_an_unknown_submission_cannot_be_followed_and_a_follower_can_leave(stores: Stores) -> None:
     assert stores.submissions.add_subscriber("00000000-0000-4000-8000-999999999999", "connection-1") is None
     submission = _submission()
@@ -188,6 +268,24 @@ def test_exactly_one_claim_wins_and_it_carries_the_current_token(stores: Stores)
     assert won.task_token == review.task_token
     assert _claim(stores, review, claim_id="claim-2", decision="approved") is None
     assert stores.reviews.get(review.review_id) == won
+
+
+def test_an_appeal_review_is_never_claimed_by_the_decider_it_contests(stores: Stores) -> None:
+    review = replace(_review(), kind="appeal", appeal=_appeal(original_decided_by="alice"))
+    stores.reviews.put_pending(review)
+    assert stores.reviews.get(review.review_id) == review
+    assert _claim(stores, review) is None  # _claim decides as alice
+    assert stores.reviews.get(review.review_id) == review
+    won = stores.reviews.claim_decision(
+        review.review_id,
+        decision="approved",
+        reason=None,
+        decided_by="bob",
+        decided_at=iso(NOW),
+        claim_id="claim-bob",
+        now=NOW,
+    )
+    assert won is not None and won.decided_by == "bob" and won.appeal == review.appeal
 
 
 def test_no_claim_is_taken_at_or_after_the_deadline(stores: Stores) -> None:

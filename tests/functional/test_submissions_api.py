@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import boto3
@@ -19,11 +20,12 @@ def _execution_count(state_machine_arn: str) -> int:
     return len(client.list_executions(stateMachineArn=state_machine_arn)["executions"])
 
 
-def test_submit_returns_202_with_id_status_and_websocket_url(client):
+def test_submit_returns_202_with_id_status_websocket_url_and_submitter_token(client):
     response = client.http.post("/submissions", headers=json_headers(), body=json.dumps({"title": "Hello"}))
 
     assert response.status_code == 202
-    assert set(response.json_body) == {"submissionId", "status", "websocketUrl"}
+    assert set(response.json_body) == {"submissionId", "status", "websocketUrl", "submitterToken"}
+    assert response.json_body["submitterToken"].startswith("cms_")
     assert response.json_body["status"] == "CHECKING"
     assert response.json_body["websocketUrl"] == "ws://testserver/ws"
 
@@ -87,6 +89,29 @@ def test_same_idempotency_key_returns_the_same_submission_and_one_execution(clie
     assert first["submissionId"] == second["submissionId"]
     assert _execution_count(aws["StateMachineArn"]) == 1
     assert _item_count(aws["SubmissionsTableName"]) == 1
+
+
+def test_the_submitter_token_is_stored_only_as_its_hash(client, aws):
+    created = submit(client, "Token keeper")
+
+    item = (
+        boto3.resource("dynamodb", region_name=REGION)
+        .Table(aws["SubmissionsTableName"])
+        .get_item(Key={"submissionId": created["submissionId"]})["Item"]
+    )
+    assert created["submitterToken"] not in json.dumps(item, default=str)
+    assert item["submitterTokenHash"] == hashlib.sha256(created["submitterToken"].encode()).hexdigest()
+    assert "submitterToken" not in client.http.get(f"/submissions/{created['submissionId']}").json_body
+
+
+def test_a_replayed_idempotency_key_gets_no_submitter_token(client):
+    first = submit(client, "Once only", **{"Idempotency-Key": "token-key"})
+    again = submit(client, "Once only", **{"Idempotency-Key": "token-key"})
+
+    assert first["submitterToken"].startswith("cms_")
+    # Only a hash is stored: a replay can neither show the first token again nor mint a second valid one.
+    assert "submitterToken" not in again
+    assert again["submissionId"] == first["submissionId"]
 
 
 def test_idempotency_key_reused_for_another_article_gets_422(client, aws):

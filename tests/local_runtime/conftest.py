@@ -25,6 +25,7 @@ import pytest
 from local_runtime.harness import free_ports
 from local_runtime.harness import wait_for as shared_wait_for
 from local_runtime.sigv4 import AwsCredentials
+from tests.local_runtime.forked_runtime import ForkedRuntimeProcess, fork_runtime, forking_enabled
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_TOKEN = "local-runtime-test-token"
@@ -99,9 +100,9 @@ def sign(
 
 @dataclass
 class RunningRuntime:
-    """A ``python -m local_runtime`` process and how to reach it."""
+    """A ``python -m local_runtime`` process (or a fork that runs the same: forked_runtime.py) and how to reach it."""
 
-    process: subprocess.Popen[bytes]
+    process: subprocess.Popen[bytes] | ForkedRuntimeProcess
     stdout_path: Path
     stderr_path: Path
     rest_url: str
@@ -273,10 +274,15 @@ def _start_runtime(directory: Path, *, ports: dict[str, int], **extra_env: str) 
     )
     directory.mkdir(parents=True, exist_ok=True)
     stdout_path, stderr_path = directory / "stdout.txt", directory / "stderr.txt"
-    with stdout_path.open("wb") as stdout, stderr_path.open("wb") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "local_runtime"], cwd=ROOT, env=env, stdout=stdout, stderr=stderr
-        )
+    if forking_enabled():
+        stdout_path.write_bytes(b"")
+        stderr_path.write_bytes(b"")
+        process: subprocess.Popen[bytes] | ForkedRuntimeProcess = fork_runtime(env, ROOT, stdout_path, stderr_path)
+    else:
+        with stdout_path.open("wb") as stdout, stderr_path.open("wb") as stderr:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "local_runtime"], cwd=ROOT, env=env, stdout=stdout, stderr=stderr
+            )
 
     def ready() -> bool:
         if process.poll() is not None:

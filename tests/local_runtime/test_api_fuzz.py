@@ -39,6 +39,9 @@ class Seeded:
     review_ids: dict[str, str]
     link_query: dict[str, str]
     reviewer_name: str
+    # A rejected submission and its submitter token, so an appeal reaches its 202 (then its 409).
+    rejected_submission_id: str = ""
+    submitter_token: str = ""
 
 
 class StoredState:
@@ -85,8 +88,9 @@ class StoredState:
         waiting = {
             item["submissionId"]["S"] for item in self._rows(snapshot, "reviews") if item["status"]["S"] == "PENDING"
         }
-        for name, status in snapshot["executions"]:  # an execution is named after its submission
-            if status == "RUNNING" and not (submissions.get(name) == "IN_REVIEW" and name in waiting):
+        for name, status in snapshot["executions"]:  # named after its submission (an appeal's: appeal-<id>)
+            submission_id = name.removeprefix("appeal-")
+            if status == "RUNNING" and not (submissions.get(submission_id) == "IN_REVIEW" and submission_id in waiting):
                 return False
         return "CHECKING" not in submissions.values()
 
@@ -148,12 +152,33 @@ def seeded(runtime: RunningRuntime) -> Seeded:
     link = urlsplit(found[submissions["decide"]]["rejectUrl"])
     reviewer = http("POST", f"{runtime.rest_url}/reviewers", {"name": "fuzz-seed"}, headers=runtime.admin_headers)
     assert reviewer.status == 201, reviewer
+    rejected, submitter_token = _rejected_submission(runtime)
     return Seeded(
         submission_id=submissions["approve"],
         review_ids={use: found[submission_id]["reviewId"] for use, submission_id in submissions.items()},
         link_query=dict(parse_qsl(link.query)),
         reviewer_name="fuzz-seed",
+        rejected_submission_id=rejected,
+        submitter_token=submitter_token,
     )
+
+
+def _rejected_submission(runtime: RunningRuntime) -> tuple[str, str]:
+    """A flagged submission the admin rejected, and its submitter token."""
+    created = http("POST", f"{runtime.rest_url}/submissions", {"title": "fuzz seed: forbidden (appeal)"})
+    assert created.status == 202, created
+    submission_id = created.body["submissionId"]
+
+    def review() -> dict[str, Any] | None:
+        listed = http("GET", f"{runtime.rest_url}/reviews?limit=100", headers=runtime.admin_headers).body["items"]
+        return next((item for item in listed if item["submissionId"] == submission_id), None)
+
+    rejected = http(
+        "POST", f"{runtime.rest_url}/reviews/{wait_for(review)['reviewId']}/reject", {}, runtime.admin_headers
+    )
+    assert rejected.status == 200, rejected
+    wait_for(lambda: http("GET", f"{runtime.rest_url}/submissions/{submission_id}").body["status"] == "REJECTED")
+    return submission_id, str(created.body["submitterToken"])
 
 
 def _strategy(operation: Any, seeded: Seeded) -> Any:
@@ -165,6 +190,13 @@ def _strategy(operation: Any, seeded: Seeded) -> Any:
     fixed: list[dict[str, Any]] = [{}]
     if "{name}" in path and path.startswith("/reviewers"):
         fixed.append({"path_parameters": {"name": seeded.reviewer_name}})
+    elif path.endswith("/appeal"):  # its Bearer is the submitter token, not a reviewer's
+        fixed.append(
+            {
+                "path_parameters": {"submissionId": seeded.rejected_submission_id},
+                "headers": {"Authorization": f"Bearer {seeded.submitter_token}"},
+            }
+        )
     elif "{submissionId}" in path:
         fixed.append({"path_parameters": {"submissionId": seeded.submission_id}})
     elif path.endswith("/decide"):

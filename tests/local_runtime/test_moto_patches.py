@@ -113,6 +113,8 @@ SPEED_PATCHES: dict[str, Callable[[], bool]] = {
         "moto.iam.access_control:IAMRequestBase", "check_signature", "trusts_earlier_check"
     ),
     "share_loaded_botocore_data": _marked("botocore.loaders:Loader", "load_service_model", "shared_between_loaders"),
+    "parse_json_templates_as_json": _marked("moto.cloudformation.models:Stack", "parse_template", "reads_json_as_json"),
+    "generate_kms_keys_on_first_use": _marked("moto.kms.models", "generate_private_key", "generates_on_first_use"),
 }
 
 
@@ -178,8 +180,12 @@ def test_the_runtime_refuses_another_moto_version(monkeypatch: pytest.MonkeyPatc
     from local_runtime import moto_version
 
     monkeypatch.setattr(importlib.metadata, "version", lambda name: "5.9.9")
-    with pytest.raises(moto_version.MotoVersionError, match="moto==5.2.5"):
-        moto_version.require_pinned_moto()
+    moto_version.installed_moto_version.cache_clear()  # read once per process: read it again here
+    try:
+        with pytest.raises(moto_version.MotoVersionError, match="moto==5.2.5"):
+            moto_version.require_pinned_moto()
+    finally:
+        moto_version.installed_moto_version.cache_clear()
 
 
 def test_the_installed_moto_is_the_pinned_one() -> None:
@@ -793,3 +799,46 @@ def test_sessions_share_loaded_botocore_data_and_answer_alike(aws: dict[str, str
     assert one.meta.service_model._service_description is other.meta.service_model._service_description
     tables = sorted(name for key, name in aws.items() if key.endswith("TableName"))
     assert sorted(one.list_tables()["TableNames"]) == sorted(other.list_tables()["TableNames"]) == tables
+
+
+@speed_patch
+def test_a_json_template_reads_as_json_exactly_as_moto_reads_it_and_yaml_still_goes_to_moto(
+    aws: dict[str, str],
+) -> None:
+    """The patched parser gives moto's own result for our template; a YAML template still takes moto's path."""
+    import yaml
+    from moto.cloudformation.models import Stack
+    from moto.cloudformation.utils import yaml_tag_constructor
+
+    from deploy.template import build_template
+
+    assert getattr(Stack.parse_template, "reads_json_as_json", False)
+    body = json.dumps(build_template(stage="dev", region="us-east-1", account_id="123456789012"))
+    yaml.add_multi_constructor("", yaml_tag_constructor)
+    assert Stack.parse_template(body) == yaml.load(body, Loader=yaml.Loader)
+    yaml_body = "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n    Properties:\n      TopicName: !Ref Name\n"
+    assert Stack.parse_template(yaml_body) == {
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": {"Ref": "Name"}}}}
+    }
+
+
+@speed_patch
+def test_a_kms_key_made_on_first_use_signs_verifies_and_shows_its_public_key(aws: dict[str, str]) -> None:
+    """moto's Key must still take its private key from ``moto.kms.models.generate_private_key`` (now lazy)."""
+    import boto3
+    import moto.kms.models as kms_models
+    from cryptography.hazmat.primitives.serialization import load_der_public_key
+
+    from tests.conftest import REGION
+
+    assert getattr(kms_models.generate_private_key, "generates_on_first_use", False)
+    kms = boto3.client("kms", region_name=REGION)
+    for spec, algorithm in (("RSA_2048", "RSASSA_PSS_SHA_256"), ("ECC_NIST_P256", "ECDSA_SHA_256")):
+        key_id = kms.create_key(KeyUsage="SIGN_VERIFY", KeySpec=spec)["KeyMetadata"]["KeyId"]
+        signature = kms.sign(KeyId=key_id, Message=b"article", SigningAlgorithm=algorithm)["Signature"]
+        verified = kms.verify(KeyId=key_id, Message=b"article", Signature=signature, SigningAlgorithm=algorithm)
+        assert verified["SignatureValid"] is True
+        public = load_der_public_key(kms.get_public_key(KeyId=key_id)["PublicKey"])
+        assert public.key_size == (2048 if spec == "RSA_2048" else 256)
+    other = kms.verify(KeyId=key_id, Message=b"another", Signature=signature, SigningAlgorithm="ECDSA_SHA_256")
+    assert other["SignatureValid"] is False  # moto answers False where KMS raises KMSInvalidSignatureException

@@ -127,32 +127,6 @@ def test_the_apps_send_path_reaches_the_socket_and_gone_connections_get_410(runt
     assert result.status == 410 and result.headers["x-amzn-ErrorType"] == "GoneException"
 
 
-def test_a_thousand_concurrent_connections_do_not_take_the_gateway_down(runtime: RunningRuntime) -> None:
-    async def scenario() -> None:
-        async def open_one() -> ClientConnection:
-            return await connect(runtime.ws_url, open_timeout=60, ping_interval=None)
-
-        sockets = await asyncio.gather(*(open_one() for _ in range(CONCURRENT_CONNECTIONS)), return_exceptions=True)
-        opened = [socket for socket in sockets if not isinstance(socket, BaseException)]
-        failures = [socket for socket in sockets if isinstance(socket, BaseException)]
-        try:
-            assert not failures, f"{len(failures)} connections failed, e.g. {failures[0]!r}"
-            # Every one of them is live: a sample answers the app's ping.
-            await asyncio.gather(*(app_ping(socket) for socket in opened[::100]))
-        finally:
-            # Half leave politely, half just drop.
-            for index, socket in enumerate(opened):
-                if index % 2:
-                    socket.transport.abort()
-            await asyncio.gather(*(socket.close() for socket in opened[::2]), return_exceptions=True)
-
-        async with connect(runtime.ws_url) as ws:
-            await app_ping(ws)
-
-    asyncio.run(scenario())
-    assert http("GET", f"{runtime.rest_url}/health").status == 200
-
-
 def test_the_rest_server_takes_a_burst_of_64_concurrent_requests(runtime: RunningRuntime) -> None:
     address = urlsplit(runtime.rest_url)
     start = threading.Barrier(CONCURRENT_REQUESTS)
@@ -192,8 +166,8 @@ async def next_decision(socket: ClientConnection) -> dict[str, Any]:
 
 
 def test_a_subscriber_that_stops_reading_does_not_delay_the_others(runtime: RunningRuntime) -> None:
-    # The 1,000 connections of an earlier test leave $disconnects queued: let them finish, so that a
-    # post that takes half a second means a stuck socket, not a busy runtime.
+    # Earlier tests' connections may still be closing: let their $disconnects finish, so that a post that
+    # takes half a second means a stuck socket, not a busy runtime (the 1,000-socket test runs after this one).
     wait_for(lambda: runtime.connections_table().scan(Select="COUNT")["Count"] <= QUIET_CONNECTIONS, timeout=120)
     submission_id = submit_and_wait_for_review(runtime, "A forbidden title that five sockets follow")
     # The stuck client connects following a clean "marker" submission first: its connection id is then
@@ -254,3 +228,31 @@ def test_a_subscriber_that_stops_reading_does_not_delay_the_others(runtime: Runn
 
 def _only(connection_ids: set[str]) -> str | None:
     return next(iter(connection_ids)) if len(connection_ids) == 1 else None
+
+
+# Last in the module: the $disconnects its 1,000 sockets queue would keep the runtime busy for the
+# tests after it (the runtime drops what is still queued when it stops).
+def test_a_thousand_concurrent_connections_do_not_take_the_gateway_down(runtime: RunningRuntime) -> None:
+    async def scenario() -> None:
+        async def open_one() -> ClientConnection:
+            return await connect(runtime.ws_url, open_timeout=60, ping_interval=None)
+
+        sockets = await asyncio.gather(*(open_one() for _ in range(CONCURRENT_CONNECTIONS)), return_exceptions=True)
+        opened = [socket for socket in sockets if not isinstance(socket, BaseException)]
+        failures = [socket for socket in sockets if isinstance(socket, BaseException)]
+        try:
+            assert not failures, f"{len(failures)} connections failed, e.g. {failures[0]!r}"
+            # Every one of them is live: a sample answers the app's ping.
+            await asyncio.gather(*(app_ping(socket) for socket in opened[::100]))
+        finally:
+            # Half leave politely, half just drop.
+            for index, socket in enumerate(opened):
+                if index % 2:
+                    socket.transport.abort()
+            await asyncio.gather(*(socket.close() for socket in opened[::2]), return_exceptions=True)
+
+        async with connect(runtime.ws_url) as ws:
+            await app_ping(ws)
+
+    asyncio.run(scenario())
+    assert http("GET", f"{runtime.rest_url}/health").status == 200

@@ -138,3 +138,11 @@ def test_rejection_categories_keep_their_order_without_blanks_or_repeats():
 def test_rejection_categories_without_other_or_with_a_bad_name_are_refused(value):
     with pytest.raises(ConfigurationError, match="REJECTION_CATEGORIES"):
         Settings.from_environ({**REQUIRED, "REJECTION_CATEGORIES": value})
+
+
+def test_the_appeal_window_defaults_to_14_days_and_refuses_a_bad_value():
+    assert Settings.from_environ(REQUIRED).appeal_window_seconds == 14 * 24 * 3600
+    assert Settings.from_environ(REQUIRED | {"APPEAL_WINDOW_SECONDS": "3600"}).appeal_window_seconds == 3600
+    for value in ("0", "two weeks"):
+        with pytest.raises(ConfigurationError, match="APPEAL_WINDOW_SECONDS"):
+            Settings.from_environ(REQUIRED | {"APPEAL_WINDOW_SECONDS": value})

@@ -442,6 +442,38 @@ function riskElement(risk, limit) {
   return node;
 }
 
+// --- appeals -----------------------------------------------------------------------------
+
+/** "appeal of: rejected by ana (spam): “looks like spam”": the decision an appeal contests. */
+function contestedDecision(appeal) {
+  const decision = appeal.originalDecision || (appeal.originalStatus || "").toLowerCase();
+  return "appeal of: " + decision + " by " + (appeal.originalDecidedBy || "?")
+    + (appeal.originalCategory ? " (" + appeal.originalCategory + ")" : "")
+    + (appeal.originalReason ? ": “" + appeal.originalReason + "”" : "");
+}
+
+/** The appeal above the article: the original decision, who made it, why, and the author's message. */
+function showAppeal(review) {
+  const box = $("review-appeal");
+  const appeal = review.kind === "appeal" ? review.appeal : null;
+  box.hidden = !appeal;
+  if (!appeal) { box.replaceChildren(); return; }
+  const decision = appeal.originalDecision || (appeal.originalStatus || "").toLowerCase();
+  const original = element("p", "appeal-original");
+  original.append(element("span", "badge appeal", "appeal"), " The author appeals: ",
+    element("strong", "", decision), " by ", element("span", "decided-by", appeal.originalDecidedBy || "?"));
+  if (appeal.originalDecidedAt) { original.append(" ", timeElement(appeal.originalDecidedAt)); }
+  const why = [];
+  if (appeal.originalCategory) { why.push("category " + appeal.originalCategory); }
+  if (appeal.originalReason) { why.push("“" + appeal.originalReason + "”"); }
+  const parts = [original, element("p", "appeal-reason", "Why: " + (why.join(" · ") || "no reason given"))];
+  parts.push(element("p", "muted", "The author's message:"), element("p", "appeal-message", appeal.message || ""));
+  if (state.reviewer && appeal.originalDecidedBy === state.reviewer.name) {
+    parts.push(element("p", "muted", "You made the original decision: someone else must decide this appeal."));
+  }
+  box.replaceChildren(...parts);
+}
+
 function matchedWords(review) {
   const words = [...new Set((review.matches || []).map((match) => match.word))];
   return words.length ? "matched: " + words.join(", ") : "";
@@ -452,6 +484,7 @@ function reviewItem(review, decided) {
   item.dataset.reviewId = review.reviewId;
   const button = element("button", "open");
   button.type = "button";
+  if (review.kind === "appeal") { button.append(element("span", "badge appeal", "appeal"), " "); }
   button.append(element("span", "title", review.title));
   const details = element("span", "details");
   if (decided) {
@@ -467,6 +500,7 @@ function reviewItem(review, decided) {
     const words = matchedWords(review);
     if (words) { details.append(" · ", element("span", "words", words)); }
     button.append(details);
+    if (review.appeal) { button.append(element("span", "reason appeal-of", contestedDecision(review.appeal))); }
     const risk = riskElement(review.risk, maxListedLabels);
     if (risk) { button.append(risk); }
   }
@@ -551,6 +585,7 @@ async function openReview(reviewId, from) {
     ? "Flagged for " + matches.map((m) => "“" + m.text + "” (" + m.word + ", in the " + m.field + ")").join("; ")
     : "";
   showRisk(review.risk);
+  showAppeal(review);
   $("review-meta").replaceChildren("Submitted ", timeElement(review.createdAt), " · deadline ",
     timeElement(review.deadline), " · submission " + review.submissionId);
   $("reason").value = "";
@@ -640,7 +675,9 @@ async function decide(action) {
     loadHistory(review.submissionId);
   } catch (error) {
     if (state.opened !== review) { return; }
-    if (error.status === 409) {
+    if (error.status === 403) {
+      showResult("Not yours to decide: " + error.message + ". Nothing was recorded.", "warn");
+    } else if (error.status === 409) {
       showResult("Someone decided first: " + error.message + ". Your decision was not recorded.", "warn");
     } else if (error.status === 410) {
       showResult("Too late: the review expired before your decision reached it (" + error.message + ").", "warn");
@@ -662,6 +699,8 @@ const eventLabels = {
   failed: "Failed",
   delivered: "Delivered",
   delivery_failed: "Delivery failed",
+  appealed: "Appealed",
+  appeal_decided: "Appeal decided",
 };
 
 function eventDetails(entry) {
@@ -686,6 +725,12 @@ function eventDetails(entry) {
       return entry.channel + (entry.sockets !== undefined ? " (" + entry.sockets + " open)" : "");
     case "delivery_failed":
       return entry.channel + (entry.error ? ": " + entry.error : "");
+    case "appealed":
+      return "against " + (entry.originalDecision || "?") + " by " + (entry.originalDecidedBy || "?")
+        + (entry.message ? ": “" + entry.message + "”" : "");
+    case "appeal_decided":
+      return entry.appeal + " (" + entry.decision + " by " + entry.actor + ")"
+        + (entry.reason ? ": “" + entry.reason + "”" : "");
     default:
       return "";
   }

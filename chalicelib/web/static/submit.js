@@ -17,6 +17,13 @@ const labels = {
   UNKNOWN: "The service no longer knows this submission (it was restarted or lost its data); please submit it again.",
 };
 const finalStatuses = new Set(["APPROVED", "REJECTED", "EXPIRED", "FAILED", "UNKNOWN"]);
+// What an appeal may contest (SPEC §15), and how its outcome reads.
+const appealable = new Set(["REJECTED", "EXPIRED"]);
+const appealLabels = {
+  overturned: "Appeal accepted: your article is published",
+  upheld: "Appeal turned down: the decision stands",
+};
+const appealMaxCharacters = 2000;
 // Reconnects back off (0.5 s, 1 s, 2 s … 30 s, with jitter) so a restarting service is not hammered.
 const firstRetryMs = 500;
 const maxRetryMs = 30000;
@@ -66,6 +73,7 @@ class Tracker {
     this.reasonElement = line("reason", this.element);
     this.categoryElement = line("category", this.element);
     this.deciderElement = line("muted decided-by", this.element);
+    this.appealElement = line("appeal", this.element);
     this.connectionElement = line("connection", this.element);
     this.connectionElement.setAttribute("aria-live", "polite");
     line("muted submission-id", this.element).textContent = "Submission " + record.submissionId;
@@ -80,9 +88,82 @@ class Tracker {
     const status = this.record.status || "CHECKING";
     this.element.className = "submission " + status;
     this.statusElement.textContent = labels[status] || status;
+    if (this.record.appeal && appealLabels[this.record.appeal]) {
+      this.statusElement.textContent = appealLabels[this.record.appeal];
+    } else if (this.record.appealId && status === "IN_REVIEW") {
+      this.statusElement.textContent = "Appealed: waiting for another moderator…";
+    }
     this.reasonElement.textContent = this.record.reason ? "Reason: " + this.record.reason : "";
     this.categoryElement.textContent = this.record.category ? "Category: " + this.record.category : "";
     this.deciderElement.textContent = deciderText(this.record);
+    this.renderAppeal();
+  }
+
+  /** "Appeal" on a rejected or expired submission made in this tab (it holds the submitter token), once. */
+  renderAppeal() {
+    const offer = appealable.has(this.record.status) && this.record.submitterToken && !this.record.appealId;
+    if (!offer) { this.appealElement.replaceChildren(); return; }
+    if (this.appealElement.firstChild) { return; } // keep what the author is typing
+    const open = document.createElement("button");
+    open.type = "button";
+    open.className = "appeal-open";
+    open.textContent = "Appeal";
+    open.addEventListener("click", () => this.openAppeal(open));
+    this.appealElement.append(open);
+  }
+
+  openAppeal(open) {
+    const form = document.createElement("form");
+    form.className = "appeal-form";
+    const label = document.createElement("label");
+    const message = document.createElement("textarea");
+    message.id = "appeal-message-" + this.id;
+    message.maxLength = appealMaxCharacters;
+    message.required = true;
+    label.htmlFor = message.id;
+    label.textContent = "Why should the decision change? Another moderator will read this.";
+    const send = document.createElement("button");
+    send.type = "submit";
+    send.textContent = "Send appeal";
+    const error = document.createElement("p");
+    error.className = "appeal-error";
+    error.setAttribute("role", "alert");
+    form.append(label, message, send, error);
+    form.addEventListener("submit", (event) => { event.preventDefault(); this.sendAppeal(message, send, error); });
+    open.replaceWith(form);
+    message.focus();
+  }
+
+  async sendAppeal(message, send, error) {
+    error.textContent = "";
+    if (!message.value.trim()) { error.textContent = "Please write why."; return; }
+    send.disabled = true;
+    try {
+      const response = await fetch(new URL("submissions/" + encodeURIComponent(this.id) + "/appeal", base), {
+        method: "POST",
+        headers: {"Content-Type": "application/json", "Authorization": "Bearer " + this.record.submitterToken},
+        body: JSON.stringify({message: message.value}),
+      });
+      const result = await response.json().catch(() => ({}));
+      if (!response.ok) {
+        error.textContent = result.error ? result.error.message : "The service answered " + response.status;
+        return;
+      }
+      this.record.appealId = result.appealId;
+      this.reopen(result.status || "IN_REVIEW");
+    } catch {
+      error.textContent = "The service cannot be reached; please try again.";
+    } finally {
+      send.disabled = false;
+    }
+  }
+
+  /** Follow the submission live again: its appeal is a new review with its own outcome. */
+  reopen(status) {
+    this.finished = false;
+    this.retries = 0;
+    this.show(status);
+    this.connect();
   }
 
   /** ``outcome``: the message or submission's statement of reasons (reason, category, decidedBy, automated). */
@@ -93,6 +174,7 @@ class Tracker {
       this.record[key] = typeof outcome[key] === "string" ? outcome[key] : undefined;
     }
     this.record.automated = typeof outcome.automated === "boolean" ? outcome.automated : undefined;
+    if (typeof outcome.appeal === "string") { this.record.appeal = outcome.appeal; }
     this.render();
     save();
   }
@@ -154,6 +236,8 @@ class Tracker {
     if (message.type === "status") {
       this.show(message.status, message);
     } else if (message.type === "decision" && typeof message.decision === "string") {
+      // Before an appeal, the decision of the first review; after one, only the appeal's outcome counts.
+      if (this.record.appealId && !message.appeal) { return; }
       this.finish(message.decision.toUpperCase(), message);
     } else if (message.type === "error" && String(message.message).startsWith("no submission")) {
       this.forget();
@@ -192,6 +276,7 @@ class Tracker {
       this.retryLater("The service answered " + response.status);
       return;
     }
+    if (typeof submission.appealId === "string") { this.record.appealId = submission.appealId; }
     if (finalStatuses.has(submission.status)) {
       this.finish(submission.status, submission);
     } else {
@@ -232,8 +317,10 @@ async function submit(event) {
       formError.textContent = result.error ? result.error.message : "The service answered " + response.status;
       return;
     }
+    // The submitter token proves this tab made the submission (an appeal needs it); it lives only here.
     const tracker = track({
       submissionId: result.submissionId, title, websocketUrl: result.websocketUrl, status: result.status,
+      submitterToken: result.submitterToken,
     });
     save();
     form.reset();
