@@ -36,8 +36,10 @@ ANONYMOUS = "-"
 # --- error mapping -----------------------------------------------------------------------
 
 
-def _error_response(status_code: int, code: str, message: str) -> Response:
-    return Response(body={"error": {"code": code, "message": message}}, status_code=status_code)
+def _error_response(
+    status_code: int, code: str, message: str, headers: dict[str, str | list[str]] | None = None
+) -> Response:
+    return Response(body={"error": {"code": code, "message": message}}, status_code=status_code, headers=headers)
 
 
 def json_errors(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -48,9 +50,16 @@ def json_errors(view: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return view(*args, **kwargs)
         except Exception as error:
-            return _error_response(*error_reply(error, where=view.__name__))
+            return _error_response(*error_reply(error, where=view.__name__), headers=_error_headers(error))
 
     return wrapper
+
+
+def _error_headers(error: Exception) -> dict[str, str | list[str]] | None:
+    """A 429 says when to come back (``Retry-After``, in seconds)."""
+    from chalicelib.errors import RateLimitedError
+
+    return {"Retry-After": str(error.retry_after)} if isinstance(error, RateLimitedError) else None
 
 
 def html_errors(view: Callable[..., Response]) -> Callable[..., Response]:
@@ -117,6 +126,16 @@ def _base_url() -> str:
         return configured
     context = _request().context
     return f"https://{context.get('domainName', '')}/{context.get('stage', '')}"
+
+
+def _source_ip() -> str | None:
+    """The caller's address as API Gateway saw it (the local REST server fills it from the socket's peer).
+
+    Never ``X-Forwarded-For``: any client can write that header, so a limit keyed on it is no limit.
+    """
+    identity = _request().context.get("identity") or {}
+    source_ip = identity.get("sourceIp")
+    return source_ip if isinstance(source_ip, str) and source_ip else None
 
 
 # --- authentication ----------------------------------------------------------------------
@@ -244,11 +263,19 @@ def openapi_document() -> Response:
 @app.route("/submissions", methods=["POST"])
 @json_errors
 def submit() -> Response:
+    """Public, with no authorizer (API Gateway would refuse anonymous callers): a platform client's
+    token is checked here instead, before anything is parsed, stored or started."""
+    from chalicelib.web.auth import bearer_token
     from chalicelib.web.requests import parse_article_request
 
+    headers = _request().headers
+    authorization = headers.get("authorization")
+    submitted_by = service.admission().admit(
+        token=bearer_token(authorization), presented=authorization is not None, source_ip=_source_ip()
+    )
     article = parse_article_request(_json_body())
     submission, token = service.use_cases().intake.accept(
-        article, idempotency_key=_request().headers.get("idempotency-key")
+        article, idempotency_key=headers.get("idempotency-key"), submitted_by=submitted_by
     )
     body = {
         "submissionId": submission.submission_id,
@@ -388,6 +415,39 @@ def delete_reviewer(name: str) -> Response:
     from chalicelib.domain.team import validate_name
 
     service.reviewers().delete(validate_name(name))
+    return Response(body="", status_code=204)
+
+
+# --- platform clients ------------------------------------------------------------------
+
+
+@app.route("/clients", methods=["POST"], authorizer=reviewer_auth)
+@json_errors
+@admins_only
+def create_client() -> Response:
+    """A platform backend's credential: its token is in this answer only (a hash is stored)."""
+    from chalicelib.web.requests import parse_new_client
+
+    client, token = service.clients().create(parse_new_client(_json_body()), created_by=_caller().name)
+    return Response(body={"name": client.name, "token": token, "createdAt": client.created_at}, status_code=201)
+
+
+@app.route("/clients", methods=["GET"], authorizer=reviewer_auth)
+@json_errors
+@admins_only
+def list_clients() -> dict[str, Any]:
+    from chalicelib.web.presenters import present_client
+
+    return {"items": [present_client(client) for client in service.clients().list()]}
+
+
+@app.route("/clients/{name}", methods=["DELETE"], authorizer=reviewer_auth)
+@json_errors
+@admins_only
+def delete_client(name: str) -> Response:
+    from chalicelib.domain.team import validate_name
+
+    service.clients().delete(validate_name(name))
     return Response(body="", status_code=204)
 
 

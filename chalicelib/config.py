@@ -21,10 +21,19 @@ DEFAULT_APPEAL_WINDOW_SECONDS = 14 * 24 * 3600
 DEFAULT_CONNECTION_TTL_SECONDS = 2 * 3600
 # SPEC §13: at or above the review threshold a human looks; no automatic refusal unless set.
 DEFAULT_RISK_REVIEW_THRESHOLD = 0.5
+# SPEC §18: anonymous submissions are unlimited unless set (the deploy sets 30 a minute per address);
+# a platform client may send 600 a minute.
+DEFAULT_RATE_LIMIT_SUBMISSIONS_PER_MINUTE = 0
+DEFAULT_CLIENT_SUBMISSIONS_PER_MINUTE = 600
+# Messages a UTC day to one address (SPEC §18); past it they are skipped, the submission goes on.
+DEFAULT_NOTIFY_MAX_PER_RECIPIENT_PER_DAY = 20
+# Text messages a UTC day for the whole stage (SPEC §18), whatever the recipients.
+DEFAULT_SMS_MAX_PER_DAY = 1000
 _SWITCHES = {"on": True, "off": False}
 # A rejection category: lower-case words joined by hyphens, short enough for an SMS and a select.
 _CATEGORY_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 CATEGORY_MAX_CHARACTERS = 40
+_BOOLEANS = {"true": True, "false": False}
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,7 @@ class Settings:
     reviewers_table: str
     history_table: str
     stats_table: str
+    limits_table: str
     state_machine_arn: str
     review_timeout_seconds: int
     connection_ttl_seconds: int
@@ -62,6 +72,12 @@ class Settings:
     risk_model_name: str = DEFAULT_MODEL_NAME
     rejection_categories: tuple[str, ...] = DEFAULT_REJECTION_CATEGORIES
     appeal_window_seconds: int = DEFAULT_APPEAL_WINDOW_SECONDS
+    submit_requires_client: bool = False
+    rate_limit_submissions_per_minute: int = DEFAULT_RATE_LIMIT_SUBMISSIONS_PER_MINUTE
+    client_submissions_per_minute: int = DEFAULT_CLIENT_SUBMISSIONS_PER_MINUTE
+    notify_max_per_recipient_per_day: int = DEFAULT_NOTIFY_MAX_PER_RECIPIENT_PER_DAY
+    sms_allowed_prefixes: tuple[str, ...] = ()
+    sms_max_per_day: int = DEFAULT_SMS_MAX_PER_DAY
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -78,6 +94,7 @@ class Settings:
             reviewers_table=_required(environ, "REVIEWERS_TABLE"),
             history_table=_required(environ, "HISTORY_TABLE"),
             stats_table=_required(environ, "STATS_TABLE"),
+            limits_table=_required(environ, "LIMITS_TABLE"),
             state_machine_arn=_required(environ, "STATE_MACHINE_ARN"),
             review_timeout_seconds=_positive_int(environ, "REVIEW_TIMEOUT_SECONDS", DEFAULT_REVIEW_TIMEOUT_SECONDS),
             connection_ttl_seconds=_positive_int(environ, "CONNECTION_TTL_SECONDS", DEFAULT_CONNECTION_TTL_SECONDS),
@@ -101,6 +118,18 @@ class Settings:
             risk_model_name=environ.get("RISK_MODEL_NAME") or DEFAULT_MODEL_NAME,
             rejection_categories=_rejection_categories(environ),
             appeal_window_seconds=_positive_int(environ, "APPEAL_WINDOW_SECONDS", DEFAULT_APPEAL_WINDOW_SECONDS),
+            submit_requires_client=_boolean(environ, "SUBMIT_REQUIRES_CLIENT", default=False),
+            rate_limit_submissions_per_minute=_non_negative_int(
+                environ, "RATE_LIMIT_SUBMISSIONS_PER_MINUTE", DEFAULT_RATE_LIMIT_SUBMISSIONS_PER_MINUTE
+            ),
+            client_submissions_per_minute=_non_negative_int(
+                environ, "CLIENT_SUBMISSIONS_PER_MINUTE", DEFAULT_CLIENT_SUBMISSIONS_PER_MINUTE
+            ),
+            notify_max_per_recipient_per_day=_non_negative_int(
+                environ, "NOTIFY_MAX_PER_RECIPIENT_PER_DAY", DEFAULT_NOTIFY_MAX_PER_RECIPIENT_PER_DAY
+            ),
+            sms_allowed_prefixes=_sms_prefixes(environ),
+            sms_max_per_day=_non_negative_int(environ, "SMS_MAX_PER_DAY", DEFAULT_SMS_MAX_PER_DAY),
         )
 
 
@@ -135,6 +164,20 @@ def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _non_negative_int(environ: Mapping[str, str], name: str, default: int) -> int:
+    """A whole number, 0 or more (0 switches a limit off)."""
+    raw = environ.get(name)
+    if not raw or not raw.strip():
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"environment variable {name} must be an integer, got {raw!r}") from None
+    if value < 0:
+        raise ConfigurationError(f"environment variable {name} must be 0 or more, got {value}")
+    return value
+
+
 def _switch(environ: Mapping[str, str], name: str, *, default: bool) -> bool:
     raw = environ.get(name)
     if not raw:
@@ -142,6 +185,16 @@ def _switch(environ: Mapping[str, str], name: str, *, default: bool) -> bool:
     value = _SWITCHES.get(raw.strip().lower())
     if value is None:
         raise ConfigurationError(f"environment variable {name} must be 'on' or 'off', got {raw!r}")
+    return value
+
+
+def _boolean(environ: Mapping[str, str], name: str, *, default: bool) -> bool:
+    raw = environ.get(name)
+    if not raw or not raw.strip():
+        return default
+    value = _BOOLEANS.get(raw.strip().lower())
+    if value is None:
+        raise ConfigurationError(f"environment variable {name} must be 'true' or 'false', got {raw!r}")
     return value
 
 
@@ -168,6 +221,15 @@ def _reject_threshold(environ: Mapping[str, str], review_threshold: float) -> fl
             f"RISK_REVIEW_THRESHOLD ({review_threshold})"
         )
     return value
+
+
+def _sms_prefixes(environ: Mapping[str, str]) -> tuple[str, ...]:
+    from chalicelib.domain.sms import parse_prefixes
+
+    try:
+        return parse_prefixes(environ.get("SMS_ALLOWED_PREFIXES") or "")
+    except ValueError as error:
+        raise ConfigurationError(f"environment variable SMS_ALLOWED_PREFIXES: {error}") from None
 
 
 def _webhook_url(environ: Mapping[str, str]) -> str | None:

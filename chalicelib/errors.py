@@ -78,6 +78,17 @@ class UnsupportedMediaTypeError(ServiceError):
     code = "UnsupportedMediaType"
 
 
+class RateLimitedError(ServiceError):
+    """Over a rate limit: nothing was stored or started; ``retry_after`` seconds until the next window."""
+
+    status_code = 429
+    code = "RateLimited"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class UnavailableError(ServiceError):
     """A dependency failed transiently; the request changed nothing and can be retried."""
 
@@ -99,6 +110,10 @@ class OutcomeUnknownError(UnavailableError):
 class TaskTokenGoneError(Exception):
     """Step Functions no longer accepts this token: the task timed out, the execution ended,
     or the token was already used (AWS answers all three alike)."""
+
+
+class LimiterUnavailable(Exception):
+    """The limits table could not count (throttled, unreachable); the message names the error code only."""
 
 
 class MailNotSent(Exception):

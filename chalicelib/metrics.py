@@ -23,6 +23,9 @@ TIME_TO_DECISION = "TimeToDecision"
 RISK_SCORE = "RiskScore"
 RISK_CHECK_ERRORS = "RiskCheckErrors"
 DELIVERY_FAILURES = "DeliveryFailures"
+# SPEC §18: submissions refused with 429, and messages skipped past a recipient's daily cap.
+RATE_LIMITED = "RateLimited"
+NOTIFICATIONS_SKIPPED = "NotificationsSkipped"
 APPEALS = "Appeals"
 OLDEST_PENDING_AGE = "OldestPendingAgeSeconds"
 

@@ -34,12 +34,15 @@ if TYPE_CHECKING:
     from chalicelib.integrations.notifications import ManagementClientFactory, Notifier
     from chalicelib.integrations.toxicity import ComprehendRiskScorer
     from chalicelib.integrations.webhooks import WebhookSender
+    from chalicelib.stores.clients import DynamoDBClientStore
     from chalicelib.stores.connections import DynamoDBConnectionStore
     from chalicelib.stores.reviewers import DynamoDBReviewerStore
+    from chalicelib.usecases.admission import AdmitSubmission
     from chalicelib.usecases.appeals import AppealRefusal
     from chalicelib.usecases.decisions import DecideReview
     from chalicelib.usecases.deliveries import DeliverWebhook, RecordDeliveryFailure
     from chalicelib.usecases.intake import SubmitArticle
+    from chalicelib.usecases.limits import FixedWindowLimiter, RecipientCap
     from chalicelib.usecases.outcomes import RecordOutcome
     from chalicelib.usecases.queries import ReviewQueries, SubmissionQueries
     from chalicelib.usecases.stats import CountEvents, PublishQueueAge, ReadStats
@@ -129,6 +132,7 @@ def build_use_cases(
         text_messages=_text_messenger,
         webhook_sender=lambda: webhook_sender(settings),
         rejection_categories=settings.rejection_categories,
+        recipient_cap=_recipient_cap(settings, clock),
     )
 
 
@@ -151,9 +155,9 @@ def compose_use_cases(
     text_messages: Callable[[], TextMessages] | None = None,
     webhook_sender: Callable[[], WebhookSender | None] = lambda: None,
     rejection_categories: tuple[str, ...] | None = None,
+    recipient_cap: RecipientCap | None = None,
 ) -> UseCases:
     """Wire each use case to only what it uses (the unit tests pass in-memory fakes of the ports)."""
-    from chalicelib.domain.review import DEFAULT_REJECTION_CATEGORIES
     from chalicelib.usecases.queries import ReviewQueries, SubmissionQueries
     from chalicelib.usecases.stats import CountEvents, PublishQueueAge, ReadStats
 
@@ -174,7 +178,7 @@ def compose_use_cases(
         review_timeout_seconds=review_timeout_seconds,
     )
     outcomes, webhooks, delivery_failures = _outcome_use_cases(
-        wiring, mailer=mailer, text_messages=text_messages, webhook_sender=webhook_sender
+        wiring, mailer=mailer, text_messages=text_messages, webhook_sender=webhook_sender, recipient_cap=recipient_cap
     )
     return UseCases(
         intake=intake,
@@ -183,7 +187,7 @@ def compose_use_cases(
         ),
         check=check,
         approval=approval,
-        decisions=_decide_review(wiring, categories=rejection_categories or DEFAULT_REJECTION_CATEGORIES),
+        decisions=_decide_review(wiring, categories=rejection_categories),
         outcomes=outcomes,
         webhooks=webhooks,
         delivery_failures=delivery_failures,
@@ -210,8 +214,9 @@ def _appeal_refusal(wiring: _Wiring, *, review_timeout_seconds: int, appeal_wind
     )
 
 
-def _decide_review(wiring: _Wiring, *, categories: tuple[str, ...]) -> DecideReview:
-    """A reviewer's decision, and the resumption of its execution."""
+def _decide_review(wiring: _Wiring, *, categories: tuple[str, ...] | None) -> DecideReview:
+    """A reviewer's decision (a rejection names one of ``categories``, by default SPEC §15's), and the resumption of its execution."""
+    from chalicelib.domain.review import DEFAULT_REJECTION_CATEGORIES
     from chalicelib.usecases.decisions import DecideReview, ResumeExecution
 
     resumer = ResumeExecution(
@@ -223,7 +228,12 @@ def _decide_review(wiring: _Wiring, *, categories: tuple[str, ...]) -> DecideRev
         clock=wiring.clock,
         count=wiring.count,
     )
-    return DecideReview(reviews=wiring.reviews, resumer=resumer, clock=wiring.clock, categories=categories)
+    return DecideReview(
+        reviews=wiring.reviews,
+        resumer=resumer,
+        clock=wiring.clock,
+        categories=categories or DEFAULT_REJECTION_CATEGORIES,
+    )
 
 
 def _use_cases_before_a_decision(
@@ -275,6 +285,7 @@ def _outcome_use_cases(
     mailer: Callable[[], Mailer] | None,
     text_messages: Callable[[], TextMessages] | None,
     webhook_sender: Callable[[], WebhookSender | None],
+    recipient_cap: RecipientCap | None = None,
 ) -> tuple[RecordOutcome, DeliverWebhook, RecordDeliveryFailure]:
     """The final task and the deliveries after it (no SMS without a sender: the unit tests' worlds)."""
     from chalicelib.usecases.deliveries import DeliverWebhook, RecordDeliveryFailure
@@ -302,6 +313,7 @@ def _outcome_use_cases(
             mailer=mailer,
             clock=wiring.clock,
             count=wiring.count,
+            recipient_cap=recipient_cap,
         ),
         webhook_sender=webhook_sender,
         clock=wiring.clock,
@@ -335,6 +347,58 @@ def reviewers() -> DynamoDBReviewerStore:
     from chalicelib.stores.reviewers import DynamoDBReviewerStore
 
     return DynamoDBReviewerStore(aws.table(get_settings().reviewers_table))
+
+
+@lru_cache(maxsize=1)
+def clients() -> DynamoDBClientStore:
+    """The platform clients, kept in the reviewers table (partitions of their own)."""
+    from chalicelib.stores.clients import DynamoDBClientStore
+
+    return DynamoDBClientStore(aws.table(get_settings().reviewers_table))
+
+
+@lru_cache(maxsize=1)
+def admission() -> AdmitSubmission:
+    """Who may submit: built apart from the use cases, so a refused request builds nothing else."""
+    from chalicelib.metrics import EmbeddedMetrics
+    from chalicelib.stores.stats import DynamoDBStatsStore
+    from chalicelib.usecases.admission import AdmitSubmission, SubmissionLimits
+    from chalicelib.usecases.stats import CountEvents
+
+    settings = get_settings()
+    return AdmitSubmission(
+        clients=clients(),
+        requires_client=settings.submit_requires_client,
+        limiter=_limiter(settings),
+        limits=SubmissionLimits(
+            anonymous_per_minute=settings.rate_limit_submissions_per_minute,
+            client_per_minute=settings.client_submissions_per_minute,
+        ),
+        count=CountEvents(
+            stats_store=DynamoDBStatsStore(aws.table(settings.stats_table)),
+            metrics=EmbeddedMetrics(stage=settings.stage),
+        ),
+        clock=system_clock,
+    )
+
+
+def _limiter(settings: Settings, clock: Clock = system_clock) -> FixedWindowLimiter:
+    """Fixed-window counters in the limits table (submission rates, recipient caps)."""
+    from chalicelib.stores.limits import DynamoDBLimitStore
+    from chalicelib.usecases.limits import FixedWindowLimiter
+
+    return FixedWindowLimiter(store=DynamoDBLimitStore(aws.table(settings.limits_table)), clock=clock)
+
+
+def _recipient_cap(settings: Settings, clock: Clock) -> RecipientCap:
+    """NOTIFY_MAX_PER_RECIPIENT_PER_DAY, counted by a keyed hash under a key derived from the link-signing secret."""
+    from chalicelib.usecases.limits import RecipientCap
+
+    return RecipientCap(
+        limiter=_limiter(settings, clock),
+        secret=link_signing_secret,
+        max_per_day=settings.notify_max_per_recipient_per_day,
+    )
 
 
 def identify(token: str | None) -> Identity | None:
@@ -450,6 +514,8 @@ def reset() -> None:
     use_cases.cache_clear()
     websocket_sessions.cache_clear()
     reviewers.cache_clear()
+    clients.cache_clear()
+    admission.cache_clear()
     _mailer_for.cache_clear()
     _text_messenger.cache_clear()
     _risk_scorer.cache_clear()

@@ -20,6 +20,10 @@ DEPLOY_SETTINGS_HELP = """environment variables:
   ALARM_EMAIL     subscribed to the alarm topic [the stack's value, else none]
   ALARM_PENDING_AGE_SECONDS
                   the oldest pending review older than this raises an alarm [the stack's value, else 21600]
+  API_THROTTLE_RATE_LIMIT, API_THROTTLE_BURST_LIMIT
+                  the REST API stage's requests a second and burst, every method [50, 100]
+  WEBSOCKET_THROTTLE_RATE_LIMIT, WEBSOCKET_THROTTLE_BURST_LIMIT
+                  the WebSocket API stage's messages a second and burst, every route [50, 100]
 
 """
 AWS_SETTINGS_HELP = """AWS credentials and region come from the usual chain: AWS_PROFILE (or --profile), AWS_REGION or

@@ -50,6 +50,7 @@ from deploy.names import (
 from deploy.parameters import admin_token_command, delete_parameters, ensure_secret_parameters, put_string_parameter
 from deploy.stack import DEFAULT_ACCESS_LOG_RETENTION_DAYS, AlarmSettings, delete_stack, deploy_stack, stack_exists
 from deploy.template import stack_name
+from deploy.throttling import ThrottleSettings, throttle_rest_stage, throttle_websocket_stage
 
 ClientFactory = Callable[[str], Any]
 RunCommand = Callable[..., None]
@@ -74,6 +75,7 @@ class DeployResult:
     websocket_url_changed: bool = False
     access_logs_changed: bool = False
     logging_role: LoggingRole | None = None
+    throttling_changed: bool = False
 
 
 @dataclass
@@ -147,6 +149,7 @@ def deploy(
         check_stage_config(project_dir, stage)
         outcome = outcome_settings(project_dir, stage, settings or {})
         alarms = AlarmSettings.from_environ(settings or {})
+        throttles = ThrottleSettings.from_environ(settings or {})
     except (ProjectError, ValueError) as error:
         raise DeployError(str(error)) from error
     target = resolve_target(clients, stage)
@@ -206,6 +209,12 @@ def deploy(
     )
     if access_logs.role.set_by_this_run:
         echo(f"  set API Gateway's account-wide CloudWatch logging role to {access_logs.role.arn} ({target.region})")
+    throttling_changed = _throttle_stages(clients, project_dir, target, deployed, throttles)
+    echo(
+        f"  throttling: REST API {throttles.rest.rate_limit:g} requests/s (bursts of {throttles.rest.burst_limit}), "
+        f"WebSocket API {throttles.websocket.rate_limit:g} messages/s (bursts of {throttles.websocket.burst_limit})"
+        + ("" if throttling_changed else " (unchanged)")
+    )
 
     websocket_url_changed = put_string_parameter(
         ssm,
@@ -234,6 +243,7 @@ def deploy(
         websocket_url_changed=websocket_url_changed,
         access_logs_changed=access_logs.changed,
         logging_role=access_logs.role,
+        throttling_changed=throttling_changed,
     )
 
 
@@ -267,6 +277,23 @@ def _enable_access_logs(
         destination_arn=log_group_arn(target, access_log_group_name(target.stage, "websocket")),
     )
     return _AccessLogs(role=role, changed=rest_changed or websocket_changed)
+
+
+def _throttle_stages(
+    clients: ClientFactory, project_dir: Path, target: Target, deployed: DeployedUrls, throttles: ThrottleSettings
+) -> bool:
+    """Stage rate and burst limits on both APIs chalice deployed (idempotent); whether either changed."""
+    api_stage = websocket_stage(load_config(project_dir), target.stage)  # one stage name for both APIs
+    rest_changed = throttle_rest_stage(
+        clients("apigateway"), rest_api_id=deployed.rest_api_id or "", stage_name=api_stage, throttle=throttles.rest
+    )
+    websocket_changed = throttle_websocket_stage(
+        clients("apigatewayv2"),
+        api_id=deployed.websocket_api_id or "",
+        stage_name=api_stage,
+        throttle=throttles.websocket,
+    )
+    return rest_changed or websocket_changed
 
 
 def destroy(

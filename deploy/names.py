@@ -9,8 +9,8 @@ from deploy.definition import APP_NAME
 TABLES = ("submissions", "reviews", "connections", "reviewers")
 # The audit trail: the app may only append to it and read it (SPEC §11).
 APPEND_ONLY_TABLES = ("history",)
-# The /stats counters: the app may only add to them (UpdateItem ADD) and read them.
-COUNTER_TABLES = ("stats",)
+# The /stats counters and the rate limits' windows: the app may only add to them (UpdateItem ADD) and read them.
+COUNTER_TABLES = ("stats", "limits")
 # Index name -> the table it belongs to (the app queries both).
 INDEXES = {
     "pending-by-created": "reviews",

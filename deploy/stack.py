@@ -32,6 +32,7 @@ APP_ENVIRONMENT_FROM_OUTPUTS = {
     "REVIEWERS_TABLE": "ReviewersTableName",
     "HISTORY_TABLE": "HistoryTableName",
     "STATS_TABLE": "StatsTableName",
+    "LIMITS_TABLE": "LimitsTableName",
     "STATE_MACHINE_ARN": "StateMachineArn",
 }
 

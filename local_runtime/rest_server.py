@@ -93,6 +93,9 @@ class QuietChaliceRequestHandler(ChaliceRequestHandler):
         except _RequestRefused as refusal:
             self._refuse(refusal.error)
             return
+        # API Gateway's requestContext.identity.sourceIp is the TCP peer; Chalice's local gateway
+        # writes 127.0.0.1 for every request. The socket's peer, as on AWS (never X-Forwarded-For).
+        self.local_gateway.event_converter.LOCAL_SOURCE_IP = self.client_address[0]
         super()._generic_handle()
 
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _bounded_handle

@@ -64,8 +64,12 @@ def documented_settings() -> tuple[DocumentedSetting, ...]:
     """
     from chalicelib.config import (
         DEFAULT_APPEAL_WINDOW_SECONDS,
+        DEFAULT_CLIENT_SUBMISSIONS_PER_MINUTE,
         DEFAULT_CONNECTION_TTL_SECONDS,
+        DEFAULT_NOTIFY_MAX_PER_RECIPIENT_PER_DAY,
+        DEFAULT_RATE_LIMIT_SUBMISSIONS_PER_MINUTE,
         DEFAULT_RISK_REVIEW_THRESHOLD,
+        DEFAULT_SMS_MAX_PER_DAY,
     )
     from chalicelib.domain.review import DEFAULT_REJECTION_CATEGORIES
 
@@ -137,6 +141,24 @@ def documented_settings() -> tuple[DocumentedSetting, ...]:
         ),
         DocumentedSetting(
             "APPEAL_WINDOW_SECONDS", str(DEFAULT_APPEAL_WINDOW_SECONDS), "how long a refusal may be appealed (14 days)"
+        ),
+        DocumentedSetting("SUBMIT_REQUIRES_CLIENT", "false", "true: only platform clients' tokens may submit"),
+        DocumentedSetting(
+            "RATE_LIMIT_SUBMISSIONS_PER_MINUTE",
+            str(DEFAULT_RATE_LIMIT_SUBMISSIONS_PER_MINUTE),
+            "anonymous submissions a minute per source IP (0: off; 30 on AWS)",
+        ),
+        DocumentedSetting(
+            "NOTIFY_MAX_PER_RECIPIENT_PER_DAY",
+            str(DEFAULT_NOTIFY_MAX_PER_RECIPIENT_PER_DAY),
+            "outcome e-mails a day to one address (0: off)",
+        ),
+        DocumentedSetting("SMS_ALLOWED_PREFIXES", "unset (any number)", "E.164 prefixes texts may go to, e.g. +44,+1"),
+        DocumentedSetting("SMS_MAX_PER_DAY", str(DEFAULT_SMS_MAX_PER_DAY), "texts a day for the whole stage (0: off)"),
+        DocumentedSetting(
+            "CLIENT_SUBMISSIONS_PER_MINUTE",
+            str(DEFAULT_CLIENT_SUBMISSIONS_PER_MINUTE),
+            "submissions a minute per platform client (0: off)",
         ),
     )
 

@@ -12,12 +12,15 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.clock import iso
 from chalicelib.domain.appeal import Appeal
+from chalicelib.domain.clients import Client, new_client_token
 from chalicelib.domain.connection import Connection
 from chalicelib.domain.history import FORBIDDEN_FIELDS, HistoryEvent
 from chalicelib.domain.review import CLAIM_LEASE_SECONDS, REVIEW_STATUS_BY_DECISION, Review, ReviewStatus
 from chalicelib.domain.submission import Submission, SubmissionStatus
-from chalicelib.errors import TaskTokenGoneError
+from chalicelib.domain.team import token_hash
+from chalicelib.errors import AlreadyExistsError, NotFoundError, TaskTokenGoneError
 from chalicelib.web.presenters import present_review
 
 if TYPE_CHECKING:
@@ -506,6 +509,63 @@ class InMemoryStats:
             return {period: dict(self.items[period]) for period in dict.fromkeys(periods) if period in self.items}
 
 
+class InMemoryLimits:
+    """LimitStore's contract over a dict: a take stops at the limit, atomically (a lock stands for the condition).
+
+    ``failing`` makes every take raise LimiterUnavailable, as a throttled table would.
+    """
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.expires: dict[str, int] = {}
+        self.failing = False
+        self._lock = threading.Lock()
+
+    def take(self, key: str, *, limit: int, expires_at: int) -> bool:
+        from chalicelib.errors import LimiterUnavailable
+
+        if self.failing:
+            raise LimiterUnavailable(
+                "the limits table refused the counter write: ProvisionedThroughputExceededException"
+            )
+        with self._lock:
+            if self.counts.get(key, 0) >= limit:
+                return False
+            self.counts[key] = self.counts.get(key, 0) + 1
+            self.expires.setdefault(key, expires_at)
+            return True
+
+
+class InMemoryClients:
+    """ClientStore's contract over dicts: names are unique, only token hashes are kept, revocation is immediate."""
+
+    def __init__(self, clock: FakeClock | None = None) -> None:
+        self.clients: dict[str, tuple[Client, str]] = {}
+        self.tokens: dict[str, str] = {}
+        self._clock = clock or FakeClock()
+
+    def create(self, name: str, *, created_by: str) -> tuple[Client, str]:
+        if name in self.clients:
+            raise AlreadyExistsError(f"a client named {name} already exists")
+        token = new_client_token()
+        client = Client(name=name, created_at=iso(self._clock()), created_by=created_by)
+        self.clients[name] = (client, token_hash(token))
+        self.tokens[token_hash(token)] = name
+        return client, token
+
+    def list(self) -> list[Client]:
+        return [client for _name, (client, _hash) in sorted(self.clients.items())]
+
+    def delete(self, name: str) -> None:
+        if name not in self.clients:
+            raise NotFoundError(f"no client named {name}")
+        _client, hashed = self.clients.pop(name)
+        del self.tokens[hashed]
+
+    def identify(self, token: str) -> str | None:
+        return self.tokens.get(token_hash(token))
+
+
 def counting(stats: InMemoryStats | None = None, metrics: RecordingMetrics | None = None) -> CountEvents:
     """What counts events for /stats and metrics, over in-memory fakes (pass them to look at what was counted)."""
     from chalicelib.usecases.stats import CountEvents
@@ -565,6 +625,8 @@ if TYPE_CHECKING:
     _workflow: ports.WorkflowEngine = RecordingWorkflow()
     _notifier: ports.Notifications = RecordingNotifier()
     _stats: ports.StatsStore = InMemoryStats()
+    _clients: ports.ClientStore = InMemoryClients()
+    _limits: ports.LimitStore = InMemoryLimits()
     _metrics: ports.Metrics = RecordingMetrics()
     _emitter: ports.Metrics = EmbeddedMetrics(stage="test")
     _texts: ports.TextMessages = RecordingTextMessages()

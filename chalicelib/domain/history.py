@@ -15,6 +15,8 @@ DELIVERED = "delivered"
 DELIVERY_FAILED = "delivery_failed"
 APPEALED = "appealed"
 APPEAL_DECIDED = "appeal_decided"
+# A message not sent on purpose (SPEC §18: past the recipient's cap): ``channel`` and ``reason``.
+DELIVERY_SKIPPED = "delivery_skipped"
 # Never stored, whatever a caller passes (the audit trail is readable by every reviewer).
 FORBIDDEN_FIELDS = frozenset(
     {

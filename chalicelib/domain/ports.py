@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from chalicelib.domain.appeal import Appeal
+from chalicelib.domain.clients import Client
 from chalicelib.domain.connection import Connection
 from chalicelib.domain.history import HistoryEvent
 from chalicelib.domain.review import Review
@@ -168,6 +169,27 @@ class StatsStore(Protocol):
 
     def read(self, periods: list[str]) -> dict[str, dict[str, int]]:
         """The counters of each period that has any (one batched read)."""
+
+
+class LimitStore(Protocol):
+    def take(self, key: str, *, limit: int, expires_at: int) -> bool:
+        """Atomically add one to ``key``'s counter unless it reached ``limit`` (False then).
+
+        Raises LimiterUnavailable when the count could not be written.
+        """
+
+
+class ClientStore(Protocol):
+    def create(self, name: str, *, created_by: str) -> tuple[Client, str]:
+        """Store a new client and a fresh token (returned once); AlreadyExistsError when the name is taken."""
+
+    def list(self) -> list[Client]: ...
+
+    def delete(self, name: str) -> None:
+        """Revoke the client's token at once; NotFoundError for an unknown name."""
+
+    def identify(self, token: str) -> str | None:
+        """The client a token belongs to, or None (revocation is immediate)."""
 
 
 class Metrics(Protocol):

@@ -21,6 +21,10 @@ REJECTED = "rejected"
 EXPIRED = "expired"
 APPEALED = "appealed"  # appeals made (SPEC §15)
 OUTCOME_COUNTERS = (SUBMITTED, FLAGGED, APPROVED, REJECTED, EXPIRED, APPEALED)
+# SPEC §18: submissions refused over a rate limit, and messages skipped past a recipient's cap.
+RATE_LIMITED = "rateLimited"
+NOTIFICATIONS_SKIPPED = "notificationsSkipped"
+LAST24H_COUNTERS = (*OUTCOME_COUNTERS, RATE_LIMITED, NOTIFICATIONS_SKIPPED)
 TIME_TO_DECISION_PREFIX = "ttd#"
 REVIEWER_PREFIX = "reviewer#"
 # Upper bounds (seconds) of the time-to-decision buckets, roughly doubling from a minute to the
@@ -101,7 +105,7 @@ def summarise(
     oldest_pending_age_seconds: int | None,
 ) -> Stats:
     """Add up the hours' and days' counters into the figures."""
-    last24h = dict.fromkeys(OUTCOME_COUNTERS, 0)
+    last24h = dict.fromkeys(LAST24H_COUNTERS, 0)
     histogram: dict[int, int] = {}
     for counters in hours:
         for name, value in counters.items():

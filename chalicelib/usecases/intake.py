@@ -45,16 +45,21 @@ class SubmitArticle:
         self._review_timeout_seconds = review_timeout_seconds
         self._clock = clock
 
-    def submit(self, request: ArticleRequest, *, idempotency_key: str | None) -> Submission:
+    def submit(
+        self, request: ArticleRequest, *, idempotency_key: str | None, submitted_by: str | None = None
+    ) -> Submission:
         """:meth:`accept` without the submitter token."""
-        return self.accept(request, idempotency_key=idempotency_key)[0]
+        return self.accept(request, idempotency_key=idempotency_key, submitted_by=submitted_by)[0]
 
-    def accept(self, request: ArticleRequest, *, idempotency_key: str | None) -> tuple[Submission, str | None]:
+    def accept(
+        self, request: ArticleRequest, *, idempotency_key: str | None, submitted_by: str | None = None
+    ) -> tuple[Submission, str | None]:
         """Store a submission and start its execution; the same Idempotency-Key returns the same one.
 
         Returns the submission and its submitter token. The token is stored only as a hash, so
         only the request that created the submission has it: a replay of the same
         Idempotency-Key gets None (never a second valid token, never the first one again).
+        ``submitted_by``: the platform client that sent it (None: anonymous), kept in the history.
 
         Raises BadRequestError for a malformed key, IdempotencyKeyReusedError when a key comes
         back with a different article, and UnavailableError when the workflow cannot be started
@@ -86,12 +91,14 @@ class SubmitArticle:
                 raise IdempotencyKeyReusedError("this Idempotency-Key was used for a different article")
             if self._workflow.execution_status(execution_arn) is not None:
                 return existing, None
-            return self._start_and_record(existing), None  # a retry after a start that failed half-way
-        return self._start_and_record(submission), token
+            return self._start_and_record(existing, submitted_by), None  # a retry after a start that failed half-way
+        return self._start_and_record(submission, submitted_by), token
 
-    def _start_and_record(self, submission: Submission) -> Submission:
+    def _start_and_record(self, submission: Submission, submitted_by: str | None) -> Submission:
         submission = self._start(submission)
-        if self._history.append(submission.submission_id, events.SUBMITTED, at=submission.created_at):
+        if self._history.append(
+            submission.submission_id, events.SUBMITTED, at=submission.created_at, submittedBy=submitted_by
+        ):
             self._count.submitted(submission.created_at)
         return submission
 

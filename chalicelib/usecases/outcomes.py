@@ -11,14 +11,16 @@ from chalicelib.domain import history as events
 from chalicelib.domain.actors import CONTENT_CHECK, WORKFLOW, is_automated
 from chalicelib.domain.appeal import appeal_outcome, is_appeal_execution
 from chalicelib.domain.identifiers import review_id_for
+from chalicelib.domain.limits import RECIPIENT_CAP
 from chalicelib.domain.ports import HistoryStore, Notifications, ReviewStore, SubmissionStore
 from chalicelib.domain.review import DEFAULT_CATEGORY, REVIEWER_DECISIONS, Decision
 from chalicelib.domain.submission import Submission, SubmissionStatus
-from chalicelib.errors import MailNotSent
+from chalicelib.errors import LimiterUnavailable, MailNotSent
 from chalicelib.integrations.mailer import Mailer
 from chalicelib.integrations.webhooks import WebhookSender, webhook_id_for
 from chalicelib.log import log_event
 from chalicelib.usecases.deliveries import outcome_detail
+from chalicelib.usecases.limits import RecipientCap
 from chalicelib.usecases.stats import CountEvents
 from chalicelib.usecases.text_messages import OutcomeTextMessage
 
@@ -53,12 +55,14 @@ class OutcomeEmail:
         mailer: Callable[[], Mailer] | None,
         clock: Clock,
         count: CountEvents,
+        recipient_cap: RecipientCap | None = None,
     ) -> None:
         self._count = count
         self._submissions = submissions
         self._history = history
         self._mailer = mailer
         self._clock = clock
+        self._recipient_cap = recipient_cap
 
     def send(self, submission: Submission) -> None:
         outcome = f"{submission.decision}#{submission.decided_at}"
@@ -66,10 +70,14 @@ class OutcomeEmail:
             log_event(logger, "email.already_sent", submissionId=submission.submission_id, outcome=outcome)
             return
         at = iso(self._clock())
+        address = submission.notify_email or ""
         try:
             if self._mailer is None:
                 raise MailNotSent("no mailer is configured")
-            message_id = self._mailer().send_outcome(submission, to=submission.notify_email or "")
+            if not self._within_cap(address):
+                self._skip(submission, at=at)  # the marker stays: a retried task must not send it either
+                return
+            message_id = self._mailer().send_outcome(submission, to=address)
         except MailNotSent as error:
             self._submissions.unmark_sent(submission.submission_id, channel=self.CHANNEL, outcome=outcome)
             log_event(
@@ -83,6 +91,28 @@ class OutcomeEmail:
         self._history.append(
             submission.submission_id, events.DELIVERED, at=at, key="email", channel="email", messageId=message_id
         )
+
+    def _within_cap(self, address: str) -> bool:
+        """Count this message against the address's daily cap (SPEC §18). Raises MailNotSent when it cannot be counted."""
+        if self._recipient_cap is None:
+            return True
+        try:
+            return self._recipient_cap.allows(self.CHANNEL, address)
+        except LimiterUnavailable as error:
+            # Fail closed: an uncounted message could be the one past the cap.
+            raise MailNotSent(f"the recipient cap could not be counted ({error})") from None
+
+    def _skip(self, submission: Submission, *, at: str) -> None:
+        log_event(logger, "email.skipped", submissionId=submission.submission_id, reason=RECIPIENT_CAP)
+        if self._history.append(
+            submission.submission_id,
+            events.DELIVERY_SKIPPED,
+            at=at,
+            key="email",
+            channel=self.CHANNEL,
+            reason=RECIPIENT_CAP,
+        ):
+            self._count.notification_skipped(at, channel=self.CHANNEL)
 
 
 class RecordOutcome:

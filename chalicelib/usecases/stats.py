@@ -67,6 +67,16 @@ class CountEvents:
     def delivery_failed(self, channel: str) -> None:
         self._metrics.emit(metrics.DELIVERY_FAILURES, 1, dimensions={"Channel": channel})
 
+    def notification_skipped(self, at: str, *, channel: str) -> None:
+        """A message not sent because its recipient reached the day's cap (SPEC §18)."""
+        self._add(at, {stats.NOTIFICATIONS_SKIPPED: 1})
+        self._metrics.emit(metrics.NOTIFICATIONS_SKIPPED, 1, dimensions={"Channel": channel})
+
+    def rate_limited(self, at: str, *, caller: str) -> None:
+        """A submission refused with 429 (``caller``: ``anonymous`` or ``client``)."""
+        self._add(at, {stats.RATE_LIMITED: 1})
+        self._metrics.emit(metrics.RATE_LIMITED, 1, dimensions={"Caller": caller})
+
     def _add(self, at: str, counters: dict[str, int]) -> None:
         """Counting must never fail the step it counts: a failed write is logged, not raised."""
         if not counters:

@@ -10,6 +10,7 @@ from typing import Any
 
 from chalicelib.domain.actors import WORKFLOW
 from chalicelib.domain.appeal import Appeal
+from chalicelib.domain.clients import Client
 from chalicelib.domain.history import HistoryEvent
 from chalicelib.domain.review import Review
 from chalicelib.domain.stats import Stats
@@ -110,6 +111,11 @@ def present_reviewer(reviewer: Reviewer) -> dict[str, Any]:
         "createdAt": reviewer.created_at,
         "createdBy": reviewer.created_by,
     }
+
+
+def present_client(client: Client) -> dict[str, Any]:
+    """The client as ``GET /clients`` lists it: never the token or its hash."""
+    return {"name": client.name, "createdAt": client.created_at, "createdBy": client.created_by}
 
 
 def present_event(event: HistoryEvent) -> dict[str, Any]:

@@ -36,6 +36,7 @@ _PHONE = re.compile(PHONE_PATTERN)
 _DECISION_REQUEST_FIELDS = frozenset({"reason", "category"})
 _NEW_REVIEWER_FIELDS = frozenset({"name", "role"})
 _APPEAL_FIELDS = frozenset({"message"})
+_NEW_CLIENT_FIELDS = frozenset({"name"})
 
 
 def parse_article_request(payload: Any) -> ArticleRequest:
@@ -141,6 +142,16 @@ def parse_new_reviewer(payload: Any) -> NewReviewer:
     if role not in ROLES:
         raise BadRequestError("'role' must be 'reviewer' or 'admin'")
     return NewReviewer(name=name, role=role)
+
+
+def parse_new_client(payload: Any) -> str:
+    """``POST /clients``'s name (the reviewers' naming rules). Raises BadRequestError for anything else."""
+    if not isinstance(payload, dict):
+        raise BadRequestError('the request body must be {"name": string}')
+    unknown = sorted(set(payload) - _NEW_CLIENT_FIELDS)
+    if unknown:
+        raise BadRequestError(f"unknown field(s): {', '.join(unknown)}")
+    return validate_name(payload.get("name"))
 
 
 def parse_review_listing(params: Mapping[str, str]) -> ReviewListing:

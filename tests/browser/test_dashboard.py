@@ -408,6 +408,10 @@ def test_the_figures_panel_agrees_with_get_stats_and_follows_the_queue_live(
     before = stats()
     expect(shown_figure(page, "Pending")).to_have_text(str(before["pending"]))
     expect(shown_figure(page, "Submitted (24 h)")).to_have_text(str(before["last24h"]["submitted"]))
+    expect(shown_figure(page, "Rate limited (24 h)")).to_have_text(str(before["last24h"]["rateLimited"]))
+    expect(shown_figure(page, "Notifications skipped (24 h)")).to_have_text(
+        str(before["last24h"]["notificationsSkipped"])
+    )
 
     title = "forbidden figures for the panel"
     review = pending_review(runtime, submit(runtime, title))

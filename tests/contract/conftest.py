@@ -8,7 +8,15 @@ from dataclasses import dataclass
 import pytest
 
 from chalicelib.domain import ports
-from tests.fakes import InMemoryConnections, InMemoryHistory, InMemoryReviews, InMemoryStats, InMemorySubmissions
+from tests.fakes import (
+    InMemoryClients,
+    InMemoryConnections,
+    InMemoryHistory,
+    InMemoryLimits,
+    InMemoryReviews,
+    InMemoryStats,
+    InMemorySubmissions,
+)
 
 CONNECTION_TTL_SECONDS = 7200
 
@@ -20,6 +28,8 @@ class Stores:
     history: ports.HistoryStore
     connections: ports.ConnectionStore
     stats: ports.StatsStore
+    clients: ports.ClientStore
+    limits: ports.LimitStore
 
 
 def _fakes() -> Stores:
@@ -29,13 +39,17 @@ def _fakes() -> Stores:
         history=InMemoryHistory(),
         connections=InMemoryConnections(ttl_seconds=CONNECTION_TTL_SECONDS),
         stats=InMemoryStats(),
+        clients=InMemoryClients(),
+        limits=InMemoryLimits(),
     )
 
 
 def _dynamodb(request: pytest.FixtureRequest) -> Stores:
     from chalicelib.integrations import aws as aws_clients
+    from chalicelib.stores.clients import DynamoDBClientStore
     from chalicelib.stores.connections import DynamoDBConnectionStore
     from chalicelib.stores.history import DynamoDBHistoryStore
+    from chalicelib.stores.limits import DynamoDBLimitStore
     from chalicelib.stores.reviews import DynamoDBReviewStore
     from chalicelib.stores.stats import DynamoDBStatsStore
     from chalicelib.stores.submissions import DynamoDBSubmissionStore
@@ -49,6 +63,8 @@ def _dynamodb(request: pytest.FixtureRequest) -> Stores:
             aws_clients.table(outputs["ConnectionsTableName"]), ttl_seconds=CONNECTION_TTL_SECONDS
         ),
         stats=DynamoDBStatsStore(aws_clients.table(outputs["StatsTableName"])),
+        clients=DynamoDBClientStore(aws_clients.table(outputs["ReviewersTableName"])),
+        limits=DynamoDBLimitStore(aws_clients.table(outputs["LimitsTableName"])),
     )
 
 

@@ -510,3 +510,70 @@ def test_stats_counters_add_up_per_period_and_unknown_periods_are_absent(stores:
         "day#2027-01-15": {"reviewer#ana lima": 2, "reviewer#bo": 1},
     }
     assert stores.stats.read([]) == {}
+
+
+def test_a_client_token_names_its_client_until_the_client_is_deleted(stores: Stores) -> None:
+    import pytest
+
+    from chalicelib.errors import AlreadyExistsError, NotFoundError
+
+    client, token = stores.clients.create("cms", created_by="admin")
+    other, other_token = stores.clients.create("app", created_by="admin")
+
+    assert token.startswith("cmc_") and token != other_token
+    assert (client.name, client.created_by) == ("cms", "admin")
+    assert [listed.name for listed in stores.clients.list()] == ["app", "cms"]
+    assert stores.clients.identify(token) == "cms"
+    assert stores.clients.identify("cmc_unknown") is None
+    with pytest.raises(AlreadyExistsError):
+        stores.clients.create("cms", created_by="admin")
+    assert stores.clients.identify(token) == "cms"  # the refused create changed nothing
+
+    stores.clients.delete("cms")
+
+    assert stores.clients.identify(token) is None
+    assert stores.clients.identify(other_token) == "app"
+    assert [listed.name for listed in stores.clients.list()] == ["app"]
+    with pytest.raises(NotFoundError):
+        stores.clients.delete("cms")
+
+
+def test_a_limit_counter_lets_through_exactly_its_limit_per_key(stores: Stores) -> None:
+    taken = [
+        stores.limits.take("submissions#ip#192.0.2.1#1800000000", limit=3, expires_at=NOW + 3660) for _ in range(5)
+    ]
+    other = stores.limits.take("submissions#ip#192.0.2.2#1800000000", limit=3, expires_at=NOW + 3660)
+    next_window = stores.limits.take("submissions#ip#192.0.2.1#1800000060", limit=3, expires_at=NOW + 3720)
+
+    assert taken == [True, True, True, False, False]
+    assert other is True and next_window is True
+
+
+def test_concurrent_takes_of_one_counter_let_exactly_the_limit_through(stores: Stores) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(
+            pool.map(
+                lambda _: stores.limits.take("submissions#ip#198.51.100.7#0", limit=10, expires_at=NOW), range(100)
+            )
+        )
+
+    assert results.count(True) == 10
+
+
+def test_a_window_boundary_never_lets_more_than_twice_the_limit_through_in_sixty_seconds(stores: Stores) -> None:
+    """Bursts just before and just after a boundary (an injected clock): each window stops at its limit."""
+    from chalicelib.usecases.limits import FixedWindowLimiter
+    from tests.fakes import FakeClock
+
+    clock = FakeClock(NOW + 59.5)  # NOW is a multiple of 60: half a second before a boundary
+    limiter = FixedWindowLimiter(store=stores.limits, clock=clock)
+    before = [limiter.take("submissions#ip", "192.0.2.50", limit=5, window_seconds=60).allowed for _ in range(8)]
+    clock.advance(1)  # half a second after it
+    after = [limiter.take("submissions#ip", "192.0.2.50", limit=5, window_seconds=60).allowed for _ in range(8)]
+    clock.advance(58)  # still within 60 s of the first burst, same window as the second
+    later = limiter.take("submissions#ip", "192.0.2.50", limit=5, window_seconds=60)
+
+    assert before.count(True) == 5 and after.count(True) == 5  # 10 = twice the limit within one second
+    assert not later.allowed and later.retry_after == 2  # 1.5 s to the next window, rounded up

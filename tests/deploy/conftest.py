@@ -93,7 +93,7 @@ def clients(moto_endpoint: str) -> Any:
 class WebSocketStageSettings:
     """moto's apigatewayv2 client plus the UpdateStage moto 5.2.5 lacks: records each call, and get_stage shows it.
 
-    Only ``AccessLogSettings`` (all the deploy command sets); everything else is moto's.
+    Only ``AccessLogSettings`` and ``DefaultRouteSettings`` (all the deploy command sets); everything else is moto's.
     """
 
     def __init__(self, moto_client: Any) -> None:
@@ -103,16 +103,18 @@ class WebSocketStageSettings:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)
 
-    def update_stage(self, *, ApiId: str, StageName: str, AccessLogSettings: dict[str, str]) -> dict[str, Any]:
+    def update_stage(self, *, ApiId: str, StageName: str, **settings: Any) -> dict[str, Any]:
+        """Only the settings the deploy command sets: ``AccessLogSettings`` and ``DefaultRouteSettings``."""
+        assert set(settings) <= {"AccessLogSettings", "DefaultRouteSettings"}, settings
         self._client.get_stage(ApiId=ApiId, StageName=StageName)  # NotFoundException as on AWS
-        self.updates.append({"ApiId": ApiId, "StageName": StageName, "AccessLogSettings": AccessLogSettings})
+        self.updates.append({"ApiId": ApiId, "StageName": StageName, **settings})
         return self.get_stage(ApiId=ApiId, StageName=StageName)
 
     def get_stage(self, *, ApiId: str, StageName: str) -> dict[str, Any]:
         stage = dict(self._client.get_stage(ApiId=ApiId, StageName=StageName))
         for update in self.updates:
             if (update["ApiId"], update["StageName"]) == (ApiId, StageName):
-                stage["AccessLogSettings"] = update["AccessLogSettings"]
+                stage.update({name: value for name, value in update.items() if name not in ("ApiId", "StageName")})
         return stage
 
 

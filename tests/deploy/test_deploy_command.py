@@ -29,6 +29,7 @@ MANAGED_VARIABLES = {
     "REVIEWERS_TABLE",
     "HISTORY_TABLE",
     "STATS_TABLE",
+    "LIMITS_TABLE",
     "STATE_MACHINE_ARN",
     "ADMIN_TOKEN_PARAMETER",
     "LINK_SIGNING_SECRET_PARAMETER",
@@ -347,7 +348,7 @@ def test_deploy_after_destroy_with_delete_data_starts_fresh(
     result, _ = run_deploy(clients, project, fake_chalice)
 
     assert sorted(result.created_parameters) == sorted(secret_parameter_names(STAGE))
-    assert len(clients("dynamodb").list_tables()["TableNames"]) == 6
+    assert len(clients("dynamodb").list_tables()["TableNames"]) == 7  # six state tables and the limits table
 
 
 def test_deploy_refuses_a_plain_text_secret_in_config_json(
@@ -637,7 +638,8 @@ def test_access_logs_are_left_alone_on_a_second_run(clients: Any, project: Path,
     assert not second.access_logs_changed and "(unchanged)" in printed
     assert first.logging_role is not None and first.logging_role.set_by_this_run
     assert second.logging_role == LoggingRole(arn=first.logging_role.arn, set_by_this_run=False)
-    assert len(clients("apigatewayv2").updates) == 1  # the WebSocket stage was updated once, by the first run
+    # The WebSocket stage was updated by the first run only: once for its access logs, once for its throttling.
+    assert len(clients("apigatewayv2").updates) == 2
     again = clients("cloudformation").describe_stacks(StackName=ACCOUNT_STACK_NAME)["Stacks"][0]
     assert again.get("LastUpdatedTime") == account_stack.get("LastUpdatedTime")
 
@@ -661,3 +663,83 @@ def test_a_logging_role_api_gateway_refuses_at_first_is_retried_until_it_propaga
     _set_account_role(apigateway, "arn:aws:iam::123456789012:role/new", sleep=slept.append)
 
     assert apigateway.calls == 3 and slept == [5.0, 5.0]
+
+
+def test_deploy_throttles_both_api_stages_with_the_documented_defaults(
+    clients: Any, project: Path, fake_chalice: FakeChalice
+) -> None:
+    from deploy.throttling import DEFAULT_REST_BURST_LIMIT, DEFAULT_REST_RATE_LIMIT
+
+    result, printed = run_deploy(clients, project, fake_chalice)
+
+    rest_api_id, websocket_api_id = _deployed_api_ids(project)
+    every_method = clients("apigateway").get_stage(restApiId=rest_api_id, stageName="api")["methodSettings"]["*/*"]
+    assert (every_method["throttlingRateLimit"], every_method["throttlingBurstLimit"]) == (
+        DEFAULT_REST_RATE_LIMIT,
+        DEFAULT_REST_BURST_LIMIT,
+    )
+    routes = clients("apigatewayv2").get_stage(ApiId=websocket_api_id, StageName="api")["DefaultRouteSettings"]
+    assert (routes["ThrottlingRateLimit"], routes["ThrottlingBurstLimit"]) == (50.0, 100)
+    assert result.throttling_changed and "throttling: REST API 50 requests/s (bursts of 100)" in printed
+
+
+def test_deploy_takes_the_throttling_from_the_environment_and_a_second_run_changes_nothing(
+    clients: Any, project: Path, fake_chalice: FakeChalice
+) -> None:
+    settings = {
+        "API_THROTTLE_RATE_LIMIT": "5",
+        "API_THROTTLE_BURST_LIMIT": "10",
+        "WEBSOCKET_THROTTLE_RATE_LIMIT": "2.5",
+        "WEBSOCKET_THROTTLE_BURST_LIMIT": "7",
+    }
+
+    def deploy_with(environment: dict[str, str]) -> tuple[Any, str]:
+        printed: list[str] = []
+        result = deploy(
+            STAGE,
+            clients=clients,
+            project_dir=project,
+            run_command=fake_chalice,
+            chalice="chalice",
+            echo=printed.append,
+            settings=environment,
+        )
+        return result, "\n".join(printed)
+
+    first, _ = deploy_with(settings)
+    second, printed = deploy_with(settings)
+
+    rest_api_id, websocket_api_id = _deployed_api_ids(project)
+    every_method = clients("apigateway").get_stage(restApiId=rest_api_id, stageName="api")["methodSettings"]["*/*"]
+    assert (every_method["throttlingRateLimit"], every_method["throttlingBurstLimit"]) == (5.0, 10)
+    routes = clients("apigatewayv2").get_stage(ApiId=websocket_api_id, StageName="api")["DefaultRouteSettings"]
+    assert (routes["ThrottlingRateLimit"], routes["ThrottlingBurstLimit"]) == (2.5, 7)
+    assert first.throttling_changed and not second.throttling_changed
+    assert "bursts of 7) (unchanged)" in printed
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("API_THROTTLE_RATE_LIMIT", "0"),
+        ("API_THROTTLE_RATE_LIMIT", "fast"),
+        ("API_THROTTLE_BURST_LIMIT", "1.5"),
+        ("WEBSOCKET_THROTTLE_BURST_LIMIT", "0"),
+        ("WEBSOCKET_THROTTLE_RATE_LIMIT", "-3"),
+    ],
+)
+def test_deploy_refuses_a_bad_throttling_setting_before_touching_aws(
+    clients: Any, project: Path, fake_chalice: FakeChalice, name: str, value: str
+) -> None:
+    with pytest.raises(DeployError, match=name):
+        deploy(
+            STAGE,
+            clients=clients,
+            project_dir=project,
+            run_command=fake_chalice,
+            chalice="chalice",
+            echo=lambda line: None,
+            settings={name: value},
+        )
+    assert fake_chalice.calls == []
+    assert clients("cloudformation").list_stacks()["StackSummaries"] == []

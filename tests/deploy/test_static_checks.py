@@ -435,3 +435,22 @@ def test_the_stack_alarms_on_the_four_signals_to_its_topic() -> None:
         assert alarms[metric]["Dimensions"] == [{"Name": "Stage", "Value": {"Ref": "Stage"}}]
     subscription = template["Resources"]["AlarmTopic"]["Properties"]["Subscription"]
     assert subscription["Fn::If"][0] == "HasAlarmEmail"
+
+
+def test_the_deployed_stages_limit_anonymous_submissions_to_30_a_minute_per_address() -> None:
+    """Locally the limit is off (the default); on AWS the stage's config turns it on (SPEC §18)."""
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    variables = config["stages"]["dev"]["environment_variables"]
+    assert variables["RATE_LIMIT_SUBMISSIONS_PER_MINUTE"] == "30"
+    assert variables["LIMITS_TABLE"] == table_name("dev", "limits")
+
+
+def test_the_throttling_settings_are_documented_with_their_defaults() -> None:
+    from deploy.cli import DEPLOY_SETTINGS_HELP
+    from deploy.throttling import VARIABLES
+
+    deploy_page = (ROOT / "docs" / "deploy.md").read_text()
+    for name, default in VARIABLES.items():
+        assert f"| `{name}` | `{default:g}`" in deploy_page, name
+        assert name in DEPLOY_SETTINGS_HELP
+    assert "SUBMIT_REQUIRES_CLIENT=true" in deploy_page  # the production recommendation (SPEC §18)

@@ -30,7 +30,16 @@ def test_stats_count_what_happened_through_the_workflow(client, admin_headers):
     assert _stats(client, bearer(ana)) == {
         "pending": 0,
         "oldestPendingAgeSeconds": None,
-        "last24h": {"submitted": 0, "flagged": 0, "approved": 0, "rejected": 0, "expired": 0, "appealed": 0},
+        "last24h": {
+            "submitted": 0,
+            "flagged": 0,
+            "approved": 0,
+            "rejected": 0,
+            "expired": 0,
+            "appealed": 0,
+            "rateLimited": 0,
+            "notificationsSkipped": 0,
+        },
         "medianTimeToDecisionSeconds24h": None,
         "byReviewer7d": [],
     }
@@ -53,6 +62,8 @@ def test_stats_count_what_happened_through_the_workflow(client, admin_headers):
         "rejected": 1,
         "expired": 0,
         "appealed": 0,
+        "rateLimited": 0,
+        "notificationsSkipped": 0,
     }
     assert figures["pending"] == 0 and figures["oldestPendingAgeSeconds"] is None
     assert 0 <= figures["medianTimeToDecisionSeconds24h"] <= 30  # decided within seconds: the first bucket

@@ -14,6 +14,7 @@ REQUIRED = {
     "REVIEWERS_TABLE": "rv",
     "HISTORY_TABLE": "h",
     "STATS_TABLE": "st",
+    "LIMITS_TABLE": "lt",
     "STATE_MACHINE_ARN": "arn:aws:states:us-east-1:1:stateMachine:m",
 }
 
@@ -60,6 +61,7 @@ def test_a_plain_http_webhook_url_outside_loopback_is_a_configuration_error():
             "REVIEWERS_TABLE",
             "HISTORY_TABLE",
             "STATS_TABLE",
+            "LIMITS_TABLE",
             "STATE_MACHINE_ARN",
         )
     }
@@ -146,3 +148,31 @@ def test_the_appeal_window_defaults_to_14_days_and_refuses_a_bad_value():
     for value in ("0", "two weeks"):
         with pytest.raises(ConfigurationError, match="APPEAL_WINDOW_SECONDS"):
             Settings.from_environ(REQUIRED | {"APPEAL_WINDOW_SECONDS": value})
+
+
+def test_anonymous_submissions_are_allowed_unless_submit_requires_client_is_true():
+    assert Settings.from_environ(REQUIRED).submit_requires_client is False
+    assert Settings.from_environ(REQUIRED | {"SUBMIT_REQUIRES_CLIENT": "true"}).submit_requires_client is True
+    assert Settings.from_environ(REQUIRED | {"SUBMIT_REQUIRES_CLIENT": "False"}).submit_requires_client is False
+    with pytest.raises(ConfigurationError, match="SUBMIT_REQUIRES_CLIENT"):
+        Settings.from_environ(REQUIRED | {"SUBMIT_REQUIRES_CLIENT": "yes"})
+
+
+def test_rate_limits_and_caps_default_to_off_600_and_20_and_refuse_negative_values():
+    settings = Settings.from_environ(REQUIRED)
+    assert settings.rate_limit_submissions_per_minute == 0
+    assert settings.client_submissions_per_minute == 600
+    assert settings.notify_max_per_recipient_per_day == 20
+    assert (
+        Settings.from_environ(REQUIRED | {"RATE_LIMIT_SUBMISSIONS_PER_MINUTE": "30"}).rate_limit_submissions_per_minute
+        == 30
+    )
+    for name in (
+        "RATE_LIMIT_SUBMISSIONS_PER_MINUTE",
+        "CLIENT_SUBMISSIONS_PER_MINUTE",
+        "NOTIFY_MAX_PER_RECIPIENT_PER_DAY",
+    ):
+        with pytest.raises(ConfigurationError, match=name):
+            Settings.from_environ(REQUIRED | {name: "-1"})
+        with pytest.raises(ConfigurationError, match=name):
+            Settings.from_environ(REQUIRED | {name: "many"})

@@ -249,7 +249,16 @@ def test_a_flagged_submission_decided_by_a_person_is_counted_and_measured_once_e
     assert figures == {
         "pending": 0,
         "oldestPendingAgeSeconds": None,
-        "last24h": {"submitted": 1, "flagged": 1, "approved": 0, "rejected": 1, "expired": 0, "appealed": 0},
+        "last24h": {
+            "submitted": 1,
+            "flagged": 1,
+            "approved": 0,
+            "rejected": 1,
+            "expired": 0,
+            "appealed": 0,
+            "rateLimited": 0,
+            "notificationsSkipped": 0,
+        },
         "medianTimeToDecisionSeconds24h": 90.0,  # one decision in the 60-120 s bucket: its middle
         "byReviewer7d": [{"name": "ana", "decisions": 1}],
     }

@@ -307,6 +307,8 @@ function renderStats(stats) {
     ["Rejected (24 h)", day.rejected],
     ["Expired (24 h)", day.expired],
     ["Appealed (24 h)", day.appealed],
+    ["Rate limited (24 h)", day.rateLimited],
+    ["Notifications skipped (24 h)", day.notificationsSkipped],
     ["Median time to decision (24 h)", duration(stats.medianTimeToDecisionSeconds24h)],
   ];
   $("stats-figures").replaceChildren(...figures.map(([label, value]) => {
