@@ -375,6 +375,41 @@ def _decide(review_id: str, action: str) -> dict[str, Any]:
     return {"reviewId": review.review_id, "decision": review.decision, "decidedBy": review.decided_by}
 
 
+@app.route("/reviews/{review_id}/claim", methods=["POST"], authorizer=reviewer_auth)
+@json_errors
+@reviewers_only
+def claim_review(review_id: str) -> dict[str, Any]:
+    """Hold the review while reading it (SPEC §14); the holder claiming again renews it."""
+    from chalicelib.web.presenters import present_claim
+
+    return present_claim(service.use_cases().claims.claim(review_id, reviewer=_caller().name))
+
+
+@app.route("/reviews/{review_id}/claim", methods=["DELETE"], authorizer=reviewer_auth)
+@json_errors
+@reviewers_only
+def release_review(review_id: str) -> Response:
+    """Give a claim back (the holder, or an admin for anyone's)."""
+    caller = _caller()
+    service.use_cases().claims.release(review_id, reviewer=caller.name, is_admin=caller.is_admin)
+    return Response(body="", status_code=204)
+
+
+@app.route("/reviews/decisions", methods=["POST"], authorizer=reviewer_auth)
+@json_errors
+@reviewers_only
+def decide_in_bulk() -> dict[str, Any]:
+    """Up to 50 decisions, one result each in order; a malformed batch is 400 and decides nothing."""
+    from chalicelib.web.presenters import present_decision_result
+    from chalicelib.web.requests import parse_bulk_decisions
+
+    items = parse_bulk_decisions(_json_body())
+    results = service.use_cases().bulk_decisions.decide_all(
+        items, decided_by=_caller().name, idempotency_key=_request().headers.get("idempotency-key")
+    )
+    return {"results": [present_decision_result(result) for result in results]}
+
+
 @app.route("/stats", methods=["GET"], authorizer=reviewer_auth)
 @json_errors
 @reviewers_only

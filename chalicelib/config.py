@@ -17,6 +17,8 @@ DEFAULT_MODERATION_WORDS = "forbidden"
 DEFAULT_REVIEW_TIMEOUT_SECONDS = 7 * 24 * 3600
 # SPEC §15: a refusal may be appealed for 14 days after it was decided.
 DEFAULT_APPEAL_WINDOW_SECONDS = 14 * 24 * 3600
+# SPEC §14: a reviewer's claim on a review lapses this long after it was last taken or renewed.
+DEFAULT_CLAIM_SECONDS = 900
 # API Gateway closes WebSocket connections after two hours at most.
 DEFAULT_CONNECTION_TTL_SECONDS = 2 * 3600
 # SPEC §13: at or above the review threshold a human looks; no automatic refusal unless set.
@@ -78,6 +80,7 @@ class Settings:
     notify_max_per_recipient_per_day: int = DEFAULT_NOTIFY_MAX_PER_RECIPIENT_PER_DAY
     sms_allowed_prefixes: tuple[str, ...] = ()
     sms_max_per_day: int = DEFAULT_SMS_MAX_PER_DAY
+    claim_seconds: int = DEFAULT_CLAIM_SECONDS
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -130,6 +133,7 @@ class Settings:
             ),
             sms_allowed_prefixes=_sms_prefixes(environ),
             sms_max_per_day=_non_negative_int(environ, "SMS_MAX_PER_DAY", DEFAULT_SMS_MAX_PER_DAY),
+            claim_seconds=_positive_int(environ, "CLAIM_SECONDS", DEFAULT_CLAIM_SECONDS),
         )
 
 

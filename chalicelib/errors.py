@@ -51,6 +51,17 @@ class AppealWindowClosedError(ServiceError):
     code = "AppealWindowClosed"
 
 
+class ClaimedError(ServiceError):
+    """Another reviewer holds a live claim on the review (SPEC §14); the message names them."""
+
+    status_code = 409
+    code = "Claimed"
+
+    def __init__(self, message: str, *, holder: str) -> None:
+        super().__init__(message)
+        self.holder = holder
+
+
 class AlreadyExistsError(ServiceError):
     status_code = 409
     code = "AlreadyExists"

@@ -7,10 +7,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from chalicelib.clock import Clock, system_clock
-from chalicelib.config import DEFAULT_APPEAL_WINDOW_SECONDS, Settings, get_settings, reset_settings
+from chalicelib.config import (
+    DEFAULT_APPEAL_WINDOW_SECONDS,
+    DEFAULT_CLAIM_SECONDS,
+    Settings,
+    get_settings,
+    reset_settings,
+)
 from chalicelib.integrations import aws
 from chalicelib.integrations.secrets_store import clear_secret_cache, resolve_secret
 
@@ -23,6 +29,7 @@ if TYPE_CHECKING:
         HistoryStore,
         Metrics,
         Notifications,
+        ReviewHoldStore,
         ReviewStore,
         StatsStore,
         SubmissionStore,
@@ -39,6 +46,8 @@ if TYPE_CHECKING:
     from chalicelib.stores.reviewers import DynamoDBReviewerStore
     from chalicelib.usecases.admission import AdmitSubmission
     from chalicelib.usecases.appeals import AppealRefusal
+    from chalicelib.usecases.bulk_decisions import DecideInBulk
+    from chalicelib.usecases.claims import CurrentReviewers, HolderCheck, ReviewClaims
     from chalicelib.usecases.decisions import DecideReview
     from chalicelib.usecases.deliveries import DeliverWebhook, RecordDeliveryFailure
     from chalicelib.usecases.intake import SubmitArticle
@@ -67,6 +76,8 @@ class UseCases:
     check: CheckContent
     approval: RequestApproval
     decisions: DecideReview
+    claims: ReviewClaims
+    bulk_decisions: DecideInBulk
     outcomes: RecordOutcome
     webhooks: DeliverWebhook
     delivery_failures: RecordDeliveryFailure
@@ -109,6 +120,7 @@ def build_use_cases(
     from chalicelib.integrations.workflow import StepFunctionsWorkflow
     from chalicelib.metrics import EmbeddedMetrics
     from chalicelib.stores.history import DynamoDBHistoryStore
+    from chalicelib.stores.review_holds import DynamoDBReviewHoldStore
     from chalicelib.stores.reviews import DynamoDBReviewStore
     from chalicelib.stores.stats import DynamoDBStatsStore
     from chalicelib.stores.submissions import DynamoDBSubmissionStore
@@ -117,6 +129,9 @@ def build_use_cases(
     return compose_use_cases(
         submissions=DynamoDBSubmissionStore(aws.table(settings.submissions_table)),
         reviews=DynamoDBReviewStore(aws.table(settings.reviews_table)),
+        holds=DynamoDBReviewHoldStore(aws.table(settings.reviews_table)),
+        current_reviewers=lambda names: reviewers().existing(names),
+        claim_seconds=settings.claim_seconds,
         history=DynamoDBHistoryStore(aws.table(settings.history_table)),
         stats_store=DynamoDBStatsStore(aws.table(settings.stats_table)),
         metrics=EmbeddedMetrics(stage=settings.stage),
@@ -140,6 +155,7 @@ def compose_use_cases(
     *,
     submissions: SubmissionStore,
     reviews: ReviewStore,
+    holds: ReviewHoldStore,
     history: HistoryStore,
     stats_store: StatsStore,
     metrics: Metrics,
@@ -156,11 +172,10 @@ def compose_use_cases(
     webhook_sender: Callable[[], WebhookSender | None] = lambda: None,
     rejection_categories: tuple[str, ...] | None = None,
     recipient_cap: RecipientCap | None = None,
+    current_reviewers: CurrentReviewers = lambda names: names,
+    claim_seconds: int = DEFAULT_CLAIM_SECONDS,
 ) -> UseCases:
     """Wire each use case to only what it uses (the unit tests pass in-memory fakes of the ports)."""
-    from chalicelib.usecases.queries import ReviewQueries, SubmissionQueries
-    from chalicelib.usecases.stats import CountEvents, PublishQueueAge, ReadStats
-
     wiring = _Wiring(
         submissions=submissions,
         reviews=reviews,
@@ -168,7 +183,7 @@ def compose_use_cases(
         workflow=workflow,
         notifier=notifier,
         clock=clock,
-        count=CountEvents(stats_store=stats_store, metrics=metrics),
+        count=_count_events(stats_store, metrics),
     )
     intake, check, approval = _use_cases_before_a_decision(
         wiring,
@@ -180,6 +195,7 @@ def compose_use_cases(
     outcomes, webhooks, delivery_failures = _outcome_use_cases(
         wiring, mailer=mailer, text_messages=text_messages, webhook_sender=webhook_sender, recipient_cap=recipient_cap
     )
+    deciding = _deciding_use_cases(wiring, holds, current_reviewers, claim_seconds, rejection_categories)
     return UseCases(
         intake=intake,
         appeals=_appeal_refusal(
@@ -187,12 +203,32 @@ def compose_use_cases(
         ),
         check=check,
         approval=approval,
-        decisions=_decide_review(wiring, categories=rejection_categories),
+        decisions=deciding[0],
+        claims=deciding[1],
+        bulk_decisions=deciding[2],
         outcomes=outcomes,
         webhooks=webhooks,
         delivery_failures=delivery_failures,
-        submissions=SubmissionQueries(submissions=submissions, history=history),
-        reviews=ReviewQueries(reviews=reviews, submissions=submissions),
+        **_queries(wiring, stats_store=stats_store, metrics=metrics),
+    )
+
+
+class _Queries(TypedDict):
+    submissions: SubmissionQueries
+    reviews: ReviewQueries
+    stats: ReadStats
+    queue_age: PublishQueueAge
+
+
+def _queries(wiring: _Wiring, *, stats_store: StatsStore, metrics: Metrics) -> _Queries:
+    """What the API reads: submissions, reviews, the team's stats, and the queue's age (a metric)."""
+    from chalicelib.usecases.queries import ReviewQueries, SubmissionQueries
+    from chalicelib.usecases.stats import PublishQueueAge, ReadStats
+
+    reviews, clock = wiring.reviews, wiring.clock
+    return _Queries(
+        submissions=SubmissionQueries(submissions=wiring.submissions, history=wiring.history),
+        reviews=ReviewQueries(reviews=reviews, submissions=wiring.submissions, clock=clock),
         stats=ReadStats(stats_store=stats_store, reviews=reviews, clock=clock),
         queue_age=PublishQueueAge(reviews=reviews, metrics=metrics, clock=clock),
     )
@@ -214,8 +250,44 @@ def _appeal_refusal(wiring: _Wiring, *, review_timeout_seconds: int, appeal_wind
     )
 
 
-def _decide_review(wiring: _Wiring, *, categories: tuple[str, ...] | None) -> DecideReview:
-    """A reviewer's decision (a rejection names one of ``categories``, by default SPEC §15's), and the resumption of its execution."""
+def _count_events(stats_store: StatsStore, metrics: Metrics) -> CountEvents:
+    from chalicelib.usecases.stats import CountEvents
+
+    return CountEvents(stats_store=stats_store, metrics=metrics)
+
+
+def _deciding_use_cases(
+    wiring: _Wiring,
+    holds: ReviewHoldStore,
+    current_reviewers: CurrentReviewers,
+    claim_seconds: int,
+    categories: tuple[str, ...] | None = None,
+) -> tuple[DecideReview, ReviewClaims, DecideInBulk]:
+    """Single decisions, reviewers' claims (which only the holder's decision passes) and bulk decisions.
+
+    ``current_reviewers`` says which names are still reviewers (a removed one's claim stops
+    counting; by default every name is one).
+    """
+    from chalicelib.usecases.bulk_decisions import DecideInBulk
+    from chalicelib.usecases.claims import HolderCheck, ReviewClaims
+
+    holder_check = HolderCheck(holds=holds, current_reviewers=current_reviewers)
+    decisions = _decide_review(wiring, holder_check, categories)
+    claims = ReviewClaims(
+        reviews=wiring.reviews,
+        holds=holds,
+        history=wiring.history,
+        notifier=wiring.notifier,
+        holder_check=holder_check,
+        claim_seconds=claim_seconds,
+        clock=wiring.clock,
+    )
+    return decisions, claims, DecideInBulk(decisions=decisions)
+
+
+def _decide_review(wiring: _Wiring, holder_check: HolderCheck, categories: tuple[str, ...] | None) -> DecideReview:
+    """A reviewer's decision (refused while another reviewer holds the review; a rejection names one of
+    ``categories``, by default SPEC §15's), and the resumption of its execution."""
     from chalicelib.domain.review import DEFAULT_REJECTION_CATEGORIES
     from chalicelib.usecases.decisions import DecideReview, ResumeExecution
 
@@ -232,6 +304,7 @@ def _decide_review(wiring: _Wiring, *, categories: tuple[str, ...] | None) -> De
         reviews=wiring.reviews,
         resumer=resumer,
         clock=wiring.clock,
+        holder_check=holder_check,
         categories=categories or DEFAULT_REJECTION_CATEGORIES,
     )
 

@@ -15,6 +15,7 @@ COUNTER_TABLES = ("stats", "limits")
 INDEXES = {
     "pending-by-created": "reviews",
     "pending-by-risk": "reviews",
+    "pending-by-deadline": "reviews",
     "decided-by-time": "reviews",
     "status-by-decided": "reviews",
     "review-watchers": "connections",

@@ -64,6 +64,7 @@ def documented_settings() -> tuple[DocumentedSetting, ...]:
     """
     from chalicelib.config import (
         DEFAULT_APPEAL_WINDOW_SECONDS,
+        DEFAULT_CLAIM_SECONDS,
         DEFAULT_CLIENT_SUBMISSIONS_PER_MINUTE,
         DEFAULT_CONNECTION_TTL_SECONDS,
         DEFAULT_NOTIFY_MAX_PER_RECIPIENT_PER_DAY,
@@ -90,6 +91,11 @@ def documented_settings() -> tuple[DocumentedSetting, ...]:
         DocumentedSetting("MODERATION_WORDS", DEFAULT_MODERATION_WORDS, "comma-separated words the check flags"),
         DocumentedSetting(
             "REVIEW_TIMEOUT_SECONDS", str(DEFAULT_REVIEW_TIMEOUT_SECONDS), "the review deadline (7 days)"
+        ),
+        DocumentedSetting(
+            "CLAIM_SECONDS",
+            str(DEFAULT_CLAIM_SECONDS),
+            "a reviewer's claim on a review lapses this long after the last",
         ),
         DocumentedSetting("WEBHOOK_URL", "unset", "where outcomes are POSTed (https://, or http:// to loopback)"),
         DocumentedSetting("WEBHOOK_SECRET", "generated whsec_..., printed", "the webhooks' signing secret"),

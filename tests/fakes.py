@@ -8,7 +8,7 @@ asserts on what the code under test asked for rather than patching it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -206,10 +206,14 @@ class InMemoryReviews(Recorder):
         return self.items.get(review_id)
 
     def list_pending(self, *, limit: int, page_token: str | None, order: str) -> tuple[list[Review], str | None]:
+        sort_keys: dict[str, Callable[[Review], Any]] = {
+            "risk": lambda review: (review.risk_rank, review.review_id),
+            "deadline": lambda review: (review.deadline, review.review_id),
+        }
         pending = sorted(
             (r for r in self.items.values() if r.status == ReviewStatus.PENDING),
-            key=lambda review: (review.risk_rank if order == "risk" else review.created_at, review.review_id),
-            reverse=order != "oldest",
+            key=sort_keys.get(order, lambda review: (review.created_at, review.review_id)),
+            reverse=order not in ("oldest", "deadline"),
         )
         return _page(pending, limit=limit, page_token=page_token)
 
@@ -261,8 +265,12 @@ class InMemoryReviews(Recorder):
             or review.excluded_decider == decided_by
         ):
             return None
+        if review.held_against(decided_by, now) is not None:
+            return None
         review = replace(
             review,
+            held_by=None,
+            hold_expires_at=None,
             status=REVIEW_STATUS_BY_DECISION[decision],
             decision=decision,
             reason=reason or review.reason,
@@ -335,8 +343,32 @@ class InMemoryReviews(Recorder):
             decided_by=decided_by,
             decided_at=decided_at,
             callback_pending=False,
+            held_by=None,
+            hold_expires_at=None,
         )
         self.items[review_id] = review
+        return review
+
+    # ReviewHoldStore: a reviewer's claim while reading (SPEC §14), on the same items.
+
+    def hold(self, review_id: str, *, reviewer: str, now: int, until: int) -> Review | None:
+        self._record("hold", review_id=review_id, reviewer=reviewer, now=now, until=until)
+        review = self.items.get(review_id)
+        if review is None or review.status != ReviewStatus.PENDING or review.deadline <= now:
+            return None
+        if review.excluded_decider == reviewer or review.held_against(reviewer, now) is not None:
+            return None
+        self.items[review_id] = review.with_hold(reviewer, until)
+        return review
+
+    def release_hold(self, review_id: str, *, holder: str | None, now: int) -> Review | None:
+        self._record("release_hold", review_id=review_id, holder=holder, now=now)
+        review = self.items.get(review_id)
+        if review is None or review.held_by is None or (review.hold_expires_at or 0) <= now:
+            return None
+        if holder is not None and review.held_by != holder:
+            return None
+        self.items[review_id] = review.with_hold(None, None)
         return review
 
 
@@ -620,6 +652,7 @@ if TYPE_CHECKING:
 
     _submissions: ports.SubmissionStore = InMemorySubmissions()
     _reviews: ports.ReviewStore = InMemoryReviews()
+    _holds: ports.ReviewHoldStore = InMemoryReviews()
     _history: ports.HistoryStore = InMemoryHistory()
     _connections: ports.ConnectionStore = InMemoryConnections()
     _workflow: ports.WorkflowEngine = RecordingWorkflow()

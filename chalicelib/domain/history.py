@@ -17,6 +17,9 @@ APPEALED = "appealed"
 APPEAL_DECIDED = "appeal_decided"
 # A message not sent on purpose (SPEC §18: past the recipient's cap): ``channel`` and ``reason``.
 DELIVERY_SKIPPED = "delivery_skipped"
+# A reviewer's claim on a review (SPEC §14): taken (not each renewal), and given back.
+CLAIMED = "claimed"
+RELEASED = "released"
 # Never stored, whatever a caller passes (the audit trail is readable by every reviewer).
 FORBIDDEN_FIELDS = frozenset(
     {

@@ -113,6 +113,16 @@ class ReviewStore(Protocol):
         """How many reviews are pending (a count on the pending index, never a Scan)."""
 
 
+class ReviewHoldStore(Protocol):
+    """A reviewer's claim on a review while reading it (SPEC §14), a *hold*: not the decision lease above."""
+
+    def hold(self, review_id: str, *, reviewer: str, now: int, until: int) -> Review | None:
+        """Hold (or renew) a pending, unexpired review not held by another; the review as it was before, or None."""
+
+    def release_hold(self, review_id: str, *, holder: str | None, now: int) -> Review | None:
+        """Remove a live hold (``holder``'s, or anyone's when None); the review as it was, or None when none was."""
+
+
 class HistoryStore(Protocol):
     def append(self, submission_id: str, event: str, *, at: str, key: str = "", **fields: Any) -> bool:
         """Record an event once (a retried step adds no duplicate); never raises.

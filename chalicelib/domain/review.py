@@ -14,6 +14,8 @@ DEFAULT_PAGE_SIZE = 50
 REASON_MAX_CHARACTERS = 1000
 # How long a claimed decision belongs to the request that claimed it. Longer than any request
 # can live (API Gateway gives up after 29 s), so only a request that died loses its claim.
+# Not to be confused with a reviewer's claim on a review (SPEC §14), called a *hold* in the code:
+# see :attr:`Review.held_by`.
 CLAIM_LEASE_SECONDS = 60
 # SPEC §15's statement of reasons: what REJECTION_CATEGORIES defaults to, and what a rejection
 # without a category gets (it must stay among the configured ones; config.py checks it).
@@ -42,7 +44,8 @@ REVIEWER_DECISIONS = frozenset({Decision.APPROVED, Decision.REJECTED})
 # What ``GET /reviews?status=`` accepts besides ``pending``.
 DECIDED_STATUSES = ("approved", "rejected", "expired", "decided")
 # How a page of pending reviews may be ordered (``risk``: the model's highest score first, SPEC §13).
-PENDING_ORDERS = ("oldest", "newest", "risk")
+# ``deadline``: the soonest deadline first (SPEC §14).
+PENDING_ORDERS = ("oldest", "newest", "risk", "deadline")
 DECIDED_ORDERS = ("oldest", "newest")
 REVIEW_STATUS_BY_DECISION: dict[str, ReviewStatus] = {
     Decision.APPROVED: ReviewStatus.APPROVED,
@@ -110,6 +113,13 @@ class Review:
         """Who may not decide this review: the person whose decision the appeal contests (SPEC §15)."""
         return self.appeal.original_decided_by if self.appeal is not None else None
 
+    # A reviewer's claim on the review while reading it (SPEC §14; ``claimedBy``/``claimExpiresAt`` in
+    # the API), called a *hold* here so it is never mistaken for the decision lease above
+    # (``claim_id``/``claim_expires_at``: a request's one-minute ownership of a decision it wrote).
+    # A hold only stops other people's decisions; the deadline and the lease recovery ignore it.
+    held_by: str | None = None
+    hold_expires_at: int | None = None
+
     @property
     def risk_rank(self) -> float:
         """Where the review sorts in ``order=risk``: its score; an unscored error first (a human must look); unchecked last."""
@@ -124,6 +134,26 @@ class Review:
     def claim_abandoned(self, now: float) -> bool:
         """A claim whose request died: its callback never finished and its lease has run out."""
         return self.callback_pending and (self.claim_expires_at or 0) <= now
+
+    def holder(self, now: float) -> str | None:
+        """Who holds the review (a live claim on a pending review), or None; a hold lapses by itself."""
+        if self.status != ReviewStatus.PENDING or self.held_by is None or (self.hold_expires_at or 0) <= now:
+            return None
+        return self.held_by
+
+    def held_against(self, name: str, now: float) -> str | None:
+        """The holder when a live hold belongs to someone other than ``name`` (whose decision it blocks)."""
+        holder = self.holder(now)
+        return holder if holder is not None and holder != name else None
+
+    def with_hold(self, held_by: str | None, hold_expires_at: int | None) -> Review:
+        return replace(self, held_by=held_by, hold_expires_at=hold_expires_at)
+
+    def without_lapsed_hold(self, now: float) -> Review:
+        """The review as listed at ``now``: a lapsed hold (or one left on a decided review) is not shown."""
+        if self.held_by is None or self.holder(now) is not None:
+            return self
+        return self.with_hold(None, None)
 
     def without_pending_callback(self) -> Review:
         return replace(self, callback_pending=False)

@@ -1,4 +1,10 @@
-"""The reviews table: review items, the sparse indexes that page them, and the conditional writes of a decision."""
+"""The reviews table: review items, the sparse indexes that page them, and the conditional writes of a decision.
+
+Two different ownerships live on an item, under different attributes: the decision lease
+(``claimId``/``claimExpiresAt``, one request's minute to hand its decision to the execution, SPEC
+§10) and a reviewer's claim while reading (``heldBy``/``holdExpiresAt``, CLAIM_SECONDS, SPEC §14;
+``claimedBy``/``claimExpiresAt`` in the API). Only a decision's write looks at the hold.
+"""
 
 from __future__ import annotations
 
@@ -32,6 +38,18 @@ STATUS_INDEX = "status-by-decided"
 # Pending reviews by the risk model's score, highest first: the same sparse partition key as the
 # pending index, so a review leaves both when it is decided.
 RISK_INDEX = "pending-by-risk"
+# Pending reviews by deadline (epoch seconds), soonest first: the same sparse partition key again.
+DEADLINE_INDEX = "pending-by-deadline"
+_PENDING_INDEX_BY_ORDER = {
+    "oldest": PENDING_INDEX,
+    "newest": PENDING_INDEX,
+    "risk": RISK_INDEX,
+    "deadline": DEADLINE_INDEX,
+}
+# Ascending for these orders; the others page their index backwards (newest, highest risk first).
+_ASCENDING_ORDERS = frozenset({"oldest", "deadline"})
+# A reviewer's hold: who may still decide when someone else holds it, and the condition that says so.
+NOT_HELD_BY_ANOTHER = "(attribute_not_exists(heldBy) OR heldBy = :decided_by OR holdExpiresAt <= :now)"
 
 
 def review_to_item(review: Review) -> dict[str, Any]:
@@ -63,6 +81,9 @@ def review_to_item(review: Review) -> dict[str, Any]:
     if review.claim_id is not None:
         item["claimId"] = review.claim_id
         item["claimExpiresAt"] = review.claim_expires_at
+    if review.held_by is not None:
+        item["heldBy"] = review.held_by
+        item["holdExpiresAt"] = review.hold_expires_at
     if review.risk is not None:
         item["risk"] = dynamodb_value(review.risk)
     item["riskRank"] = Decimal(str(review.risk_rank))
@@ -99,6 +120,8 @@ def review_from_item(item: dict[str, Any]) -> Review:
         risk=plain(item["risk"]) if item.get("risk") is not None else None,
         kind=item.get("kind", KIND_SUBMISSION),
         appeal=Appeal.from_item(item["appeal"]) if item.get("appeal") else None,
+        held_by=item.get("heldBy"),
+        hold_expires_at=int(item["holdExpiresAt"]) if item.get("holdExpiresAt") is not None else None,
     )
 
 
@@ -115,9 +138,10 @@ _PAGE_KEYS = {
     DECIDED_INDEX: {"reviewId", "decidedPartition", "decidedAt"},
     STATUS_INDEX: {"reviewId", "status", "decidedAt"},
     RISK_INDEX: {"reviewId", "pendingPartition", "riskRank"},
+    DEADLINE_INDEX: {"reviewId", "pendingPartition", "deadline"},
 }
-# Key attributes that are numbers (every other one is a string).
-_NUMBER_KEYS = frozenset({"riskRank"})
+# Key attributes that are numbers (every other one is a string), and the range a token may carry.
+_NUMBER_KEYS = {"riskRank": (-1, 2), "deadline": (0, 2**42)}
 
 
 def decode_page_token(token: str | None, index: str = PENDING_INDEX) -> dict[str, Any] | None:
@@ -134,7 +158,8 @@ def decode_page_token(token: str | None, index: str = PENDING_INDEX) -> dict[str
         raise BadRequestError("nextToken is not valid")
     for name, value in key.items():
         if name in _NUMBER_KEYS:
-            if isinstance(value, bool) or not isinstance(value, int | float) or not -1 <= value <= 2:
+            low, high = _NUMBER_KEYS[name]
+            if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
                 raise BadRequestError("nextToken is not valid")
             key[name] = Decimal(str(value))
         elif not isinstance(value, str):
@@ -167,12 +192,12 @@ class DynamoDBReviewStore:
         return review_from_item(item) if item else None
 
     def list_pending(self, *, limit: int, page_token: str | None, order: str) -> tuple[list[Review], str | None]:
-        """One page of pending reviews: a Query on a sparse index (by creation, or by risk), never a Scan."""
+        """One page of pending reviews: a Query on a sparse index (by creation, risk or deadline), never a Scan."""
         query: dict[str, Any] = {
-            "IndexName": RISK_INDEX if order == "risk" else PENDING_INDEX,
+            "IndexName": _PENDING_INDEX_BY_ORDER[order],
             "KeyConditionExpression": "pendingPartition = :pending",
             "ExpressionAttributeValues": {":pending": PENDING_PARTITION},
-            "ScanIndexForward": order == "oldest",
+            "ScanIndexForward": order in _ASCENDING_ORDERS,
             "Limit": limit,
         }
         return self._page(query, page_token)
@@ -245,7 +270,8 @@ class DynamoDBReviewStore:
         """Atomically move a pending, unexpired review to ``decision``; None if another write won
         (or ``decided_by`` made the decision this review's appeal contests).
 
-        Returns the review as claimed, with the task token current at that moment. The claim
+        The write also fails while another reviewer holds the review (a live hold not by
+        ``decided_by``), and it gives the decider's own hold back. Returns the review as claimed, with the task token current at that moment. The claim
         belongs to ``claim_id`` until ``now + CLAIM_LEASE_SECONDS``; the item keeps
         ``callbackPending`` until the execution has been told, so the claim's owner (or, after
         the lease, a later request) can finish a claim whose callback never completed.
@@ -263,7 +289,7 @@ class DynamoDBReviewStore:
                 "claimExpiresAt": now + CLAIM_LEASE_SECONDS,
                 "decidedPartition": DECIDED_PARTITION,
             },
-            remove=("pendingPartition",),
+            remove=("pendingPartition", "heldBy", "holdExpiresAt"),
         )
         response = conditional_write(
             self._table.update_item,
@@ -272,6 +298,7 @@ class DynamoDBReviewStore:
             ConditionExpression=(
                 "#status = :pending AND deadline > :now"
                 " AND (attribute_not_exists(excludedDecider) OR excludedDecider <> :decided_by)"
+                " AND " + NOT_HELD_BY_ANOTHER
             ),
             ExpressionAttributeNames=update.names,
             ExpressionAttributeValues=update.values | {":pending": ReviewStatus.PENDING, ":now": now},
@@ -353,7 +380,7 @@ class DynamoDBReviewStore:
             decided_by=decided_by,
             decided_at=decided_at,
             also_set={"decidedPartition": DECIDED_PARTITION},
-            remove=("pendingPartition", "callbackPending"),
+            remove=("pendingPartition", "callbackPending", "heldBy", "holdExpiresAt"),
         )
         response = conditional_write(
             self._table.update_item,

@@ -39,6 +39,7 @@ from chalicelib.errors import (
     UnavailableError,
 )
 from chalicelib.log import log_event
+from chalicelib.usecases.claims import HolderCheck, claimed_by_another
 from chalicelib.usecases.stats import CountEvents
 
 logger = logging.getLogger(__name__)
@@ -184,11 +185,14 @@ class DecideReview:
         reviews: ReviewStore,
         resumer: ResumeExecution,
         clock: Clock,
+        holder_check: HolderCheck | None = None,
         categories: tuple[str, ...] = DEFAULT_REJECTION_CATEGORIES,
     ) -> None:
         self._reviews = reviews
         self._resumer = resumer
         self._clock = clock
+        # Without one, every live hold stands (the unit tests' fakes know no reviewers).
+        self._holder_check = holder_check
         self._categories = categories
 
     def decide(
@@ -206,13 +210,15 @@ class DecideReview:
         Only the request that claimed the review (or a retry of it with the same
         ``idempotency_key``) resumes the execution and gets the review back; every other
         request gets ConflictError naming the decision that stands. A claim whose request died
-        before resuming the execution is finished by the first request after its lease.
+        before resuming the execution is finished by the first request after its lease. While
+        another reviewer holds the review (SPEC §14's claim, ``usecases.claims``), the same write refuses it.
 
-        Raises NotFoundError, ConflictError (already decided), ExpiredError (deadline passed or the
-        execution no longer waits), ForbiddenError (an appeal, by whoever made the decision it contests),
-        BadRequestError (bad reason, category or key), IdempotencyKeyReusedError (the key was used for
-        another decision) and UnavailableError (the callback failed: a refused one rolls the claim back,
-        an uncertain one keeps it so that retrying with the same key finishes it).
+        Raises NotFoundError, ClaimedError (another reviewer holds it), ConflictError (already decided),
+        ExpiredError (deadline passed or the execution no longer waits), ForbiddenError (an appeal, by
+        whoever made the decision it contests), BadRequestError (bad reason, category or key),
+        IdempotencyKeyReusedError (the key was used for another decision) and UnavailableError
+        (the callback failed: a refused one rolls the claim back, an uncertain one keeps it so
+        that retrying with the same key finishes it).
         """
         decision, reason, category = self._validated(review_id, action, reason, category)
         claim_id = claim_id_for(decided_by, validated_idempotency_key(idempotency_key))
@@ -245,12 +251,23 @@ class DecideReview:
                 raise NotFoundError(f"no review {review_id}")
             if review.status != ReviewStatus.PENDING:
                 return self._answer_decided(review, claim_id=claim_id, proposed=(decision, reason, category))
-            if review.deadline <= now:  # the condition failed on the deadline
-                raise ExpiredError("the review deadline has passed")
-            if review.excluded_decider == decided_by:  # the condition failed on who decides
-                raise ForbiddenError("the decision under appeal was yours: someone else must decide the appeal")
-            # Pending again: a claim was rolled back between our write and our read. Claim again.
+            self._refuse_pending(review, decided_by=decided_by, now=now)
+            # Pending again (a claim was rolled back), or the hold in the way lapsed or was given
+            # back between our write and our read. Claim again.
         raise UnavailableError("the review is being decided by others; retry")
+
+    def _refuse_pending(self, review: Review, *, decided_by: str, now: float) -> None:
+        """Why a pending review refused our write: its deadline passed (410), the appeal is against our own decision
+        (403), or another reviewer holds it (409)."""
+        if review.deadline <= now:  # the condition failed on the deadline
+            raise ExpiredError("the review deadline has passed")
+        if review.excluded_decider == decided_by:  # the condition failed on who decides
+            raise ForbiddenError("the decision under appeal was yours: someone else must decide the appeal")
+        holder = review.held_against(decided_by, now)
+        if holder is None:
+            return
+        if self._holder_check is None or self._holder_check.stands(review, holder, now=int(now)):
+            raise claimed_by_another(holder)
 
     def _validated(
         self, review_id: str, action: str, reason: str | None, category: str | None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chalicelib.clock import Clock
 from chalicelib.domain.history import HistoryEvent
 from chalicelib.domain.identifiers import validate_review_id, validate_submission_id
 from chalicelib.domain.ports import HistoryStore, ReviewStore, SubmissionStore
@@ -36,11 +37,12 @@ class SubmissionQueries:
 
 
 class ReviewQueries:
-    """``GET /reviews`` and ``GET /reviews/{id}``."""
+    """``GET /reviews`` and ``GET /reviews/{id}``; a reviewer's claim shows only while it is live."""
 
-    def __init__(self, *, reviews: ReviewStore, submissions: SubmissionStore) -> None:
+    def __init__(self, *, reviews: ReviewStore, submissions: SubmissionStore, clock: Clock) -> None:
         self._reviews = reviews
         self._submissions = submissions
+        self._clock = clock
 
     def list_reviews(self, listing: ReviewListing) -> tuple[list[Review], str | None]:
         """One page of pending (oldest first by default) or decided reviews (newest first by default).
@@ -48,15 +50,18 @@ class ReviewQueries:
         Raises BadRequestError for a nextToken the store did not issue for that list.
         """
         if listing.status == "pending":
-            return self._reviews.list_pending(
+            reviews, next_token = self._reviews.list_pending(
                 limit=listing.limit, page_token=listing.page_token, order=listing.pending_order
             )
-        return self._reviews.list_decided(
-            status=listing.status,
-            limit=listing.limit,
-            page_token=listing.page_token,
-            newest_first=listing.newest_first,
-        )
+        else:
+            reviews, next_token = self._reviews.list_decided(
+                status=listing.status,
+                limit=listing.limit,
+                page_token=listing.page_token,
+                newest_first=listing.newest_first,
+            )
+        now = self._clock()
+        return [review.without_lapsed_hold(now) for review in reviews], next_token
 
     def get_review(self, review_id: str) -> Review:
         """Raises BadRequestError for a malformed id, NotFoundError for an unknown one."""
@@ -64,7 +69,7 @@ class ReviewQueries:
         review = self._reviews.get(review_id)
         if review is None:
             raise NotFoundError(f"no review {review_id}")
-        return review
+        return review.without_lapsed_hold(self._clock())
 
     def get_review_in_full(self, review_id: str) -> tuple[Review, str]:
         """The review and the body of the article it judges (the review item keeps only the title)."""

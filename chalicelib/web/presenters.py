@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.clock import iso
 from chalicelib.domain.actors import WORKFLOW
 from chalicelib.domain.appeal import Appeal
+from chalicelib.domain.bulk_decisions import DecisionResult
 from chalicelib.domain.clients import Client
 from chalicelib.domain.history import HistoryEvent
 from chalicelib.domain.review import Review
@@ -91,6 +93,10 @@ def present_review(review: Review, base_url: str | None = None, *, body: str | N
         public["risk"] = review.risk
     if body is not None:
         public["body"] = body
+    if review.held_by is not None and review.status == "PENDING" and review.hold_expires_at is not None:
+        # A reviewer's claim (SPEC §14); the callers leave a lapsed one out (``without_lapsed_hold``).
+        public["claimedBy"] = review.held_by
+        public["claimExpiresAt"] = iso(review.hold_expires_at)
     for key, value in (
         ("decision", review.decision),
         ("reason", review.reason),
@@ -161,3 +167,23 @@ def present_stats(stats: Stats) -> dict[str, Any]:
         "medianTimeToDecisionSeconds24h": stats.median_time_to_decision_seconds_24h,
         "byReviewer7d": [{"name": name, "decisions": decisions} for name, decisions in stats.by_reviewer_7d],
     }
+
+
+def present_claim(review: Review) -> dict[str, Any]:
+    """``POST /reviews/{id}/claim``'s answer: who holds the review, until when."""
+    return {
+        "reviewId": review.review_id,
+        "claimedBy": review.held_by,
+        "claimExpiresAt": iso(review.hold_expires_at or 0),
+    }
+
+
+def present_decision_result(result: DecisionResult) -> dict[str, Any]:
+    """One item of ``POST /reviews/decisions``'s results (an error in the SPEC's error shape)."""
+    public: dict[str, Any] = {"reviewId": result.review_id, "status": result.status}
+    if result.decision is not None:
+        public["decision"] = result.decision
+        public["decidedBy"] = result.decided_by
+    if result.error_code is not None:
+        public["error"] = {"code": result.error_code, "message": result.error_message}
+    return public

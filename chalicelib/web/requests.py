@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.domain.bulk_decisions import BULK_MAX_ITEMS, DecisionItem
+from chalicelib.domain.identifiers import validate_review_id
 from chalicelib.domain.review import (
     DECIDED_ORDERS,
     DECIDED_STATUSES,
@@ -18,6 +20,7 @@ from chalicelib.domain.review import (
     MAX_PAGE_SIZE,
     PENDING_ORDERS,
     ReviewListing,
+    validated_reason,
 )
 from chalicelib.domain.submission import (
     BODY_MAX_BYTES,
@@ -37,6 +40,9 @@ _DECISION_REQUEST_FIELDS = frozenset({"reason", "category"})
 _NEW_REVIEWER_FIELDS = frozenset({"name", "role"})
 _APPEAL_FIELDS = frozenset({"message"})
 _NEW_CLIENT_FIELDS = frozenset({"name"})
+_BULK_ITEM_FIELDS = frozenset({"reviewId", "decision", "reason", "category"})
+_BULK_ACTIONS = {"approve": "approve", "reject": "reject"}
+CATEGORY_MAX_CHARACTERS = 100
 
 
 def parse_article_request(payload: Any) -> ArticleRequest:
@@ -182,3 +188,52 @@ def _page_size(limit: str | None) -> int:
     if not 1 <= size <= MAX_PAGE_SIZE:
         raise BadRequestError(f"limit must be between 1 and {MAX_PAGE_SIZE}")
     return size
+
+
+def parse_bulk_decisions(payload: Any) -> list[DecisionItem]:
+    """``POST /reviews/decisions``'s ``{"items": [{"reviewId", "decision", "reason"?, "category"?}]}``.
+
+    The whole batch is refused (BadRequestError, nothing decided) for another shape, 0 or more
+    than 50 items, an unknown field, a malformed id, a decision other than approve/reject, a bad
+    reason or category, or one review twice. Unknown, decided or expired reviews are the items' own
+    results, not a malformed batch.
+    """
+    if not isinstance(payload, dict) or set(payload) != {"items"} or not isinstance(payload["items"], list):
+        raise BadRequestError('the body must be {"items": [{"reviewId", "decision", "reason"?, "category"?}]}')
+    items = payload["items"]
+    if not 1 <= len(items) <= BULK_MAX_ITEMS:
+        raise BadRequestError(f"'items' must hold 1 to {BULK_MAX_ITEMS} decisions, not {len(items)}")
+    parsed = [_bulk_item(item, position) for position, item in enumerate(items)]
+    seen: set[str] = set()
+    for item in parsed:
+        if item.review_id in seen:
+            raise BadRequestError(f"review {item.review_id} is in the batch more than once")
+        seen.add(item.review_id)
+    return parsed
+
+
+def _bulk_item(item: Any, position: int) -> DecisionItem:
+    where = f"items[{position}]"
+    if not isinstance(item, dict):
+        raise BadRequestError(f"{where} must be an object")
+    unknown = sorted(set(item) - _BULK_ITEM_FIELDS)
+    if unknown:
+        raise BadRequestError(f"{where} has unknown field(s): {', '.join(unknown)}")
+    review_id = item.get("reviewId")
+    if not isinstance(review_id, str):
+        raise BadRequestError(f"{where}.reviewId is required and must be a string")
+    try:
+        review_id = validate_review_id(review_id)
+    except BadRequestError:
+        raise BadRequestError(f"{where}.reviewId must be a UUID") from None
+    action = _BULK_ACTIONS.get(item.get("decision"))  # type: ignore[arg-type]
+    if action is None:
+        raise BadRequestError(f"{where}.decision must be 'approve' or 'reject'")
+    try:
+        reason = validated_reason(item.get("reason"))
+    except BadRequestError as error:
+        raise BadRequestError(f"{where}: {error.message}") from None
+    category = item.get("category")
+    if category is not None and (not isinstance(category, str) or len(category) > CATEGORY_MAX_CHARACTERS):
+        raise BadRequestError(f"{where}.category must be a string of at most {CATEGORY_MAX_CHARACTERS} characters")
+    return DecisionItem(review_id=review_id, action=action, reason=reason, category=category)

@@ -85,12 +85,14 @@ def test_two_reviewers_work_the_queue_live_and_the_submitter_sees_the_decision(
     expect(queued(bob, title)).to_have_count(1)
     expect(queued(bob, title)).to_contain_text("matched: forbidden")
 
-    open_review(bob, title)  # bob reads it while alice decides
+    open_review(alice, title)  # alice claims it; bob reads it while she decides (SPEC §14)
+    expect(queued(bob, title).locator(".claimed-by")).to_have_text("alice is reviewing")
+    open_review(bob, title)
     expect(bob.locator("#review-title mark")).to_have_text("forbidden")
     expect(bob.locator("#review-body")).to_contain_text("Grandma's soup.")
     expect(bob.locator("#review-body mark")).to_have_text("FORBIDDEN")
+    expect(bob.locator("#review-claim")).to_contain_text("alice is reviewing this review")
 
-    open_review(alice, title)
     alice.fill("#reason", "A recipe, not a threat")
     alice.get_by_role("button", name="Approve", exact=True).click()
     expect(alice.locator("#decision-result")).to_have_text(
@@ -120,7 +122,7 @@ def test_two_reviewers_work_the_queue_live_and_the_submitter_sees_the_decision(
 
     # The decided submission's history, in the order it happened.
     expect(alice.locator("#history > li[data-event=decided]")).to_contain_text("approved by alice")
-    assert history_events(alice)[:4] == ["submitted", "checked", "review_requested", "decided"]
+    assert history_events(alice)[:5] == ["submitted", "checked", "review_requested", "claimed", "decided"]
     expect(alice.locator("#history > li[data-event=checked]")).to_contain_text("flagged: forbidden")
 
     for page in (alice, bob, submitter):
@@ -134,8 +136,8 @@ def test_two_reviewers_work_the_queue_live_and_the_submitter_sees_the_decision(
         watch.assert_clean()
 
 
-def hold_review_decisions(page: Page) -> list[dict[str, Any]]:
-    """Keep the "decided" events from this page's socket, as if they were still on their way.
+def hold_review_decisions(page: Page, events: tuple[str, ...] = ("decided",)) -> list[dict[str, Any]]:
+    """Keep the "decided" events (or ``events``) from this page's socket, as if they were still on their way.
 
     That is the moment two reviewers click at once: the page cannot know yet, and only the API can
     say who was first. Everything else passes through unchanged.
@@ -147,7 +149,7 @@ def hold_review_decisions(page: Page) -> list[dict[str, Any]]:
 
         def from_server(message: str | bytes) -> None:
             parsed = json.loads(message)
-            if parsed.get("type") == "review" and parsed.get("event") == "decided":
+            if parsed.get("type") == "review" and parsed.get("event") in events:
                 held.append(parsed)
             else:
                 socket.send(message)
@@ -163,13 +165,17 @@ def test_a_reviewer_who_decides_second_is_told_who_decided_first(
 ):
     carol_watch, dave_watch = open_page(), open_page()
     carol, dave = carol_watch.page, dave_watch.page
-    held = hold_review_decisions(dave)
+    # dave's claim never reaches the service (as if it failed) and carol's claim has not reached his
+    # page yet, so his buttons stay usable: a claim he knew of would keep him from deciding (SPEC §14).
+    held = hold_review_decisions(dave, ("decided", "claimed"))
+    dave.route("**/claim", lambda route: route.fulfill(status=503, json={"error": {"code": "x", "message": "down"}}))
     sign_in(carol, runtime, create_reviewer(runtime, "carol"), "carol")
     sign_in(dave, runtime, create_reviewer(runtime, "dave"), "dave")
     title = "Forbidden twice over"
     http("POST", f"{runtime.rest_url}/submissions", {"title": title})
-    open_review(carol, title)
     open_review(dave, title)
+    expect(dave.locator("#review-claim")).to_contain_text("Could not claim it (down)")
+    open_review(carol, title)
 
     carol.get_by_role("button", name="Reject", exact=True).click()
     expect(carol.locator("#decision-result")).to_have_text("Rejected by you (carol).")
@@ -179,7 +185,7 @@ def test_a_reviewer_who_decides_second_is_told_who_decided_first(
     expect(dave.locator("#decision-result")).to_have_text(
         "Someone decided first: the review was already rejected by carol. Your decision was not recorded."
     )
-    assert [event["review"]["decidedBy"] for event in held] == ["carol"]
+    assert [event["review"]["decidedBy"] for event in held if event["event"] == "decided"] == ["carol"]
     expect(dave.get_by_role("button", name="Approve", exact=True)).to_be_disabled()
     carol_watch.assert_clean()
     dave_watch.assert_clean()

@@ -25,6 +25,7 @@ CONNECTION_TTL_SECONDS = 7200
 class Stores:
     submissions: ports.SubmissionStore
     reviews: ports.ReviewStore
+    holds: ports.ReviewHoldStore
     history: ports.HistoryStore
     connections: ports.ConnectionStore
     stats: ports.StatsStore
@@ -33,9 +34,11 @@ class Stores:
 
 
 def _fakes() -> Stores:
+    reviews = InMemoryReviews()  # reviewers' claims live on the same items
     return Stores(
         submissions=InMemorySubmissions(),
-        reviews=InMemoryReviews(),
+        reviews=reviews,
+        holds=reviews,
         history=InMemoryHistory(),
         connections=InMemoryConnections(ttl_seconds=CONNECTION_TTL_SECONDS),
         stats=InMemoryStats(),
@@ -50,6 +53,7 @@ def _dynamodb(request: pytest.FixtureRequest) -> Stores:
     from chalicelib.stores.connections import DynamoDBConnectionStore
     from chalicelib.stores.history import DynamoDBHistoryStore
     from chalicelib.stores.limits import DynamoDBLimitStore
+    from chalicelib.stores.review_holds import DynamoDBReviewHoldStore
     from chalicelib.stores.reviews import DynamoDBReviewStore
     from chalicelib.stores.stats import DynamoDBStatsStore
     from chalicelib.stores.submissions import DynamoDBSubmissionStore
@@ -58,6 +62,7 @@ def _dynamodb(request: pytest.FixtureRequest) -> Stores:
     return Stores(
         submissions=DynamoDBSubmissionStore(aws_clients.table(outputs["SubmissionsTableName"])),
         reviews=DynamoDBReviewStore(aws_clients.table(outputs["ReviewsTableName"])),
+        holds=DynamoDBReviewHoldStore(aws_clients.table(outputs["ReviewsTableName"])),
         history=DynamoDBHistoryStore(aws_clients.table(outputs["HistoryTableName"])),
         connections=DynamoDBConnectionStore(
             aws_clients.table(outputs["ConnectionsTableName"]), ttl_seconds=CONNECTION_TTL_SECONDS

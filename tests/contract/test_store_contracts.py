@@ -387,6 +387,87 @@ def test_pending_reviews_page_by_risk_highest_first_with_unscored_errors_on_top(
     assert _page_through(stores, order="risk", limit=10) == ["Review 2", "Review 1", "Review 4"]
 
 
+def test_pending_reviews_page_by_deadline_soonest_first_whatever_their_creation(stores: Stores) -> None:
+    for number, created, deadline in ((1, NOW, NOW + 7200), (2, NOW + 10, NOW + 600), (3, NOW + 20, NOW + 3600)):
+        stores.reviews.put_pending(_review(number, created=created, deadline=deadline))
+    assert _page_through(stores, order="deadline", limit=2) == ["Review 2", "Review 3", "Review 1"]
+    assert _claim(stores, _review(2)) is not None
+    assert _page_through(stores, order="deadline", limit=10) == ["Review 3", "Review 1"]
+
+
+# --- reviewers' claims on reviews (holds) ------------------------------------------------
+
+
+def test_a_hold_is_taken_by_one_reviewer_renewed_by_them_and_refused_to_others(stores: Stores) -> None:
+    review = _review()
+    stores.reviews.put_pending(review)
+    before = stores.holds.hold(review.review_id, reviewer="alice", now=NOW, until=NOW + 900)
+    assert before is not None and before.held_by is None  # the review as it was
+    assert stores.holds.hold(review.review_id, reviewer="bob", now=NOW + 1, until=NOW + 901) is None
+    renewed = stores.holds.hold(review.review_id, reviewer="alice", now=NOW + 2, until=NOW + 902)
+    assert renewed is not None and (renewed.held_by, renewed.hold_expires_at) == ("alice", NOW + 900)
+    stored = stores.reviews.get(review.review_id)
+    assert stored is not None and (stored.held_by, stored.hold_expires_at) == ("alice", NOW + 902)
+    assert stored.holder(NOW + 901) == "alice" and stored.holder(NOW + 902) is None
+    # Lapsed: anyone may take it.
+    assert stores.holds.hold(review.review_id, reviewer="bob", now=NOW + 902, until=NOW + 1802) is not None
+
+
+def test_no_hold_on_an_unknown_decided_or_expired_review(stores: Stores) -> None:
+    expiring, decided = _review(1, deadline=NOW + 10), _review(2)
+    for review in (expiring, decided):
+        stores.reviews.put_pending(review)
+    assert _claim(stores, decided) is not None
+    assert stores.holds.hold(_review(3).review_id, reviewer="alice", now=NOW, until=NOW + 900) is None
+    assert stores.holds.hold(decided.review_id, reviewer="alice", now=NOW, until=NOW + 900) is None
+    assert stores.holds.hold(expiring.review_id, reviewer="alice", now=NOW + 10, until=NOW + 910) is None
+    assert stores.reviews.get(_review(3).review_id) is None  # a refused hold creates nothing
+
+
+def test_only_the_holder_decides_while_a_hold_is_live_and_the_decision_clears_it(stores: Stores) -> None:
+    review = _review()
+    stores.reviews.put_pending(review)
+    stores.holds.hold(review.review_id, reviewer="bob", now=NOW, until=NOW + 900)
+    assert _claim(stores, review) is None  # alice decides: bob holds it
+    assert stores.reviews.get(review.review_id).status == ReviewStatus.PENDING  # type: ignore[union-attr]
+    assert _claim(stores, review, now=NOW + 900) is not None  # lapsed: alice may
+    decided = stores.reviews.get(review.review_id)
+    assert decided is not None and decided.held_by is None and decided.hold_expires_at is None
+
+
+def test_the_holders_decision_passes_its_own_hold(stores: Stores) -> None:
+    review = _review()
+    stores.reviews.put_pending(review)
+    stores.holds.hold(review.review_id, reviewer="alice", now=NOW, until=NOW + 900)
+    won = _claim(stores, review)
+    assert won is not None and won.decided_by == "alice" and won.held_by is None
+
+
+def test_a_hold_is_released_by_its_holder_or_by_anyone_when_no_holder_is_named(stores: Stores) -> None:
+    review = _review()
+    stores.reviews.put_pending(review)
+    stores.holds.hold(review.review_id, reviewer="alice", now=NOW, until=NOW + 900)
+    assert stores.holds.release_hold(review.review_id, holder="bob", now=NOW) is None
+    released = stores.holds.release_hold(review.review_id, holder="alice", now=NOW)
+    assert released is not None and released.held_by == "alice"  # as it was
+    assert stores.reviews.get(review.review_id).held_by is None  # type: ignore[union-attr]
+    assert stores.holds.release_hold(review.review_id, holder="alice", now=NOW) is None  # nothing left
+    stores.holds.hold(review.review_id, reviewer="bob", now=NOW, until=NOW + 900)
+    assert stores.holds.release_hold(review.review_id, holder=None, now=NOW + 899) is not None  # an admin
+    stores.holds.hold(review.review_id, reviewer="bob", now=NOW, until=NOW + 900)
+    assert stores.holds.release_hold(review.review_id, holder=None, now=NOW + 900) is None  # lapsed already
+
+
+def test_an_expiry_clears_a_hold(stores: Stores) -> None:
+    review = _review()
+    stores.reviews.put_pending(review)
+    stores.holds.hold(review.review_id, reviewer="alice", now=NOW, until=NOW + 900)
+    expired = stores.reviews.record_final(
+        review.review_id, decision="expired", reason=None, decided_by="deadline", decided_at=iso(NOW + 1)
+    )
+    assert expired is not None and expired.held_by is None and expired.status == ReviewStatus.EXPIRED
+
+
 def test_decided_reviews_page_by_decision_time_and_status(stores: Stores) -> None:
     for number in (1, 2, 3):
         stores.reviews.put_pending(_review(number))

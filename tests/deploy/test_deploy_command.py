@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from chalicelib.stores.connections import WATCHERS_INDEX
-from chalicelib.stores.reviews import DECIDED_INDEX, PENDING_INDEX, RISK_INDEX, STATUS_INDEX
+from chalicelib.stores.reviews import DEADLINE_INDEX, DECIDED_INDEX, PENDING_INDEX, RISK_INDEX, STATUS_INDEX
 from deploy.chalice_project import load_config
 from deploy.commands import DeployError, DeployResult, deploy, destroy
 from deploy.definition import DeliverySettings, definition_values, function_arns, render_definition
@@ -236,6 +236,7 @@ def test_stack_tables_have_the_keys_and_indexes_the_app_uses(
     assert indexes(reviews) == {
         PENDING_INDEX: ([("pendingPartition", "HASH"), ("createdAt", "RANGE")], "ALL"),
         RISK_INDEX: ([("pendingPartition", "HASH"), ("riskRank", "RANGE")], "ALL"),
+        DEADLINE_INDEX: ([("pendingPartition", "HASH"), ("deadline", "RANGE")], "ALL"),
         DECIDED_INDEX: ([("decidedPartition", "HASH"), ("decidedAt", "RANGE")], "ALL"),
         STATUS_INDEX: ([("status", "HASH"), ("decidedAt", "RANGE")], "ALL"),
     }

@@ -151,6 +151,22 @@ def test_the_original_decider_gets_403_and_a_second_reviewer_overturns_the_refus
     assert created["submitterToken"] not in json.dumps(events)
 
 
+def test_the_original_decider_cannot_claim_the_appeal_so_cannot_keep_others_from_it(client, admin_headers):
+    created = _rejected(client, admin_headers)
+    second = bearer(create_reviewer(client, admin_headers, "second"))
+    assert _appeal(client, created["submissionId"], created["submitterToken"]).status_code == 202
+    review = _pending_appeal(client, admin_headers, created["submissionId"])
+
+    refused = client.http.post(f"/reviews/{review['reviewId']}/claim", headers=admin_headers)
+
+    assert refused.status_code == 403, refused.body
+    assert refused.json_body["error"]["code"] == "Forbidden"
+    shown = client.http.get(f"/reviews/{review['reviewId']}", headers=admin_headers).json_body
+    assert "claimedBy" not in shown
+    claimed = client.http.post(f"/reviews/{review['reviewId']}/claim", headers=second)
+    assert claimed.status_code == 200 and claimed.json_body["claimedBy"] == "second", claimed.body
+
+
 def test_rejecting_an_appeal_upholds_the_refusal_with_the_new_reason(client, admin_headers):
     created = _rejected(client, admin_headers)
     second = bearer(create_reviewer(client, admin_headers, "second"))

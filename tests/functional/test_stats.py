@@ -75,6 +75,7 @@ def test_a_thousand_concurrent_submissions_are_each_counted_exactly_once(aws):
     from chalicelib.integrations import aws as aws_clients
     from chalicelib.service import compose_use_cases
     from chalicelib.stores.history import DynamoDBHistoryStore
+    from chalicelib.stores.review_holds import DynamoDBReviewHoldStore
     from chalicelib.stores.reviews import DynamoDBReviewStore
     from chalicelib.stores.stats import DynamoDBStatsStore
     from chalicelib.stores.submissions import DynamoDBSubmissionStore
@@ -85,6 +86,7 @@ def test_a_thousand_concurrent_submissions_are_each_counted_exactly_once(aws):
     use_cases = compose_use_cases(
         submissions=DynamoDBSubmissionStore(aws_clients.table(aws["SubmissionsTableName"])),
         reviews=DynamoDBReviewStore(aws_clients.table(aws["ReviewsTableName"])),
+        holds=DynamoDBReviewHoldStore(aws_clients.table(aws["ReviewsTableName"])),
         history=DynamoDBHistoryStore(aws_clients.table(aws["HistoryTableName"])),
         stats_store=DynamoDBStatsStore(aws_clients.table(aws["StatsTableName"])),
         metrics=metrics,

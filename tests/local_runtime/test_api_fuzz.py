@@ -140,7 +140,7 @@ def stored_state(runtime: RunningRuntime) -> StoredState:
 
 @pytest.fixture(scope="module")
 def seeded(runtime: RunningRuntime) -> Seeded:
-    uses = ("approve", "reject", "decide")
+    uses = ("approve", "reject", "decide", "claim")  # claim: a review the approve cases do not decide
     submissions = {use: submit(runtime, f"fuzz seed: forbidden ({use})") for use in uses}
 
     def reviews() -> dict[str, dict[str, Any]] | None:
@@ -202,7 +202,7 @@ def _strategy(operation: Any, seeded: Seeded) -> Any:
     elif path.endswith("/decide"):
         fixed.append({"path_parameters": {"reviewId": seeded.review_ids["decide"]}, "query": seeded.link_query})
     elif "{reviewId}" in path:
-        use = path.rsplit("/", 1)[-1] if path.endswith(("/approve", "/reject")) else "approve"
+        use = path.rsplit("/", 1)[-1] if path.endswith(("/approve", "/reject", "/claim")) else "approve"
         fixed.append({"path_parameters": {"reviewId": seeded.review_ids[use]}})
     cases = strategies.one_of(
         [operation.as_strategy(generation_mode=mode, **values) for mode in GenerationMode for values in fixed]

@@ -39,9 +39,11 @@ class Fixture:
         self.submissions, self.history = InMemorySubmissions(), InMemoryHistory()
         self.workflow, self.clock, self.metrics = RecordingWorkflow(), FakeClock(), RecordingMetrics()
         self.stats = InMemoryStats()
+        reviews = InMemoryReviews()
         self.appeals: AppealRefusal = compose_use_cases(
             submissions=self.submissions,
-            reviews=InMemoryReviews(),
+            reviews=reviews,
+            holds=reviews,  # the fake holds reviewers' claims on the same items
             history=self.history,
             stats_store=self.stats,
             metrics=self.metrics,

@@ -176,3 +176,14 @@ def test_rate_limits_and_caps_default_to_off_600_and_20_and_refuse_negative_valu
             Settings.from_environ(REQUIRED | {name: "-1"})
         with pytest.raises(ConfigurationError, match=name):
             Settings.from_environ(REQUIRED | {name: "many"})
+
+
+def test_a_reviewers_claim_lasts_fifteen_minutes_unless_claim_seconds_says_otherwise():
+    assert Settings.from_environ(REQUIRED).claim_seconds == 900
+    assert Settings.from_environ(REQUIRED | {"CLAIM_SECONDS": "120"}).claim_seconds == 120
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "soon", "1.5"])
+def test_a_bad_claim_seconds_is_refused_naming_the_variable(value):
+    with pytest.raises(ConfigurationError, match="CLAIM_SECONDS"):
+        Settings.from_environ(REQUIRED | {"CLAIM_SECONDS": value})

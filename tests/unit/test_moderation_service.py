@@ -58,6 +58,7 @@ def world() -> World:
     service = compose_use_cases(
         submissions=submissions,  # the fakes keep the real classes' contracts
         reviews=reviews,
+        holds=reviews,  # the fake holds reviewers' claims on the same items
         history=history,
         stats_store=InMemoryStats(),
         metrics=RecordingMetrics(),

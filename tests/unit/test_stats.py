@@ -135,6 +135,7 @@ def _world(risk: RiskAssessment | None = None) -> World:
     service = compose_use_cases(
         submissions=InMemorySubmissions(),
         reviews=reviews,
+        holds=reviews,
         history=InMemoryHistory(),
         stats_store=stats_store,
         metrics=metrics,

@@ -1,8 +1,11 @@
 // The reviewers' dashboard, loaded from /static/admin.js (the CSP allows no inline script).
-// The queue is loaded once in the chosen order (GET /reviews?status=pending&order=oldest|newest|risk,
+// The queue is loaded once in the chosen order (GET /reviews?status=pending&order=oldest|newest|risk|deadline,
 // reloaded when the order changes) and then kept current by the review events the WebSocket pushes
 // (watchReviews), a new review inserted at its place in that order; a dropped socket reconnects with
 // backoff and reloads the list.
+// Opening a review claims it (POST /reviews/{id}/claim), renews the claim while it stays open and
+// releases it on close, so others see "alice is reviewing" in their queue (SPEC §14). Several
+// reviews can be selected and decided at once (POST /reviews/decisions).
 // Everything a submitter or reviewer wrote is rendered with textContent, never as HTML.
 "use strict";
 
@@ -17,6 +20,8 @@ const maxQueuePages = 10;
 // A risk score at or above this is marked (the service's default RISK_REVIEW_THRESHOLD, SPEC §13).
 const highRisk = 0.5;
 const maxListedLabels = 3;
+// A claim is renewed every third of its life (CLAIM_SECONDS / 3), never more often than this.
+const minClaimRenewalMs = 5000;
 
 const state = {
   token: null,
@@ -25,7 +30,7 @@ const state = {
   retries: 0,
   retryTimer: null,
   queue: new Map(), // reviewId -> review, in queueOrder (insertion order)
-  queueOrder: "oldest", // oldest, newest or risk (highest first)
+  queueOrder: "oldest", // oldest, newest, risk (highest first) or deadline (soonest first)
   queueComplete: false,
   queueNextToken: null,
   queueGeneration: 0, // which load of the queue is current: a reload (new order) makes older ones stale
@@ -34,6 +39,8 @@ const state = {
   decidedStatus: "decided",
   decidedNextToken: null,
   opened: null, // the review shown in full
+  claim: null, // {reviewId, expiresAt, timer}: the opened review, held by this reviewer
+  selected: new Set(), // reviewIds of the queue ticked for a bulk decision
   openedFrom: null, // the element to give focus back to when it closes
 };
 
@@ -84,9 +91,10 @@ function refreshTimes() {
 // --- the API ---------------------------------------------------------------------------
 
 class ApiError extends Error {
-  constructor(status, message) {
+  constructor(status, message, code) {
     super(message);
     this.status = status;
+    this.code = code || null;
   }
 }
 
@@ -107,7 +115,7 @@ async function api(path, {method = "GET", body} = {}) {
     if (response.status === 401 && state.reviewer) {
       signOut("Your token is no longer accepted (it may have been revoked). Sign in again.");
     }
-    throw new ApiError(response.status, message);
+    throw new ApiError(response.status, message, result.error ? result.error.code : null);
   }
   return result;
 }
@@ -171,6 +179,7 @@ function start() {
 }
 
 function signOut(why) {
+  releaseClaim();
   sessionStorage.removeItem(tokenKey);
   clearTimeout(state.retryTimer);
   const socket = state.socket;
@@ -179,6 +188,7 @@ function signOut(why) {
   state.queueGeneration += 1; // a queue load in flight is for the previous session
   Object.assign(state, {
     token: null, reviewer: null, retries: 0, retryTimer: null, queue: new Map(), buffered: [], opened: null,
+    selected: new Set(),
   });
   closeReview();
   for (const id of ["queue", "decided", "reviewers", "history"]) { $(id).replaceChildren(); }
@@ -260,7 +270,15 @@ function apply(message) {
   const review = message.review;
   if (message.event === "created") {
     if (!state.queue.has(review.reviewId) && insertInOrder(review)) { renderQueue(); }
+  } else if (message.event === "claimed" || message.event === "released") {
+    // The same place in the queue (Map.set keeps it): only who is reviewing it changed.
+    if (state.queue.has(review.reviewId)) {
+      state.queue.set(review.reviewId, review);
+      renderQueue();
+    }
+    if (state.opened && state.opened.reviewId === review.reviewId) { claimChanged(review); }
   } else if (message.event === "decided" || message.event === "expired") {
+    state.selected.delete(review.reviewId);
     if (state.queue.delete(review.reviewId)) { renderQueue(); }
     if (state.decidedStatus === "decided" || state.decidedStatus === (review.decision || "").toLowerCase()) {
       addDecided(review);
@@ -386,6 +404,8 @@ function compareInOrder(left, right) {
       return riskRank(right) - riskRank(left);
     case "newest":
       return Date.parse(right.createdAt) - Date.parse(left.createdAt);
+    case "deadline":
+      return Date.parse(left.deadline) - Date.parse(right.deadline);
     default:
       return Date.parse(left.createdAt) - Date.parse(right.createdAt);
   }
@@ -481,9 +501,27 @@ function matchedWords(review) {
   return words.length ? "matched: " + words.join(", ") : "";
 }
 
+/** Who is reviewing it (a live claim), or null: a claim lapses by itself, so the time decides. */
+function liveHolder(review) {
+  return review.claimedBy && Date.parse(review.claimExpiresAt) > Date.now() ? review.claimedBy : null;
+}
+
+function selectBox(review) {
+  const box = element("input", "select");
+  box.type = "checkbox";
+  box.checked = state.selected.has(review.reviewId);
+  box.setAttribute("aria-label", "Select “" + review.title + "”");
+  box.addEventListener("change", () => {
+    if (box.checked) { state.selected.add(review.reviewId); } else { state.selected.delete(review.reviewId); }
+    renderBulk();
+  });
+  return box;
+}
+
 function reviewItem(review, decided) {
   const item = element("li", "review-item");
   item.dataset.reviewId = review.reviewId;
+  if (!decided) { item.append(selectBox(review)); }
   const button = element("button", "open");
   button.type = "button";
   if (review.kind === "appeal") { button.append(element("span", "badge appeal", "appeal"), " "); }
@@ -505,6 +543,12 @@ function reviewItem(review, decided) {
     if (review.appeal) { button.append(element("span", "reason appeal-of", contestedDecision(review.appeal))); }
     const risk = riskElement(review.risk, maxListedLabels);
     if (risk) { button.append(risk); }
+    const holder = liveHolder(review);
+    if (holder) {
+      const mine = state.reviewer && holder === state.reviewer.name;
+      button.append(" ", element("span", "claimed-by" + (mine ? " mine" : ""),
+        mine ? "you are reviewing" : holder + " is reviewing"));
+    }
   }
   button.addEventListener("click", () => openReview(review.reviewId, button));
   item.append(button);
@@ -513,11 +557,77 @@ function reviewItem(review, decided) {
 }
 
 function renderQueue() {
+  // Live events re-render the list: keep the keyboard focus on the same review's same control.
+  const focused = document.activeElement;
+  const focusedItem = focused && focused.closest ? focused.closest("#queue .review-item") : null;
+  const focusedClass = focusedItem ? (focused.classList.contains("select") ? "select" : "open") : null;
+  for (const reviewId of [...state.selected]) { if (!state.queue.has(reviewId)) { state.selected.delete(reviewId); } }
   const items = [...state.queue.values()].map((review) => reviewItem(review, false));
   $("queue").replaceChildren(...items);
   $("queue-count").textContent = "(" + state.queue.size + (state.queueComplete ? "" : "+") + ")";
   $("queue-empty").hidden = state.queue.size > 0;
   $("queue-more").hidden = state.queueComplete;
+  if (focusedItem) {
+    const again = $("queue").querySelector(`li[data-review-id="${CSS.escape(focusedItem.dataset.reviewId)}"] .${focusedClass}`);
+    if (again) { again.focus(); }
+  }
+  renderBulk();
+}
+
+// --- deciding several at once (POST /reviews/decisions) --------------------------------
+
+function renderBulk() {
+  const count = state.selected.size;
+  $("bulk-count").textContent = count ? count + " selected" : "none selected";
+  $("bulk-form").hidden = count === 0;
+  $("select-all").checked = count > 0 && count === state.queue.size;
+  $("select-all").indeterminate = count > 0 && count < state.queue.size;
+  $("select-all").disabled = state.queue.size === 0;
+}
+
+function selectAll(checked) {
+  state.selected = checked ? new Set(state.queue.keys()) : new Set();
+  renderQueue();
+}
+
+function showBulkResult(text, kind) {
+  $("bulk-result").textContent = text;
+  $("bulk-result").className = "result " + kind;
+}
+
+async function decideSelected(action) {
+  const reviewIds = [...state.selected].filter((reviewId) => state.queue.has(reviewId));
+  if (!reviewIds.length) { return; }
+  const titles = new Map(reviewIds.map((reviewId) => [reviewId, state.queue.get(reviewId).title]));
+  const reason = $("bulk-reason").value.trim();
+  const items = reviewIds.map((reviewId) => (reason ? {reviewId, decision: action, reason} : {reviewId, decision: action}));
+  const buttons = $("bulk-form").querySelectorAll("button");
+  for (const button of buttons) { button.disabled = true; }
+  showBulkResult((action === "approve" ? "Approving " : "Rejecting ") + items.length + "…", "busy");
+  try {
+    const {results} = await api("reviews/decisions", {method: "POST", body: {items}});
+    const done = results.filter((result) => result.status === 200);
+    const refused = results.filter((result) => result.status !== 200);
+    for (const result of done) {
+      state.selected.delete(result.reviewId);
+      state.queue.delete(result.reviewId); // the socket's "decided" event follows; no need to wait for it
+    }
+    const verb = action === "approve" ? "approved" : "rejected";
+    let text = done.length ? done.length + " " + verb + (reason ? " with the reason “" + reason + "”" : "") : "None decided";
+    if (refused.length) {
+      text += "; not decided: " + refused.map((result) => "“" + (titles.get(result.reviewId) || result.reviewId) + "” ("
+        + (result.error ? result.error.message : "status " + result.status) + ")").join("; ");
+    }
+    showBulkResult(text + ".", refused.length ? "warn" : "ok");
+    announce(text + ".");
+    if (!refused.length) { $("bulk-reason").value = ""; }
+  } catch (error) {
+    showBulkResult("Nothing decided: " + error.message, "error");
+    announce("Nothing decided: " + error.message);
+  } finally {
+    for (const button of buttons) { button.disabled = false; }
+    renderQueue();
+  }
 }
 
 // --- decided reviews -------------------------------------------------------------------
@@ -568,6 +678,7 @@ function highlighted(text, matches) {
 }
 
 async function openReview(reviewId, from) {
+  if (state.claim && state.claim.reviewId !== reviewId) { releaseClaim(); }
   state.openedFrom = from || null;
   let review;
   try {
@@ -597,6 +708,7 @@ async function openReview(reviewId, from) {
   const pending = review.status === "PENDING";
   setDecisionEnabled(pending);
   $("decision").hidden = !pending;
+  $("review-claim").textContent = "";
   if (!pending) { showOutcome(review, "This review was already"); }
   for (const item of document.querySelectorAll(".review-item")) {
     item.classList.toggle("selected", item.dataset.reviewId === reviewId);
@@ -604,6 +716,85 @@ async function openReview(reviewId, from) {
   $("review").hidden = false;
   $("review").focus();
   loadHistory(review.submissionId);
+  if (pending) { claimOpened(review); }
+}
+
+// --- claims: "alice is reviewing" --------------------------------------------------------
+
+function claimPath(reviewId) {
+  return "reviews/" + encodeURIComponent(reviewId) + "/claim";
+}
+
+function showClaimNote(text, other) {
+  $("review-claim").textContent = text;
+  $("review-claim").className = "claim-note" + (other ? " other" : "");
+}
+
+/** Claim (or renew the claim on) the opened review; someone else's live claim leaves it read-only. */
+async function claimOpened(review) {
+  let claim;
+  try {
+    claim = await api(claimPath(review.reviewId), {method: "POST"});
+  } catch (error) {
+    if (state.opened !== review) { return; }
+    dropClaim();
+    if (error.code === "Claimed") {
+      setDecisionEnabled(false);
+      showClaimNote(error.message + ". You can read it; deciding waits until they close it or their claim lapses.", true);
+    } else if (error.status === 409 || error.status === 410) {
+      setDecisionEnabled(false);
+      showClaimNote("It can no longer be claimed: " + error.message + ".", true);
+    } else if (error.status === 403) { // an appeal of this reviewer's own decision: others review it
+      showClaimNote("Not yours to review: " + error.message + ".", true);
+    } else if (error.status !== 401) {
+      showClaimNote("Could not claim it (" + error.message + "): someone else may open it at the same time.", true);
+    }
+    return;
+  }
+  if (state.opened !== review) { // closed or another one opened meanwhile: give it back
+    releaseClaimOf(review.reviewId);
+    return;
+  }
+  const renewal = state.claim && state.claim.reviewId === review.reviewId;
+  dropClaim();
+  const lifeMs = Math.max(0, Date.parse(claim.claimExpiresAt) - Date.now());
+  const timer = setTimeout(() => claimOpened(review), Math.max(minClaimRenewalMs, lifeMs / 3));
+  state.claim = {reviewId: review.reviewId, expiresAt: claim.claimExpiresAt, timer};
+  if (!renewal) { setDecisionEnabled(true); }
+  showClaimNote("You are reviewing this: others see “" + claim.claimedBy + " is reviewing” until you close it.", false);
+}
+
+/** A claim event for the opened review: someone else took it, or it was released (then claim it now). */
+function claimChanged(review) {
+  const mine = state.reviewer && review.claimedBy === state.reviewer.name;
+  if (liveHolder(review) && !mine) {
+    dropClaim();
+    setDecisionEnabled(false);
+    showClaimNote(review.claimedBy + " is reviewing this review. You can read it; deciding waits until they close it.", true);
+  } else if (!liveHolder(review) && state.opened.status === "PENDING" && !state.claim) {
+    claimOpened(state.opened);
+  }
+}
+
+/** Forget the claim here (the server dropped it: a decision, or someone else holds it now). */
+function dropClaim() {
+  if (state.claim) { clearTimeout(state.claim.timer); }
+  state.claim = null;
+}
+
+/** Give the claim back: a plain keepalive request, so it also goes out while the page unloads or signs out. */
+function releaseClaim() {
+  if (!state.claim) { return; }
+  const reviewId = state.claim.reviewId;
+  dropClaim();
+  releaseClaimOf(reviewId);
+}
+
+function releaseClaimOf(reviewId) {
+  if (!state.token) { return; }
+  fetch(new URL(claimPath(reviewId), base), {
+    method: "DELETE", headers: {"Authorization": "Bearer " + state.token}, keepalive: true, cache: "no-store",
+  }).catch(() => {});
 }
 
 function showRisk(risk) {
@@ -622,6 +813,7 @@ function showRisk(risk) {
 }
 
 function closeReview() {
+  releaseClaim();
   state.opened = null;
   $("review").hidden = true;
   for (const item of document.querySelectorAll(".review-item.selected")) { item.classList.remove("selected"); }
@@ -670,6 +862,8 @@ async function decide(action) {
     const result = await api("reviews/" + encodeURIComponent(review.reviewId) + "/" + action,
       {method: "POST", body});
     if (state.opened !== review) { return; }
+    dropClaim(); // the decision gave it back
+    $("review-claim").textContent = "";
     // The default category goes unsaid here; the decided list and the history name it.
     const as = category && category !== "other" ? " as " + category : "";
     showResult((result.decision === "approved" ? "Approved" : "Rejected" + as) + " by you ("
@@ -679,6 +873,8 @@ async function decide(action) {
     if (state.opened !== review) { return; }
     if (error.status === 403) {
       showResult("Not yours to decide: " + error.message + ". Nothing was recorded.", "warn");
+    } else if (error.code === "Claimed") {
+      showResult(error.message + ". Your decision was not recorded.", "warn");
     } else if (error.status === 409) {
       showResult("Someone decided first: " + error.message + ". Your decision was not recorded.", "warn");
     } else if (error.status === 410) {
@@ -696,6 +892,8 @@ const eventLabels = {
   submitted: "Submitted",
   checked: "Checked",
   review_requested: "Review requested",
+  claimed: "Claimed",
+  released: "Released",
   decided: "Decided",
   expired: "Expired",
   failed: "Failed",
@@ -717,6 +915,10 @@ function eventDetails(entry) {
       ].filter(Boolean).join(" · ");
     case "review_requested":
       return "deadline " + new Date(entry.deadline).toLocaleString();
+    case "claimed":
+      return "by " + entry.actor;
+    case "released":
+      return entry.actor === entry.claimedBy ? "by " + entry.actor : entry.claimedBy + "'s claim, by " + entry.actor;
     case "decided":
       return entry.decision + (entry.category ? " (" + entry.category + ")" : "") + " by " + entry.actor
         + (entry.reason ? ": “" + entry.reason + "”" : "");
@@ -854,6 +1056,13 @@ $("decided-status").addEventListener("change", (event) => {
   loadDecided(false);
 });
 $("close-review").addEventListener("click", closeReview);
+$("select-all").addEventListener("change", (event) => selectAll(event.target.checked));
+$("bulk-clear").addEventListener("click", () => { selectAll(false); $("select-all").focus(); });
+for (const button of $("bulk-form").querySelectorAll("button[data-bulk]")) {
+  button.addEventListener("click", () => decideSelected(button.dataset.bulk));
+}
+// Closing the tab gives the claim back at once rather than after CLAIM_SECONDS.
+window.addEventListener("pagehide", releaseClaim);
 for (const button of $("decision").querySelectorAll("button[data-action]")) {
   button.addEventListener("click", () => decide(button.dataset.action));
 }
@@ -869,7 +1078,8 @@ document.addEventListener("keydown", (event) => {
 window.addEventListener("online", () => {
   if (state.token && !state.socket) { clearTimeout(state.retryTimer); connect(); }
 });
-setInterval(refreshTimes, 30000); // ages and deadlines only: the data itself arrives over the socket
+// Ages and deadlines, and claims that lapsed meanwhile ("… is reviewing" goes): the data arrives over the socket.
+setInterval(() => { refreshTimes(); renderQueue(); }, 30000);
 
 state.token = sessionStorage.getItem(tokenKey);
 if (state.token) { start(); } else { $("token").focus(); }
