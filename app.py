@@ -239,6 +239,14 @@ def websocket_url() -> dict[str, str | None]:
     return {"websocketUrl": service.websocket_url()}
 
 
+@app.route("/rejection-categories", methods=["GET"])
+def rejection_categories() -> dict[str, Any]:
+    """The categories a rejection may name (REJECTION_CATEGORIES, in order) and the one it gets without any."""
+    from chalicelib.domain.review import DEFAULT_CATEGORY
+
+    return {"items": list(service.rejection_categories()), "default": DEFAULT_CATEGORY}
+
+
 @app.route("/health", methods=["GET"])
 def health() -> dict[str, str]:
     return {"status": "ok"}
@@ -355,11 +363,12 @@ def reject(review_id: str) -> dict[str, Any]:
 def _decide(review_id: str, action: str) -> dict[str, Any]:
     from chalicelib.web.requests import parse_decision_request
 
-    reason = parse_decision_request(_json_body())
+    request = parse_decision_request(_json_body())
     review = service.use_cases().decisions.decide(
         review_id,
         action=action,
-        reason=reason,
+        reason=request.reason,
+        category=request.category,
         decided_by=_caller().name,
         idempotency_key=_request().headers.get("idempotency-key"),
     )
@@ -505,6 +514,7 @@ def decide_by_link(review_id: str) -> Response:
     from chalicelib.web import pages
 
     action = _verified_link(review_id)
+    # A link carries no category: its rejection is "other" (the dashboard offers the categories).
     review = service.use_cases().decisions.decide(review_id, action=action, decided_by=SIGNED_LINK)
     return _html(pages.message_page("Done", f"The submission was {review.decision}."), 200)
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
+from chalicelib.domain.review import DEFAULT_CATEGORY, DEFAULT_REJECTION_CATEGORIES
 from chalicelib.domain.risk import DEFAULT_MODEL_NAME
 from chalicelib.errors import ConfigurationError
 
@@ -32,6 +34,9 @@ DEFAULT_NOTIFY_MAX_PER_RECIPIENT_PER_DAY = 20
 # Text messages a UTC day for the whole stage (SPEC §18), whatever the recipients.
 DEFAULT_SMS_MAX_PER_DAY = 1000
 _SWITCHES = {"on": True, "off": False}
+# A rejection category: lower-case words joined by hyphens, short enough for an SMS and a select.
+_CATEGORY_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+CATEGORY_MAX_CHARACTERS = 40
 _BOOLEANS = {"true": True, "false": False}
 
 
@@ -69,6 +74,7 @@ class Settings:
     risk_review_threshold: float = DEFAULT_RISK_REVIEW_THRESHOLD
     risk_reject_threshold: float | None = None
     risk_model_name: str = DEFAULT_MODEL_NAME
+    rejection_categories: tuple[str, ...] = DEFAULT_REJECTION_CATEGORIES
     appeal_window_seconds: int = DEFAULT_APPEAL_WINDOW_SECONDS
     submit_requires_client: bool = False
     rate_limit_submissions_per_minute: int = DEFAULT_RATE_LIMIT_SUBMISSIONS_PER_MINUTE
@@ -116,6 +122,7 @@ class Settings:
             risk_review_threshold=review_threshold,
             risk_reject_threshold=_reject_threshold(environ, review_threshold),
             risk_model_name=environ.get("RISK_MODEL_NAME") or DEFAULT_MODEL_NAME,
+            rejection_categories=_rejection_categories(environ),
             appeal_window_seconds=_positive_int(environ, "APPEAL_WINDOW_SECONDS", DEFAULT_APPEAL_WINDOW_SECONDS),
             submit_requires_client=_boolean(environ, "SUBMIT_REQUIRES_CLIENT", default=False),
             rate_limit_submissions_per_minute=_non_negative_int(
@@ -246,3 +253,20 @@ def _webhook_url(environ: Mapping[str, str]) -> str | None:
         return validate_webhook_url(raw)
     except WebhookUrlError as error:
         raise ConfigurationError(f"environment variable WEBHOOK_URL: {error}") from None
+
+
+def _rejection_categories(environ: Mapping[str, str]) -> tuple[str, ...]:
+    """REJECTION_CATEGORIES: comma-separated names, in the order the dashboard offers them; must include ``other``."""
+    raw = environ.get("REJECTION_CATEGORIES") or ""
+    if not raw.strip():
+        return DEFAULT_REJECTION_CATEGORIES
+    categories = tuple(dict.fromkeys(name.strip() for name in raw.split(",") if name.strip()))
+    for name in categories:
+        if len(name) > CATEGORY_MAX_CHARACTERS or not _CATEGORY_PATTERN.fullmatch(name):
+            raise ConfigurationError(
+                f"environment variable REJECTION_CATEGORIES: {name!r} is not lower-case words joined by hyphens"
+                f" (at most {CATEGORY_MAX_CHARACTERS} characters)"
+            )
+    if DEFAULT_CATEGORY not in categories:  # what a rejection without a category gets
+        raise ConfigurationError(f"environment variable REJECTION_CATEGORIES must include {DEFAULT_CATEGORY!r}")
+    return categories

@@ -131,6 +131,10 @@ class MailNotSent(Exception):
     """SES refused or could not be reached; the message names the error code, never the address."""
 
 
+class TextMessageNotSent(Exception):
+    """SNS refused the SMS or could not be reached; the message names the error code, never the number."""
+
+
 # The class name is the error name Step Functions retries and catches: keep it stable.
 class WebhookDeliveryFailed(Exception):
     """One attempt did not get a 2xx answer; the message never holds the secret or the signature."""

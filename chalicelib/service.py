@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         ReviewStore,
         StatsStore,
         SubmissionStore,
+        TextMessages,
         WorkflowEngine,
     )
     from chalicelib.domain.team import Identity
@@ -147,7 +148,9 @@ def build_use_cases(
         review_reminder_seconds=settings.review_reminder_seconds,
         clock=clock,
         mailer=lambda: _mailer(settings),
+        text_messages=_text_messenger,
         webhook_sender=lambda: webhook_sender(settings),
+        rejection_categories=settings.rejection_categories,
         recipient_cap=_recipient_cap(settings, clock),
     )
 
@@ -170,14 +173,14 @@ def compose_use_cases(
     review_reminder_seconds: int = 0,
     risk_policy: RiskPolicy | None = None,
     mailer: Callable[[], Mailer] | None = None,
+    text_messages: Callable[[], TextMessages] | None = None,
     webhook_sender: Callable[[], WebhookSender | None] = lambda: None,
+    rejection_categories: tuple[str, ...] | None = None,
     recipient_cap: RecipientCap | None = None,
     current_reviewers: CurrentReviewers = lambda names: names,
     claim_seconds: int = DEFAULT_CLAIM_SECONDS,
 ) -> UseCases:
     """Wire each use case to only what it uses (the unit tests pass in-memory fakes of the ports)."""
-    from chalicelib.usecases.stats import CountEvents
-
     wiring = _Wiring(
         submissions=submissions,
         reviews=reviews,
@@ -185,7 +188,7 @@ def compose_use_cases(
         workflow=workflow,
         notifier=notifier,
         clock=clock,
-        count=CountEvents(stats_store=stats_store, metrics=metrics),
+        count=_count_events(stats_store, metrics),
     )
     intake, check, approval = _use_cases_before_a_decision(
         wiring,
@@ -196,7 +199,7 @@ def compose_use_cases(
         review_reminder_seconds=review_reminder_seconds,
     )
     outcomes, webhooks, delivery_failures = _outcome_use_cases(
-        wiring, mailer=mailer, webhook_sender=webhook_sender, recipient_cap=recipient_cap
+        wiring, mailer=mailer, text_messages=text_messages, webhook_sender=webhook_sender, recipient_cap=recipient_cap
     )
     return UseCases(
         intake=intake,
@@ -206,7 +209,7 @@ def compose_use_cases(
         check=check,
         approval=approval,
         **_reminder_use_cases(wiring, webhook_sender=webhook_sender),
-        **_deciding_use_cases(wiring, holds, current_reviewers, claim_seconds),
+        **_deciding_use_cases(wiring, holds, current_reviewers, claim_seconds, rejection_categories),
         outcomes=outcomes,
         webhooks=webhooks,
         delivery_failures=delivery_failures,
@@ -272,6 +275,12 @@ def _appeal_refusal(wiring: _Wiring, *, review_timeout_seconds: int, appeal_wind
     )
 
 
+def _count_events(stats_store: StatsStore, metrics: Metrics) -> CountEvents:
+    from chalicelib.usecases.stats import CountEvents
+
+    return CountEvents(stats_store=stats_store, metrics=metrics)
+
+
 class _Deciding(TypedDict):
     decisions: DecideReview
     claims: ReviewClaims
@@ -279,7 +288,11 @@ class _Deciding(TypedDict):
 
 
 def _deciding_use_cases(
-    wiring: _Wiring, holds: ReviewHoldStore, current_reviewers: CurrentReviewers, claim_seconds: int
+    wiring: _Wiring,
+    holds: ReviewHoldStore,
+    current_reviewers: CurrentReviewers,
+    claim_seconds: int,
+    categories: tuple[str, ...] | None = None,
 ) -> _Deciding:
     """Single decisions, reviewers' claims (which only the holder's decision passes) and bulk decisions.
 
@@ -290,7 +303,7 @@ def _deciding_use_cases(
     from chalicelib.usecases.claims import HolderCheck, ReviewClaims
 
     holder_check = HolderCheck(holds=holds, current_reviewers=current_reviewers)
-    decisions = _decide_review(wiring, holder_check)
+    decisions = _decide_review(wiring, holder_check, categories)
     claims = ReviewClaims(
         reviews=wiring.reviews,
         holds=holds,
@@ -303,8 +316,10 @@ def _deciding_use_cases(
     return _Deciding(decisions=decisions, claims=claims, bulk_decisions=DecideInBulk(decisions=decisions))
 
 
-def _decide_review(wiring: _Wiring, holder_check: HolderCheck) -> DecideReview:
-    """A reviewer's decision (refused while another reviewer holds the review), and the resumption of its execution."""
+def _decide_review(wiring: _Wiring, holder_check: HolderCheck, categories: tuple[str, ...] | None) -> DecideReview:
+    """A reviewer's decision (refused while another reviewer holds the review; a rejection names one of
+    ``categories``, by default SPEC §15's), and the resumption of its execution."""
+    from chalicelib.domain.review import DEFAULT_REJECTION_CATEGORIES
     from chalicelib.usecases.decisions import DecideReview, ResumeExecution
 
     resumer = ResumeExecution(
@@ -316,7 +331,13 @@ def _decide_review(wiring: _Wiring, holder_check: HolderCheck) -> DecideReview:
         clock=wiring.clock,
         count=wiring.count,
     )
-    return DecideReview(reviews=wiring.reviews, resumer=resumer, clock=wiring.clock, holder_check=holder_check)
+    return DecideReview(
+        reviews=wiring.reviews,
+        resumer=resumer,
+        clock=wiring.clock,
+        holder_check=holder_check,
+        categories=categories or DEFAULT_REJECTION_CATEGORIES,
+    )
 
 
 def _use_cases_before_a_decision(
@@ -368,12 +389,24 @@ def _outcome_use_cases(
     wiring: _Wiring,
     *,
     mailer: Callable[[], Mailer] | None,
+    text_messages: Callable[[], TextMessages] | None,
     webhook_sender: Callable[[], WebhookSender | None],
     recipient_cap: RecipientCap | None = None,
 ) -> tuple[RecordOutcome, DeliverWebhook, RecordDeliveryFailure]:
-    """The final task and the deliveries after it."""
+    """The final task and the deliveries after it (no SMS without a sender: the unit tests' worlds)."""
     from chalicelib.usecases.deliveries import DeliverWebhook, RecordDeliveryFailure
     from chalicelib.usecases.outcomes import OutcomeEmail, RecordOutcome
+    from chalicelib.usecases.text_messages import OutcomeTextMessage
+
+    sms = None
+    if text_messages is not None:
+        sms = OutcomeTextMessage(
+            submissions=wiring.submissions,
+            history=wiring.history,
+            sender=text_messages,
+            clock=wiring.clock,
+            count=wiring.count,
+        )
 
     record = RecordOutcome(
         submissions=wiring.submissions,
@@ -391,6 +424,7 @@ def _outcome_use_cases(
         webhook_sender=webhook_sender,
         clock=wiring.clock,
         count=wiring.count,
+        sms=sms,
     )
     return (
         record,
@@ -519,6 +553,7 @@ def _risk_policy(settings: Settings) -> RiskPolicy:
         scorer=(lambda: _risk_scorer(settings.risk_model_name)) if settings.risk_check else None,
         review_threshold=settings.risk_review_threshold,
         reject_threshold=settings.risk_reject_threshold,
+        categories=settings.rejection_categories,
     )
 
 
@@ -539,6 +574,21 @@ def _mailer_for(sender: str | None) -> Mailer:
 def _mailer(settings: Settings) -> Mailer:
     """SES's client is created on the first e-mail, not on every cold start."""
     return _mailer_for(settings.sender_email)
+
+
+def rejection_categories() -> tuple[str, ...]:
+    """REJECTION_CATEGORIES, in the order the dashboard offers them."""
+    return get_settings().rejection_categories
+
+
+@lru_cache(maxsize=1)
+def _text_messenger() -> TextMessages:
+    """SNS's client is created on the first text message, not on every cold start."""
+    from typing import cast
+
+    from chalicelib.integrations.sms import SnsClient, TextMessenger
+
+    return TextMessenger(cast(SnsClient, aws.client("sns")))
 
 
 def websocket_url() -> str | None:
@@ -573,6 +623,7 @@ def reset() -> None:
     clients.cache_clear()
     admission.cache_clear()
     _mailer_for.cache_clear()
+    _text_messenger.cache_clear()
     _risk_scorer.cache_clear()
     if _fanout_executor.cache_info().currsize:
         _fanout_executor().shutdown(wait=False, cancel_futures=True)  # idle threads exit; none is left behind

@@ -259,6 +259,8 @@ class LocalRuntime:
                 f"x{retries.webhook_retry_backoff_rate:g} each   (WEBHOOK_RETRY_*; on AWS about a day)",
                 f"  e-mails              written to {settings.local_outbox.resolve()}/*.eml, from {settings.sender_email}   "
                 "(LOCAL_OUTBOX)",
+                f"  text messages        written to {settings.local_outbox.resolve()}/*.sms (the number, a blank line, "
+                "the text)",
                 "",
                 "State lives in memory and is lost when this process stops.",
                 "",

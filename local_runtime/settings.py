@@ -59,8 +59,8 @@ def documented_settings() -> tuple[DocumentedSetting, ...]:
     """Every variable ``python -m local_runtime`` reads, then the app's own that pass through it unchanged.
 
     The runtime sets the app's tables, secrets, URLs and model name itself; what is left of
-    chalicelib/config.py's settings (the risk check's, the word file, the connection TTL, the appeal window) and
-    LOG_LEVEL come from the user's shell.
+    chalicelib/config.py's settings (the risk check's, the word file, the connection TTL, the appeal window,
+    the rejection categories) and LOG_LEVEL come from the user's shell.
     """
     from chalicelib.config import (
         DEFAULT_APPEAL_WINDOW_SECONDS,
@@ -73,6 +73,7 @@ def documented_settings() -> tuple[DocumentedSetting, ...]:
         DEFAULT_RISK_REVIEW_THRESHOLD,
         DEFAULT_SMS_MAX_PER_DAY,
     )
+    from chalicelib.domain.review import DEFAULT_REJECTION_CATEGORIES
 
     return (
         DocumentedSetting("HOST", DEFAULT_HOST, "interface of the REST server and the WebSocket gateway"),
@@ -116,7 +117,9 @@ def documented_settings() -> tuple[DocumentedSetting, ...]:
             "WEBHOOK_RETRY_BACKOFF_RATE", str(DEFAULT_WEBHOOK_RETRY_BACKOFF_RATE), "growth of the wait (at least 1.0)"
         ),
         DocumentedSetting("EVENT_BUS_NAME", DEFAULT_EVENT_BUS_NAME, "the local bus outcome events go on"),
-        DocumentedSetting("LOCAL_OUTBOX", DEFAULT_LOCAL_OUTBOX, "folder every e-mail sent is written to (.eml)"),
+        DocumentedSetting(
+            "LOCAL_OUTBOX", DEFAULT_LOCAL_OUTBOX, "folder every e-mail (.eml) and SMS (.sms) sent is written to"
+        ),
         DocumentedSetting("SENDER_EMAIL", DEFAULT_SENDER_EMAIL, "From address of the e-mails"),
         DocumentedSetting(
             "REQUEST_READ_TIMEOUT_SECONDS",
@@ -142,6 +145,11 @@ def documented_settings() -> tuple[DocumentedSetting, ...]:
         DocumentedSetting("MODERATION_WORDS_FILE", "unset", "a file with more words, one a line or comma-separated"),
         DocumentedSetting(
             "CONNECTION_TTL_SECONDS", str(DEFAULT_CONNECTION_TTL_SECONDS), "TTL of stored WebSocket connections"
+        ),
+        DocumentedSetting(
+            "REJECTION_CATEGORIES",
+            ",".join(DEFAULT_REJECTION_CATEGORIES),
+            "the categories a rejection may name, in order (must include other)",
         ),
         DocumentedSetting(
             "APPEAL_WINDOW_SECONDS", str(DEFAULT_APPEAL_WINDOW_SECONDS), "how long a refusal may be appealed (14 days)"

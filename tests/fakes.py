@@ -153,6 +153,7 @@ class InMemorySubmissions(Recorder):
         reason: str | None,
         decided_by: str,
         decided_at: str,
+        category: str | None = None,
         appeal_outcome: str | None = None,
     ) -> Submission | None:
         self._record(
@@ -163,6 +164,7 @@ class InMemorySubmissions(Recorder):
             reason=reason,
             decided_by=decided_by,
             decided_at=decided_at,
+            category=category,
             appeal_outcome=appeal_outcome,
         )
         submission = self.items.get(submission_id)
@@ -175,6 +177,7 @@ class InMemorySubmissions(Recorder):
             reason=reason or None,
             decided_by=decided_by,
             decided_at=decided_at,
+            category=category or None,
             appeal=submission.appeal.decided(appeal_outcome)
             if submission.appeal is not None and appeal_outcome is not None
             else submission.appeal,
@@ -241,6 +244,7 @@ class InMemoryReviews(Recorder):
         decided_at: str,
         claim_id: str,
         now: int,
+        category: str | None = None,
     ) -> Review | None:
         self._record(
             "claim_decision",
@@ -251,6 +255,7 @@ class InMemoryReviews(Recorder):
             decided_at=decided_at,
             claim_id=claim_id,
             now=now,
+            category=category,
         )
         review = self.items.get(review_id)
         if (
@@ -269,6 +274,7 @@ class InMemoryReviews(Recorder):
             status=REVIEW_STATUS_BY_DECISION[decision],
             decision=decision,
             reason=reason or review.reason,
+            category=category,
             decided_by=decided_by,
             decided_at=decided_at,
             callback_pending=True,
@@ -312,6 +318,7 @@ class InMemoryReviews(Recorder):
                 status=ReviewStatus.PENDING,
                 decision=None,
                 reason=None,
+                category=None,
                 decided_by=None,
                 decided_at=None,
                 callback_pending=False,
@@ -642,6 +649,24 @@ class RecordingMetrics:
         return [document[name] for document in map(json.loads, self.lines) if name in document]
 
 
+class RecordingTextMessages(Recorder):
+    """TextMessages over a list: each SMS ``sent``; ``refuse_with`` makes the next sends fail as SNS would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[tuple[str, str]] = []
+        self.refuse_with: str | None = None
+
+    def send(self, *, to: str, text: str, submission_id: str) -> str:
+        from chalicelib.errors import TextMessageNotSent
+
+        self._record("send", to=to, text=text, submission_id=submission_id)
+        if self.refuse_with is not None:
+            raise TextMessageNotSent(self.refuse_with)
+        self.sent.append((to, text))
+        return f"message-{len(self.sent)}"
+
+
 if TYPE_CHECKING:
     # mypy (strict, in `make test`) checks each fake against the port it stands for: a port that
     # changes without its fake, or a fake that drifts from its port, fails type-checking.
@@ -660,3 +685,4 @@ if TYPE_CHECKING:
     _limits: ports.LimitStore = InMemoryLimits()
     _metrics: ports.Metrics = RecordingMetrics()
     _emitter: ports.Metrics = EmbeddedMetrics(stage="test")
+    _texts: ports.TextMessages = RecordingTextMessages()

@@ -23,7 +23,19 @@ CLAIMED = "claimed"
 RELEASED = "released"
 # Never stored, whatever a caller passes (the audit trail is readable by every reviewer).
 FORBIDDEN_FIELDS = frozenset(
-    {"taskToken", "token", "signature", "secret", "notifyEmail", "email", "approveUrl", "rejectUrl"}
+    {
+        "taskToken",
+        "token",
+        "signature",
+        "secret",
+        "notifyEmail",
+        "email",
+        "notifyPhone",
+        "phone",
+        "phoneNumber",
+        "approveUrl",
+        "rejectUrl",
+    }
 )
 
 

@@ -44,6 +44,7 @@ class SubmissionStore(Protocol):
         reason: str | None,
         decided_by: str,
         decided_at: str,
+        category: str | None = None,
         appeal_outcome: str | None = None,
     ) -> Submission | None:
         """Write the final outcome (idempotent); the submission with its subscribers, or None if it is gone.
@@ -87,8 +88,9 @@ class ReviewStore(Protocol):
         decided_at: str,
         claim_id: str,
         now: int,
+        category: str | None = None,
     ) -> Review | None:
-        """Atomically move a pending, unexpired review to ``decision``; None if another write won."""
+        """Atomically move a pending, unexpired review to ``decision`` (with a rejection's ``category``); None if another write won."""
 
     def renew_abandoned_claim(self, review: Review, *, now: int) -> Review | None:
         """Extend the lease of a dead request's claim; None when another request renewed it first."""
@@ -216,3 +218,11 @@ class Metrics(Protocol):
 class RiskScorer(Protocol):
     def assess(self, title: str, body: str, *, submission_id: str | None = None) -> RiskAssessment:
         """Score an article; an error assessment (never an exception) when no score could be had."""
+
+
+class TextMessages(Protocol):
+    """SMS to a submitter (SNS in production). Appeal outcomes and per-recipient caps plug in here:
+    a cap wraps a sender and refuses by ``to``, without the use case knowing."""
+
+    def send(self, *, to: str, text: str, submission_id: str) -> str:
+        """Send one message to the E.164 number ``to``; return its message id. Raises TextMessageNotSent."""

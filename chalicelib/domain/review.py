@@ -17,6 +17,10 @@ REASON_MAX_CHARACTERS = 1000
 # Not to be confused with a reviewer's claim on a review (SPEC §14), called a *hold* in the code:
 # see :attr:`Review.held_by`.
 CLAIM_LEASE_SECONDS = 60
+# SPEC §15's statement of reasons: what REJECTION_CATEGORIES defaults to, and what a rejection
+# without a category gets (it must stay among the configured ones; config.py checks it).
+DEFAULT_REJECTION_CATEGORIES = ("spam", "hate", "harassment", "violence", "sexual", "illegal", "off-topic", "other")
+DEFAULT_CATEGORY = "other"
 
 
 class ReviewStatus(StrEnum):
@@ -92,6 +96,8 @@ class Review:
     reason: str | None = None
     decided_by: str | None = None
     decided_at: str | None = None
+    # A rejection's category (SPEC §15); None for other decisions.
+    category: str | None = None
     # Set while a claimed decision has not yet reached the execution (see ReviewStore.claim_decision).
     callback_pending: bool = False
     claim_id: str | None = field(default=None, repr=False)
@@ -156,12 +162,15 @@ class Review:
 
     def callback_output(self) -> dict[str, Any]:
         """What SendTaskSuccess hands the execution (it becomes ``$.outcome``)."""
-        return {
+        output: dict[str, Any] = {
             "decision": self.decision,
             "reason": self.reason,
             "decidedBy": self.decided_by,
             "decidedAt": self.decided_at,
         }
+        if self.category is not None:
+            output["category"] = self.category
+        return output
 
 
 def validated_reason(reason: object) -> str | None:
@@ -173,3 +182,21 @@ def validated_reason(reason: object) -> str | None:
     if len(reason) > REASON_MAX_CHARACTERS:
         raise BadRequestError(f"'reason' must be at most {REASON_MAX_CHARACTERS} characters")
     return reason.strip() or None
+
+
+def validated_category(category: object, *, decision: str, allowed: tuple[str, ...]) -> str | None:
+    """A decision's category: one of ``allowed`` for a rejection (none given means DEFAULT_CATEGORY), None otherwise.
+
+    Raises BadRequestError for a non-string, an unknown category, or a category on an approval.
+    """
+    if decision != Decision.REJECTED:
+        if category is not None:
+            raise BadRequestError("'category' applies to a rejection only")
+        return None
+    if category is None:
+        return DEFAULT_CATEGORY
+    if not isinstance(category, str):
+        raise BadRequestError("'category' must be a string")
+    if category not in allowed:
+        raise BadRequestError(f"'category' must be one of: {', '.join(allowed)}")
+    return category

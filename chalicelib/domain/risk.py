@@ -16,6 +16,15 @@ SCORE_DECIMALS = 4
 # A refusal's reason names at most this many labels, those scoring at least the floor (else the top one).
 REASON_MAX_LABELS = 3
 REASON_LABEL_FLOOR = 0.5
+# The statement-of-reasons category (SPEC §15) a model label stands for; PROFANITY fits none.
+CATEGORY_BY_LABEL = {
+    "HATE_SPEECH": "hate",
+    "HARASSMENT_OR_ABUSE": "harassment",
+    "INSULT": "harassment",
+    "VIOLENCE_OR_THREAT": "violence",
+    "GRAPHIC": "violence",
+    "SEXUAL": "sexual",
+}
 
 
 class Route(StrEnum):
@@ -118,6 +127,21 @@ def route(
     return Route.PUBLISH
 
 
+def _named_labels(risk: RiskAssessment) -> list[tuple[str, float]]:
+    """The labels a refusal names: the top ones scoring at least the floor, else the top one."""
+    ranked = risk.top_labels()
+    return [(name, score) for name, score in ranked if score >= REASON_LABEL_FLOOR] or ranked[:1]
+
+
+def rejection_category(risk: RiskAssessment, *, allowed: tuple[str, ...], default: str) -> str:
+    """The category of a refusal by the check: that of the highest named label with a configured one, else ``default``."""
+    for name, _score in _named_labels(risk):
+        category = CATEGORY_BY_LABEL.get(name)
+        if category is not None and category in allowed:
+            return category
+    return default
+
+
 def rejection_reason(risk: RiskAssessment) -> str:
     """The reason a submitter reads when the check refused their submission, naming the top labels.
 
@@ -125,8 +149,7 @@ def rejection_reason(risk: RiskAssessment) -> str:
     """
     if risk.score is None:
         raise ValueError("only a scored assessment can be refused")
-    ranked = risk.top_labels()
-    named = [(name, score) for name, score in ranked if score >= REASON_LABEL_FLOOR] or ranked[:1]
+    named = _named_labels(risk)
     reason = f"Refused automatically: the risk model scored it {risk.score:.2f}"
     if named:
         reason += " (" + ", ".join(f"{name} {score:.2f}" for name, score in named) + ")"

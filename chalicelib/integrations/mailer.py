@@ -29,7 +29,7 @@ _APPEAL_SUBJECTS = {
 
 
 def outcome_message(submission: Submission) -> tuple[str, str]:
-    """The subject and plain-text body: the decision and, when there is one, the reason (and an appeal's outcome)."""
+    """The subject and plain-text body: the decision, its category and reason, who decided (and an appeal's outcome)."""
     appeal = submission.appeal.outcome if submission.appeal is not None else None
     subject = (
         _APPEAL_SUBJECTS[appeal] if appeal else _SUBJECTS.get(submission.decision or "", "Your article was moderated")
@@ -38,12 +38,26 @@ def outcome_message(submission: Submission) -> tuple[str, str]:
         f"Title: {submission.title}",
         f"Decision: {submission.decision}",
     ]
+    if submission.category:
+        lines.append(f"Category: {submission.category}")
     if appeal:
         lines.append(f"Appeal: {appeal}")
     if submission.reason:
         lines.append(f"Reason: {submission.reason}")
-    lines += [f"Decided at: {submission.decided_at}", f"Submission: {submission.submission_id}", ""]
+    lines += [
+        f"Decided by: {decider_text(submission)}",
+        f"Decided at: {submission.decided_at}",
+        f"Submission: {submission.submission_id}",
+        "",
+    ]
     return subject, "\n".join(lines)
+
+
+def decider_text(submission: Submission) -> str:
+    """Who decided, as the submitter reads it: a person, or which automatic step (SPEC §15's ``automated``)."""
+    if submission.automated:
+        return f"{submission.decided_by or 'workflow'} (automated)"
+    return f"{submission.decided_by} (a person)"
 
 
 class Mailer:

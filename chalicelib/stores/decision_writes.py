@@ -23,11 +23,12 @@ def decision_update(
     reason: str | None,
     decided_by: str,
     decided_at: str,
+    category: str | None = None,
     also_set: Mapping[str, Any] | None = None,
     remove: Iterable[str] = (),
     clear_missing_reason: bool = False,
 ) -> DecisionUpdate:
-    """Build the update; ``clear_missing_reason`` removes a stale reason when there is none now.
+    """Build the update; ``clear_missing_reason`` removes a stale reason (and category) when there is none now.
 
     DynamoDB rejects expression names or values the expression does not use, so only the
     ones needed are included.
@@ -51,6 +52,11 @@ def decision_update(
     elif clear_missing_reason:
         names["#reason"] = "reason"
         removals.append("#reason")
+    if category:
+        assignments.append("category = :category")
+        values[":category"] = category
+    elif clear_missing_reason:
+        removals.append("category")
     expression = "SET " + ", ".join(assignments)
     if removals:
         expression += " REMOVE " + ", ".join(removals)

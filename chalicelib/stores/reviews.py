@@ -72,6 +72,7 @@ def review_to_item(review: Review) -> dict[str, Any]:
         "decidedBy": review.decided_by,
         "decidedAt": review.decided_at,
         "remindedAt": review.reminded_at,
+        "category": review.category,
     }
     if review.status == ReviewStatus.PENDING:
         item["pendingPartition"] = PENDING_PARTITION
@@ -114,6 +115,7 @@ def review_from_item(item: dict[str, Any]) -> Review:
         reason=item.get("reason"),
         decided_by=item.get("decidedBy"),
         decided_at=item.get("decidedAt"),
+        category=item.get("category"),
         callback_pending=bool(item.get("callbackPending", False)),
         claim_id=item.get("claimId"),
         claim_expires_at=int(item["claimExpiresAt"]) if item.get("claimExpiresAt") is not None else None,
@@ -266,6 +268,7 @@ class DynamoDBReviewStore:
         decided_at: str,
         claim_id: str,
         now: int,
+        category: str | None = None,
     ) -> Review | None:
         """Atomically move a pending, unexpired review to ``decision``; None if another write won
         (or ``decided_by`` made the decision this review's appeal contests).
@@ -282,6 +285,7 @@ class DynamoDBReviewStore:
             reason=reason,
             decided_by=decided_by,
             decided_at=decided_at,
+            category=category,
             also_set={
                 "callbackPending": True,
                 "claimId": claim_id,
@@ -354,7 +358,7 @@ class DynamoDBReviewStore:
             Key={"reviewId": review_id},
             UpdateExpression=(
                 "SET #status = :pending, pendingPartition = :partition"
-                " REMOVE decision, #reason, decidedBy, decidedAt, decidedPartition, callbackPending, claimId,"
+                " REMOVE decision, #reason, category, decidedBy, decidedAt, decidedPartition, callbackPending, claimId,"
                 " claimExpiresAt"
             ),
             ConditionExpression="claimId = :claim AND callbackPending = :true AND taskToken = :token",

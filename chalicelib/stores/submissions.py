@@ -26,7 +26,9 @@ def submission_to_item(submission: Submission) -> dict[str, Any]:
         "reason": submission.reason,
         "decidedBy": submission.decided_by,
         "decidedAt": submission.decided_at,
+        "category": submission.category,
         "notifyEmail": submission.notify_email,
+        "notifyPhone": submission.notify_phone,
         "submitterTokenHash": submission.submitter_token_hash,
         "appeal": submission.appeal.to_item() if submission.appeal is not None else None,
     }
@@ -46,8 +48,10 @@ def submission_from_item(item: dict[str, Any]) -> Submission:
         reason=item.get("reason"),
         decided_by=item.get("decidedBy"),
         decided_at=item.get("decidedAt"),
+        category=item.get("category"),
         subscribers=frozenset(item.get("subscribers", ())),
         notify_email=item.get("notifyEmail"),
+        notify_phone=item.get("notifyPhone"),
         submitter_token_hash=item.get("submitterTokenHash"),
         appeal=Appeal.from_item(item["appeal"]) if item.get("appeal") else None,
     )
@@ -195,6 +199,7 @@ class DynamoDBSubmissionStore:
         reason: str | None,
         decided_by: str,
         decided_at: str,
+        category: str | None = None,
         appeal_outcome: str | None = None,
     ) -> Submission | None:
         """Write the final outcome and return the submission with its subscribers as of that write.
@@ -208,6 +213,7 @@ class DynamoDBSubmissionStore:
             reason=reason,
             decided_by=decided_by,
             decided_at=decided_at,
+            category=category,
             clear_missing_reason=True,
         )
         expression, names, values = update.expression, update.names, update.values

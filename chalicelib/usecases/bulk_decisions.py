@@ -50,6 +50,7 @@ class DecideInBulk:
                 item.review_id,
                 action=item.action,
                 reason=item.reason,
+                category=item.category,
                 decided_by=decided_by,
                 idempotency_key=item_idempotency_key(idempotency_key, item.review_id),
             )

@@ -16,7 +16,17 @@ from chalicelib.domain import history as events
 from chalicelib.domain.actors import SIGNED_LINK
 from chalicelib.domain.identifiers import claim_id_for, validate_review_id, validated_idempotency_key
 from chalicelib.domain.ports import HistoryStore, Notifications, ReviewStore, SubmissionStore, WorkflowEngine
-from chalicelib.domain.review import DECISION_BY_ACTION, REVIEWER_DECISIONS, Review, ReviewStatus, validated_reason
+from chalicelib.domain.review import (
+    DECISION_BY_ACTION,
+    DEFAULT_CATEGORY,
+    DEFAULT_REJECTION_CATEGORIES,
+    REVIEWER_DECISIONS,
+    Decision,
+    Review,
+    ReviewStatus,
+    validated_category,
+    validated_reason,
+)
 from chalicelib.domain.submission import Submission
 from chalicelib.errors import (
     ConflictError,
@@ -104,6 +114,7 @@ class ResumeExecution:
             reviewId=decided.review_id,
             decision=decided.decision,
             reason=decided.reason,
+            category=decided.category,
             actor=decided.decided_by,
         ):
             self._count.decided(
@@ -190,16 +201,27 @@ class ResumeExecution:
 
 
 class DecideReview:
-    """``POST /reviews/{id}/approve|reject`` and signed links: exactly one decision per review."""
+    """``POST /reviews/{id}/approve|reject`` and signed links: exactly one decision per review.
+
+    A rejection names one of ``categories`` (REJECTION_CATEGORIES; none given means ``other``, as
+    a signed link's does); an approval names none.
+    """
 
     def __init__(
-        self, *, reviews: ReviewStore, resumer: ResumeExecution, clock: Clock, holder_check: HolderCheck | None = None
+        self,
+        *,
+        reviews: ReviewStore,
+        resumer: ResumeExecution,
+        clock: Clock,
+        holder_check: HolderCheck | None = None,
+        categories: tuple[str, ...] = DEFAULT_REJECTION_CATEGORIES,
     ) -> None:
         self._reviews = reviews
         self._resumer = resumer
         self._clock = clock
         # Without one, every live hold stands (the unit tests' fakes know no reviewers).
         self._holder_check = holder_check
+        self._categories = categories
 
     def decide(
         self,
@@ -207,6 +229,7 @@ class DecideReview:
         *,
         action: str,
         reason: str | None = None,
+        category: str | None = None,
         decided_by: str,
         idempotency_key: str | None = None,
     ) -> Review:
@@ -220,14 +243,12 @@ class DecideReview:
 
         Raises NotFoundError, ClaimedError (another reviewer holds it), ConflictError (already decided),
         ExpiredError (deadline passed or the execution no longer waits), ForbiddenError (an appeal, by
-        whoever made the decision it contests), BadRequestError (bad reason or key),
+        whoever made the decision it contests), BadRequestError (bad reason, category or key),
         IdempotencyKeyReusedError (the key was used for another decision) and UnavailableError
         (the callback failed: a refused one rolls the claim back, an uncertain one keeps it so
         that retrying with the same key finishes it).
         """
-        decision = DECISION_BY_ACTION[action]
-        reason = validated_reason(reason)
-        validate_review_id(review_id)
+        decision, reason, category = self._validated(review_id, action, reason, category)
         claim_id = claim_id_for(decided_by, validated_idempotency_key(idempotency_key))
         for _attempt in range(MAX_CLAIM_ATTEMPTS):
             now = self._clock()
@@ -240,6 +261,7 @@ class DecideReview:
                 decided_at=iso(now),
                 claim_id=claim_id,
                 now=int(now),
+                category=category,
             )
             if claimed is not None:
                 log_event(
@@ -256,7 +278,7 @@ class DecideReview:
             if review is None:
                 raise NotFoundError(f"no review {review_id}")
             if review.status != ReviewStatus.PENDING:
-                return self._answer_decided(review, claim_id=claim_id, decision=decision, reason=reason)
+                return self._answer_decided(review, claim_id=claim_id, proposed=(decision, reason, category))
             self._refuse_pending(review, decided_by=decided_by, now=now)
             # Pending again (a claim was rolled back), or the hold in the way lapsed or was given
             # back between our write and our read. Claim again.
@@ -275,12 +297,27 @@ class DecideReview:
         if self._holder_check is None or self._holder_check.stands(review, holder, now=int(now)):
             raise claimed_by_another(holder)
 
-    def _answer_decided(self, review: Review, *, claim_id: str, decision: str, reason: str | None) -> Review:
-        """The answer for a request whose claim lost: the same answer again for its own retry, else a conflict."""
+    def _validated(
+        self, review_id: str, action: str, reason: str | None, category: str | None
+    ) -> tuple[str, str | None, str | None]:
+        """The decision, reason and category (a rejection's must be configured; none given: ``other``)."""
+        validate_review_id(review_id)
+        decision = DECISION_BY_ACTION[action]
+        return (
+            decision,
+            validated_reason(reason),
+            validated_category(category, decision=decision, allowed=self._categories),
+        )
+
+    def _answer_decided(self, review: Review, *, claim_id: str, proposed: tuple[str, str | None, str | None]) -> Review:
+        """The answer for a request whose claim lost (``proposed``: its decision, reason and category):
+        the same answer again for its own retry, else a conflict."""
         if review.decision not in REVIEWER_DECISIONS:  # expired or failed meanwhile
             raise already_decided(review)
         if review.claimed_by(claim_id):  # our own request, retried with the same Idempotency-Key
-            if (review.decision, review.reason) != (decision, reason):
+            # A claim written before categories existed holds none: it meant the default.
+            stored_category = review.category or (DEFAULT_CATEGORY if review.decision == Decision.REJECTED else None)
+            if (review.decision, review.reason, stored_category) != proposed:
                 raise IdempotencyKeyReusedError("this Idempotency-Key was used for a different decision")
             return self._resumer.resume(review) if review.callback_pending else review
         if review.claim_abandoned(self._clock()):

@@ -24,16 +24,19 @@ DELIVERY_ERROR_MAX_CHARACTERS = 300
 
 
 def outcome_detail(submission: Submission) -> dict[str, Any]:
-    """The EventBridge detail and webhook ``data`` (SPEC §12): no body, no e-mail address."""
+    """The EventBridge detail and webhook ``data`` (SPEC §12, §15): no body, no address or number."""
     detail: dict[str, Any] = {
         "submissionId": submission.submission_id,
         "title": submission.title,
         "decision": submission.decision,
         "decidedBy": submission.decided_by or WORKFLOW,
+        "automated": submission.automated,
         "decidedAt": submission.decided_at,
     }
     if submission.reason:
         detail["reason"] = submission.reason
+    if submission.category:
+        detail["category"] = submission.category
     if submission.appeal is not None and submission.appeal.outcome:
         detail["appeal"] = submission.appeal.outcome
     return detail

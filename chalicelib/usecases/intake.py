@@ -82,6 +82,7 @@ class SubmitArticle:
             created_at=iso(self._clock()),
             request_fingerprint=request.fingerprint(),
             notify_email=request.notify_email,
+            notify_phone=request.notify_phone,
             execution_arn=execution_arn,
             submitter_token_hash=submitter_token_hash(token),
         )

@@ -8,12 +8,12 @@ from typing import Any
 
 from chalicelib.clock import Clock, iso, parse_iso
 from chalicelib.domain import history as events
-from chalicelib.domain.actors import CONTENT_CHECK, WORKFLOW
+from chalicelib.domain.actors import CONTENT_CHECK, WORKFLOW, is_automated
 from chalicelib.domain.appeal import appeal_outcome, is_appeal_execution
 from chalicelib.domain.identifiers import review_id_for
 from chalicelib.domain.limits import RECIPIENT_CAP
 from chalicelib.domain.ports import HistoryStore, Notifications, ReviewStore, SubmissionStore
-from chalicelib.domain.review import REVIEWER_DECISIONS, Decision
+from chalicelib.domain.review import DEFAULT_CATEGORY, REVIEWER_DECISIONS, Decision
 from chalicelib.domain.submission import Submission, SubmissionStatus
 from chalicelib.errors import LimiterUnavailable, MailNotSent
 from chalicelib.integrations.mailer import Mailer
@@ -22,6 +22,7 @@ from chalicelib.log import log_event
 from chalicelib.usecases.deliveries import outcome_detail
 from chalicelib.usecases.limits import RecipientCap
 from chalicelib.usecases.stats import CountEvents
+from chalicelib.usecases.text_messages import OutcomeTextMessage
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ class OutcomeEmail:
 
 
 class RecordOutcome:
-    """The final task: record the outcome on the submission and review, notify, e-mail, hand over deliveries."""
+    """The final task: record the outcome on the submission and review, notify, e-mail and text, hand over deliveries."""
 
     def __init__(
         self,
@@ -128,8 +129,10 @@ class RecordOutcome:
         webhook_sender: Callable[[], WebhookSender | None],
         clock: Clock,
         count: CountEvents,
+        sms: OutcomeTextMessage | None = None,
     ) -> None:
         self._count = count
+        self._sms = sms
         self._submissions = submissions
         self._reviews = reviews
         self._history = history
@@ -172,6 +175,8 @@ class RecordOutcome:
             )
         if submission.notify_email:
             self._email.send(submission)
+        if submission.notify_phone and self._sms is not None:
+            self._sms.send(submission)
         detail = outcome_detail(submission)
         webhooks = []
         if self._webhook_sender() is not None:
@@ -198,6 +203,7 @@ class RecordOutcome:
             "status": SUBMISSION_STATUS_BY_DECISION[decision],
             "decision": decision,
             "reason": outcome.get("reason"),
+            "category": _category(outcome),
             "decided_by": outcome.get("decidedBy", WORKFLOW),
             # Pass states stamp $$.State.EnteredTime, whose format varies: store our one format.
             "decided_at": iso(parse_iso(outcome["decidedAt"])) if outcome.get("decidedAt") else iso(self._clock()),
@@ -221,6 +227,7 @@ class RecordOutcome:
                 "status": appeal.original_status,
                 "decision": appeal.original_decision or Decision.REJECTED,
                 "reason": appeal.original_reason,
+                "category": appeal.original_category,
             }
         return fields | {"appeal_outcome": appeal_outcome(decision)}
 
@@ -238,6 +245,7 @@ class RecordOutcome:
             "title": None,
             "decision": outcome["decision"],
             "decidedBy": outcome.get("decidedBy", WORKFLOW),
+            "automated": is_automated(outcome.get("decidedBy", WORKFLOW)),
             "decidedAt": outcome.get("decidedAt"),
         }
         return {
@@ -296,6 +304,7 @@ class RecordOutcome:
             at=at,
             decision=submission.decision,
             reason=submission.reason,
+            category=submission.category,
             actor=CONTENT_CHECK,
         ):
             self._count.decided(at, decision=submission.decision or "", decided_by=CONTENT_CHECK)
@@ -307,3 +316,10 @@ class RecordOutcome:
             channel="websocket",
             sockets=delivered,
         )
+
+
+def _category(outcome: dict[str, Any]) -> str | None:
+    """A rejection's category: the decider's, else DEFAULT_CATEGORY (an execution started before categories)."""
+    if outcome["decision"] != Decision.REJECTED:
+        return None
+    return str(outcome.get("category") or DEFAULT_CATEGORY)

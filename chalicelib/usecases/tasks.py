@@ -21,8 +21,14 @@ from chalicelib.domain.ports import (
     SubmissionStore,
     WorkflowEngine,
 )
-from chalicelib.domain.review import REVIEWER_DECISIONS, Review, ReviewStatus
-from chalicelib.domain.risk import RiskAssessment, Route, rejection_reason, route
+from chalicelib.domain.review import (
+    DEFAULT_CATEGORY,
+    DEFAULT_REJECTION_CATEGORIES,
+    REVIEWER_DECISIONS,
+    Review,
+    ReviewStatus,
+)
+from chalicelib.domain.risk import RiskAssessment, Route, rejection_category, rejection_reason, route
 from chalicelib.domain.submission import Submission
 from chalicelib.log import log_event
 from chalicelib.usecases.queries import find_submission
@@ -41,6 +47,8 @@ class RiskPolicy:
     scorer: Callable[[], RiskScorer] | None
     review_threshold: float
     reject_threshold: float | None = None
+    # REJECTION_CATEGORIES: what a refusal's category may be (the model's labels map onto them).
+    categories: tuple[str, ...] = DEFAULT_REJECTION_CATEGORIES
 
     def assess(self, submission: Submission) -> RiskAssessment | None:
         if self.scorer is None:
@@ -83,7 +91,7 @@ class CheckContent:
 
         ``route`` is ``publish``, ``review`` or ``reject`` (SPEC §13); ``flagged`` is whether a
         listed word matched, ``risk`` the model's assessment (null when the check is off) and
-        ``reason`` the refusal's reason on the reject route (else null).
+        ``reason`` and ``category`` the refusal's reason and category on the reject route (else null).
 
         At most MAX_REPORTED_MATCHES are passed on, each quoting at most MAX_QUOTED_CHARACTERS:
         a body stuffed with banned words must not blow Step Functions' 256 KB payload, a
@@ -128,7 +136,16 @@ class CheckContent:
             "matches": reported,
             "route": where,
             "risk": risk.to_dict() if risk is not None else None,
-            "reason": rejection_reason(risk) if where == Route.REJECT and risk is not None else None,
+            **self._refusal(where, risk),
+        }
+
+    def _refusal(self, where: Route, risk: RiskAssessment | None) -> dict[str, str | None]:
+        """The reason and category of a refusal on the reject route (both null on the others)."""
+        if where != Route.REJECT or risk is None:
+            return {"reason": None, "category": None}
+        return {
+            "reason": rejection_reason(risk),
+            "category": rejection_category(risk, allowed=self._risk_policy.categories, default=DEFAULT_CATEGORY),
         }
 
     def _appeal_route(self, submission: Submission) -> dict[str, Any]:
@@ -141,7 +158,13 @@ class CheckContent:
         reported = [
             {**match, "text": match["text"][:MAX_QUOTED_CHARACTERS]} for match in matches[:MAX_REPORTED_MATCHES]
         ]
-        return {"flagged": bool(matches), "matches": reported, "route": Route.REVIEW, "risk": None, "reason": None}
+        return {
+            "flagged": bool(matches),
+            "matches": reported,
+            "route": Route.REVIEW,
+            "risk": None,
+            **self._refusal(Route.REVIEW, None),
+        }
 
     def _matches(self, submission: Submission) -> list[dict[str, Any]]:
         matches: list[dict[str, Any]] = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.clock import iso
+from chalicelib.domain.actors import WORKFLOW
 from chalicelib.domain.appeal import Appeal
 from chalicelib.domain.bulk_decisions import DecisionResult
 from chalicelib.domain.clients import Client
@@ -30,10 +31,14 @@ def present_submission(submission: Submission) -> dict[str, Any]:
     for key, value in (
         ("decision", submission.decision),
         ("reason", submission.reason),
+        ("category", submission.category),
+        ("decidedBy", submission.decided_by),
         ("decidedAt", submission.decided_at),
     ):
         if value is not None:
             public[key] = value
+    if submission.decision is not None:
+        public["automated"] = submission.automated
     return public | _appeal_of(submission)
 
 
@@ -95,6 +100,7 @@ def present_review(review: Review, base_url: str | None = None, *, body: str | N
     for key, value in (
         ("decision", review.decision),
         ("reason", review.reason),
+        ("category", review.category),
         ("decidedBy", review.decided_by),
         ("decidedAt", review.decided_at),
         ("remindedAt", review.reminded_at),
@@ -124,15 +130,19 @@ def present_event(event: HistoryEvent) -> dict[str, Any]:
 
 
 def decision_message(submission: Submission) -> dict[str, Any]:
-    """The ``{"type": "decision", ...}`` message of SPEC §3 for a decided submission."""
+    """The ``{"type": "decision", ...}`` message of SPEC §3 (with §15's statement of reasons) for a decided submission."""
     message: dict[str, Any] = {
         "type": "decision",
         "submissionId": submission.submission_id,
         "decision": submission.decision,
+        "decidedBy": submission.decided_by or WORKFLOW,
+        "automated": submission.automated,
         "decidedAt": submission.decided_at,
     }
     if submission.reason:
         message["reason"] = submission.reason
+    if submission.category:
+        message["category"] = submission.category
     if submission.appeal is not None and submission.appeal.outcome:
         message["appeal"] = submission.appeal.outcome
     return message

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.domain.bulk_decisions import BULK_MAX_ITEMS, DecisionItem
@@ -25,15 +26,17 @@ from chalicelib.domain.submission import (
     BODY_MAX_BYTES,
     EMAIL_MAX_CHARACTERS,
     EMAIL_PATTERN,
+    PHONE_PATTERN,
     TITLE_MAX_CHARACTERS,
     ArticleRequest,
 )
 from chalicelib.domain.team import REVIEWER, ROLES, NewReviewer, validate_name
 from chalicelib.errors import BadRequestError, PayloadTooLargeError
 
-SUBMISSION_FIELDS = frozenset({"title", "body", "notifyEmail"})
+SUBMISSION_FIELDS = frozenset({"title", "body", "notifyEmail", "notifyPhone"})
 _EMAIL = re.compile(EMAIL_PATTERN)
-_DECISION_REQUEST_FIELDS = frozenset({"reason"})
+_PHONE = re.compile(PHONE_PATTERN)
+_DECISION_REQUEST_FIELDS = frozenset({"reason", "category"})
 _NEW_REVIEWER_FIELDS = frozenset({"name", "role"})
 _APPEAL_FIELDS = frozenset({"message"})
 _NEW_CLIENT_FIELDS = frozenset({"name"})
@@ -65,7 +68,9 @@ def parse_article_request(payload: Any) -> ArticleRequest:
         raise BadRequestError("'body' must be a string")
     if len(body.encode("utf-8")) > BODY_MAX_BYTES:
         raise PayloadTooLargeError(f"'body' must be at most {BODY_MAX_BYTES} bytes")
-    return ArticleRequest(title=title.strip(), body=body, notify_email=_notify_email(payload))
+    return ArticleRequest(
+        title=title.strip(), body=body, notify_email=_notify_email(payload), notify_phone=_notify_phone(payload)
+    )
 
 
 def _notify_email(payload: dict[str, Any]) -> str | None:
@@ -83,20 +88,42 @@ def _notify_email(payload: dict[str, Any]) -> str | None:
     return value
 
 
-def parse_decision_request(payload: object) -> str | None:
-    """The reason of an approve/reject body, ``{"reason"?: str}`` (no body at all is fine).
+def _notify_phone(payload: dict[str, Any]) -> str | None:
+    """The optional ``notifyPhone`` (E.164); the error message never echoes the value (it is personal data)."""
+    if "notifyPhone" not in payload:
+        return None
+    value = payload["notifyPhone"]
+    if not isinstance(value, str):
+        raise BadRequestError("'notifyPhone' must be a string")
+    if not _PHONE.fullmatch(value):  # no stripping or reformatting: the number is used as validated
+        raise BadRequestError("'notifyPhone' must be an E.164 number: + then 8 to 15 digits, the first not 0")
+    return value
 
-    Raises BadRequestError for another shape, an unknown field or a reason that is not a string;
-    its length is a rule of the decision (``domain.review.validated_reason``).
+
+@dataclass(frozen=True)
+class DecisionRequest:
+    """An approve/reject body: the free-text reason and (rejections only) the category."""
+
+    reason: str | None = None
+    category: str | None = None
+
+
+def parse_decision_request(payload: object) -> DecisionRequest:
+    """An approve/reject body, ``{"reason"?: str, "category"?: str}`` (no body at all is fine).
+
+    Raises BadRequestError for another shape, an unknown field or a reason or category that is
+    not a string; the reason's length and the category's name are rules of the decision
+    (``domain.review.validated_reason``, ``validated_category``).
     """
     if payload is None:
-        return None
+        return DecisionRequest()
     if not isinstance(payload, dict) or set(payload) - _DECISION_REQUEST_FIELDS:
-        raise BadRequestError('the body may only be {"reason": string}')
-    reason = payload.get("reason")
-    if reason is not None and not isinstance(reason, str):
-        raise BadRequestError("'reason' must be a string")
-    return reason
+        raise BadRequestError('the body may only be {"reason": string, "category": string}')
+    for name in ("reason", "category"):
+        value = payload.get(name)
+        if value is not None and not isinstance(value, str):
+            raise BadRequestError(f"'{name}' must be a string")
+    return DecisionRequest(reason=payload.get("reason"), category=payload.get("category"))
 
 
 def parse_appeal_request(payload: object) -> object:

@@ -41,7 +41,7 @@ def test_a_rejection_is_appealed_from_the_submit_page_and_overturned_by_a_second
 
     # The appeal arrives in both queues live, marked, with the decision it contests and the author's message.
     expect(queued(dave, title)).to_contain_text("appeal")
-    expect(queued(dave, title)).to_contain_text("appeal of: rejected by carol: “Looks like spam”")
+    expect(queued(dave, title)).to_contain_text("appeal of: rejected by carol (other): “Looks like spam”")
     open_review(carol, title)
     expect(carol.locator("#review-appeal")).to_contain_text("You made the original decision")
     carol.get_by_role("button", name="Approve", exact=True).click()
@@ -49,7 +49,7 @@ def test_a_rejection_is_appealed_from_the_submit_page_and_overturned_by_a_second
     open_review(dave, title)
     appeal = dave.locator("#review-appeal")
     expect(appeal).to_contain_text("The author appeals: rejected by carol")
-    expect(appeal).to_contain_text("Why: “Looks like spam”")
+    expect(appeal).to_contain_text("Why: category other · “Looks like spam”")
     expect(appeal.locator(".appeal-message")).to_have_text(MESSAGE)
     dave.get_by_role("button", name="Approve", exact=True).click()
     expect(dave.locator("#decision-result")).to_have_text("Approved by you (dave).")

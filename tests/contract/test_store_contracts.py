@@ -213,6 +213,46 @@ def test_a_pending_review_can_be_rewritten_until_it_is_decided(stores: Stores) -
     assert stores.reviews.put_pending(review) is False
 
 
+def test_a_rejections_category_is_recorded_and_a_later_outcome_without_one_clears_it(stores: Stores) -> None:
+    submission = _submission(notify_email="a@example.com", notify_phone="+14155550123")
+    stores.submissions.create(submission)
+    assert stores.submissions.get(submission.submission_id) == submission  # the number survives the item
+    base = {"decided_by": "alice", "decided_at": iso(NOW)}
+    rejected = stores.submissions.record_outcome(
+        submission.submission_id,
+        status=SubmissionStatus.REJECTED,
+        decision="rejected",
+        reason="spam",
+        category="spam",
+        **base,
+    )
+    assert rejected is not None and rejected.category == "spam" and rejected.notify_phone == "+14155550123"
+    approved = stores.submissions.record_outcome(
+        submission.submission_id, status=SubmissionStatus.APPROVED, decision="approved", reason=None, **base
+    )
+    assert approved is not None and approved.category is None
+
+
+def test_a_claimed_rejection_carries_its_category_and_a_release_removes_it(stores: Stores) -> None:
+    review = _review()
+    stores.reviews.put_pending(review)
+    won = stores.reviews.claim_decision(
+        review.review_id,
+        decision="rejected",
+        reason="spam",
+        decided_by="alice",
+        decided_at=iso(NOW),
+        claim_id="claim-1",
+        now=NOW,
+        category="spam",
+    )
+    assert won is not None and won.category == "spam"
+    assert won.callback_output()["category"] == "spam"
+    assert stores.reviews.get(review.review_id) == won
+    stores.reviews.release_decision(review.review_id, claim_id="claim-1", task_token=review.task_token)
+    assert stores.reviews.get(review.review_id) == review
+
+
 def test_exactly_one_claim_wins_and_it_carries_the_current_token(stores: Stores) -> None:
     review = _review()
     stores.reviews.put_pending(review)
@@ -544,6 +584,8 @@ def test_history_never_keeps_a_token_an_address_or_an_empty_field(stores: Stores
         reviewId="r-1",
         taskToken="t0k3n",
         notifyEmail="someone@example.com",
+        notifyPhone="+14155550123",
+        phoneNumber="+14155550123",
         signature="s1g",
         reason=None,
     )

@@ -78,7 +78,7 @@ def test_packaged_functions_get_the_hand_written_policy_and_the_stage_environmen
         function: json.loads((ROOT / ".chalice" / settings["iam_policy_file"]).read_text())
         for function, settings in config["stages"]["dev"]["lambda_functions"].items()
     }
-    assert set(own_policies) == {"check_content"}
+    assert set(own_policies) == {"check_content", "record_outcome"}
 
     roles = {name: resource for name, resource in resources.items() if resource["Type"] == "AWS::IAM::Role"}
     functions = {
@@ -89,11 +89,13 @@ def test_packaged_functions_get_the_hand_written_policy_and_the_stage_environmen
     for function in functions.values():
         (role_name, _) = function["Properties"]["Role"]["Fn::GetAtt"]
         (inline,) = roles[role_name]["Properties"]["Policies"]
-        # check_content's own policy (the shared one plus Comprehend), the shared one for every other.
-        expected = own_policies["check_content"] if role_name == "CheckContentRole" else policy
+        # check_content's and record_outcome's own policies (the shared one plus Comprehend, or SNS's
+        # Publish), the shared one for every other.
+        own_by_role = {"CheckContentRole": "check_content", "RecordOutcomeRole": "record_outcome"}
+        expected = own_policies[own_by_role[role_name]] if role_name in own_by_role else policy
         assert inline["PolicyDocument"] == expected, role_name
         assert function["Properties"]["Environment"]["Variables"] == config["stages"]["dev"]["environment_variables"]
-    assert "CheckContentRole" in roles
+    assert "CheckContentRole" in roles and "RecordOutcomeRole" in roles
 
 
 def test_packaged_websocket_api_stage_is_the_one_the_policy_lets_the_app_post_to(sam_template: Path) -> None:
@@ -164,8 +166,11 @@ def test_chalice_deploy_itself_cannot_run_against_moto(clients: Any, moto_endpoi
     config = load_config(project)
     target = Target(stage="dev", region=REGION, account_id=ACCOUNT_ID)
     policy = render_policy(target, websocket_stage="api")
-    check_policy = render_function_policy(target, "check_content", websocket_stage="api")
-    assert function_name("dev", "check_content") in created
+    own_policies = {
+        function_name("dev", function): render_function_policy(target, function, websocket_stage="api")
+        for function in ("check_content", "record_outcome")
+    }
+    assert set(own_policies) <= created
     for name in sorted(created):
         configuration = lambda_client.get_function_configuration(FunctionName=name)
         assert configuration["Environment"]["Variables"] == config["stages"]["dev"]["environment_variables"]
@@ -174,7 +179,7 @@ def test_chalice_deploy_itself_cannot_run_against_moto(clients: Any, moto_endpoi
             iam.get_role_policy(RoleName=role, PolicyName=policy_name)["PolicyDocument"]
             for policy_name in iam.list_role_policies(RoleName=role)["PolicyNames"]
         ]
-        expected = check_policy if name == function_name("dev", "check_content") else policy
+        expected = own_policies.get(name, policy)
         assert [_as_dict(document) for document in documents] == [expected], name
 
 

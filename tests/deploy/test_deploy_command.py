@@ -149,9 +149,10 @@ def test_deploy_writes_the_stack_outputs_into_a_copy_of_config_json_and_keeps_th
     assert (project / ".chalice" / "policy-dev.json").read_text() == policy_text(
         render_policy(target, websocket_stage="api")
     )
-    assert (project / ".chalice" / "policy-dev-check_content.json").read_text() == policy_text(
-        render_function_policy(target, "check_content", websocket_stage="api")
-    )
+    for function in ("check_content", "record_outcome"):
+        assert (project / ".chalice" / f"policy-dev-{function}.json").read_text() == policy_text(
+            render_function_policy(target, function, websocket_stage="api")
+        )
     assert (ROOT / ".chalice" / "config.json").read_bytes() == repository_config
 
 
@@ -381,13 +382,19 @@ def test_deploy_of_a_new_stage_adds_it_to_config_json_with_its_own_policy(
     policy = json.loads((project / ".chalice" / "policy-prod.json").read_text())
     assert "content-moderation-prod-submissions" in json.dumps(policy)
     assert "content-moderation-dev" not in json.dumps(policy)
-    # check_content's own policy file is the new stage's too, never dev's.
-    assert prod["lambda_functions"] == {"check_content": {"iam_policy_file": "policy-prod-check_content.json"}}
+    # check_content's and record_outcome's own policy files are the new stage's too, never dev's.
+    assert prod["lambda_functions"] == {
+        "check_content": {"iam_policy_file": "policy-prod-check_content.json"},
+        "record_outcome": {"iam_policy_file": "policy-prod-record_outcome.json"},
+    }
     check_policy = json.loads((project / ".chalice" / "policy-prod-check_content.json").read_text())
     assert "content-moderation-prod-submissions" in json.dumps(check_policy)
     assert "content-moderation-dev" not in json.dumps(check_policy)
     assert "comprehend:DetectToxicContent" in json.dumps(check_policy)
     assert "comprehend:" not in json.dumps(policy)
+    outcome_policy = json.loads((project / ".chalice" / "policy-prod-record_outcome.json").read_text())
+    assert "content-moderation-prod-submissions" in json.dumps(outcome_policy)
+    assert "sns:Publish" in json.dumps(outcome_policy) and "sns:" not in json.dumps(policy)
 
 
 def _as_list(value: str | list[str]) -> list[str]:

@@ -70,9 +70,10 @@ IAM_ACTION_FOR_CALL = {
     "send_raw_email": "ses:SendRawEmail",
     "put_events": "events:PutEvents",
     "detect_toxic_content": "comprehend:DetectToxicContent",
+    "publish": "sns:Publish",
 }
 # Actions only some functions get (deploy/function-policies.json): action -> those functions.
-FUNCTION_ONLY_ACTIONS = {"comprehend:DetectToxicContent": {"check_content"}}
+FUNCTION_ONLY_ACTIONS = {"comprehend:DetectToxicContent": {"check_content"}, "sns:Publish": {"record_outcome"}}
 # A call, or a bound method handed to a helper such as conditional_write(table.update_item, ...).
 _CALL = re.compile(r"\.(" + "|".join(IAM_ACTION_FOR_CALL) + r")\b(?=\s*[(,])")
 
@@ -198,7 +199,7 @@ def test_committed_dev_policy_is_the_policy_template_rendered_for_the_dev_stage(
 def test_committed_dev_function_policies_are_the_shared_policy_plus_their_own_statements() -> None:
     config = load_config(ROOT)
     functions = config["stages"]["dev"]["lambda_functions"]
-    assert functions_with_own_policy() == ("check_content",)
+    assert functions_with_own_policy() == ("check_content", "record_outcome")
     for function in functions_with_own_policy():
         path = ROOT / ".chalice" / functions[function]["iam_policy_file"]
         assert path.name == function_policy_file_name("dev", function)
@@ -207,6 +208,20 @@ def test_committed_dev_function_policies_are_the_shared_policy_plus_their_own_st
             f"edit {FUNCTION_STATEMENTS_PATH.relative_to(ROOT)} or {POLICY_TEMPLATE_PATH.relative_to(ROOT)}, "
             f"then render them into {path.name}"
         )
+
+
+def test_only_the_record_outcome_function_may_send_text_messages_and_only_with_publish() -> None:
+    target = Target(stage="dev", region=REGION, account_id=ACCOUNT_ID)
+    shared = render_policy(target, websocket_stage="api", sender_email="moderation@example.com")
+    outcome = render_function_policy(
+        target, "record_outcome", websocket_stage="api", sender_email="moderation@example.com"
+    )
+
+    assert not [action for statement in shared["Statement"] for action in actions(statement) if "sns:" in action]
+    assert outcome["Statement"][: len(shared["Statement"])] == shared["Statement"]
+    (added,) = outcome["Statement"][len(shared["Statement"]) :]
+    # An SMS (Publish with PhoneNumber) names no topic: "*" is the only resource it can be granted on.
+    assert added == {"Sid": "TextOutcomesWithSnsSmsOnly", "Effect": "Allow", "Action": "sns:Publish", "Resource": "*"}
 
 
 def test_only_the_check_content_function_may_call_comprehend_and_only_detect_toxic_content() -> None:
@@ -322,6 +337,8 @@ def test_policy_allows_every_aws_call_the_app_makes() -> None:
     calls = {(path.relative_to(ROOT).as_posix(), call) for path in sources for call in _CALL.findall(path.read_text())}
     # The content check's own WordList.scan is text matching, not DynamoDB's Scan (it calls no AWS).
     calls -= {("chalicelib/domain/content_check/__init__.py", "scan")}
+    # The queue-age task's PublishQueueAge.publish puts a metric in the log, not an SNS message.
+    calls -= {("app.py", "publish")}
     assert calls, "the scan found no AWS calls at all: the pattern is stale"
     missing = sorted(
         (path, call, IAM_ACTION_FOR_CALL[call]) for path, call in calls if IAM_ACTION_FOR_CALL[call] not in allowed
@@ -329,6 +346,8 @@ def test_policy_allows_every_aws_call_the_app_makes() -> None:
     assert missing == [], f"calls without a permission in deploy/lambda-policy.json: {missing}"
     # Comprehend is called from the one module the check_content function uses for it.
     assert {path for path, call in calls if call == "detect_toxic_content"} == {"chalicelib/integrations/toxicity.py"}
+    # SNS is called from the one module the record_outcome function sends text messages with.
+    assert {path for path, call in calls if call == "publish"} == {"chalicelib/integrations/sms.py"}
 
 
 def test_chalice_config_keeps_the_policy_hand_written_and_secrets_in_ssm() -> None:

@@ -110,6 +110,7 @@ def test_an_appeal_of_a_rejection_is_a_new_review_of_kind_appeal_with_the_contes
         "originalStatus": "REJECTED",
         "originalDecision": "rejected",
         "originalReason": "looks like spam",
+        "originalCategory": "other",  # rejected without a category (the statement of reasons)
         "originalDecidedBy": "admin",
         "originalDecidedAt": review["appeal"]["originalDecidedAt"],
     }

@@ -82,7 +82,16 @@ def _assert_exactly_one_event(queue_url: str, submission_id: str, **expected: An
     assert event["source"] == "content-moderation"
     assert event["detail-type"] == "Submission Decided"
     detail = event["detail"]
-    assert set(detail) <= {"submissionId", "title", "decision", "reason", "decidedBy", "decidedAt"}
+    assert set(detail) <= {
+        "submissionId",
+        "title",
+        "decision",
+        "reason",
+        "category",
+        "decidedBy",
+        "automated",
+        "decidedAt",
+    }
     assert {key: detail.get(key) for key in expected} == expected
     assert detail["decidedAt"].endswith("Z")
     return detail

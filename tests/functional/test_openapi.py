@@ -169,3 +169,17 @@ def test_review_schema_cannot_carry_the_task_token(document):
 
     assert review["additionalProperties"] is False
     assert not {"taskToken", "executionArn"} & set(review["properties"])
+
+
+def test_the_notify_phone_pattern_is_the_one_the_api_enforces(document):
+    from chalicelib.domain.submission import PHONE_PATTERN
+
+    schema = document["components"]["schemas"]["SubmissionRequest"]["properties"]["notifyPhone"]
+    assert schema["pattern"] == f"^{PHONE_PATTERN}$"
+
+
+def test_the_documented_category_shape_accepts_every_default_category(document):
+    from chalicelib.domain.review import DEFAULT_REJECTION_CATEGORIES
+
+    pattern = re.compile(document["components"]["schemas"]["Category"]["pattern"])
+    assert all(pattern.fullmatch(category) for category in DEFAULT_REJECTION_CATEGORIES)

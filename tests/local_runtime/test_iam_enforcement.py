@@ -87,3 +87,31 @@ def test_a_key_moto_does_not_know_is_refused(client: Any, enforce: Any, monkeypa
 
 def test_posting_to_connections_is_allowed_only_if_the_policy_says_so() -> None:
     assert policy_allows_managing_connections(stage=STAGE, region=REGION, account_id=ACCOUNT_ID)
+
+
+@pytest.mark.parametrize("granted", [True, False])
+def test_an_sms_needs_the_record_outcome_functions_sns_publish(
+    client: Any, admin_headers: dict[str, str], enforce: Any, granted: bool
+) -> None:
+    import json
+
+    from tests.conftest import wait_for
+
+    policy = render_deploy_policy(stage=STAGE, region=REGION, account_id=ACCOUNT_ID)
+    enforce(policy if granted else _without(policy, "sns:Publish"))
+    created = client.http.post(
+        "/submissions",
+        headers=json_headers(),
+        body=json.dumps({"title": "A clean title to text", "notifyPhone": "+14155550123"}),
+    )
+    assert created.status_code == 202, created.body
+    submission_id = created.json_body["submissionId"]
+    wait_for_status(client, submission_id, "APPROVED")
+
+    def sms_events() -> list[dict[str, Any]]:
+        items = client.http.get(f"/submissions/{submission_id}/history", headers=admin_headers).json_body["items"]
+        return [item for item in items if item.get("channel") == "sms"]
+
+    (event,) = wait_for(sms_events)
+    # Without the permission the text is refused (moto answers as IAM would) and the decision stands.
+    assert event["event"] == ("delivered" if granted else "delivery_failed"), event

@@ -118,6 +118,30 @@ def test_the_risk_model_name_can_name_another_backend():
     assert settings.risk_model_name == "local:toxicity-classifier"
 
 
+def test_rejection_categories_default_to_spec_15s_list():
+    assert Settings.from_environ(REQUIRED).rejection_categories == (
+        "spam",
+        "hate",
+        "harassment",
+        "violence",
+        "sexual",
+        "illegal",
+        "off-topic",
+        "other",
+    )
+
+
+def test_rejection_categories_keep_their_order_without_blanks_or_repeats():
+    settings = Settings.from_environ({**REQUIRED, "REJECTION_CATEGORIES": " scam, other,,scam , fake-news"})
+    assert settings.rejection_categories == ("scam", "other", "fake-news")
+
+
+@pytest.mark.parametrize("value", ["spam,hate", "Spam,other", "spam other,other", "-x,other", "x" * 41 + ",other"])
+def test_rejection_categories_without_other_or_with_a_bad_name_are_refused(value):
+    with pytest.raises(ConfigurationError, match="REJECTION_CATEGORIES"):
+        Settings.from_environ({**REQUIRED, "REJECTION_CATEGORIES": value})
+
+
 def test_the_appeal_window_defaults_to_14_days_and_refuses_a_bad_value():
     assert Settings.from_environ(REQUIRED).appeal_window_seconds == 14 * 24 * 3600
     assert Settings.from_environ(REQUIRED | {"APPEAL_WINDOW_SECONDS": "3600"}).appeal_window_seconds == 3600

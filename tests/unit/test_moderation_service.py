@@ -204,6 +204,7 @@ def test_check_content_passes_clean_text(world):
         "route": "publish",
         "risk": None,  # this world's risk check is off (tests/unit/test_risk_check.py turns it on)
         "reason": None,
+        "category": None,
     }
 
 
@@ -447,6 +448,7 @@ def test_record_outcome_of_a_reviewed_submission_notifies_and_closes_the_review(
         "title": stored.title,
         "decision": "approved",
         "decidedBy": "alice",
+        "automated": False,
         "decidedAt": decided_at,
     }
     assert (stored.status, stored.decided_by, stored.decided_at) == (SubmissionStatus.APPROVED, "alice", decided_at)

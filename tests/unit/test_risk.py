@@ -114,3 +114,15 @@ def test_rejection_reason_names_the_top_label_even_when_all_score_low():
 def test_an_error_has_no_rejection_reason():
     with pytest.raises(ValueError):
         rejection_reason(RiskAssessment.failed("ThrottlingException"))
+
+
+def test_a_refusals_category_is_that_of_its_highest_named_label_with_one():
+    from chalicelib.domain.review import DEFAULT_REJECTION_CATEGORIES
+    from chalicelib.domain.risk import rejection_category
+
+    risk = RiskAssessment.scored(0.95, {"PROFANITY": 0.95, "HATE_SPEECH": 0.9, "SEXUAL": 0.2}, model="m")
+    assert rejection_category(risk, allowed=DEFAULT_REJECTION_CATEGORIES, default="other") == "hate"
+    # A category the deployment does not offer falls back to the default.
+    assert rejection_category(risk, allowed=("spam", "other"), default="other") == "other"
+    only_profanity = RiskAssessment.scored(0.95, {"PROFANITY": 0.95}, model="m")
+    assert rejection_category(only_profanity, allowed=DEFAULT_REJECTION_CATEGORIES, default="other") == "other"

@@ -132,6 +132,8 @@ def test_subscribing_after_the_decision_gets_the_decision_at_once(world):
         "type": "decision",
         "submissionId": SUBMISSION_ID,
         "decision": "rejected",
+        "decidedBy": "workflow",
+        "automated": True,
         "decidedAt": "2027-01-15T09:00:00.000Z",
         "reason": "spam",
     }

@@ -149,7 +149,26 @@ async function signIn(event) {
   start();
 }
 
+// The categories a rejection may name (GET /rejection-categories); "other" until they are loaded.
+async function loadCategories() {
+  try {
+    const response = await fetch(new URL("rejection-categories", base), {cache: "no-store"});
+    const categories = await response.json();
+    if (!Array.isArray(categories.items) || !categories.items.length) { return; }
+    const select = $("category");
+    select.replaceChildren(...categories.items.map((name) => {
+      const option = element("option", "", name);
+      option.value = name;
+      return option;
+    }));
+    select.value = categories.default;
+  } catch {
+    // The select keeps "other", which every deployment offers.
+  }
+}
+
 function start() {
+  loadCategories();
   $("sign-in").hidden = true;
   $("session").hidden = false;
   $("workspace").hidden = false;
@@ -517,6 +536,7 @@ function reviewItem(review, decided) {
       element("span", "decided-by", review.decidedBy || "?"), " ");
     if (review.decidedAt) { details.append(timeElement(review.decidedAt)); }
     button.append(details);
+    if (review.category) { button.append(element("span", "category", review.category)); }
     if (review.reason) { button.append(element("span", "reason", "“" + review.reason + "”")); }
   } else {
     details.append(timeElement(review.createdAt, "submitted "), " · ", timeElement(review.deadline, "deadline "));
@@ -686,6 +706,7 @@ async function openReview(reviewId, from) {
   $("review-meta").replaceChildren("Submitted ", timeElement(review.createdAt), " · deadline ",
     timeElement(review.deadline), " · submission " + review.submissionId);
   $("reason").value = "";
+  $("category").value = "other"; // every deployment offers it (REJECTION_CATEGORIES must include it)
   $("decision-result").textContent = "";
   $("decision-result").className = "result";
   const pending = review.status === "PENDING";
@@ -807,6 +828,7 @@ function closeReview() {
 function setDecisionEnabled(enabled) {
   for (const button of $("decision").querySelectorAll("button")) { button.disabled = !enabled; }
   $("reason").disabled = !enabled;
+  $("category").disabled = !enabled;
 }
 
 function showResult(text, kind) {
@@ -818,7 +840,9 @@ function showResult(text, kind) {
 function showOutcome(review, lead) {
   const decision = (review.decision || review.status || "").toLowerCase();
   const reason = review.reason ? ": “" + review.reason + "”" : ".";
-  showResult(lead + " " + decision + " by " + (review.decidedBy || "?") + reason, decision === "approved" ? "ok" : "warn");
+  const category = review.category ? " (" + review.category + ")" : "";
+  showResult(lead + " " + decision + category + " by " + (review.decidedBy || "?") + reason,
+    decision === "approved" ? "ok" : "warn");
 }
 
 function decidedMeanwhile(review) {
@@ -831,16 +855,23 @@ async function decide(action) {
   const review = state.opened;
   if (!review) { return; }
   const reason = $("reason").value.trim();
+  // Only a rejection names a category (an approval with one is refused).
+  const category = action === "reject" ? $("category").value : "";
+  const body = {};
+  if (reason) { body.reason = reason; }
+  if (category) { body.category = category; }
   setDecisionEnabled(false);
   showResult(action === "approve" ? "Approving…" : "Rejecting…", "busy");
   try {
     const result = await api("reviews/" + encodeURIComponent(review.reviewId) + "/" + action,
-      {method: "POST", body: reason ? {reason} : {}});
+      {method: "POST", body});
     if (state.opened !== review) { return; }
     dropClaim(); // the decision gave it back
     $("review-claim").textContent = "";
-    showResult((result.decision === "approved" ? "Approved" : "Rejected") + " by you (" + result.decidedBy + ")"
-      + (reason ? " with the reason “" + reason + "”." : "."), "ok");
+    // The default category goes unsaid here; the decided list and the history name it.
+    const as = category && category !== "other" ? " as " + category : "";
+    showResult((result.decision === "approved" ? "Approved" : "Rejected" + as) + " by you ("
+      + result.decidedBy + ")" + (reason ? " with the reason “" + reason + "”." : "."), "ok");
     loadHistory(review.submissionId);
   } catch (error) {
     if (state.opened !== review) { return; }
@@ -895,7 +926,8 @@ function eventDetails(entry) {
     case "released":
       return entry.actor === entry.claimedBy ? "by " + entry.actor : entry.claimedBy + "'s claim, by " + entry.actor;
     case "decided":
-      return entry.decision + " by " + entry.actor + (entry.reason ? ": “" + entry.reason + "”" : "");
+      return entry.decision + (entry.category ? " (" + entry.category + ")" : "") + " by " + entry.actor
+        + (entry.reason ? ": “" + entry.reason + "”" : "");
     case "expired":
     case "failed":
       return entry.reason || "";

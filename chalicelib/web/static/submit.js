@@ -42,6 +42,14 @@ function savedRecords() {
   }
 }
 
+/** Who decided, as SPEC §15's statement of reasons says it: a person, or which automatic step. */
+function deciderText(record) {
+  if (typeof record.automated !== "boolean") { return ""; }
+  if (!record.automated) { return "Decided by a moderator"; }
+  const steps = {"content-check": "the automatic content check", deadline: "the review deadline"};
+  return "Decided automatically (" + (steps[record.decidedBy] || "the moderation workflow") + ")";
+}
+
 function line(className, parent) {
   const element = document.createElement("div");
   element.className = className;
@@ -63,6 +71,8 @@ class Tracker {
     this.statusElement = line("status", this.element);
     this.statusElement.setAttribute("role", "status");
     this.reasonElement = line("reason", this.element);
+    this.categoryElement = line("category", this.element);
+    this.deciderElement = line("muted decided-by", this.element);
     this.appealElement = line("appeal", this.element);
     this.connectionElement = line("connection", this.element);
     this.connectionElement.setAttribute("aria-live", "polite");
@@ -84,6 +94,8 @@ class Tracker {
       this.statusElement.textContent = "Appealed: waiting for another moderator…";
     }
     this.reasonElement.textContent = this.record.reason ? "Reason: " + this.record.reason : "";
+    this.categoryElement.textContent = this.record.category ? "Category: " + this.record.category : "";
+    this.deciderElement.textContent = deciderText(this.record);
     this.renderAppeal();
   }
 
@@ -154,17 +166,21 @@ class Tracker {
     this.connect();
   }
 
-  show(status, reason, appeal) {
+  /** ``outcome``: the message or submission's statement of reasons (reason, category, decidedBy, automated). */
+  show(status, outcome = {}) {
     if (this.finished || typeof status !== "string") { return; }
     this.record.status = status;
-    this.record.reason = typeof reason === "string" ? reason : undefined;
-    if (typeof appeal === "string") { this.record.appeal = appeal; }
+    for (const key of ["reason", "category", "decidedBy"]) {
+      this.record[key] = typeof outcome[key] === "string" ? outcome[key] : undefined;
+    }
+    this.record.automated = typeof outcome.automated === "boolean" ? outcome.automated : undefined;
+    if (typeof outcome.appeal === "string") { this.record.appeal = outcome.appeal; }
     this.render();
     save();
   }
 
-  finish(status, reason, appeal) {
-    this.show(status, reason, appeal);
+  finish(status, outcome) {
+    this.show(status, outcome);
     this.finished = true;
     this.stop();
   }
@@ -218,11 +234,11 @@ class Tracker {
     try { message = JSON.parse(data); } catch { return; }
     if (!message || (message.submissionId !== undefined && message.submissionId !== this.id)) { return; }
     if (message.type === "status") {
-      this.show(message.status, message.reason);
+      this.show(message.status, message);
     } else if (message.type === "decision" && typeof message.decision === "string") {
       // Before an appeal, the decision of the first review; after one, only the appeal's outcome counts.
       if (this.record.appealId && !message.appeal) { return; }
-      this.finish(message.decision.toUpperCase(), message.reason, message.appeal);
+      this.finish(message.decision.toUpperCase(), message);
     } else if (message.type === "error" && String(message.message).startsWith("no submission")) {
       this.forget();
     }
@@ -262,9 +278,9 @@ class Tracker {
     }
     if (typeof submission.appealId === "string") { this.record.appealId = submission.appealId; }
     if (finalStatuses.has(submission.status)) {
-      this.finish(submission.status, submission.reason, submission.appeal);
+      this.finish(submission.status, submission);
     } else {
-      this.show(submission.status, submission.reason);
+      this.show(submission.status, submission);
       this.connect();
     }
   }
