@@ -273,7 +273,7 @@ def submit() -> Response:
     submitted_by = service.admission().admit(
         token=bearer_token(authorization), presented=authorization is not None, source_ip=_source_ip()
     )
-    article = parse_article_request(_json_body())
+    article = parse_article_request(_json_body(), sms_prefixes=get_settings().sms_allowed_prefixes)
     submission, token = service.use_cases().intake.accept(
         article, idempotency_key=headers.get("idempotency-key"), submitted_by=submitted_by
     )

@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from chalicelib.usecases.decisions import DecideReview
     from chalicelib.usecases.deliveries import DeliverWebhook, RecordDeliveryFailure
     from chalicelib.usecases.intake import SubmitArticle
-    from chalicelib.usecases.limits import FixedWindowLimiter, RecipientCap
+    from chalicelib.usecases.limits import FixedWindowLimiter, RecipientCap, StageDailyCap
     from chalicelib.usecases.outcomes import RecordOutcome
     from chalicelib.usecases.queries import ReviewQueries, SubmissionQueries
     from chalicelib.usecases.reminders import AwaitDecision, RemindReview
@@ -66,6 +66,17 @@ logger = logging.getLogger(__name__)
 # sessions, connections, submissions and notifier but never the moderation use cases; the REST API
 # and the workflow's tasks build the use cases (content check, stores, workflow, notifier) on their
 # first call.
+
+
+@dataclass(frozen=True)
+class OutcomeChannels:
+    """How outcomes leave besides the WebSocket (e-mail, SMS, webhooks) and the caps on messages (SPEC §18)."""
+
+    mailer: Callable[[], Mailer] | None = None
+    text_messages: Callable[[], TextMessages] | None = None
+    webhook_sender: Callable[[], WebhookSender | None] = lambda: None
+    recipient_cap: RecipientCap | None = None
+    sms_stage_cap: StageDailyCap | None = None
 
 
 @dataclass(frozen=True)
@@ -147,11 +158,14 @@ def build_use_cases(
         appeal_window_seconds=settings.appeal_window_seconds,
         review_reminder_seconds=settings.review_reminder_seconds,
         clock=clock,
-        mailer=lambda: _mailer(settings),
-        text_messages=_text_messenger,
-        webhook_sender=lambda: webhook_sender(settings),
+        channels=OutcomeChannels(
+            mailer=lambda: _mailer(settings),
+            text_messages=_text_messenger,
+            webhook_sender=lambda: webhook_sender(settings),
+            recipient_cap=_recipient_cap(settings, clock),
+            sms_stage_cap=_sms_stage_cap(settings, clock),
+        ),
         rejection_categories=settings.rejection_categories,
-        recipient_cap=_recipient_cap(settings, clock),
     )
 
 
@@ -172,11 +186,8 @@ def compose_use_cases(
     appeal_window_seconds: int = DEFAULT_APPEAL_WINDOW_SECONDS,
     review_reminder_seconds: int = 0,
     risk_policy: RiskPolicy | None = None,
-    mailer: Callable[[], Mailer] | None = None,
-    text_messages: Callable[[], TextMessages] | None = None,
-    webhook_sender: Callable[[], WebhookSender | None] = lambda: None,
+    channels: OutcomeChannels | None = None,
     rejection_categories: tuple[str, ...] | None = None,
-    recipient_cap: RecipientCap | None = None,
     current_reviewers: CurrentReviewers = lambda names: names,
     claim_seconds: int = DEFAULT_CLAIM_SECONDS,
 ) -> UseCases:
@@ -198,9 +209,8 @@ def compose_use_cases(
         review_timeout_seconds=review_timeout_seconds,
         review_reminder_seconds=review_reminder_seconds,
     )
-    outcomes, webhooks, delivery_failures = _outcome_use_cases(
-        wiring, mailer=mailer, text_messages=text_messages, webhook_sender=webhook_sender, recipient_cap=recipient_cap
-    )
+    channels = channels or OutcomeChannels()
+    outcomes, webhooks, delivery_failures = _outcome_use_cases(wiring, channels)
     return UseCases(
         intake=intake,
         appeals=_appeal_refusal(
@@ -208,7 +218,7 @@ def compose_use_cases(
         ),
         check=check,
         approval=approval,
-        **_reminder_use_cases(wiring, webhook_sender=webhook_sender),
+        **_reminder_use_cases(wiring, webhook_sender=channels.webhook_sender),
         **_deciding_use_cases(wiring, holds, current_reviewers, claim_seconds, rejection_categories),
         outcomes=outcomes,
         webhooks=webhooks,
@@ -386,17 +396,15 @@ def _use_cases_before_a_decision(
 
 
 def _outcome_use_cases(
-    wiring: _Wiring,
-    *,
-    mailer: Callable[[], Mailer] | None,
-    text_messages: Callable[[], TextMessages] | None,
-    webhook_sender: Callable[[], WebhookSender | None],
-    recipient_cap: RecipientCap | None = None,
+    wiring: _Wiring, channels: OutcomeChannels
 ) -> tuple[RecordOutcome, DeliverWebhook, RecordDeliveryFailure]:
     """The final task and the deliveries after it (no SMS without a sender: the unit tests' worlds)."""
     from chalicelib.usecases.deliveries import DeliverWebhook, RecordDeliveryFailure
     from chalicelib.usecases.outcomes import OutcomeEmail, RecordOutcome
     from chalicelib.usecases.text_messages import OutcomeTextMessage
+
+    mailer, text_messages, webhook_sender = channels.mailer, channels.text_messages, channels.webhook_sender
+    recipient_cap, sms_stage_cap = channels.recipient_cap, channels.sms_stage_cap
 
     sms = None
     if text_messages is not None:
@@ -406,6 +414,8 @@ def _outcome_use_cases(
             sender=text_messages,
             clock=wiring.clock,
             count=wiring.count,
+            recipient_cap=recipient_cap,
+            stage_cap=sms_stage_cap,
         )
 
     record = RecordOutcome(
@@ -505,6 +515,13 @@ def _recipient_cap(settings: Settings, clock: Clock) -> RecipientCap:
         secret=link_signing_secret,
         max_per_day=settings.notify_max_per_recipient_per_day,
     )
+
+
+def _sms_stage_cap(settings: Settings, clock: Clock) -> StageDailyCap:
+    """SMS_MAX_PER_DAY texts a UTC day for the whole stage."""
+    from chalicelib.usecases.limits import StageDailyCap
+
+    return StageDailyCap(limiter=_limiter(settings, clock), channel="sms", max_per_day=settings.sms_max_per_day)
 
 
 def identify(token: str | None) -> Identity | None:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 # The reason a capped message names in its ``delivery_skipped`` event.
 RECIPIENT_CAP = "recipient-cap"
+# SMS_MAX_PER_DAY reached: no more text messages today from this stage, to anyone.
+STAGE_CAP = "stage-cap"
 MINUTE = 60
 DAY = 24 * 3600
 # A counter outlives its window by this much before DynamoDB's TTL may remove it (TTL deletion is

@@ -68,7 +68,7 @@ class CountEvents:
         self._metrics.emit(metrics.DELIVERY_FAILURES, 1, dimensions={"Channel": channel})
 
     def notification_skipped(self, at: str, *, channel: str) -> None:
-        """A message not sent because its recipient reached the day's cap (SPEC §18)."""
+        """A message not sent because its recipient, or the stage (texts), reached the day's cap (SPEC §18)."""
         self._add(at, {stats.NOTIFICATIONS_SKIPPED: 1})
         self._metrics.emit(metrics.NOTIFICATIONS_SKIPPED, 1, dimensions={"Channel": channel})
 

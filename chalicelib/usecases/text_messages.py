@@ -7,11 +7,13 @@ from collections.abc import Callable
 
 from chalicelib.clock import Clock, iso
 from chalicelib.domain import history as events
+from chalicelib.domain.limits import RECIPIENT_CAP, STAGE_CAP
 from chalicelib.domain.ports import HistoryStore, SubmissionStore, TextMessages
 from chalicelib.domain.submission import Submission
-from chalicelib.errors import TextMessageNotSent
+from chalicelib.errors import LimiterUnavailable, TextMessageNotSent
 from chalicelib.integrations.sms import outcome_text
 from chalicelib.log import log_event
+from chalicelib.usecases.limits import RecipientCap, StageDailyCap
 from chalicelib.usecases.stats import CountEvents
 
 logger = logging.getLogger(__name__)
@@ -22,7 +24,9 @@ class OutcomeTextMessage:
 
     Like the e-mail, a retried final task finds the outcome's ``sms`` marker set and sends
     nothing again (SPEC §19); a message that could not be sent gives its marker back, and a
-    failure is a ``delivery_failed`` event that never changes the decision.
+    failure is a ``delivery_failed`` event that never changes the decision. Past the number's
+    daily cap (NOTIFY_MAX_PER_RECIPIENT_PER_DAY) or the stage's (SMS_MAX_PER_DAY) the text is
+    skipped (``delivery_skipped``, SPEC §18) and its marker kept, so a retry does not send it either.
     """
 
     CHANNEL = "sms"
@@ -36,7 +40,11 @@ class OutcomeTextMessage:
         clock: Clock,
         count: CountEvents,
         text: Callable[[Submission], str] = outcome_text,
+        recipient_cap: RecipientCap | None = None,
+        stage_cap: StageDailyCap | None = None,
     ) -> None:
+        self._recipient_cap = recipient_cap
+        self._stage_cap = stage_cap
         self._submissions = submissions
         self._history = history
         self._sender = sender
@@ -54,6 +62,10 @@ class OutcomeTextMessage:
             return
         at = iso(self._clock())
         try:
+            skipped = self._over_a_cap(submission.notify_phone)
+            if skipped is not None:
+                self._skip(submission, at=at, reason=skipped)
+                return
             message_id = self._sender().send(
                 to=submission.notify_phone, text=self._text(submission), submission_id=submission.submission_id
             )
@@ -80,3 +92,29 @@ class OutcomeTextMessage:
             channel=self.CHANNEL,
             messageId=message_id,
         )
+
+    def _over_a_cap(self, number: str) -> str | None:
+        """Count this text against the number's and the stage's daily caps: the cap it is past, or None.
+
+        Raises TextMessageNotSent when a cap cannot be counted (fail closed: it could be the one past it).
+        """
+        try:
+            if self._recipient_cap is not None and not self._recipient_cap.allows(self.CHANNEL, number):
+                return RECIPIENT_CAP
+            if self._stage_cap is not None and not self._stage_cap.allows():
+                return STAGE_CAP
+        except LimiterUnavailable as error:
+            raise TextMessageNotSent(f"the text message caps could not be counted ({error})") from None
+        return None
+
+    def _skip(self, submission: Submission, *, at: str, reason: str) -> None:
+        log_event(logger, "sms.skipped", submissionId=submission.submission_id, reason=reason)
+        if self._history.append(
+            submission.submission_id,
+            events.DELIVERY_SKIPPED,
+            at=at,
+            key=self.CHANNEL,
+            channel=self.CHANNEL,
+            reason=reason,
+        ):
+            self._count.notification_skipped(at, channel=self.CHANNEL)

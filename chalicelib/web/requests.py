@@ -22,6 +22,7 @@ from chalicelib.domain.review import (
     ReviewListing,
     validated_reason,
 )
+from chalicelib.domain.sms import check_allowed_number
 from chalicelib.domain.submission import (
     BODY_MAX_BYTES,
     EMAIL_MAX_CHARACTERS,
@@ -45,11 +46,11 @@ _BULK_ACTIONS = {"approve": "approve", "reject": "reject"}
 CATEGORY_MAX_CHARACTERS = 100
 
 
-def parse_article_request(payload: Any) -> ArticleRequest:
-    """Validate a ``POST /submissions`` body.
+def parse_article_request(payload: Any, *, sms_prefixes: tuple[str, ...] = ()) -> ArticleRequest:
+    """Validate a ``POST /submissions`` body; a ``notifyPhone`` must start with one of ``sms_prefixes`` when given.
 
-    Raises BadRequestError (wrong shape, types, unknown fields, empty or over-long title)
-    or PayloadTooLargeError (body over 100 KB).
+    Raises BadRequestError (wrong shape, types, unknown fields, empty or over-long title, a number
+    outside SMS_ALLOWED_PREFIXES) or PayloadTooLargeError (body over 100 KB).
     """
     if not isinstance(payload, dict):
         raise BadRequestError("the request body must be a JSON object")
@@ -69,7 +70,10 @@ def parse_article_request(payload: Any) -> ArticleRequest:
     if len(body.encode("utf-8")) > BODY_MAX_BYTES:
         raise PayloadTooLargeError(f"'body' must be at most {BODY_MAX_BYTES} bytes")
     return ArticleRequest(
-        title=title.strip(), body=body, notify_email=_notify_email(payload), notify_phone=_notify_phone(payload)
+        title=title.strip(),
+        body=body,
+        notify_email=_notify_email(payload),
+        notify_phone=_notify_phone(payload, sms_prefixes),
     )
 
 
@@ -88,7 +92,7 @@ def _notify_email(payload: dict[str, Any]) -> str | None:
     return value
 
 
-def _notify_phone(payload: dict[str, Any]) -> str | None:
+def _notify_phone(payload: dict[str, Any], sms_prefixes: tuple[str, ...]) -> str | None:
     """The optional ``notifyPhone`` (E.164); the error message never echoes the value (it is personal data)."""
     if "notifyPhone" not in payload:
         return None
@@ -97,7 +101,7 @@ def _notify_phone(payload: dict[str, Any]) -> str | None:
         raise BadRequestError("'notifyPhone' must be a string")
     if not _PHONE.fullmatch(value):  # no stripping or reformatting: the number is used as validated
         raise BadRequestError("'notifyPhone' must be an E.164 number: + then 8 to 15 digits, the first not 0")
-    return value
+    return check_allowed_number(value, sms_prefixes)  # SPEC §18: only where the platform sends texts
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,7 @@ def test_one_reviewer_sees_the_others_claim_live_and_takes_it_when_released(
     expect(queued(alice, title)).to_have_count(0)
     expect(bob.locator("#review-claim")).to_have_text("")
     assert wait_for(lambda: submission(runtime, submission_id)["status"] == "REJECTED")
-    expect(bob.locator("#history > li[data-event=decided]")).to_contain_text("rejected by bob")
+    expect(bob.locator("#history > li[data-event=decided]")).to_contain_text("rejected (other) by bob")
     events = history_events(bob)
     assert events.count("claimed") == 2 and "released" in events
     assert events.index("claimed") < events.index("released") < events.index("decided")

@@ -177,3 +177,62 @@ def test_numbers_of_8_to_15_digits_are_accepted(client, number):
     wait_for_status(client, created["submissionId"], "APPROVED")
     _wait_until_finished(created["submissionId"])
     assert [sent for sent, _text in _texts()] == [number]
+
+
+@pytest.fixture
+def sms_guard_rails(monkeypatch: pytest.MonkeyPatch, aws: dict[str, str]) -> None:
+    from chalicelib import service
+
+    monkeypatch.setenv("SMS_ALLOWED_PREFIXES", "+1,+44")
+    monkeypatch.setenv("NOTIFY_MAX_PER_RECIPIENT_PER_DAY", "2")
+    monkeypatch.setenv("SMS_MAX_PER_DAY", "3")
+    service.reset()
+
+
+def _approved_with_phone(client: Any, title: str, number: str) -> str:
+    created = _submit_with(client, title, notifyPhone=number)
+    wait_for_status(client, created["submissionId"], "APPROVED")
+    assert _wait_until_finished(created["submissionId"])["status"] == "SUCCEEDED"
+    return str(created["submissionId"])
+
+
+def test_a_number_outside_sms_allowed_prefixes_is_refused_at_submit_naming_the_prefixes_not_the_number(
+    client, aws, sms_guard_rails
+):
+    stepfunctions = boto3.client("stepfunctions", region_name=REGION)
+
+    response = client.http.post(
+        "/submissions", headers=json_headers(), body=json.dumps({"title": "A walk", "notifyPhone": "+33612345678"})
+    )
+
+    assert response.status_code == 400, response.body
+    message = response.json_body["error"]["message"]
+    assert "+1, +44" in message and "612345678" not in message
+    assert stepfunctions.list_executions(stateMachineArn=aws["StateMachineArn"])["executions"] == []
+    _approved_with_phone(client, "A walk in London", "+447700900123")
+    assert [number for number, _ in _texts()] == ["+447700900123"]
+
+
+def test_past_a_numbers_daily_cap_the_text_is_skipped_and_the_submission_goes_on(
+    client, admin_headers, sms_guard_rails
+):
+    sent = [_approved_with_phone(client, f"A quiet walk {number}", PHONE) for number in range(2)]
+    skipped = _approved_with_phone(client, "A third quiet walk", PHONE)
+
+    assert [number for number, _ in _texts()] == [PHONE, PHONE]
+    for submission_id in sent:
+        assert [event["event"] for event in _sms_events(client, admin_headers, submission_id)] == ["delivered"]
+    (event,) = _sms_events(client, admin_headers, skipped)
+    assert (event["event"], event["reason"]) == ("delivery_skipped", "recipient-cap")
+    assert PHONE not in json.dumps(event) and PHONE.removeprefix("+") not in json.dumps(event)
+    assert client.http.get(f"/submissions/{skipped}").json_body["status"] == "APPROVED"
+    assert client.http.get("/stats", headers=admin_headers).json_body["last24h"]["notificationsSkipped"] == 1
+
+
+def test_past_sms_max_per_day_no_number_gets_a_text_from_the_stage(client, admin_headers, sms_guard_rails):
+    numbers = ["+14155550101", "+14155550102", "+14155550103", "+14155550104"]
+    submitted = [_approved_with_phone(client, f"A walk number {index}", number) for index, number in enumerate(numbers)]
+
+    assert sorted(number for number, _ in _texts()) == numbers[:3]
+    (event,) = _sms_events(client, admin_headers, submitted[3])
+    assert (event["event"], event["reason"]) == ("delivery_skipped", "stage-cap")
