@@ -26,6 +26,8 @@ class LazyPrivateKey:
         self._lock = threading.Lock()
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # our own fields, or a copy/pickle probe before __init__: never the key's
+            raise AttributeError(name)
         with self._lock:
             if self._key is None:
                 self._key = self._generate(self._key_spec)
