@@ -96,7 +96,7 @@ def documented_settings() -> tuple[DocumentedSetting, ...]:
         DocumentedSetting(
             "CLAIM_SECONDS",
             str(DEFAULT_CLAIM_SECONDS),
-            "a reviewer's claim on a review lapses this long after the last",
+            "a reviewer's claim on a review lapses this long after it was last taken or renewed",
         ),
         DocumentedSetting(
             "REVIEW_REMINDER_SECONDS",
@@ -163,7 +163,7 @@ def documented_settings() -> tuple[DocumentedSetting, ...]:
         DocumentedSetting(
             "NOTIFY_MAX_PER_RECIPIENT_PER_DAY",
             str(DEFAULT_NOTIFY_MAX_PER_RECIPIENT_PER_DAY),
-            "outcome e-mails a day to one address (0: off)",
+            "outcome e-mails a day to one address, and texts to one number (0: off)",
         ),
         DocumentedSetting("SMS_ALLOWED_PREFIXES", "unset (any number)", "E.164 prefixes texts may go to, e.g. +44,+1"),
         DocumentedSetting("SMS_MAX_PER_DAY", str(DEFAULT_SMS_MAX_PER_DAY), "texts a day for the whole stage (0: off)"),
