@@ -872,7 +872,7 @@ async function decide(action) {
     const as = category && category !== "other" ? " as " + category : "";
     showResult((result.decision === "approved" ? "Approved" : "Rejected" + as) + " by you ("
       + result.decidedBy + ")" + (reason ? " with the reason “" + reason + "”." : "."), "ok");
-    loadHistory(review.submissionId);
+    followHistory(review.submissionId, review.kind === "appeal" ? "appeal_decided" : "delivered");
   } catch (error) {
     if (state.opened !== review) { return; }
     if (error.status === 403) {
@@ -954,15 +954,30 @@ function riskText(risk) {
   return "risk " + riskScore(risk.score) + (labels.length ? " (" + labels.join(", ") + ")" : "");
 }
 
+// After our decision the workflow still records the outcome (delivered, appeal_decided): the history
+// is read again each second, for a minute at most, until that event is in it.
+const historyFollowMs = 1000;
+const historyFollowTries = 60;
+
+async function followHistory(submissionId, awaited) {
+  for (let tries = 0; tries < historyFollowTries; tries += 1) {
+    const items = await loadHistory(submissionId);
+    if (!items || items.some((entry) => entry.event === awaited)) { return; }
+    await new Promise((resolve) => setTimeout(resolve, historyFollowMs));
+    if (!state.opened || state.opened.submissionId !== submissionId) { return; }
+  }
+}
+
+/** Show the opened review's history; returns its events (null when it failed or another review is open). */
 async function loadHistory(submissionId) {
   let history;
   try {
     history = await api("submissions/" + encodeURIComponent(submissionId) + "/history");
   } catch (error) {
     $("history").replaceChildren(element("li", "muted", "Could not load the history: " + error.message));
-    return;
+    return null;
   }
-  if (!state.opened || state.opened.submissionId !== submissionId) { return; }
+  if (!state.opened || state.opened.submissionId !== submissionId) { return null; }
   $("history").replaceChildren(...history.items.map((entry) => {
     const item = element("li", "event " + entry.event);
     item.dataset.event = entry.event;
@@ -972,6 +987,7 @@ async function loadHistory(submissionId) {
       element("span", "muted", eventDetails(entry)));
     return item;
   }));
+  return history.items;
 }
 
 // --- the team (admins) -----------------------------------------------------------------
