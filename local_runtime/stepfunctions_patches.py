@@ -14,6 +14,7 @@ import json
 import pickle
 import threading
 import zlib
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from local_runtime.moto_version import require_pinned_moto
@@ -224,15 +225,7 @@ def index_task_tokens() -> None:
     raised are moto's own, chosen the way moto chooses them.
     """
     require_pinned_moto()
-    from moto.stepfunctions.parser.api import InvalidToken, TaskDoesNotExist, TaskTimedOut
-    from moto.stepfunctions.parser.asl.eval.callback.callback import (
-        CallbackConsumerTimeout,
-        CallbackNotifyConsumerError,
-        CallbackOutcomeFailure,
-        CallbackOutcomeSuccess,
-        CallbackPoolManager,
-    )
-    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackPoolManager
 
     add = CallbackPoolManager.add
     if getattr(add, "indexes_tokens", False):
@@ -244,40 +237,15 @@ def index_task_tokens() -> None:
         _task_token_owners[callback_id] = self
         return endpoint
 
-    def deliver(task_token: str, call: Any) -> None:
-        pool = _task_token_owners.get(task_token)
-        try:
-            if pool is not None and call(pool):
-                return
-        except CallbackNotifyConsumerError as refused:
-            # moto's own scan tests the exception itself (never a CallbackConsumerTimeout) and builds
-            # these errors without the message and type they need; this is what AWS answers: a task
-            # that timed out is TaskTimedOut (see refuse_tokens_after_their_timeout), any other
-            # consumer that left is TaskDoesNotExist.
-            if isinstance(refused.callback_consumer_error, CallbackConsumerTimeout):
-                raise TaskTimedOut("Task Timed Out", "TaskTimedOut", 400) from None
-            raise TaskDoesNotExist("Task Does Not Exist", "TaskDoesNotExist", 400) from None
-        raise InvalidToken()
-
-    def send_task_success(self: Any, task_token: str, outcome: str) -> None:
-        success = CallbackOutcomeSuccess(callback_id=task_token, output=outcome)
-        deliver(task_token, lambda pool: pool.notify(callback_id=task_token, outcome=success))
-
-    def send_task_failure(self: Any, task_token: str, error: Any = None, cause: Any = None) -> Any:
-        from moto.stepfunctions.parser.api import SendTaskFailureOutput
-
-        failure = CallbackOutcomeFailure(callback_id=task_token, error=error, cause=cause)
-        deliver(task_token, lambda pool: pool.notify(callback_id=task_token, outcome=failure))
-        return SendTaskFailureOutput()
-
-    def send_task_heartbeat(self: Any, task_token: str) -> None:
-        deliver(task_token, lambda pool: pool.heartbeat(callback_id=task_token))
-
     add_and_index.indexes_tokens = True  # type: ignore[attr-defined]
     CallbackPoolManager.add = add_and_index  # type: ignore[method-assign]
-    StepFunctionsParserBackend.send_task_success = send_task_success  # type: ignore[assignment,method-assign]
-    StepFunctionsParserBackend.send_task_failure = send_task_failure  # type: ignore[assignment,method-assign]
-    StepFunctionsParserBackend.send_task_heartbeat = send_task_heartbeat  # type: ignore[assignment,method-assign]
+
+    def indexed_pool(backend: Any, task_token: str) -> Iterator[Any]:
+        pool = _task_token_owners.get(task_token)
+        if pool is not None:
+            yield pool
+
+    _answer_task_tokens(indexed_pool)
 
 
 def _execution_index(state_machine: Any) -> list[Any]:
@@ -496,14 +464,8 @@ def answer_refused_tokens_as_aws_does() -> None:
     errors from its index, and replaces these methods after this when it is on.
     """
     require_pinned_moto()
-    from moto.stepfunctions.parser.api import ExecutionStatus, InvalidToken, TaskDoesNotExist, TaskTimedOut
-    from moto.stepfunctions.parser.asl.eval.callback.callback import (
-        CallbackConsumerTimeout,
-        CallbackNotifyConsumerError,
-        CallbackOutcomeFailure,
-        CallbackOutcomeSuccess,
-        CallbackPoolManager,
-    )
+    from moto.stepfunctions.parser.api import ExecutionStatus
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackPoolManager
     from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
     # Applied already (the class says so even once the speed group has replaced the methods).
@@ -513,10 +475,36 @@ def answer_refused_tokens_as_aws_does() -> None:
     if getattr(CallbackPoolManager.add, "indexes_tokens", False):
         return  # the speed group's methods answer these already: keep them
 
-    def deliver(backend: Any, call: Any) -> None:
+    def running_pools(backend: Any, task_token: str) -> Iterator[Any]:
         for execution in backend._get_executions(ExecutionStatus.RUNNING):
+            yield execution.exec_worker.env.callback_pool_manager
+
+    _answer_task_tokens(running_pools)
+
+
+def _answer_task_tokens(pools_for: Callable[[Any, str], Iterable[Any]]) -> None:
+    """Give moto's backend ``send_task_success`` / ``send_task_failure`` / ``send_task_heartbeat`` that answer as AWS does.
+
+    A token goes to the first of ``pools_for(backend, token)`` that takes it, else InvalidToken. A
+    consumer that left is refused as AWS refuses it: TaskTimedOut for a task that timed out (see
+    refuse_tokens_after_their_timeout), TaskDoesNotExist otherwise. moto's own methods test the
+    exception itself (never a CallbackConsumerTimeout) and build these errors without the message
+    and type they need: a 500. ``index_task_tokens`` finds the pool in its index,
+    ``answer_refused_tokens_as_aws_does`` by asking each running execution, as moto does.
+    """
+    from moto.stepfunctions.parser.api import InvalidToken, TaskDoesNotExist, TaskTimedOut
+    from moto.stepfunctions.parser.asl.eval.callback.callback import (
+        CallbackConsumerTimeout,
+        CallbackNotifyConsumerError,
+        CallbackOutcomeFailure,
+        CallbackOutcomeSuccess,
+    )
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    def deliver(backend: Any, task_token: str, call: Callable[[Any], bool]) -> None:
+        for pool in pools_for(backend, task_token):
             try:
-                if call(execution.exec_worker.env.callback_pool_manager):
+                if call(pool):
                     return
             except CallbackNotifyConsumerError as refused:
                 if isinstance(refused.callback_consumer_error, CallbackConsumerTimeout):
@@ -526,17 +514,17 @@ def answer_refused_tokens_as_aws_does() -> None:
 
     def send_task_success(self: Any, task_token: str, outcome: str) -> None:
         success = CallbackOutcomeSuccess(callback_id=task_token, output=outcome)
-        deliver(self, lambda pool: pool.notify(callback_id=task_token, outcome=success))
+        deliver(self, task_token, lambda pool: pool.notify(callback_id=task_token, outcome=success))
 
     def send_task_failure(self: Any, task_token: str, error: Any = None, cause: Any = None) -> Any:
         from moto.stepfunctions.parser.api import SendTaskFailureOutput
 
         failure = CallbackOutcomeFailure(callback_id=task_token, error=error, cause=cause)
-        deliver(self, lambda pool: pool.notify(callback_id=task_token, outcome=failure))
+        deliver(self, task_token, lambda pool: pool.notify(callback_id=task_token, outcome=failure))
         return SendTaskFailureOutput()
 
     def send_task_heartbeat(self: Any, task_token: str) -> None:
-        deliver(self, lambda pool: pool.heartbeat(callback_id=task_token))
+        deliver(self, task_token, lambda pool: pool.heartbeat(callback_id=task_token))
 
     StepFunctionsParserBackend.send_task_success = send_task_success  # type: ignore[assignment,method-assign]
     StepFunctionsParserBackend.send_task_failure = send_task_failure  # type: ignore[assignment,method-assign]
