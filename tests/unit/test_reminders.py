@@ -14,6 +14,7 @@ from chalicelib.usecases.reminders import reminder_wait_seconds
 from chalicelib.web.requests import parse_article_request
 from local_runtime.interpreter_clock import ManualClock
 from tests.fakes import InMemoryStats, RecordingMetrics
+from tests.unit.test_config import REQUIRED
 from tests.unit.test_moderation_service import REVIEW_TIMEOUT_SECONDS, World, _in_review
 from tests.unit.test_moderation_service import world as world
 
@@ -44,24 +45,11 @@ def _await_event(world: World, submission_id: str, token: str) -> dict[str, obje
 
 
 def test_reminder_seconds_default_to_a_day_and_zero_means_none() -> None:
-    required = {
-        name: "x"
-        for name in (
-            "SUBMISSIONS_TABLE",
-            "REVIEWS_TABLE",
-            "CONNECTIONS_TABLE",
-            "REVIEWERS_TABLE",
-            "HISTORY_TABLE",
-            "STATS_TABLE",
-            "LIMITS_TABLE",
-            "STATE_MACHINE_ARN",
-        )
-    }
-    assert Settings.from_environ(required).review_reminder_seconds == 86400
-    assert Settings.from_environ(required | {"REVIEW_REMINDER_SECONDS": "0"}).review_reminder_seconds == 0
+    assert Settings.from_environ(REQUIRED).review_reminder_seconds == 86400
+    assert Settings.from_environ(REQUIRED | {"REVIEW_REMINDER_SECONDS": "0"}).review_reminder_seconds == 0
     for bad in ("-1", "1h"):
         with pytest.raises(ConfigurationError, match="REVIEW_REMINDER_SECONDS"):
-            Settings.from_environ(required | {"REVIEW_REMINDER_SECONDS": bad})
+            Settings.from_environ(REQUIRED | {"REVIEW_REMINDER_SECONDS": bad})
 
 
 def test_the_first_wait_ends_at_the_reminder_only_when_it_comes_before_the_deadline() -> None:
