@@ -403,19 +403,16 @@ def _outcome_use_cases(
     from chalicelib.usecases.outcomes import OutcomeEmail, RecordOutcome
     from chalicelib.usecases.text_messages import OutcomeTextMessage
 
-    mailer, text_messages, webhook_sender = channels.mailer, channels.text_messages, channels.webhook_sender
-    recipient_cap, sms_stage_cap = channels.recipient_cap, channels.sms_stage_cap
-
     sms = None
-    if text_messages is not None:
+    if channels.text_messages is not None:
         sms = OutcomeTextMessage(
             submissions=wiring.submissions,
             history=wiring.history,
-            sender=text_messages,
+            sender=channels.text_messages,
             clock=wiring.clock,
             count=wiring.count,
-            recipient_cap=recipient_cap,
-            stage_cap=sms_stage_cap,
+            recipient_cap=channels.recipient_cap,
+            stage_cap=channels.sms_stage_cap,
         )
 
     record = RecordOutcome(
@@ -426,19 +423,19 @@ def _outcome_use_cases(
         email=OutcomeEmail(
             submissions=wiring.submissions,
             history=wiring.history,
-            mailer=mailer,
+            mailer=channels.mailer,
             clock=wiring.clock,
             count=wiring.count,
-            recipient_cap=recipient_cap,
+            recipient_cap=channels.recipient_cap,
         ),
-        webhook_sender=webhook_sender,
+        webhook_sender=channels.webhook_sender,
         clock=wiring.clock,
         count=wiring.count,
         sms=sms,
     )
     return (
         record,
-        DeliverWebhook(history=wiring.history, webhook_sender=webhook_sender, clock=wiring.clock),
+        DeliverWebhook(history=wiring.history, webhook_sender=channels.webhook_sender, clock=wiring.clock),
         RecordDeliveryFailure(history=wiring.history, clock=wiring.clock, count=wiring.count),
     )
 
